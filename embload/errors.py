@@ -1,0 +1,49 @@
+"""Exceptions a person can act on: each names the file, the place and the text."""
+
+__all__ = ["EmbeddingFormatError", "shorten"]
+
+_MAX_SNIPPET = 100
+
+
+def shorten(text, limit=_MAX_SNIPPET):
+    """The offending text cut to about ``limit`` characters, shown with repr()."""
+    if isinstance(text, (bytes, bytearray, memoryview)):
+        text = bytes(text).decode("utf-8", errors="backslashreplace")
+    if len(text) > limit:
+        text = text[:limit] + "..."
+    return repr(text)
+
+
+class EmbeddingFormatError(ValueError):
+    """A vectors file that cannot be read as its format says.
+
+    Attributes: ``path`` (str or None), ``line`` (1-based physical line of a
+    text file, or None), ``record`` (1-based record of a binary file, or None),
+    ``reason`` (what is wrong, without the location) and ``text`` (the
+    offending text, or None).
+    """
+
+    def __init__(self, reason, *, path=None, line=None, record=None, text=None):
+        self.reason = reason
+        self.path = None if path is None else str(path)
+        self.line = line
+        self.record = record
+        self.text = text
+        where = []
+        if self.path is not None:
+            where.append(self.path)
+        if line is not None:
+            where.append(f"line {line}")
+        if record is not None:
+            where.append(f"record {record}")
+        message = ", ".join(where) + ": " + reason if where else reason
+        if text is not None:
+            message += ": " + shorten(text)
+        super().__init__(message)
+
+    def __reduce__(self):
+        return (_rebuild, (self.reason, self.path, self.line, self.record, self.text))
+
+
+def _rebuild(reason, path, line, record, text):
+    return EmbeddingFormatError(reason, path=path, line=line, record=record, text=text)

@@ -1,0 +1,85 @@
+"""Build script: one list of extension modules, one dict of compiler directives.
+
+Every ``embload/_*.pyx`` is an extension module; its C code lives in header-only
+files under ``embload/src/`` (``static inline`` functions), so adding a module
+never means editing this file.
+
+Environment variables:
+  EMBLOAD_DEBUG=1    turn bounds/wraparound/initialisation checks back on, -O0 -g
+  EMBLOAD_OPENMP=0   build without OpenMP even when the compiler has it
+  EMBLOAD_ONLY=a,b   build only these modules (e.g. ``_parse,_layer``) - for development
+"""
+import glob
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+
+import numpy as np
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEBUG = os.environ.get("EMBLOAD_DEBUG", "0") == "1"
+
+COMPILER_DIRECTIVES = {
+    "language_level": 3,
+    "boundscheck": DEBUG,
+    "wraparound": DEBUG,
+    "initializedcheck": DEBUG,
+    "cdivision": True,
+    "embedsignature": True,
+}
+
+
+def openmp_flags():
+    """Compile a tiny OpenMP program; return the flags if the compiler takes them.
+
+    Like scikit-learn's ``_openmp_helpers``: the build must still work where
+    the compiler has no OpenMP (Apple clang), and then ``prange`` runs serially.
+    """
+    if os.environ.get("EMBLOAD_OPENMP", "1") == "0":
+        return [], []
+    compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
+    if shutil.which(compiler) is None:
+        return [], []
+    source = "#include <omp.h>\nint main(void){return omp_get_max_threads() > 0 ? 0 : 1;}\n"
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "omp_check.c")
+        with open(path, "w") as handle:
+            handle.write(source)
+        result = subprocess.run(
+            [compiler, "-fopenmp", path, "-o", os.path.join(tmp, "omp_check")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+    if result.returncode == 0:
+        return ["-fopenmp"], ["-fopenmp"]
+    print("embload: compiler has no OpenMP; building single-threaded kernels", file=sys.stderr)
+    return [], []
+
+
+def extensions():
+    compile_omp, link_omp = openmp_flags()
+    optimise = ["-O0", "-g"] if DEBUG else ["-O3"]
+    only = {name.strip() for name in os.environ.get("EMBLOAD_ONLY", "").split(",") if name.strip()}
+    modules = []
+    for pyx in sorted(glob.glob(os.path.join("embload", "_*.pyx"))):
+        stem = os.path.splitext(os.path.basename(pyx))[0]
+        if only and stem not in only:
+            continue
+        modules.append(
+            Extension(
+                "embload." + stem,
+                [pyx],
+                include_dirs=[np.get_include(), os.path.join("embload", "src")],
+                define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
+                extra_compile_args=optimise + compile_omp + ["-std=c99", "-fno-strict-aliasing"],
+                extra_link_args=link_omp,
+            )
+        )
+    return cythonize(modules, compiler_directives=COMPILER_DIRECTIVES, quiet=True)
+
+
+setup(ext_modules=extensions())
