@@ -1,0 +1,103 @@
+#!/usr/bin/env python
+"""Make the bundled sample data in ``data/`` from gensim's installed test data.
+
+Sources (both ship inside the ``gensim`` package, under gensim/test/test_data):
+  * ``pang_lee_polarity.cor``: 200 movie-review sentences labelled positive or
+    negative (Pang & Lee's sentence polarity data, as gensim ships it in
+    fastText's ``__label__`` form). -> ``data/polarity.tsv`` (label<TAB>text).
+  * ``lee_background.cor`` + ``lee.cor``: about 350 news articles (the Lee
+    corpus). Word2vec vectors (skip-gram, 50 dims) are trained on these news
+    texts plus the polarity sentences without their labels, so that the
+    "pretrained" vectors cover most, but not all, of the review vocabulary -
+    the usual situation with real pretrained files.
+
+The vectors are written by gensim itself (an independent writer) in every
+format embload reads: GloVe text, word2vec text (fastText ``.vec`` style),
+word2vec C binary, and compressed variants (gzip, bz2, xz, zip).
+
+Run:  python scripts/make_sample_data.py  [--out data]
+The result is deterministic (PYTHONHASHSEED is pinned, one worker thread).
+"""
+import argparse
+import bz2
+import gzip
+import lzma
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+
+DIM = 50
+MIN_COUNT = 2
+
+
+def _reexec_with_fixed_hash_seed():
+    # gensim seeds each word's initial vector from hash(word); str hashes are
+    # randomised per process unless PYTHONHASHSEED is fixed.
+    if os.environ.get("PYTHONHASHSEED") != "0":
+        env = dict(os.environ, PYTHONHASHSEED="0")
+        sys.exit(subprocess.call([sys.executable] + sys.argv, env=env))
+
+
+def read_polarity(path):
+    # The file is Windows-1252 (0x97 is an em dash), not UTF-8.
+    rows = []
+    with open(path, encoding="cp1252", errors="replace") as handle:
+        for line in handle:
+            label, _, text = line.strip().partition(" ")
+            rows.append((label.replace("__label__", ""), text))
+    return rows
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "data"))
+    args = parser.parse_args(argv)
+    _reexec_with_fixed_hash_seed()
+
+    from gensim.models import Word2Vec
+    from gensim.test.utils import datapath
+    from gensim.utils import simple_preprocess
+
+    out = os.path.abspath(args.out)
+    os.makedirs(out, exist_ok=True)
+
+    polarity = read_polarity(datapath("pang_lee_polarity.cor"))
+    with open(os.path.join(out, "polarity.tsv"), "w", encoding="utf-8") as handle:
+        for label, text in polarity:
+            handle.write(f"{label}\t{text}\n")
+
+    corpus = []
+    for name in ("lee_background.cor", "lee.cor"):
+        with open(datapath(name), encoding="utf-8", errors="replace") as handle:
+            corpus.extend(simple_preprocess(line, min_len=1, max_len=40) for line in handle)
+    corpus.extend(simple_preprocess(text, min_len=1, max_len=40) for _, text in polarity)
+
+    model = Word2Vec(corpus, vector_size=DIM, window=5, min_count=MIN_COUNT, sg=1,
+                     epochs=20, seed=7, workers=1)
+    kv = model.wv
+
+    glove = os.path.join(out, "sample.glove.txt")
+    vec = os.path.join(out, "sample.vec")
+    binary = os.path.join(out, "sample.bin")
+    kv.save_word2vec_format(glove, binary=False, write_header=False)
+    kv.save_word2vec_format(vec, binary=False)
+    kv.save_word2vec_format(binary, binary=True)
+
+    with open(glove, "rb") as src, gzip.GzipFile(glove + ".gz", "wb", mtime=0) as dst:
+        shutil.copyfileobj(src, dst)
+    with open(vec, "rb") as src, bz2.open(vec + ".bz2", "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    with open(binary, "rb") as src, lzma.open(binary + ".xz", "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    with zipfile.ZipFile(os.path.join(out, "sample.glove.zip"), "w", zipfile.ZIP_DEFLATED) as zf:
+        info = zipfile.ZipInfo("sample.glove.txt", date_time=(2020, 1, 1, 0, 0, 0))
+        info.compress_type = zipfile.ZIP_DEFLATED
+        with open(glove, "rb") as src:
+            zf.writestr(info, src.read())
+    print(f"wrote {len(kv)} words x {DIM} dims and {len(polarity)} labelled sentences to {out}")
+
+
+if __name__ == "__main__":
+    main()
