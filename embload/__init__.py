@@ -26,6 +26,7 @@ _EXPORTS = {
     "Tokenizer": "embload.text",
     "tokenizer_from_json": "embload.text",
     "pad_sequences": "embload.text",
+    "text_to_word_sequence": "embload.text",
     "Embedding": "embload.layer",
     "SparseGrad": "embload.layer",
     "SGD": "embload.optimizers",

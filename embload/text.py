@@ -1,0 +1,702 @@
+"""Keras-compatible text tokenization and sequence padding.
+
+``Tokenizer``, ``tokenizer_from_json``, ``text_to_word_sequence`` and
+``pad_sequences`` give the results of Keras' own (``keras_preprocessing`` 1.1.2,
+the code behind ``keras.preprocessing.text`` and ``tf.keras.preprocessing``)
+for the same inputs, so a vocabulary built here numbers words exactly as a
+model trained with Keras expects, and JSON written by either side is read by
+the other.
+
+How a document becomes tokens (Keras' rules, kept to the letter):
+
+* a ``list`` is taken as already-split tokens (only lowercased, never
+  filtered; empty strings stay tokens);
+* with ``char_level=True`` a string is lowercased and every character,
+  spaces and punctuation included, is a token;
+* otherwise the string is lowercased, every character of ``filters`` is
+  replaced by ``split``, the result is split on ``split`` (``str.split(split)``,
+  not on any whitespace) and empty pieces are dropped.
+
+Quirks that are part of the contract: ties in counts keep first-seen order
+(a stable sort); ``word_index`` holds every word ever seen while sequences and
+matrices drop indices ``>= num_words`` (or map them to the OOV token); the
+OOV token, when given, is index 1; ``sequences_to_texts`` always joins with a
+single space.
+
+Where Keras fails on a nonsense argument only sometimes (depending on the
+data), these functions fail always: an unknown ``mode``, ``padding`` or
+``truncating`` raises even when every sequence is empty, and a negative
+``num_words``/``maxlen`` is refused up front. ``pad_sequences(..., maxlen=0)``
+returns empty rows where Keras raises a broadcast error with
+``truncating="pre"``. A tokenizer read back from JSON can keep fitting
+(Keras' raises ``KeyError`` on new words there).
+
+Speed: the per-word work runs in C builtins (``str.translate`` with a table
+built once, ``str.split``, ``filter``, counting through the C loop behind
+``collections.Counter.update``, ``dict.get`` mapped over the tokens), so the
+Python interpreter only steps once per document, not once per word.
+"""
+
+import json
+import operator
+import warnings
+from collections import OrderedDict, defaultdict
+from functools import lru_cache
+from itertools import chain, islice, repeat
+
+import numpy as np
+
+try:  # the C loop behind Counter.update; counts into any dict, keeps first-seen order
+    from collections import _count_elements
+except ImportError:  # pragma: no cover - every CPython since 3.2 has it
+
+    def _count_elements(mapping, iterable):
+        get = mapping.get
+        for elem in iterable:
+            mapping[elem] = get(elem, 0) + 1
+
+
+__all__ = ["Tokenizer", "tokenizer_from_json", "pad_sequences", "text_to_word_sequence"]
+
+DEFAULT_FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'
+
+_MODES = ("binary", "count", "tfidf", "freq")
+# documents tokenized per batch while fitting: bounds the memory held for
+# token lists whatever the corpus size, large enough to amortise the batch setup
+_FIT_BATCH = 8192
+
+
+@lru_cache(maxsize=64)
+def _cached_table(filters, split):
+    return str.maketrans({c: split for c in filters})
+
+
+def _translate_table(filters, split):
+    # Built the way Keras builds it, so odd filters (a list, an int ordinal,
+    # a multi-character entry) behave, or fail, exactly as there.
+    try:
+        return _cached_table(filters, split)
+    except TypeError:  # unhashable filters (a list): build it uncached
+        return str.maketrans({c: split for c in filters})
+
+
+def text_to_word_sequence(text, filters=DEFAULT_FILTERS, lower=True, split=" "):
+    """Split a text into a list of words, as Keras does.
+
+    Parameters
+    ----------
+    text : str
+    filters : str
+        Characters replaced by ``split`` before splitting. The default is
+        ASCII punctuation (without ``'``), tab and newline.
+    lower : bool
+        Lowercase the text first (so filters are matched after lowercasing).
+    split : str
+        The separator; runs of it give no empty words.
+
+    Returns
+    -------
+    list of str
+    """
+    if lower:
+        text = text.lower()
+    return list(filter(None, text.translate(_translate_table(filters, split)).split(split)))
+
+
+class Tokenizer:
+    """Turn texts into sequences of word indices, as Keras' ``Tokenizer``.
+
+    Parameters
+    ----------
+    num_words : int or None
+        Sequences and matrices keep only indices below ``num_words`` (the
+        ``num_words - 1`` most frequent words); ``word_index`` still holds
+        every word. ``None`` or 0: no limit.
+    filters : str
+        Characters removed (replaced by ``split``) before splitting.
+    lower : bool
+        Lowercase texts (and token lists) first.
+    split : str
+        Word separator.
+    char_level : bool
+        Every character is a token.
+    oov_token : str or None
+        If given, it takes index 1 and stands for unknown words (and, with
+        ``num_words``, for words beyond the limit) in sequences.
+    document_count : int
+        Documents seen so far (as in a tokenizer read back from JSON).
+
+    Attributes
+    ----------
+    word_counts : OrderedDict
+        word -> occurrences, in first-seen order.
+    word_docs : defaultdict(int)
+        word -> number of documents containing it.
+    word_index, index_word : dict
+        word -> index and back; index 0 is never used (padding).
+    index_docs : defaultdict(int)
+        index -> number of documents containing it.
+    document_count : int
+
+    Examples
+    --------
+    >>> tok = Tokenizer(num_words=3, oov_token="<OOV>")
+    >>> tok.fit_on_texts(["The cat sat.", "The dog!"])
+    >>> tok.word_index
+    {'<OOV>': 1, 'the': 2, 'cat': 3, 'sat': 4, 'dog': 5}
+    >>> tok.texts_to_sequences(["the bird sat"])
+    [[2, 1, 1]]
+    """
+
+    def __init__(
+        self,
+        num_words=None,
+        filters=DEFAULT_FILTERS,
+        lower=True,
+        split=" ",
+        char_level=False,
+        oov_token=None,
+        document_count=0,
+        **kwargs,
+    ):
+        if "nb_words" in kwargs:  # Keras 1 name, still accepted by Keras 2
+            warnings.warn("The `nb_words` argument in `Tokenizer` has been renamed `num_words`.")
+            num_words = kwargs.pop("nb_words")
+        # tf.keras' Tokenizer takes a callable `analyzer`; it is never written
+        # to JSON as anything but null, so only that value is accepted.
+        if kwargs.get("analyzer", 0) is None:
+            kwargs.pop("analyzer")
+        if kwargs:
+            raise TypeError("Unrecognized keyword arguments: " + str(kwargs))
+        if num_words is not None:
+            if isinstance(num_words, bool):
+                raise TypeError(f"num_words must be an int or None, got {num_words!r}")
+            num_words = operator.index(num_words)
+            if num_words < 0:
+                raise ValueError(
+                    f"num_words must be >= 0 (0 or None means no limit), got {num_words}"
+                )
+        self.word_counts = OrderedDict()
+        self.word_docs = defaultdict(int)
+        self.filters = filters
+        self.split = split
+        self.lower = lower
+        self.num_words = num_words
+        self.document_count = document_count
+        self.char_level = char_level
+        self.oov_token = oov_token
+        self.index_docs = defaultdict(int)
+        self.word_index = {}
+        self.index_word = {}
+
+    def __repr__(self):
+        return (
+            f"{type(self).__name__}(num_words={self.num_words!r}, oov_token={self.oov_token!r}, "
+            f"lower={self.lower!r}, char_level={self.char_level!r}, "
+            f"words={len(self.word_index)}, documents={self.document_count})"
+        )
+
+    # ------------------------------------------------------------------ tokens
+    def _tokenize_fn(self):
+        """A function document -> tokens following Keras' rules for the current options."""
+        lower = self.lower
+        if self.char_level:
+
+            def tokens(text):
+                if isinstance(text, list):
+                    return [t.lower() for t in text] if lower else text
+                return text.lower() if lower else text
+
+            return tokens
+        # read the options now: attributes may be changed between calls, as in Keras
+        split = self.split
+        translate = operator.methodcaller("translate", _translate_table(self.filters, split))
+
+        def tokens(text):
+            if isinstance(text, list):
+                return [t.lower() for t in text] if lower else text
+            if lower:
+                text = text.lower()
+            return list(filter(None, translate(text).split(split)))
+
+        return tokens
+
+    # --------------------------------------------------------------- fitting
+    def fit_on_texts(self, texts):
+        """Update the vocabulary from texts, then renumber every word.
+
+        Parameters
+        ----------
+        texts : iterable
+            Strings, or lists of tokens (taken as already split), or a mix;
+            a generator is read once.
+        """
+        tokens = self._tokenize_fn()
+        counts = {}  # a plain dict: the C counting loop takes its fast path
+        word_docs = self.word_docs
+        it = iter(texts)
+        while True:
+            batch = list(islice(it, _FIT_BATCH))
+            if not batch:
+                break
+            seqs = list(map(tokens, batch))
+            _count_elements(counts, chain.from_iterable(seqs))
+            # set() per document as Keras builds it, so word_docs gets its keys
+            # in the very same order and to_json() writes the same text
+            _count_elements(word_docs, chain.from_iterable(map(set, seqs)))
+            self.document_count += len(batch)
+        self._merge_counts(counts)
+        self._renumber()
+
+    def _merge_counts(self, counts):
+        wc = self.word_counts
+        if not wc:
+            wc.update(counts)
+        else:
+            get = wc.get
+            # existing words keep their place, new ones follow in first-seen order
+            wc.update([(w, get(w, 0) + c) for w, c in counts.items()])
+
+    def _renumber(self):
+        wc = self.word_counts
+        # sorted() is stable also with reverse=True: equal counts keep first-seen order
+        ranked = sorted(wc, key=wc.__getitem__, reverse=True)
+        vocab = ranked if self.oov_token is None else [self.oov_token] + ranked
+        # dict(zip()) like Keras: an OOV token that is also a word keeps the first
+        # position but the later index, and index 1 is then unused
+        self.word_index = word_index = dict(zip(vocab, range(1, len(vocab) + 1)))
+        self.index_word = dict(zip(word_index.values(), word_index.keys()))
+        word_docs = self.word_docs
+        self.index_docs.update(zip(map(word_index.__getitem__, word_docs), word_docs.values()))
+
+    def fit_on_sequences(self, sequences):
+        """Update the document counts from sequences of word indices.
+
+        Needed before ``sequences_to_matrix(mode="tfidf")`` when the tokenizer
+        was never fitted on texts.
+
+        Parameters
+        ----------
+        sequences : sized iterable of sequences of int
+        """
+        self.document_count += len(sequences)
+        _count_elements(self.index_docs, chain.from_iterable(map(set, sequences)))
+
+    # ----------------------------------------------------- texts -> sequences
+    def texts_to_sequences(self, texts):
+        """Turn each text into a list of word indices.
+
+        Unknown words are dropped, or become the OOV index; words with an
+        index ``>= num_words`` are dropped, or become the OOV index.
+
+        Parameters
+        ----------
+        texts : iterable of str or of lists of tokens
+
+        Returns
+        -------
+        list of list of int
+        """
+        return list(self.texts_to_sequences_generator(texts))
+
+    def texts_to_sequences_generator(self, texts):
+        """Yield ``texts_to_sequences`` one text at a time (lazily)."""
+        tokens = self._tokenize_fn()
+        word_index = self.word_index
+        get = word_index.get
+        num_words = self.num_words
+        has_oov = self.oov_token is not None
+        oov = word_index.get(self.oov_token)
+        for text in texts:
+            words = tokens(text)
+            if not num_words:
+                if has_oov:
+                    yield list(map(get, words, repeat(oov)))
+                else:
+                    yield [i for i in map(get, words) if i is not None]
+            elif not has_oov and oov is None:
+                yield [i for i in map(get, words) if i is not None and i < num_words]
+            elif has_oov and oov is not None:
+                yield [oov if i is None or i >= num_words else i for i in map(get, words)]
+            else:  # an OOV token that was never fitted, or None used as a word
+                vect = []
+                for i in map(get, words):
+                    if i is None:
+                        if has_oov:
+                            vect.append(oov)
+                    elif i >= num_words:
+                        if oov is not None:
+                            vect.append(oov)
+                    else:
+                        vect.append(i)
+                yield vect
+
+    # ----------------------------------------------------- sequences -> texts
+    def sequences_to_texts(self, sequences):
+        """Turn each sequence of word indices back into a space-joined text.
+
+        Indices not in ``index_word`` (0, for one) are dropped, or become the
+        OOV token; indices ``>= num_words`` likewise.
+
+        Parameters
+        ----------
+        sequences : iterable of sequences of int
+
+        Returns
+        -------
+        list of str
+        """
+        return list(self.sequences_to_texts_generator(sequences))
+
+    def sequences_to_texts_generator(self, sequences):
+        """Yield ``sequences_to_texts`` one sequence at a time (lazily)."""
+        index_word = self.index_word
+        get = index_word.get
+        num_words = self.num_words
+        has_oov = self.oov_token is not None
+        oov = self.word_index.get(self.oov_token)
+        missing = object()
+        oov_word = index_word.get(oov, missing) if oov is not None else missing
+        for seq in sequences:
+            if not has_oov and not num_words:
+                yield " ".join([w for w in map(get, seq) if w is not None])
+            elif not has_oov and oov is None:
+                yield " ".join([w for n in seq if (w := get(n)) is not None and n < num_words])
+            elif has_oov and oov_word is not missing:
+                if num_words:
+                    yield " ".join(
+                        [oov_word if (w := get(n)) is None or n >= num_words else w for n in seq]
+                    )
+                else:
+                    yield " ".join([oov_word if w is None else w for w in map(get, seq)])
+            else:  # the rare cases, spelled out as Keras does them (KeyError included)
+                vect = []
+                for n in seq:
+                    w = get(n)
+                    if w is not None:
+                        if num_words and n >= num_words:
+                            if oov is not None:
+                                vect.append(index_word[oov])
+                        else:
+                            vect.append(w)
+                    elif has_oov:
+                        vect.append(index_word[oov])
+                yield " ".join(vect)
+
+    # --------------------------------------------------------------- matrices
+    def texts_to_matrix(self, texts, mode="binary"):
+        """A ``(len(texts), num_words)`` float64 matrix of the texts.
+
+        Parameters
+        ----------
+        texts : iterable of str or of lists of tokens
+        mode : {"binary", "count", "tfidf", "freq"}
+        """
+        return self.sequences_to_matrix(self.texts_to_sequences(texts), mode=mode)
+
+    def sequences_to_matrix(self, sequences, mode="binary"):
+        """A ``(len(sequences), num_words)`` float64 matrix of the sequences.
+
+        Columns are word indices (``num_words``, else ``len(word_index) + 1``).
+        ``binary``: 1 where the word occurs; ``count``: occurrences; ``freq``:
+        occurrences / sequence length (dropped indices included in the
+        length, as in Keras); ``tfidf``: ``(1 + log(count)) *
+        log(1 + document_count / (1 + index_docs[j]))``.
+
+        Parameters
+        ----------
+        sequences : iterable of sequences of int
+        mode : {"binary", "count", "tfidf", "freq"}
+        """
+        if mode not in _MODES:
+            raise ValueError(f"Unknown vectorization mode: {mode!r}; expected one of {_MODES}")
+        if not self.num_words:
+            if self.word_index:
+                num_words = len(self.word_index) + 1
+            else:
+                raise ValueError(
+                    "Specify a dimension (`num_words` argument), or fit on some text data first."
+                )
+        else:
+            num_words = self.num_words
+        if mode == "tfidf" and not self.document_count:
+            raise ValueError("Fit the Tokenizer on some data before using tfidf mode.")
+        if not hasattr(sequences, "__len__"):
+            sequences = list(sequences)
+        x = np.zeros((len(sequences), num_words))
+        lengths = np.fromiter(map(len, sequences), dtype=np.intp, count=len(sequences))
+        flat = _int_array(sequences, int(lengths.sum()))
+        if flat is None or (flat.size and flat.min() < 0):
+            # negative or non-int indices: Keras' own loop, wrap-around included
+            self._matrix_loop(x, sequences, mode, num_words)
+            return x
+        rows = np.repeat(np.arange(len(sequences)), lengths)
+        keep = flat < num_words
+        rows, cols = rows[keep], flat[keep]
+        np.add.at(x, (rows, cols), 1.0)  # counts
+        if mode == "binary":
+            x[x > 0] = 1.0
+        elif mode == "freq":
+            x /= np.maximum(lengths, 1)[:, None]
+        elif mode == "tfidf":
+            hit = x > 0
+            idf = self._idf(num_words)
+            x[hit] = (1.0 + np.log(x[hit])) * np.broadcast_to(idf, x.shape)[hit]
+        return x
+
+    def _idf(self, num_words):
+        docs = np.zeros(num_words)
+        for j, c in self.index_docs.items():
+            if isinstance(j, (int, np.integer)) and 0 <= j < num_words:
+                docs[j] = c
+        return np.log(1.0 + self.document_count / (1.0 + docs))
+
+    def _matrix_loop(self, x, sequences, mode, num_words):
+        for i, seq in enumerate(sequences):
+            if not len(seq):
+                continue
+            counts = {}
+            for j in seq:
+                if j >= num_words:
+                    continue
+                counts[j] = counts.get(j, 0) + 1
+            for j, c in counts.items():
+                if mode == "count":
+                    x[i][j] = c
+                elif mode == "freq":
+                    x[i][j] = c / len(seq)
+                elif mode == "binary":
+                    x[i][j] = 1
+                else:
+                    tf = 1 + np.log(c)
+                    idf = np.log(1 + self.document_count / (1 + self.index_docs.get(j, 0)))
+                    x[i][j] = tf * idf
+
+    # ------------------------------------------------------------------ JSON
+    def get_config(self):
+        """The configuration as Keras writes it: options, and the word tables as JSON strings.
+
+        Returns
+        -------
+        dict
+        """
+        return {
+            "num_words": self.num_words,
+            "filters": self.filters,
+            "lower": self.lower,
+            "split": self.split,
+            "char_level": self.char_level,
+            "oov_token": self.oov_token,
+            "document_count": self.document_count,
+            "word_counts": json.dumps(self.word_counts),
+            "word_docs": json.dumps(self.word_docs),
+            "index_docs": json.dumps(self.index_docs),
+            "index_word": json.dumps(self.index_word),
+            "word_index": json.dumps(self.word_index),
+        }
+
+    def to_json(self, **kwargs):
+        """The tokenizer as Keras' JSON text; read it back with ``tokenizer_from_json``.
+
+        Parameters
+        ----------
+        **kwargs
+            Passed to ``json.dumps`` (``indent=2``, ...).
+
+        Returns
+        -------
+        str
+        """
+        return json.dumps(
+            {"class_name": type(self).__name__, "config": self.get_config()}, **kwargs
+        )
+
+
+def _int_array(sequences, count):
+    """All indices as one int64 array, or None unless every one is a plain integer."""
+    types = set(map(type, chain.from_iterable(sequences)))
+    # bool is an int, but numpy reads x[i][True] as a mask: leave it to the loop
+    if not all(issubclass(t, (int, np.integer)) and not issubclass(t, (bool, np.bool_)) for t in types):
+        return None
+    try:
+        return np.fromiter(chain.from_iterable(sequences), dtype=np.int64, count=count)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _json_table(config, key, source):
+    text = config.pop(key, None)
+    if text is None:
+        return {}
+    try:
+        return json.loads(text, object_pairs_hook=OrderedDict) if isinstance(text, str) else text
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{source}: config[{key!r}] is not valid JSON: {exc}") from exc
+
+
+def tokenizer_from_json(json_string):
+    """Read a tokenizer from the JSON of ``Tokenizer.to_json()``, Keras' or ours.
+
+    Parameters
+    ----------
+    json_string : str, bytes or dict
+        The JSON text (or the dict it decodes to).
+
+    Returns
+    -------
+    Tokenizer
+    """
+    source = "tokenizer JSON"
+    if isinstance(json_string, dict):
+        data = json_string
+    else:
+        try:
+            data = json.loads(json_string)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{source} is not valid JSON: {exc}") from exc
+    config = data.get("config") if isinstance(data, dict) else None
+    if not isinstance(config, dict):
+        raise ValueError(
+            f'{source} has no "config" object; expected the output of Tokenizer.to_json(), '
+            f"i.e. {{\"class_name\": \"Tokenizer\", \"config\": {{...}}}}, got keys "
+            f"{sorted(data) if isinstance(data, dict) else type(data).__name__}"
+        )
+    config = dict(config)
+    word_counts = _json_table(config, "word_counts", source)
+    word_docs = _json_table(config, "word_docs", source)
+    index_docs = _json_table(config, "index_docs", source)
+    index_word = _json_table(config, "index_word", source)
+    word_index = _json_table(config, "word_index", source)
+    try:
+        # JSON object keys are strings: Keras' integer keys come back as such
+        index_docs = {int(k): v for k, v in index_docs.items()}
+        index_word = {int(k): v for k, v in index_word.items()}
+    except ValueError as exc:
+        raise ValueError(f"{source}: an index key is not an integer: {exc}") from exc
+    tokenizer = Tokenizer(**config)
+    tokenizer.word_counts = OrderedDict(word_counts)
+    tokenizer.word_docs = defaultdict(int, word_docs)
+    tokenizer.index_docs = defaultdict(int, index_docs)
+    tokenizer.word_index = dict(word_index)
+    tokenizer.index_word = index_word
+    return tokenizer
+
+
+def pad_sequences(
+    sequences, maxlen=None, dtype="int32", padding="pre", truncating="pre", value=0.0
+):
+    """Pad (and cut) sequences to one length, as Keras' ``pad_sequences``.
+
+    Parameters
+    ----------
+    sequences : sized iterable of sequences
+        Sequences of numbers, or of equal-shaped vectors.
+    maxlen : int or None
+        Length of the output rows; default the longest sequence.
+    dtype : str or dtype
+        Output type; use ``object`` for strings of any length.
+    padding : {"pre", "post"}
+        Pad before or after each sequence.
+    truncating : {"pre", "post"}
+        Cut longer sequences at the beginning or at the end.
+    value : float or str
+        The padding value.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(len(sequences), maxlen) + vector shape``.
+    """
+    if not hasattr(sequences, "__len__"):
+        raise ValueError("`sequences` must be iterable.")
+    if truncating not in ("pre", "post"):
+        raise ValueError('Truncating type "%s" not understood' % (truncating,))
+    if padding not in ("pre", "post"):
+        raise ValueError('Padding type "%s" not understood' % (padding,))
+    num_samples = len(sequences)
+    try:
+        lengths = list(map(len, sequences))
+    except TypeError:
+        for pos, s in enumerate(sequences):
+            if not hasattr(s, "__len__"):
+                raise ValueError(
+                    "`sequences` must be a list of iterables. Found non-iterable: "
+                    f"{s} (at position {pos})"
+                ) from None
+        raise
+    sample_shape = ()
+    first = next((i for i, n in enumerate(lengths) if n), None)
+    if first is not None:
+        # Keras takes the vector shape from the first non-empty sequence
+        sample_shape = np.asarray(next(islice(iter(sequences), first, None))).shape[1:]
+    if maxlen is None:
+        if not lengths:
+            raise ValueError("`sequences` is empty: pass `maxlen` to get a (0, maxlen) array.")
+        maxlen = max(lengths)
+    else:
+        maxlen = operator.index(maxlen)
+        if maxlen < 0:
+            raise ValueError(f"maxlen must be >= 0, got {maxlen}")
+
+    is_dtype_str = np.issubdtype(dtype, np.str_)
+    if isinstance(value, str) and np.dtype(dtype) != object and not is_dtype_str:
+        raise ValueError(
+            "`dtype` {} is not compatible with `value`'s type: {}\n"
+            "You should set `dtype=object` for variable length strings.".format(dtype, type(value))
+        )
+
+    x = np.full((num_samples, maxlen) + sample_shape, value, dtype=dtype)
+    if maxlen == 0 or first is None:
+        return x
+    cut = slice(-maxlen, None) if truncating == "pre" else slice(None, maxlen)
+
+    if isinstance(sequences, np.ndarray) and sequences.ndim >= 2:
+        # every row has the same length: one cast of the whole block
+        block = np.asarray(sequences[:, cut], dtype=dtype)
+        if padding == "post":
+            x[:, : block.shape[1]] = block
+        else:
+            x[:, maxlen - block.shape[1] :] = block
+        return x
+
+    if (
+        not sample_shape
+        and x.dtype.kind in "biufc"
+        and set(map(type, sequences)) == {list}
+        and _fill_flat(x, sequences, lengths, maxlen, cut, padding, dtype)
+    ):
+        return x
+
+    for idx, s in enumerate(sequences):
+        if not len(s):
+            continue
+        trunc = np.asarray(s[cut], dtype=dtype)
+        if trunc.shape[1:] != sample_shape:
+            raise ValueError(
+                "Shape of sample %s of sequence at position %s is different from expected shape %s"
+                % (trunc.shape[1:], idx, sample_shape)
+            )
+        if padding == "post":
+            x[idx, : len(trunc)] = trunc
+        else:
+            x[idx, -len(trunc) :] = trunc
+    return x
+
+
+def _fill_flat(x, sequences, lengths, maxlen, cut, padding, dtype):
+    """Fill ``x`` from lists of scalars with one conversion; False if they are not that."""
+    pieces = map(operator.itemgetter(cut), sequences)
+    kept = np.minimum(np.asarray(lengths, dtype=np.intp), maxlen)
+    try:
+        flat = np.asarray(list(chain.from_iterable(pieces)), dtype=dtype)
+    except (TypeError, ValueError, OverflowError):
+        return False  # the general path raises the error Keras gives
+    if flat.ndim != 1 or flat.size != int(kept.sum()):
+        return False
+    cols = np.arange(maxlen)
+    if padding == "post":
+        mask = cols < kept[:, None]
+    else:
+        mask = cols >= (maxlen - kept)[:, None]
+    x[mask] = flat  # row-major order matches the concatenation order
+    return True
