@@ -1,0 +1,82 @@
+# Contract of the embedding-layer kernels (embload/_layer.pyx).
+#
+# Every kernel is `noexcept nogil` and works on raw, C-contiguous buffers whose
+# shapes, dtypes and index ranges the caller (the `def` wrappers at the bottom
+# of _layer.pyx, called by embload/layer.py and embload/optimizers.py) has
+# already checked. A table is `nrows x dim` elements of `floating` (float or
+# double), row r starting at `<Py_ssize_t>r * dim`.
+#
+# Sparse gradients are "coalesced": `rows` holds unique, ascending row numbers
+# and `values` one summed gradient row per entry. The optimizer kernels rely on
+# the uniqueness: each thread owns whole rows, so no two threads ever write the
+# same row and the result does not depend on the thread count.
+
+from libc.stdint cimport int32_t, int64_t
+
+ctypedef fused index_t:
+    int32_t
+    int64_t
+
+ctypedef fused floating:
+    float
+    double
+
+# Position of the first index outside [0, nrows), or -1 when all are valid.
+cdef Py_ssize_t first_bad_index(const index_t* idx, Py_ssize_t count,
+                                Py_ssize_t nrows) noexcept nogil
+
+# out[i, :] = table[idx[i], :] for i in [0, count); indices already validated.
+cdef void gather_rows(const floating* table, Py_ssize_t dim, const index_t* idx,
+                      Py_ssize_t count, floating* out, int nthreads) noexcept nogil
+
+# Stable LSD radix sort of the positions 0..count-1 by row (idx[i]), dropping
+# positions whose row is frozen (keep == NULL keeps all). Results in
+# keys[0:m] (rows, ascending) and pos[0:m] (batch positions, ascending within
+# a row); keys_tmp/pos_tmp are scratch of the same length `count`, hist
+# scratch of 6 * 2048 counters. Returns m.
+cdef Py_ssize_t sort_by_row(const index_t* idx, Py_ssize_t count, Py_ssize_t nrows,
+                            const unsigned char* keep, int64_t* keys, int64_t* pos,
+                            int64_t* keys_tmp, int64_t* pos_tmp,
+                            int64_t* hist) noexcept nogil
+
+# Runs of equal keys: rows[u] = key of run u, starts[u]..starts[u+1] its span.
+# Returns the number of runs; starts needs room for m + 1 entries.
+cdef Py_ssize_t find_runs(const int64_t* keys, Py_ssize_t m, int64_t* rows,
+                          int64_t* starts) noexcept nogil
+
+# out[u, :] = sum of grad[pos[j], :] for j in starts[u]..starts[u+1], added in
+# that (batch) order, so the bits do not depend on nthreads.
+cdef void sum_runs(const floating* grad, Py_ssize_t dim, const int64_t* pos,
+                   const int64_t* starts, Py_ssize_t nruns, floating* out,
+                   int nthreads) noexcept nogil
+
+# PyTorch's embedding_renorm_: every listed (unique) row whose p-norm exceeds
+# max_norm is scaled by max_norm / (norm + 1e-7).
+cdef void renorm_rows(floating* table, Py_ssize_t dim, const int64_t* rows,
+                      Py_ssize_t nrows, double max_norm, double norm_type,
+                      int nthreads) noexcept nogil
+
+# Optimizer steps over a coalesced gradient (rows unique). `wd` is L2 weight
+# decay added to the gradient of the touched rows: g = grad + wd * param.
+cdef void sgd_rows(floating* table, Py_ssize_t dim, const int64_t* rows,
+                   const floating* values, Py_ssize_t nrows, double lr, double wd,
+                   int nthreads) noexcept nogil
+
+# Lazy momentum: buf = momentum * buf + g; param -= lr * (g + momentum * buf)
+# with nesterov, else lr * buf; only touched rows and their buffers change.
+cdef void sgd_momentum_rows(floating* table, floating* buf, Py_ssize_t dim,
+                            const int64_t* rows, const floating* values,
+                            Py_ssize_t nrows, double lr, double momentum, double wd,
+                            bint nesterov, int nthreads) noexcept nogil
+
+# acc += g*g; param -= clr * g / (sqrt(acc) + eps)   (torch.optim.Adagrad, sparse)
+cdef void adagrad_rows(floating* table, floating* acc, Py_ssize_t dim,
+                       const int64_t* rows, const floating* values, Py_ssize_t nrows,
+                       double clr, double eps, double wd, int nthreads) noexcept nogil
+
+# m += (1-b1)(g-m); v += (1-b2)(g*g-v); param -= step_size * m / (sqrt(v) + eps)
+# (torch.optim.SparseAdam; step_size carries the bias corrections)
+cdef void adam_rows(floating* table, floating* m, floating* v, Py_ssize_t dim,
+                    const int64_t* rows, const floating* values, Py_ssize_t nrows,
+                    double step_size, double beta1, double beta2, double eps,
+                    double wd, int nthreads) noexcept nogil

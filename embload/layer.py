@@ -1,0 +1,519 @@
+"""An embedding layer for NumPy: lookup (forward), sparse gradients (backward).
+
+The layer is a table of ``input_dim`` rows; looking up index ``i`` returns row
+``i``, which is what multiplying a one-hot vector by the table gives. Training
+touches only the rows a batch used: :meth:`Embedding.backward` returns a
+:class:`SparseGrad` (unique rows and their summed gradients) that an optimizer
+from :mod:`embload.optimizers` applies.
+
+Rows can be frozen one by one, which gives the three ways of using pretrained
+vectors: frozen (``trainable=False``), fine-tuned (``trainable=True``) and
+``trainable="missing"``: the rows of words found in the vectors file stay as
+they are while the rows of words that were missing learn.
+
+The heavy work runs in ``embload._layer`` without the GIL, on ``threads``
+threads (None = all cores), and gives the same bits for any thread count.
+"""
+
+import operator
+
+import numpy as np
+
+from . import _layer
+from ._runtime import resolve_threads
+
+__all__ = ["Embedding", "SparseGrad"]
+
+_FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+_INT64_MAX = np.iinfo(np.int64).max
+
+
+def _table_dtype(dtype):
+    try:
+        dt = np.dtype(dtype)
+    except TypeError as exc:
+        raise TypeError(f"dtype must be float32 or float64, not {dtype!r}") from exc
+    if dt not in _FLOAT_DTYPES:
+        raise TypeError(f"dtype must be float32 or float64, not {dt}")
+    return dt
+
+
+def _position(flat, shape):
+    """'indices[2, 7]' for a flat position in an array of ``shape``."""
+    if len(shape) == 0:
+        return "indices (a scalar)"
+    where = np.unravel_index(int(flat), shape)
+    return "indices[" + ", ".join(str(int(i)) for i in where) + "]"
+
+
+def _index_error(value, flat, shape, nrows):
+    where = _position(flat, shape)
+    valid = f"0..{nrows - 1}" if nrows > 0 else "none: the table is empty"
+    if value < 0:
+        return IndexError(
+            f"{where} = {value} is negative; embedding indices must be in {valid} "
+            f"(negative indices do not count from the end); table has {nrows} rows"
+        )
+    hint = ""
+    if value == nrows:
+        hint = ("; token ids usually start at 1 with 0 for padding, so the table needs "
+                "input_dim = largest id + 1")
+    return IndexError(
+        f"{where} = {value} is out of range for an embedding table of {nrows} rows "
+        f"(valid indices: {valid}){hint}"
+    )
+
+
+def _as_indices(indices, what="indices"):
+    """(flat contiguous int32/int64 array, original shape) or a clear TypeError."""
+    arr = indices
+    if not isinstance(arr, np.ndarray):
+        try:
+            arr = np.asarray(indices)
+        except ValueError as exc:
+            raise TypeError(
+                f"{what} must be a rectangular array of integer token ids; got a ragged "
+                "sequence: pad the sequences to one length first (embload.pad_sequences)"
+            ) from exc
+        if arr.size == 0 and arr.dtype.kind == "f":
+            arr = arr.astype(np.int64)  # np.asarray([]) is float64
+    kind = arr.dtype.kind
+    if kind == "b":
+        raise TypeError(
+            f"{what} must be integer token ids, got a boolean array; "
+            "a mask is not a list of indices (use indices[mask] or np.flatnonzero(mask))"
+        )
+    if kind in "fc":
+        hint = ""
+        if kind == "f" and arr.size:
+            finite = np.isfinite(arr)
+            if finite.all() and np.array_equal(arr, np.floor(arr)):
+                hint = (": its values are whole numbers, so convert it with "
+                        "indices.astype(np.int64) (arrays of padded ids often become float "
+                        "when built with np.zeros or pandas)")
+            else:
+                hint = (": it holds values that are not whole numbers; an embedding layer "
+                        "takes token ids, not features")
+        raise TypeError(
+            f"{what} must be integer token ids (int32 or int64), got a {arr.dtype} "
+            f"array of shape {arr.shape}{hint}"
+        )
+    if kind not in "iu":
+        raise TypeError(
+            f"{what} must be integer token ids (int32 or int64), got an array of "
+            f"{arr.dtype}; turn words into ids with a tokenizer first"
+        )
+    shape = arr.shape
+    dt = arr.dtype
+    if dt == np.int32 or dt == np.int64:
+        if not dt.isnative:
+            arr = arr.astype(dt.newbyteorder("="))
+    elif dt.itemsize < 4 or (dt.kind == "i" and dt.itemsize == 4):
+        arr = arr.astype(np.int32)
+    elif dt.kind == "u" and dt.itemsize == 8:
+        if arr.size and arr.max() > _INT64_MAX:
+            flat = int(np.argmax(arr.reshape(-1) > _INT64_MAX))
+            raise IndexError(f"{_position(flat, shape)} = {int(arr.reshape(-1)[flat])} "
+                             "is out of range for any embedding table")
+        arr = arr.astype(np.int64)
+    else:
+        arr = arr.astype(np.int64)
+    return np.ascontiguousarray(arr).reshape(-1), shape
+
+
+class SparseGrad:
+    """Gradient of an embedding table restricted to the rows a batch touched.
+
+    Attributes
+    ----------
+    rows : ndarray of int64, shape (k,)
+        Unique row numbers, ascending.
+    values : ndarray, shape (k, dim)
+        ``values[j]`` is the summed gradient of row ``rows[j]``.
+    num_rows : int or None
+        Rows of the table the gradient belongs to (for :meth:`to_dense`).
+
+    Building one from rows that repeat sums the repeated rows' values (like
+    ``torch.Tensor.coalesce``), so every optimizer sees each row once.
+    """
+
+    __slots__ = ("rows", "values", "num_rows")
+
+    def __init__(self, rows, values, num_rows=None, *, _coalesced=False):
+        if _coalesced:
+            self.rows, self.values, self.num_rows = rows, values, num_rows
+            return
+        flat, _ = _as_indices(rows, "rows")
+        values = np.asarray(values)
+        if values.dtype not in _FLOAT_DTYPES:
+            values = values.astype(np.float64 if values.dtype.kind == "f" and
+                                   values.dtype.itemsize > 8 else np.float32)
+        if values.ndim != 2 or values.shape[0] != flat.shape[0]:
+            raise ValueError(
+                f"values must have shape (len(rows), dim) = ({flat.shape[0]}, dim), "
+                f"got {values.shape}")
+        limit = int(flat.max()) + 1 if flat.size else 0
+        if num_rows is not None:
+            num_rows = operator.index(num_rows)
+            limit = num_rows
+        bad = _layer.check_indices(flat, limit)
+        if bad >= 0:
+            raise _index_error(int(flat[bad]), bad, flat.shape, limit)
+        values = np.ascontiguousarray(values)
+        self.rows, self.values = _layer.coalesce(flat, values, limit, None, 1)
+        self.num_rows = num_rows
+
+    @property
+    def dim(self):
+        return self.values.shape[1]
+
+    @property
+    def dtype(self):
+        return self.values.dtype
+
+    def __len__(self):
+        return self.rows.shape[0]
+
+    def to_dense(self, num_rows=None):
+        """The full ``(num_rows, dim)`` gradient, zero in rows not touched."""
+        n = self.num_rows if num_rows is None else operator.index(num_rows)
+        if n is None:
+            raise ValueError("num_rows is unknown: pass to_dense(num_rows)")
+        dense = np.zeros((n, self.dim), dtype=self.values.dtype)
+        dense[self.rows] = self.values
+        return dense
+
+    def __repr__(self):
+        return (f"SparseGrad({len(self)} rows of {self.num_rows}, dim={self.dim}, "
+                f"dtype={self.dtype})")
+
+
+def _initial_table(initializer, shape, dtype, seed):
+    rng = np.random.default_rng(seed)
+    if callable(initializer):
+        table = np.asarray(initializer(shape))
+        if table.shape != shape:
+            raise ValueError(f"embeddings_initializer returned shape {table.shape}, "
+                             f"expected {shape}")
+        return np.array(table, dtype=dtype, order="C")
+    name = str(initializer).lower()
+    if name in ("uniform", "random_uniform"):
+        table = rng.random(shape, dtype=dtype)  # U[0, 1), then to U[-0.05, 0.05)
+        table *= 0.1
+        table -= 0.05
+        return table
+    if name in ("normal", "random_normal"):
+        return rng.standard_normal(shape, dtype=dtype) * dtype.type(0.05)
+    if name == "zeros":
+        return np.zeros(shape, dtype=dtype)
+    raise ValueError(
+        f"embeddings_initializer must be 'uniform', 'normal', 'zeros' or a callable "
+        f"taking the shape, not {initializer!r}")
+
+
+def _row_mask(rows, n, what):
+    """A boolean mask of length n from a mask or an iterable of row numbers."""
+    arr = np.asarray(rows)
+    if arr.dtype == bool:
+        if arr.shape != (n,):
+            raise ValueError(f"{what} as a boolean mask must have shape ({n},), "
+                             f"got {arr.shape}")
+        return arr.copy()
+    flat, shape = _as_indices(arr, what)
+    bad = _layer.check_indices(flat, n)
+    if bad >= 0:
+        raise _index_error(int(flat[bad]), bad, shape, n)
+    mask = np.zeros(n, dtype=bool)
+    mask[flat] = True
+    return mask
+
+
+class Embedding:
+    """A lookup table trained with sparse updates (Keras' ``Embedding`` for NumPy).
+
+    Parameters
+    ----------
+    input_dim : int
+        Rows of the table: the largest token id + 1.
+    output_dim : int
+        Length of each vector.
+    embeddings_initializer : {'uniform', 'normal', 'zeros'} or callable
+        'uniform' is U(-0.05, 0.05) and 'normal' N(0, 0.05), as in Keras; a callable
+        gets the shape and returns the table.
+    weights : ndarray or [ndarray], optional
+        Initial table of shape (input_dim, output_dim) (copied).
+    trainable : bool
+        False freezes every row.
+    frozen_rows : boolean mask or iterable of int, optional
+        Rows that never change, whatever the optimizer.
+    mask_zero : bool
+        Index 0 is padding: :meth:`compute_mask` masks it and row 0 is never trained.
+    max_norm : float, optional
+        Rows looked up whose ``norm_type``-norm exceeds ``max_norm`` are scaled down
+        to it *in the table*, before the lookup (PyTorch's semantics): the forward
+        pass changes the weights, frozen rows included.
+    norm_type : float
+        The p of the p-norm for ``max_norm`` (default 2).
+    dtype : {'float32', 'float64'}
+    seed : int, optional
+        Seed of the initializer.
+    threads : int, optional
+        Threads for the kernels (None: all cores; -1: all but one).
+
+    Notes
+    -----
+    ``layer.weights`` is the live table (a C-contiguous ndarray); optimizers change
+    it in place.
+    """
+
+    def __init__(self, input_dim, output_dim, *, embeddings_initializer="uniform",
+                 weights=None, trainable=True, frozen_rows=None, mask_zero=False,
+                 max_norm=None, norm_type=2.0, dtype="float32", seed=None, threads=None):
+        input_dim = operator.index(input_dim)
+        output_dim = operator.index(output_dim)
+        if input_dim < 0 or output_dim < 0:
+            raise ValueError(f"input_dim and output_dim must be >= 0, got "
+                             f"{input_dim} and {output_dim}")
+        dt = _table_dtype(dtype)
+        shape = (input_dim, output_dim)
+        if weights is not None:
+            if isinstance(weights, (list, tuple)) and len(weights) == 1:
+                weights = weights[0]
+            weights = np.asarray(weights)
+            if weights.shape != shape:
+                raise ValueError(f"weights must have shape {shape} (input_dim, output_dim), "
+                                 f"got {weights.shape}")
+            table = np.array(weights, dtype=dt, order="C", copy=True)
+        else:
+            table = _initial_table(embeddings_initializer, shape, dt, seed)
+        if trainable not in (True, False):
+            raise ValueError(f"trainable must be True or False, not {trainable!r} "
+                             "(trainable='missing' is for Embedding.from_pretrained)")
+        mask = np.full(input_dim, bool(trainable))
+        if frozen_rows is not None:
+            mask &= ~_row_mask(frozen_rows, input_dim, "frozen_rows")
+        self._setup(table, mask, mask_zero=mask_zero, max_norm=max_norm,
+                    norm_type=norm_type, threads=threads)
+
+    def _setup(self, table, trainable_mask, *, mask_zero, max_norm, norm_type, threads):
+        self.weights = table
+        self.mask_zero = bool(mask_zero)
+        if max_norm is not None:
+            max_norm = float(max_norm)
+            if not max_norm > 0:
+                raise ValueError(f"max_norm must be > 0, got {max_norm}")
+        norm_type = float(norm_type)
+        if not norm_type > 0:
+            raise ValueError(f"norm_type must be > 0, got {norm_type}")
+        self.max_norm = max_norm
+        self.norm_type = norm_type
+        resolve_threads(threads)  # validate now, resolve at each call
+        self.threads = threads
+        self.trainable_mask = trainable_mask
+
+    @classmethod
+    def from_pretrained(cls, matrix_or_aligned, trainable=False, *, mask_zero=None,
+                        max_norm=None, norm_type=2.0, dtype=None, copy=True, threads=None):
+        """A layer whose table is a pretrained matrix.
+
+        Parameters
+        ----------
+        matrix_or_aligned : ndarray or AlignedEmbedding
+            A (num_words, dim) matrix, or an aligned embedding (anything with
+            ``.matrix`` and ``.found``, a boolean per row telling whether the word
+            was in the vectors file).
+        trainable : False, True or 'missing'
+            False freezes the table, True fine-tunes every row, 'missing' trains
+            only the rows that were not found in the file (never row 0).
+        mask_zero : bool, optional
+            Row 0 is padding (masked, never trained). Default: True for an aligned
+            embedding, whose row 0 is the padding row, False for a plain matrix.
+        copy : bool
+            Copy the matrix (default). With copy=False a C-contiguous matrix of the
+            right dtype is used as the table itself, and training changes it.
+        """
+        found = None
+        source = matrix_or_aligned
+        if hasattr(source, "matrix") and hasattr(source, "found"):
+            matrix = source.matrix
+            found = np.asarray(source.found, dtype=bool)
+            if mask_zero is None:
+                mask_zero = True
+        elif hasattr(source, "vectors") and hasattr(source, "words"):
+            raise TypeError(
+                "from_pretrained takes a matrix whose row i is the vector of token id i; "
+                "got Vectors in file order: align them to your tokenizer first "
+                "(vectors.align(word_index)) or pass vectors.vectors explicitly")
+        else:
+            matrix = source
+        if mask_zero is None:
+            mask_zero = False
+        matrix = np.asarray(matrix)
+        if matrix.ndim != 2:
+            raise ValueError(f"the pretrained matrix must be 2-D (num_words, dim), "
+                             f"got shape {matrix.shape}")
+        if dtype is None:
+            dtype = matrix.dtype if matrix.dtype in _FLOAT_DTYPES else np.float32
+        dt = _table_dtype(dtype)
+        if copy:
+            table = np.array(matrix, dtype=dt, order="C", copy=True)
+        else:
+            table = np.ascontiguousarray(matrix, dtype=dt)
+        n = table.shape[0]
+        if trainable == "missing":
+            if found is None:
+                raise TypeError(
+                    "trainable='missing' needs an AlignedEmbedding (with .found telling "
+                    "which rows came from the file), not a bare matrix")
+            if found.shape != (n,):
+                raise ValueError(f".found must have shape ({n},), got {found.shape}")
+            mask = ~found
+            if n:
+                mask[0] = False
+        elif trainable is True or trainable is False:
+            mask = np.full(n, trainable)
+        else:
+            raise ValueError(f"trainable must be False, True or 'missing', not {trainable!r}")
+        layer = cls.__new__(cls)
+        layer._setup(table, mask, mask_zero=mask_zero, max_norm=max_norm,
+                     norm_type=norm_type, threads=threads)
+        return layer
+
+    # ---------------------------------------------------------------- state
+
+    @property
+    def input_dim(self):
+        return self.weights.shape[0]
+
+    @property
+    def output_dim(self):
+        return self.weights.shape[1]
+
+    @property
+    def dtype(self):
+        return self.weights.dtype
+
+    @property
+    def embeddings(self):
+        """The live table (Keras' name for it)."""
+        return self.weights
+
+    @property
+    def trainable_mask(self):
+        """Boolean per row: may an optimizer change it? (a copy; assign to change)."""
+        if self._keep is None:
+            return np.ones(self.input_dim, dtype=bool)
+        return self._keep.astype(bool)
+
+    @trainable_mask.setter
+    def trainable_mask(self, mask):
+        mask = np.array(mask, dtype=bool)
+        n = self.weights.shape[0]
+        if mask.shape != (n,):
+            raise ValueError(f"trainable_mask must have shape ({n},), got {mask.shape}")
+        if self.mask_zero and n:
+            mask[0] = False  # the padding row never learns
+        # _keep is None when every row trains: the kernels then skip the mask.
+        self._keep = None if mask.all() else mask.view(np.uint8)
+        self._any_trainable = bool(mask.any())
+
+    @property
+    def trainable(self):
+        """True when at least one row is trainable; set to True/False for all rows."""
+        return self._any_trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        self.trainable_mask = np.full(self.input_dim, bool(value))
+
+    def get_weights(self):
+        """[a copy of the table], as Keras returns it."""
+        return [self.weights.copy()]
+
+    def set_weights(self, weights):
+        """Copy ``[table]`` (or a bare table) into the layer's table, in place."""
+        if isinstance(weights, (list, tuple)):
+            if len(weights) != 1:
+                raise ValueError(f"an Embedding layer has 1 weight array, got {len(weights)}")
+            weights = weights[0]
+        weights = np.asarray(weights)
+        if weights.shape != self.weights.shape:
+            raise ValueError(f"weights must have shape {self.weights.shape}, "
+                             f"got {weights.shape}")
+        np.copyto(self.weights, weights, casting="same_kind")
+
+    def __repr__(self):
+        return (f"Embedding({self.input_dim}, {self.output_dim}, dtype={self.dtype}, "
+                f"trainable_rows={int(self.trainable_mask.sum())}, "
+                f"mask_zero={self.mask_zero}, max_norm={self.max_norm})")
+
+    # ---------------------------------------------------------------- compute
+
+    def _checked(self, indices):
+        flat, shape = _as_indices(indices)
+        n = self.weights.shape[0]
+        bad = _layer.check_indices(flat, n)
+        if bad >= 0:
+            raise _index_error(int(flat[bad]), bad, shape, n)
+        return flat, shape
+
+    def __call__(self, indices, out=None):
+        """Look up ``indices`` (integers, any shape) -> array of shape (*shape, output_dim).
+
+        ``out``, when given, must be a C-contiguous array of that shape and the
+        table's dtype; it is filled and returned.
+        """
+        flat, shape = self._checked(indices)
+        dim = self.weights.shape[1]
+        full = tuple(shape) + (dim,)
+        if out is None:
+            out = np.empty(full, dtype=self.weights.dtype)
+        else:
+            if not isinstance(out, np.ndarray):
+                raise TypeError(f"out must be a NumPy array, not {type(out).__name__}")
+            if out.shape != full or out.dtype != self.weights.dtype:
+                raise ValueError(f"out must have shape {full} and dtype {self.weights.dtype}, "
+                                 f"got {out.shape} and {out.dtype}")
+            if not out.flags.c_contiguous or not out.flags.writeable:
+                raise ValueError("out must be C-contiguous and writeable")
+            if np.may_share_memory(out, self.weights):
+                raise ValueError("out must not overlap the table")
+        threads = resolve_threads(self.threads)
+        if self.max_norm is not None and flat.size:
+            rows = _layer.unique_rows(flat, self.weights.shape[0])
+            _layer.renorm(self.weights, rows, self.max_norm, self.norm_type, threads)
+        _layer.gather(self.weights, flat, out.reshape(-1, dim), threads)
+        return out
+
+    def compute_mask(self, indices, mask=None):
+        """Keras semantics: None without ``mask_zero``, else ``indices != 0``."""
+        if not self.mask_zero:
+            return None
+        flat, shape = _as_indices(indices)
+        return (flat != 0).reshape(shape)
+
+    def backward(self, indices, grad_output):
+        """Gradient of the table for a lookup of ``indices`` given d(loss)/d(output).
+
+        ``grad_output`` has shape (*indices.shape, output_dim). Returns the unique
+        trainable rows (ascending) and, for each, the sum of its gradient rows in
+        batch order: exact however often a row repeats, identical bits for any
+        thread count. Frozen rows and the padding row are left out.
+        """
+        flat, shape = self._checked(indices)
+        dim = self.weights.shape[1]
+        full = tuple(shape) + (dim,)
+        grad = np.asarray(grad_output)
+        if grad.shape != full:
+            raise ValueError(f"grad_output must have shape {full} (indices.shape + "
+                             f"(output_dim,)), got {grad.shape}")
+        if grad.dtype.kind not in "fiu":
+            raise TypeError(f"grad_output must be a float array, got {grad.dtype}")
+        grad = np.ascontiguousarray(grad, dtype=self.weights.dtype).reshape(-1, dim)
+        n = self.weights.shape[0]
+        if not self._any_trainable:
+            return SparseGrad(np.empty(0, np.int64), np.empty((0, dim), self.weights.dtype),
+                              n, _coalesced=True)
+        rows, values = _layer.coalesce(flat, grad, n, self._keep,
+                                       resolve_threads(self.threads))
+        return SparseGrad(rows, values, n, _coalesced=True)

@@ -1,0 +1,203 @@
+"""Optimizers over sparse gradients: only the rows a batch touched move.
+
+``optimizer.step(layer, grad)`` applies a :class:`~embload.layer.SparseGrad`
+(from ``layer.backward``) to ``layer.weights`` in place. Rows the layer marks
+as frozen are never changed, even when a hand-made gradient lists them.
+
+State is per layer and per row, in dense arrays of the table's shape that are
+allocated at the first step (memory: SGD with momentum and Adagrad one extra
+table, Adam two). The step counter is per layer and counts every ``step``
+call, as PyTorch counts them per parameter.
+
+Differences from the dense optimizers, which update every row at every step:
+
+* ``SGD`` without momentum is the same as dense SGD with a sparse gradient.
+  With momentum, the default ``lazy=True`` moves only touched rows and decays
+  only their buffers; ``lazy=False`` gives dense momentum (and PyTorch's
+  sparse SGD): every row that ever had a gradient keeps moving by its decaying
+  buffer, at a cost that grows with the number of such rows.
+* ``Adagrad`` with sparse gradients is exactly dense Adagrad: a row without a
+  gradient would not move anyway. Matches ``torch.optim.Adagrad``.
+* ``Adam`` is lazy like ``torch.optim.SparseAdam``: untouched rows keep their
+  moments unchanged (dense Adam would decay them and keep moving the row),
+  and the bias corrections use the layer's global step count, so a row first
+  seen at step 1000 moves by about ``2.5 * lr`` on that step, where a fresh
+  dense Adam's first step is ``lr``.
+* ``weight_decay`` (L2, added to the gradient: ``g + wd * w``) applies only to
+  touched rows; PyTorch refuses weight decay with sparse gradients.
+"""
+
+import math
+import weakref
+
+import numpy as np
+
+from . import _layer
+from ._runtime import resolve_threads
+
+__all__ = ["SGD", "Adagrad", "Adam"]
+
+
+def _non_negative(name, value):
+    value = float(value)
+    if not value >= 0 or math.isinf(value):
+        raise ValueError(f"{name} must be a finite number >= 0, got {value}")
+    return value
+
+
+class _SparseOptimizer:
+    def __init__(self, lr, weight_decay):
+        self.lr = _non_negative("lr", lr)
+        self.weight_decay = _non_negative("weight_decay", weight_decay)
+        self._states = weakref.WeakKeyDictionary()
+
+    def state(self, layer):
+        """The per-layer state dict: 'step' and the state arrays (live, not copies)."""
+        state = self._states.get(layer)
+        if state is None:
+            state = {"step": 0}
+            self._states[layer] = state
+        return state
+
+    def reset(self, layer=None):
+        """Forget the state of ``layer`` (or of every layer)."""
+        if layer is None:
+            self._states = weakref.WeakKeyDictionary()
+        else:
+            self._states.pop(layer, None)
+
+    def _dense_state(self, state, name, table, fill=0.0):
+        arr = state.get(name)
+        if arr is None or arr.shape != table.shape or arr.dtype != table.dtype:
+            arr = np.full(table.shape, fill, dtype=table.dtype) if fill else \
+                np.zeros(table.shape, dtype=table.dtype)
+            state[name] = arr
+        return arr
+
+    def step(self, layer, grad):
+        """Apply ``grad`` (a SparseGrad from ``layer.backward``) to ``layer.weights``."""
+        from .layer import SparseGrad
+
+        if not isinstance(grad, SparseGrad):
+            raise TypeError(f"grad must be a SparseGrad (from layer.backward), "
+                            f"not {type(grad).__name__}")
+        table = layer.weights
+        if not table.flags.writeable:
+            raise ValueError("the layer's table is read-only (a memory-mapped or shared "
+                             "matrix?): build the layer with copy=True to train it")
+        n, dim = table.shape
+        rows, values = grad.rows, grad.values
+        if values.ndim != 2 or values.shape[1] != dim:
+            raise ValueError(f"gradient rows have length {values.shape[-1]}, the table "
+                             f"rows {dim}")
+        if len(rows) and (rows[0] < 0 or rows[-1] >= n):
+            raise IndexError(f"gradient row {int(rows[-1])} is out of range for a table of "
+                             f"{n} rows")
+        keep = layer._keep
+        if keep is not None and len(rows):
+            sel = keep[rows].view(bool)
+            if not sel.all():
+                rows, values = rows[sel], values[sel]
+        values = np.ascontiguousarray(values, dtype=table.dtype)
+        rows = np.ascontiguousarray(rows, dtype=np.int64)
+        state = self.state(layer)
+        state["step"] += 1
+        self._apply(table, rows, values, state, resolve_threads(layer.threads))
+
+    def __repr__(self):
+        fields = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_"))
+        return f"{type(self).__name__}({fields})"
+
+
+class SGD(_SparseOptimizer):
+    """Stochastic gradient descent on the touched rows, with optional momentum.
+
+    Parameters
+    ----------
+    lr : float
+    momentum : float
+        0 for plain SGD; else ``buf = momentum * buf + g`` and the row moves by
+        ``lr * buf`` (``lr * (g + momentum * buf)`` with ``nesterov``).
+    nesterov : bool
+    weight_decay : float
+        L2 penalty added to the gradient of touched rows.
+    lazy : bool
+        With momentum: True (default) updates only touched rows and their
+        buffers; False keeps moving every row that has a buffer, like dense
+        momentum and ``torch.optim.SGD`` with sparse gradients.
+    """
+
+    def __init__(self, lr=0.01, momentum=0.0, *, nesterov=False, weight_decay=0.0,
+                 lazy=True):
+        super().__init__(lr, weight_decay)
+        self.momentum = _non_negative("momentum", momentum)
+        self.nesterov = bool(nesterov)
+        self.lazy = bool(lazy)
+        if self.nesterov and self.momentum == 0:
+            raise ValueError("nesterov needs momentum > 0")
+
+    def _apply(self, table, rows, values, state, threads):
+        if self.momentum == 0:
+            _layer.sgd(table, rows, values, self.lr, self.weight_decay, threads)
+            return
+        buf = self._dense_state(state, "momentum_buffer", table)
+        if not self.lazy:
+            # Rows with a buffer keep moving: run the kernel over all of them,
+            # with a zero gradient where this batch did not touch the row.
+            active = state.get("active_rows")
+            active = rows if active is None else np.union1d(active, rows)
+            state["active_rows"] = active
+            if len(active) != len(rows):
+                full = np.zeros((len(active), table.shape[1]), dtype=table.dtype)
+                full[np.searchsorted(active, rows)] = values
+                rows, values = active, full
+        _layer.sgd_momentum(table, buf, rows, values, self.lr, self.momentum,
+                            self.weight_decay, self.nesterov, threads)
+
+
+class Adagrad(_SparseOptimizer):
+    """Adagrad on the touched rows (``torch.optim.Adagrad`` with sparse gradients).
+
+    ``acc += g * g``; the row moves by ``clr * g / (sqrt(acc) + eps)`` with
+    ``clr = lr / (1 + (step - 1) * lr_decay)``.
+    """
+
+    def __init__(self, lr=0.01, *, lr_decay=0.0, weight_decay=0.0,
+                 initial_accumulator_value=0.0, eps=1e-10):
+        super().__init__(lr, weight_decay)
+        self.lr_decay = _non_negative("lr_decay", lr_decay)
+        self.initial_accumulator_value = _non_negative("initial_accumulator_value",
+                                                       initial_accumulator_value)
+        self.eps = _non_negative("eps", eps)
+
+    def _apply(self, table, rows, values, state, threads):
+        acc = self._dense_state(state, "sum", table, self.initial_accumulator_value)
+        clr = self.lr / (1 + (state["step"] - 1) * self.lr_decay)
+        _layer.adagrad(table, acc, rows, values, clr, self.eps, self.weight_decay, threads)
+
+
+class Adam(_SparseOptimizer):
+    """Lazy Adam (``torch.optim.SparseAdam``): only touched rows and their moments move.
+
+    ``m += (1 - b1)(g - m)``, ``v += (1 - b2)(g*g - v)``, and the row moves by
+    ``lr * sqrt(1 - b2**t) / (1 - b1**t) * m / (sqrt(v) + eps)`` where ``t`` is
+    the layer's global step count. See the module notes for how this differs
+    from dense Adam.
+    """
+
+    def __init__(self, lr=0.001, betas=(0.9, 0.999), *, eps=1e-8, weight_decay=0.0):
+        super().__init__(lr, weight_decay)
+        beta1, beta2 = (float(b) for b in betas)
+        if not (0 <= beta1 < 1 and 0 <= beta2 < 1):
+            raise ValueError(f"betas must be in [0, 1), got {betas!r}")
+        self.betas = (beta1, beta2)
+        self.eps = _non_negative("eps", eps)
+
+    def _apply(self, table, rows, values, state, threads):
+        m = self._dense_state(state, "exp_avg", table)
+        v = self._dense_state(state, "exp_avg_sq", table)
+        t = state["step"]
+        beta1, beta2 = self.betas
+        step_size = self.lr * math.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)
+        _layer.adam(table, m, v, rows, values, step_size, beta1, beta2, self.eps,
+                    self.weight_decay, threads)
