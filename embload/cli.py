@@ -1,0 +1,446 @@
+"""The ``embload`` command (also ``python -m embload``).
+
+Each subcommand is a thin layer over the library: ``info`` over :func:`embload.load` and
+:mod:`embload.cache`, ``convert`` over :func:`embload.convert`, ``align`` over
+:func:`embload.load_aligned`, ``demo`` over :func:`embload.demo.main`.
+"""
+
+import argparse
+import json
+import os
+import sys
+import warnings
+
+import numpy as np
+
+__all__ = ["main", "build_parser"]
+
+EXIT_OK = 0
+EXIT_BAD_INPUT = 1
+EXIT_USAGE = 2
+
+DESCRIPTION = """\
+Pretrained word vectors (GloVe, word2vec, fastText .vec) into your model: inspect a
+vectors file, convert it between formats or into an instant-open cache, and build the
+embedding matrix for a tokenizer's vocabulary."""
+
+EPILOG = """\
+formats:
+  glove            text, one "word v1 v2 ... vd" per line, no header
+  word2vec         text with a "count dim" header line (fastText .vec is this format)
+  word2vec-binary  the word2vec C tool's binary format (.bin)
+  embload          a cache folder (matrix.npy + words.txt + meta.json) that opens in
+                   milliseconds, memory-mapped; made by "embload convert SRC DST.embload"
+  Input formats are detected from the bytes; .gz, .bz2, .xz and .zip are read directly.
+
+examples:
+  embload info glove.6B.100d.txt
+  embload convert glove.6B.300d.txt glove.6B.300d.embload
+  embload convert glove.840B.300d.zip small.bin --vocab my_vocab.txt --dtype float16
+  embload convert GoogleNews-vectors-negative300.bin gn.vec.gz --limit 200000
+  embload align glove.6B.300d.embload --word-index tokenizer.json --out matrix.npy \\
+          --num-words 20000 --oov uniform --seed 0 --case fallback
+  embload demo
+
+exit status:
+  0  done
+  1  bad input: a file that is missing, unreadable or not what its format says (the
+     message names the file, and the line or record)
+  2  usage error (unknown option, missing argument)
+  130 interrupted (Ctrl-C); files being written are left as they were
+"""
+
+INFO_HELP = """\
+Show what a vectors file or cache holds: format, count, dimension, dtype, the first
+rows, value statistics (min, max, mean, std, vector norms), duplicate words, and
+problems found (zero or non-finite vectors, odd words, warnings from the reader)."""
+
+INFO_EPILOG = """\
+examples:
+  embload info glove.6B.100d.txt
+  embload info vectors.bin --limit 100000 --rows 3
+  embload info glove.embload --verify        # read every byte and check the checksums
+  embload info vectors.vec --json            # machine-readable
+"""
+
+CONVERT_HELP = """\
+Read SRC (any supported format, compressed or not, or a cache folder) and write DST in
+another format, atomically: an error or Ctrl-C leaves the old DST (or none). The output
+format comes from --to or from DST's name: NAME.embload is a cache folder, .bin is
+word2vec-binary, .vec is word2vec text; compression follows DST's suffix (.gz .bz2 .xz)."""
+
+CONVERT_EPILOG = """\
+examples:
+  embload convert glove.6B.300d.txt glove.6B.300d.embload     # instant-open cache
+  embload convert glove.6B.300d.txt glove.vec --to word2vec     # GloVe -> word2vec text
+  embload convert vectors.vec.gz vectors.bin                    # text -> binary
+  embload convert big.bin small.txt --to glove --vocab vocab.txt --dtype float16
+"""
+
+ALIGN_HELP = """\
+Build the embedding matrix for a tokenizer: row i is the vector of the word the
+tokenizer numbers i (row 0 is padding and stays zero). Only the wanted rows are parsed.
+Prints the coverage and the first words that the vectors file does not have."""
+
+ALIGN_EPILOG = """\
+the word index (--word-index FILE) is one of:
+  a Keras tokenizer JSON (Tokenizer.to_json()), a JSON object {"word": index, ...},
+  or a vocabulary file with one word per line (row = line number + 1).
+
+oov modes (rows of words not in the file):
+  zeros    zero vectors (default)
+  uniform  U(-0.05, 0.05), Keras' default initializer
+  normal   normal with the found rows' mean and std
+  mean     the mean of the found vectors
+
+examples:
+  embload align glove.6B.100d.txt --word-index tokenizer.json --out matrix.npy
+  embload align gn.embload --word-index vocab.txt --out m.npy --num-words 20000 \\
+          --oov uniform --seed 1 --case fallback --missing-out missing.txt
+"""
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
+    return value
+
+
+def build_parser():
+    """The ``argparse`` parser of the ``embload`` command."""
+    from . import __version__
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--no-progress", dest="progress", action="store_false", default=None,
+                        help="never show progress bars (default: shown on a terminal for large work)")
+
+    parser = argparse.ArgumentParser(
+        prog="embload", description=DESCRIPTION, epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    # Its own dest: a subcommand's defaults would overwrite a shared one (argparse does that).
+    parser.add_argument("--no-progress", dest="no_progress_global", action="store_true",
+                        help="never show progress bars (default: shown on a terminal for large work)")
+    parser.add_argument("--version", action="version", version=f"embload {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    commands.required = True
+    raw = argparse.RawDescriptionHelpFormatter
+
+    info = commands.add_parser("info", help="show format, shape, statistics and problems of a vectors file",
+                               description=INFO_HELP, epilog=INFO_EPILOG, formatter_class=raw, parents=[common])
+    info.add_argument("file", metavar="FILE", help="vectors file or cache folder")
+    info.add_argument("--format", default="auto", help="input format (default: detected from the bytes)")
+    info.add_argument("--limit", type=_positive_int, metavar="N", help="look at the first N vectors only")
+    info.add_argument("--rows", type=_positive_int, default=5, metavar="K", help="rows to show (default 5)")
+    info.add_argument("--verify", action="store_true", help="for a cache: check the checksum of every file")
+    info.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    info.set_defaults(func=_cmd_info)
+
+    conv = commands.add_parser("convert", help="convert between formats, or into an instant-open cache",
+                               description=CONVERT_HELP, epilog=CONVERT_EPILOG, formatter_class=raw,
+                               parents=[common])
+    conv.add_argument("src", metavar="SRC", help="vectors file or cache folder to read")
+    conv.add_argument("dst", metavar="DST", help="file or cache folder to write")
+    conv.add_argument("--to", choices=("glove", "word2vec", "word2vec-binary", "embload"),
+                      help="output format (default: from DST's name)")
+    conv.add_argument("--limit", type=_positive_int, metavar="N", help="write at most N vectors")
+    conv.add_argument("--vocab", metavar="FILE", help="keep only the words of this file (one per line)")
+    conv.add_argument("--dtype", choices=("float16", "float32", "float64"), help="output value type")
+    conv.add_argument("--format", default="auto", help="input format (default: detected from the bytes)")
+    conv.set_defaults(func=_cmd_convert)
+
+    align = commands.add_parser("align", help="build the embedding matrix for a tokenizer's word index",
+                                description=ALIGN_HELP, epilog=ALIGN_EPILOG, formatter_class=raw,
+                                parents=[common])
+    align.add_argument("vectors", metavar="VECTORS", help="vectors file or cache folder")
+    align.add_argument("--word-index", required=True, metavar="FILE",
+                       help="tokenizer JSON, {word: index} JSON, or one word per line")
+    align.add_argument("--out", required=True, metavar="MATRIX.npy", help="where to save the matrix (.npy)")
+    align.add_argument("--num-words", type=_positive_int, metavar="N",
+                       help="rows of the matrix; words with index >= N are left out (default: max index + 1)")
+    align.add_argument("--oov", default="zeros", choices=("zeros", "uniform", "normal", "mean"),
+                       help="rows of words missing from the file (default: zeros)")
+    align.add_argument("--seed", type=int, help="random seed for --oov uniform/normal")
+    align.add_argument("--case", default="exact", choices=("exact", "fallback"),
+                       help="fallback: a word not found as written takes the first file word equal ignoring case")
+    align.add_argument("--dtype", default="float32", choices=("float16", "float32", "float64"))
+    align.add_argument("--show-missing", type=_positive_int, default=20, metavar="K",
+                       help="missing words to print (default 20)")
+    align.add_argument("--missing-out", metavar="FILE", help="write every missing word to FILE, one per line")
+    align.set_defaults(func=_cmd_align)
+
+    demo = commands.add_parser("demo", help="the whole toolkit on the bundled sample data",
+                               description="Tokenize a small labelled text collection, align the sample "
+                                           "vectors, and train a classifier three ways (frozen, fine-tuned, "
+                                           "missing rows only). Options after 'demo' go to the demo; "
+                                           "see 'embload demo --help'.",
+                               add_help=False)
+    demo.add_argument("args", nargs=argparse.REMAINDER)
+    demo.set_defaults(func=None)
+    return parser
+
+
+# --- commands ----------------------------------------------------------------------------
+def _load_any(path, *, limit=None, fmt="auto", progress=None):
+    """Vectors from a file or cache, and the warnings the reader gave."""
+    from .cache import is_cache, open_cache
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if is_cache(path):
+            vectors = open_cache(path, mmap=True, limit=limit)
+        else:
+            from .io import load
+
+            vectors = load(path, format=fmt, limit=limit, progress=progress)
+    return vectors, [str(w.message) for w in caught]
+
+
+def _statistics(matrix, progress):
+    """Value and norm statistics over the matrix, in row chunks (no full-size temporary)."""
+    from ._runtime import make_progress
+
+    n = matrix.shape[0]
+    stats = {"min": None, "max": None, "mean": None, "std": None,
+             "norm_min": None, "norm_mean": None, "norm_max": None, "zero_rows": 0, "nonfinite_rows": 0}
+    if n == 0 or matrix.shape[1] == 0:
+        return stats
+    total = s = s2 = 0.0
+    lo, hi = np.inf, -np.inf
+    norms = np.empty(n, dtype=np.float64)
+    nonfinite = 0
+    step = max(1, (8 << 20) // max(1, matrix.shape[1] * 8))
+    bar = make_progress(progress, total=n, desc="statistics", unit="rows")
+    try:
+        for start in range(0, n, step):
+            chunk = np.asarray(matrix[start:start + step], dtype=np.float64)
+            finite = np.isfinite(chunk).all(axis=1)
+            nonfinite += int((~finite).sum())
+            good = chunk[finite]
+            if good.size:
+                lo = min(lo, float(good.min()))
+                hi = max(hi, float(good.max()))
+                s += float(good.sum())
+                s2 += float(np.square(good).sum())
+                total += good.size
+            norms[start:start + len(chunk)] = np.sqrt(np.square(chunk).sum(axis=1))
+            bar.update(len(chunk))
+    finally:
+        bar.close()
+    finite_norms = norms[np.isfinite(norms)]
+    if total:
+        mean = s / total
+        stats.update(min=lo, max=hi, mean=mean, std=float(np.sqrt(max(0.0, s2 / total - mean * mean))))
+    if finite_norms.size:
+        stats.update(norm_min=float(finite_norms.min()), norm_mean=float(finite_norms.mean()),
+                     norm_max=float(finite_norms.max()))
+    stats["zero_rows"] = int((norms == 0).sum())
+    stats["nonfinite_rows"] = nonfinite
+    return stats
+
+
+def _word_problems(words):
+    empty = sum(1 for w in words if not w)
+    spaces = sum(1 for w in words if w and (w != w.strip() or " " in w or "\t" in w))
+    surrogates = sum(1 for w in words if any("\ud800" <= c <= "\udfff" for c in w)) if len(words) < 5_000_000 else 0
+    problems = []
+    if empty:
+        problems.append(f"{empty} empty word(s)")
+    if spaces:
+        problems.append(f"{spaces} word(s) containing whitespace (GloVe 840B has some; gensim cannot read them)")
+    if surrogates:
+        problems.append(f"{surrogates} word(s) with bytes that are not valid UTF-8")
+    return problems
+
+
+def _cmd_info(args):
+    from .cache import is_cache, read_meta, verify_cache
+
+    path = args.file
+    if not os.path.exists(path):
+        raise FileNotFoundError(2, "No such file or directory", path)
+    report = {"path": path}
+    cache_meta = None
+    if is_cache(path):
+        cache_meta = verify_cache(path, progress=args.progress) if args.verify else read_meta(path)
+        report["format"] = "embload"
+        report["cache_version"] = cache_meta["version"]
+        report["source"] = cache_meta.get("source")
+        report["size_bytes"] = sum(entry["size"] for entry in cache_meta["files"].values())
+    else:
+        if args.verify:
+            raise ValueError("--verify applies to embload cache folders only")
+        report["size_bytes"] = os.path.getsize(path)
+    vectors, messages = _load_any(path, limit=args.limit, fmt=args.format, progress=args.progress)
+    if cache_meta is None:
+        report["format"] = vectors.format or args.format
+    matrix = vectors.vectors
+    report.update(count=len(vectors), dim=int(matrix.shape[1]), dtype=str(matrix.dtype))
+    if args.limit is not None:
+        report["limit"] = args.limit
+    shown = min(args.rows, len(vectors))
+    report["rows"] = [{"word": vectors.words[i], "values": [float(x) for x in matrix[i][:8]]} for i in range(shown)]
+    report["statistics"] = _statistics(matrix, args.progress)
+    duplicates = [m for m in messages if "duplicate" in m.lower()]
+    report["duplicates"] = duplicates[0] if duplicates else "none"
+    problems = _word_problems(vectors.words)
+    stats = report["statistics"]
+    if stats["zero_rows"]:
+        problems.append(f"{stats['zero_rows']} all-zero vector(s)")
+    if stats["nonfinite_rows"]:
+        problems.append(f"{stats['nonfinite_rows']} vector(s) holding NaN or infinity")
+    problems.extend(m for m in messages if m not in duplicates)
+    if args.verify:
+        report["verified"] = True
+    report["problems"] = problems
+    if args.json:
+        print(json.dumps(report, indent=1, ensure_ascii=False))
+    else:
+        _print_info(report)
+    return EXIT_OK
+
+
+def _fmt(x):
+    return "-" if x is None else f"{x:.6g}"
+
+
+def _print_info(report):
+    out = []
+    out.append(f"file        {report['path']}")
+    out.append(f"format      {report['format']}"
+               + (f" (cache version {report['cache_version']})" if "cache_version" in report else ""))
+    source = report.get("source")
+    if source:
+        out.append(f"source      {source.get('path')} ({source.get('format') or 'format unknown'}, "
+                   f"{source.get('size')} bytes)")
+    out.append(f"size        {_human_bytes(report['size_bytes'])}")
+    limit = f" (first {report['limit']} read)" if "limit" in report else ""
+    out.append(f"vectors     {report['count']}{limit}")
+    out.append(f"dim         {report['dim']}")
+    out.append(f"dtype       {report['dtype']}")
+    if report.get("verified"):
+        out.append("checksums   ok")
+    s = report["statistics"]
+    out.append(f"values      min {_fmt(s['min'])}  max {_fmt(s['max'])}  mean {_fmt(s['mean'])}  std {_fmt(s['std'])}")
+    out.append(f"norms       min {_fmt(s['norm_min'])}  mean {_fmt(s['norm_mean'])}  max {_fmt(s['norm_max'])}")
+    out.append(f"duplicates  {report['duplicates']}")
+    if report["rows"]:
+        out.append("first rows")
+        width = min(24, max(len(r["word"]) for r in report["rows"]))
+        for row in report["rows"]:
+            values = " ".join(f"{v: .4f}" for v in row["values"])
+            more = " ..." if report["dim"] > len(row["values"]) else ""
+            out.append(f"  {row['word']!s:<{width}}  {values}{more}")
+    if report["problems"]:
+        out.append("problems")
+        out.extend(f"  - {p}" for p in report["problems"])
+    else:
+        out.append("problems    none found")
+    print("\n".join(out))
+
+
+def _human_bytes(n):
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n} B" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+
+
+def _cmd_convert(args):
+    from .convert import convert
+
+    extra = {} if args.format == "auto" else {"format": args.format}
+    vectors = convert(args.src, args.dst, to=args.to, limit=args.limit, vocab=args.vocab, dtype=args.dtype,
+                      progress=args.progress, **extra)
+    print(f"wrote {len(vectors)} vectors x {vectors.dim} ({vectors.vectors.dtype}) to {args.dst}")
+    return EXIT_OK
+
+
+def _cmd_align(args):
+    from .align import load_aligned
+    from .cache import is_cache, open_cache
+
+    if not args.out.endswith(".npy"):
+        raise ValueError(f"--out {args.out!r}: the matrix is saved with numpy.save; give a name ending in .npy")
+    if not os.path.exists(args.vectors):
+        raise FileNotFoundError(2, "No such file or directory", args.vectors)
+    if not os.path.exists(args.word_index):
+        raise FileNotFoundError(2, "No such file or directory", args.word_index)
+    options = dict(num_words=args.num_words, oov=args.oov, seed=args.seed, case=args.case, dtype=args.dtype)
+    if is_cache(args.vectors):
+        aligned = open_cache(args.vectors).align(args.word_index, **options)
+    else:
+        aligned = load_aligned(args.vectors, args.word_index, progress=args.progress, **options)
+    _save_npy_atomic(args.out, np.asarray(aligned.matrix))
+    missing = list(aligned.missing)
+    print(f"matrix      {aligned.num_words} x {aligned.dim} ({np.asarray(aligned.matrix).dtype}) -> {args.out}")
+    found = int(np.count_nonzero(aligned.found))
+    print(f"coverage    {aligned.coverage:.2%} of the vocabulary ({found} rows found, {len(missing)} missing)")
+    if missing:
+        head = missing[: args.show_missing]
+        more = f" ... and {len(missing) - len(head)} more" if len(missing) > len(head) else ""
+        print("missing     " + " ".join(repr(w) if (not w or w.split() != [w]) else w for w in head) + more)
+    if args.missing_out:
+        with open(args.missing_out, "w", encoding="utf-8", errors="surrogateescape") as handle:
+            handle.writelines(w + "\n" for w in missing)
+        print(f"            all {len(missing)} missing words written to {args.missing_out}")
+    return EXIT_OK
+
+
+def _save_npy_atomic(path, array):
+    directory = os.path.dirname(os.path.abspath(path))
+    tmp = os.path.join(directory, f".{os.path.basename(path)}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as handle:
+            np.save(handle, array, allow_pickle=False)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+# --- entry point -------------------------------------------------------------------------
+def _error_message(exc):
+    if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}"
+    return str(exc)
+
+
+def main(argv=None):
+    """Run the ``embload`` command; return the exit status (0 done, 1 bad input, 2 usage)."""
+    from .errors import EmbeddingFormatError
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "demo":
+        # the demo has its own options (and its own --help)
+        from .demo import main as demo_main
+
+        return demo_main(argv[1:])
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version (0) or a usage error (2)
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    if args.no_progress_global:
+        args.progress = False
+    try:
+        return args.func(args)
+    except (EmbeddingFormatError, ValueError, OSError, UnicodeError, TypeError) as exc:
+        if isinstance(exc, BrokenPipeError):
+            return EXIT_OK
+        print(f"embload {args.command}: error: {_error_message(exc)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print(f"embload {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,153 @@
+"""Hand vectors and aligned matrices to other libraries: gensim, PyTorch, Keras 3, JAX/Flax.
+
+Every library here is optional and imported only when its function is called; a missing
+one gets an ``ImportError`` that says what to install.
+
+Anything else takes the NumPy matrix directly. The neutral form to store or exchange is
+``np.save("matrix.npy", v.vectors)`` plus the word list, one word per line, in row order:
+exactly what the embload cache folder holds (``matrix.npy`` + ``words.txt``).
+
+Recipes::
+
+    kv = vectors.to_gensim()                             # gensim KeyedVectors, no copy
+    emb = aligned.to_torch(freeze=True, padding_idx=0)   # torch.nn.Embedding
+    layer = aligned.to_keras(trainable=False)            # keras.layers.Embedding
+    table = aligned.to_jax()                             # flax: nn.Embed(n, d, embedding_init=lambda *_: table)
+"""
+
+import numpy as np
+
+__all__ = [
+    "vectors_to_gensim",
+    "vectors_from_gensim",
+    "aligned_to_torch",
+    "aligned_keras_initializer",
+    "aligned_to_keras",
+    "aligned_to_jax",
+]
+
+
+def _require(module, package, purpose):
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise ImportError(f"{purpose} needs {package}: pip install {package}") from exc
+
+
+def _matrix_of(aligned):
+    """The 2-D matrix of an AlignedEmbedding (``.matrix``), Vectors (``.vectors``) or array."""
+    matrix = getattr(aligned, "matrix", None)
+    if matrix is None:
+        matrix = getattr(aligned, "vectors", aligned)
+    matrix = np.asarray(matrix)
+    if matrix.ndim != 2:
+        raise ValueError(f"expected a 2-D embedding matrix (rows x dim), got shape {matrix.shape}")
+    if matrix.dtype.kind != "f":
+        raise ValueError(f"expected a floating-point embedding matrix, got {matrix.dtype}")
+    return matrix
+
+
+# --- gensim ------------------------------------------------------------------------------
+def vectors_to_gensim(vectors):
+    """A gensim 4 ``KeyedVectors`` with the same words and rows, sharing the matrix (no copy).
+
+    The matrix is shared, so a memory-mapped cache stays memory-mapped in gensim (as with
+    ``KeyedVectors.load(..., mmap="r")``) and gensim's ``most_similar`` etc. work on it.
+    """
+    models = _require("gensim.models", "gensim", "to_gensim()")
+    matrix = _matrix_of(vectors)
+    words = list(vectors.words)
+    kv = models.KeyedVectors(matrix.shape[1], count=0, dtype=matrix.dtype)
+    kv.index_to_key = words
+    kv.key_to_index = dict(zip(words, range(len(words))))
+    kv.next_index = len(words)
+    kv.vectors = matrix
+    kv.norms = None
+    return kv
+
+
+def vectors_from_gensim(keyed_vectors):
+    """:class:`~embload.Vectors` from a gensim ``KeyedVectors`` (or a model with ``.wv``).
+
+    The matrix is shared, not copied. gensim allows non-string keys (ints); embload's words
+    are strings, so such keys raise ``TypeError``.
+    """
+    from .vectors import Vectors
+
+    kv = getattr(keyed_vectors, "wv", keyed_vectors)
+    if not hasattr(kv, "index_to_key") or not hasattr(kv, "vectors"):
+        raise TypeError(f"expected a gensim KeyedVectors (or a model with .wv), got {type(keyed_vectors).__name__}")
+    words = list(kv.index_to_key)
+    for position, word in enumerate(words):
+        if not isinstance(word, str):
+            raise TypeError(f"gensim key {word!r} at index {position} is a {type(word).__name__}; "
+                            "embload words must be str (convert the keys with str() first)")
+    matrix = np.asarray(kv.vectors)[: len(words)]
+    if not matrix.flags.c_contiguous:
+        matrix = np.ascontiguousarray(matrix)
+    return Vectors(words, matrix, format="gensim")
+
+
+# --- PyTorch -----------------------------------------------------------------------------
+def aligned_to_torch(aligned, freeze=True, padding_idx=0):
+    """A ``torch.nn.Embedding`` whose weights are the aligned matrix.
+
+    Parameters
+    ----------
+    aligned : AlignedEmbedding or ndarray
+        Row ``i`` is the vector of the word the tokenizer numbers ``i``.
+    freeze : bool, default True
+        ``weight.requires_grad = not freeze`` (as ``nn.Embedding.from_pretrained``).
+    padding_idx : int or None, default 0
+        Row that gets no gradient (Keras-style word indices start at 1; row 0 is padding).
+
+    The weights are a copy: training the layer does not change ``aligned.matrix``, and a
+    read-only (memory-mapped) matrix is fine.
+    """
+    torch = _require("torch", "torch", "to_torch()")
+    matrix = _matrix_of(aligned)
+    if padding_idx is not None and not -matrix.shape[0] <= padding_idx < matrix.shape[0]:
+        raise ValueError(f"padding_idx {padding_idx} is outside the {matrix.shape[0]} rows of the matrix")
+    weights = torch.from_numpy(np.array(matrix, copy=True, order="C"))
+    return torch.nn.Embedding.from_pretrained(weights, freeze=freeze, padding_idx=padding_idx)
+
+
+# --- Keras 3 -----------------------------------------------------------------------------
+def aligned_keras_initializer(aligned):
+    """A Keras initializer that fills an ``Embedding`` of the matrix's shape with the matrix.
+
+    ``keras.initializers.Constant`` holding the matrix: the recipe of the Keras guide
+    "Using pre-trained word embeddings". Use it as
+    ``Embedding(num_words, dim, embeddings_initializer=init, trainable=False)``.
+    The layer's shape must equal the matrix's, else Keras raises a broadcasting error.
+    """
+    keras = _require("keras", "keras", "keras_initializer()")
+    return keras.initializers.Constant(np.array(_matrix_of(aligned), copy=True))
+
+
+def aligned_to_keras(aligned, trainable=False, mask_zero=True, **kwargs):
+    """A ``keras.layers.Embedding(num_words, dim)`` initialised with the aligned matrix.
+
+    ``mask_zero=True`` makes index 0 (padding) a masked position, Keras' convention for
+    padded sequences. Extra keyword arguments go to ``keras.layers.Embedding``.
+    """
+    keras = _require("keras", "keras", "to_keras()")
+    matrix = _matrix_of(aligned)
+    return keras.layers.Embedding(
+        input_dim=matrix.shape[0],
+        output_dim=matrix.shape[1],
+        embeddings_initializer=keras.initializers.Constant(np.array(matrix, copy=True)),
+        trainable=trainable,
+        mask_zero=mask_zero,
+        **kwargs,
+    )
+
+
+# --- JAX / Flax --------------------------------------------------------------------------
+def aligned_to_jax(aligned, dtype=None):
+    """The aligned matrix as a ``jax.Array`` (for Flax: ``nn.Embed(n, d, embedding_init=lambda *_: table)``)."""
+    jnp = _require("jax.numpy", "jax", "to_jax()")
+    matrix = _matrix_of(aligned)
+    return jnp.asarray(matrix, dtype=dtype)
