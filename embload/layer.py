@@ -482,7 +482,7 @@ class Embedding:
         if self.max_norm is not None and flat.size:
             rows = _layer.unique_rows(flat, self.weights.shape[0])
             _layer.renorm(self.weights, rows, self.max_norm, self.norm_type, threads)
-        _layer.gather(self.weights, flat, out.reshape(-1, dim), threads)
+        _layer.gather(self.weights, flat, out.reshape(flat.shape[0], dim), threads)
         return out
 
     def compute_mask(self, indices, mask=None):
@@ -509,7 +509,7 @@ class Embedding:
                              f"(output_dim,)), got {grad.shape}")
         if grad.dtype.kind not in "fiu":
             raise TypeError(f"grad_output must be a float array, got {grad.dtype}")
-        grad = np.ascontiguousarray(grad, dtype=self.weights.dtype).reshape(-1, dim)
+        grad = np.ascontiguousarray(grad, dtype=self.weights.dtype).reshape(flat.shape[0], dim)
         n = self.weights.shape[0]
         if not self._any_trainable:
             return SparseGrad(np.empty(0, np.int64), np.empty((0, dim), self.weights.dtype),
