@@ -1,0 +1,58 @@
+# cython: language_level=3
+"""Contract of the parsing core: the options struct every stage receives and the
+nogil kernels (C, in src/textscan.h) that turn bytes into matrix rows.
+
+Data flow: _source (bytes) -> el_text_piece / el_binary_records (records -> rows)
+-> floatparse.h (text -> double -> output dtype) -> one matrix allocated once.
+"""
+from libc.stdint cimport int64_t, uint16_t
+
+
+cdef extern from "floatparse.h" nogil:
+    const char *el_parse_double(const char *p, const char *last, double *out)
+    uint16_t el_double_to_half(double x)
+
+
+cdef extern from "textscan.h" nogil:
+    enum:
+        EL_F32      # float32 rows
+        EL_F64      # float64 rows
+        EL_F16      # float16 rows (IEEE binary16 bits)
+
+    enum:
+        EL_OK
+        EL_ERR_NUMBER     # a field is not a number; err_pos = the token, err_field = 1-based number index
+        EL_ERR_FIELDS     # too few fields on a line; err_pos = line start, err_field = fields found
+        EL_ERR_TRUNCATED  # binary data ends inside a record; err_pos = record start
+
+    # The options struct, passed to every kernel (mirrors embload.options.LoadOptions).
+    ctypedef struct el_config:
+        Py_ssize_t dim         # numbers per vector (from the header, or the first line)
+        int dtype              # EL_F32 / EL_F64 / EL_F16: type of the output matrix
+        Py_ssize_t max_rows    # rows to read in total: `limit`, or PY_SSIZE_T_MAX for all
+        Py_ssize_t block_size  # bytes read from the source per block (the bounded buffer)
+        Py_ssize_t min_piece   # smallest piece of a block worth giving to its own thread
+        int threads            # pieces parsed in parallel per block
+
+    # One thread's share of a block: whole lines in, rows and (maybe) an error out.
+    ctypedef struct el_piece:
+        const char *begin      # in: first byte, the start of a line
+        const char *end        # in: one past the last byte (after a '\n' or end of data)
+        int64_t first_line     # in: 1-based physical line number at `begin`
+        Py_ssize_t first_row   # in: block-local row of the first row written
+        Py_ssize_t max_rows    # in: rows this piece may write
+        Py_ssize_t rows        # out: rows written, compactly from first_row
+        Py_ssize_t lines       # out: physical lines consumed
+        const char *stop       # out: where parsing stopped
+        int err                # out: EL_OK or EL_ERR_*
+        const char *err_pos    # out: see the error codes
+        int64_t err_line       # out: physical line of the error
+        Py_ssize_t err_field   # out: see the error codes
+
+    Py_ssize_t el_count_lines(const char *p, const char *end)
+    const char *el_after_last_newline(const char *p, const char *end)
+    void el_text_piece(const el_config *cfg, el_piece *pc, char *out, const char *base,
+                       int64_t *wstart, int64_t *wlen, int64_t *lineno)
+    void el_binary_records(const el_config *cfg, el_piece *pc, char *out, const char *base,
+                           int64_t *wstart, int64_t *wlen, int at_eof)
+    void el_move_rows(char *data, Py_ssize_t rowbytes, Py_ssize_t dst, Py_ssize_t src, Py_ssize_t n)

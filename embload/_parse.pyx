@@ -1,0 +1,448 @@
+# cython: language_level=3
+"""Parsing core: bytes from a source -> rows of one matrix, words -> one byte arena.
+
+Formats accepted
+----------------
+Text (``"glove"`` without a header, ``"word2vec"`` / fastText ``.vec`` with one)::
+
+    400000 3                      <- optional header "count dim" (word2vec/fastText only)
+    the 0.418 0.24968 -0.41242    <- WORD, then dim numbers
+    New York -0.2 1e-3 .5         <- the word is everything before the last dim fields
+    nan inf -INF 1_0\r            <- Python float() spellings; CRLF; trailing blanks
+
+* Fields are separated by runs of ``' '``, ``'\\t'``, ``'\\r'``, ``'\\v'``, ``'\\f'``.
+* A UTF-8 byte-order mark at the start of the file is skipped; lines that hold only
+  blanks are skipped; the last line may lack its ``'\\n'``.
+* ``dim`` comes from the header, otherwise from the first line (fields after the first).
+* Each value is ``float(token)`` rounded to the output dtype, as
+  ``numpy.float32(float(token))`` does: parsed exactly in C (src/floatparse.h).
+
+Binary (``"word2vec-binary"``, the C tool's format)::
+
+    count dim\\n  then per record:  WORD ' ' <dim little-endian float32> ['\\n']
+
+Leading ``'\\n'`` bytes of WORD are dropped (gensim does the same).
+
+Pipeline
+--------
+The source is read in blocks of ``block_size`` bytes into one reusable buffer. The
+complete lines of a block are cut into ``threads`` pieces at line boundaries; each
+piece's lines are counted (memchr) so it knows its first row and physical line; then
+the pieces are parsed in parallel without the GIL straight into the final matrix
+(rows of blank lines are closed up afterwards). The partial last line is carried to
+the next block. Words are copied into one growing byte arena, ``'\\n'``-separated,
+with int64 start offsets, and decoded to ``str`` once at the end (by embload.io).
+"""
+import numpy as np
+
+cimport numpy as cnp
+from cython.parallel cimport prange
+from libc.stdint cimport int64_t
+from libc.string cimport memchr, memcpy, memmove
+
+from .errors import EmbeddingFormatError
+
+cnp.import_array()
+
+DTYPE_CODES = {"float32": EL_F32, "float64": EL_F64, "float16": EL_F16}
+_MAX_PIECES = 64
+# A binary record whose word has no ending space within this many bytes is garbage.
+MAX_BINARY_WORD = 1 << 28
+
+
+cdef inline char *_ptr(cnp.ndarray a):
+    return <char *>cnp.PyArray_DATA(a)
+
+
+cdef class _Reader:
+    """Bounded buffer over a source: ``fill()`` appends about one block of bytes after
+    the unconsumed data ``[pos, filled)``, moving that data to the front first."""
+    cdef object src
+    cdef object bar
+    cdef cnp.ndarray buf
+    cdef Py_ssize_t block_size
+    cdef Py_ssize_t pos
+    cdef Py_ssize_t filled
+    cdef bint eof
+    cdef Py_ssize_t reported
+
+    def __init__(self, src, Py_ssize_t block_size, bar):
+        self.src = src
+        self.bar = bar
+        self.block_size = block_size
+        self.buf = np.empty(block_size + 1024, dtype=np.uint8)
+        self.pos = 0
+        self.filled = 0
+        self.eof = False
+        self.reported = 0
+
+    cdef int fill(self) except -1:
+        cdef Py_ssize_t keep = self.filled - self.pos
+        cdef Py_ssize_t target, cap, n
+        cdef cnp.ndarray bigger
+        if self.pos > 0:
+            if keep > 0:
+                memmove(_ptr(self.buf), _ptr(self.buf) + self.pos, keep)
+            self.filled = keep
+            self.pos = 0
+        target = self.filled + self.block_size
+        cap = self.buf.shape[0]
+        if target > cap:
+            # a line longer than a block: grow, keeping what is there
+            bigger = np.empty(max(target, 2 * cap), dtype=np.uint8)
+            memcpy(_ptr(bigger), _ptr(self.buf), self.filled)
+            self.buf = bigger
+        view = memoryview(self.buf)
+        while self.filled < target and not self.eof:
+            n = self.src.readinto(view[self.filled:target])
+            if not n:
+                self.eof = True
+            else:
+                self.filled += n
+        view.release()
+        position = self.src.position()
+        if position > self.reported:
+            self.bar.update(position - self.reported)
+            self.reported = position
+        return 0
+
+    cdef int skip(self, Py_ssize_t nbytes) except -1:
+        cdef Py_ssize_t take
+        while nbytes > 0:
+            if self.pos == self.filled:
+                if self.eof:
+                    return 0
+                self.fill()
+            take = min(nbytes, self.filled - self.pos)
+            self.pos += take
+            nbytes -= take
+        return 0
+
+
+cdef class _Store:
+    """The result under construction: matrix (grown by realloc, never copied
+    twice), per-row physical line, and the word arena with its offsets."""
+    cdef public object matrix
+    cdef public object lineno
+    cdef public object offsets
+    cdef public object arena
+    cdef public Py_ssize_t rows
+    cdef public Py_ssize_t arena_len
+    cdef Py_ssize_t dim
+
+    def __init__(self, Py_ssize_t cap_rows, Py_ssize_t dim, str dtype):
+        cap_rows = max(cap_rows, 1)
+        self.dim = dim
+        self.matrix = np.empty((cap_rows, dim), dtype=dtype)
+        self.lineno = np.empty(cap_rows, dtype=np.int64)
+        self.offsets = np.empty(cap_rows + 1, dtype=np.int64)
+        self.arena = np.empty(max(cap_rows * 8, 4096), dtype=np.uint8)
+        self.rows = 0
+        self.arena_len = 0
+
+    cdef int reserve(self, Py_ssize_t rows) except -1:
+        cdef Py_ssize_t cap = self.matrix.shape[0]
+        if rows <= cap:
+            return 0
+        cap = max(rows, cap + cap // 2)
+        # ndarray.resize reallocs in place (mremap for large blocks): no second copy
+        self.matrix.resize((cap, self.dim), refcheck=False)
+        self.lineno.resize(cap, refcheck=False)
+        self.offsets.resize(cap + 1, refcheck=False)
+        return 0
+
+    cdef int add_words(self, const char *base, int64_t *wstart, int64_t *wlen, Py_ssize_t n) except -1:
+        cdef Py_ssize_t i, need = n
+        cdef char *dst
+        cdef int64_t *offs
+        for i in range(n):
+            need += wlen[i]
+        if self.arena_len + need > self.arena.shape[0]:
+            self.arena.resize(max(self.arena_len + need, 2 * self.arena.shape[0]), refcheck=False)
+        dst = _ptr(self.arena)
+        offs = <int64_t *>_ptr(self.offsets)
+        with nogil:
+            for i in range(n):
+                offs[self.rows + i] = self.arena_len
+                memcpy(dst + self.arena_len, base + wstart[i], wlen[i])
+                self.arena_len += wlen[i]
+                dst[self.arena_len] = b'\n'
+                self.arena_len += 1
+        return 0
+
+    def finish(self):
+        """Shrink to the rows read; returns (matrix, arena, offsets, lineno)."""
+        (<int64_t *>_ptr(self.offsets))[self.rows] = self.arena_len
+        self.matrix.resize((self.rows, self.dim), refcheck=False)
+        self.lineno.resize(self.rows, refcheck=False)
+        self.offsets.resize(self.rows + 1, refcheck=False)
+        self.arena.resize(self.arena_len, refcheck=False)
+        return self.matrix, self.arena, self.offsets, self.lineno
+
+
+cdef el_config _config(Py_ssize_t dim, str dtype, Py_ssize_t limit, int threads,
+                       Py_ssize_t block_size, Py_ssize_t min_piece) except *:
+    cdef el_config cfg
+    if dtype not in DTYPE_CODES:
+        raise ValueError(f"dtype must be one of {sorted(DTYPE_CODES)}, not {dtype!r}")
+    cfg.dim = dim
+    cfg.dtype = DTYPE_CODES[dtype]
+    cfg.max_rows = limit
+    cfg.block_size = max(block_size, 1)
+    cfg.min_piece = max(min_piece, 1)
+    cfg.threads = max(1, min(threads, _MAX_PIECES))
+    return cfg
+
+
+def _token_at(bytes data, Py_ssize_t i):
+    """The field starting at ``data[i]``: up to the next blank or line end."""
+    cdef Py_ssize_t j = i
+    while j < len(data) and data[j] not in b" \t\r\v\f\n":
+        j += 1
+    return data[i:j]
+
+
+cdef object _text_error(el_piece *pc, const char *base, Py_ssize_t lend, bint at_eof, Py_ssize_t dim, path):
+    cdef Py_ssize_t start = pc.err_pos - base
+    cdef const char *nl = <const char *>memchr(pc.err_pos, b'\n', lend - start)
+    cdef Py_ssize_t line_end = (nl - base) if nl != NULL else lend
+    cdef bint last_unterminated = at_eof and nl == NULL
+    # the whole line, for messages (bounded: shorten() cuts it)
+    line_start = start
+    while line_start > 0 and base[line_start - 1] != b'\n':
+        line_start -= 1
+    line_text = (<bytes>base[line_start:line_end]).rstrip(b"\r")
+    prefix = "file ends early (truncated download?): " if last_unterminated else ""
+    if pc.err == EL_ERR_NUMBER:
+        token = _token_at(<bytes>base[start:line_end], 0)
+        reason = (f"{prefix}value {pc.err_field} of {dim} is not a number")
+        return EmbeddingFormatError(reason, path=path, line=pc.err_line, text=token)
+    reason = (f"{prefix}expected a word and {dim} numbers, found "
+              f"{pc.err_field} field{'s' if pc.err_field != 1 else ''}")
+    return EmbeddingFormatError(reason, path=path, line=pc.err_line, text=line_text[:200])
+
+
+def read_text(src, *, Py_ssize_t dim, Py_ssize_t skip_bytes, int64_t first_line,
+              Py_ssize_t est_rows, str dtype="float32", Py_ssize_t limit=-1, int threads=1,
+              Py_ssize_t block_size=1 << 25, Py_ssize_t min_piece=1 << 20, bar=None, path=None):
+    """Parse a text vectors file (after its header) into a matrix.
+
+    Returns ``(matrix, arena, offsets, lineno, stats)``: word ``i`` is
+    ``arena[offsets[i]:offsets[i+1]-1]``, found on physical line ``lineno[i]``;
+    ``stats`` holds ``lines`` (physical lines consumed) and ``limited`` (stopped at limit).
+    """
+    if limit < 0:
+        limit = <Py_ssize_t>((<size_t>-1) >> 1)
+    cdef el_config cfg = _config(dim, dtype, limit, threads, block_size, min_piece)
+    cdef Py_ssize_t itemsize = np.dtype(dtype).itemsize
+    cdef Py_ssize_t rowbytes = dim * itemsize
+    cdef _Reader reader = _Reader(src, cfg.block_size, bar)
+    cdef _Store store = _Store(min(est_rows, limit), dim, dtype)
+    cdef el_piece pieces[64]
+    cdef Py_ssize_t bounds[65]
+    cdef Py_ssize_t npieces, t, n, lend, start, total_lines, new_rows, remaining, want, dst
+    cdef const char *base
+    cdef const char *q
+    cdef char *out
+    cdef int64_t *lineno
+    cdef int64_t *ws
+    cdef int64_t *wl
+    cdef int64_t line = first_line
+    cdef bint limited = False
+    cdef cnp.ndarray wstart = np.empty(1024, dtype=np.int64)
+    cdef cnp.ndarray wlen = np.empty(1024, dtype=np.int64)
+    cdef el_piece *pc
+
+    reader.skip(skip_bytes)
+    while store.rows < limit:
+        reader.fill()
+        base = _ptr(reader.buf)
+        start = reader.pos
+        if reader.filled == start:
+            break
+        if reader.eof:
+            lend = reader.filled
+        else:
+            q = el_after_last_newline(base + start, base + reader.filled)
+            if q == NULL:
+                continue  # no complete line yet: read more
+            lend = q - base
+        n = lend - start
+
+        # cut into pieces at line boundaries
+        npieces = max(1, min(cfg.threads, n // cfg.min_piece))
+        bounds[0] = start
+        for t in range(1, npieces):
+            bounds[t] = max(start + (n * t) // npieces, bounds[t - 1])
+            q = <const char *>memchr(base + bounds[t], b'\n', lend - bounds[t])
+            bounds[t] = (q + 1 - base) if q != NULL else lend
+        bounds[npieces] = lend
+        for t in range(npieces):
+            pc = &pieces[t]
+            pc.begin = base + bounds[t]
+            pc.end = base + bounds[t + 1]
+            pc.err = EL_OK
+            pc.rows = 0
+        with nogil:
+            for t in prange(npieces, schedule='static', num_threads=npieces):
+                pieces[t].lines = el_count_lines(pieces[t].begin, pieces[t].end)
+        if reader.eof and lend > start and base[lend - 1] != b'\n':
+            pieces[npieces - 1].lines += 1  # the final line has no '\n'
+        total_lines = 0
+        for t in range(npieces):
+            pieces[t].first_row = total_lines
+            pieces[t].first_line = line + total_lines
+            pieces[t].max_rows = pieces[t].lines
+            total_lines += pieces[t].lines
+
+        remaining = limit - store.rows
+        if total_lines > remaining:
+            # the limit falls in this block: one serial piece that stops there
+            npieces = 1
+            pieces[0].end = base + lend
+            pieces[0].max_rows = remaining
+            pieces[0].first_row = 0
+            pieces[0].first_line = line
+        want = min(total_lines, remaining)
+        store.reserve(store.rows + want)
+        if wstart.shape[0] < total_lines:
+            wstart = np.empty(total_lines + total_lines // 2, dtype=np.int64)
+            wlen = np.empty(total_lines + total_lines // 2, dtype=np.int64)
+        out = _ptr(store.matrix) + store.rows * rowbytes
+        lineno = (<int64_t *>_ptr(store.lineno)) + store.rows
+        ws = <int64_t *>_ptr(wstart)
+        wl = <int64_t *>_ptr(wlen)
+        if npieces == 1:
+            with nogil:
+                el_text_piece(&cfg, &pieces[0], out, base, ws, wl, lineno)
+        else:
+            with nogil:
+                for t in prange(npieces, schedule='static', num_threads=npieces):
+                    el_text_piece(&cfg, &pieces[t], out, base, ws, wl, lineno)
+        for t in range(npieces):
+            if pieces[t].err != EL_OK:
+                raise _text_error(&pieces[t], base, lend, reader.eof, dim, path)
+
+        # close the gaps left by blank lines
+        dst = pieces[0].rows
+        for t in range(1, npieces):
+            if pieces[t].first_row != dst and pieces[t].rows:
+                el_move_rows(out, rowbytes, dst, pieces[t].first_row, pieces[t].rows)
+                el_move_rows(<char *>lineno, 8, dst, pieces[t].first_row, pieces[t].rows)
+                el_move_rows(_ptr(wstart), 8, dst, pieces[t].first_row, pieces[t].rows)
+                el_move_rows(_ptr(wlen), 8, dst, pieces[t].first_row, pieces[t].rows)
+            dst += pieces[t].rows
+        new_rows = dst
+        store.add_words(base, <int64_t *>_ptr(wstart), <int64_t *>_ptr(wlen), new_rows)
+        store.rows += new_rows
+        if npieces == 1 and pieces[0].rows == remaining:
+            reader.pos = pieces[0].stop - base
+            line += pieces[0].lines
+            limited = store.rows >= limit and not (reader.eof and reader.pos >= reader.filled)
+            break
+        line += total_lines
+        reader.pos = lend
+        if reader.eof and reader.pos >= reader.filled:
+            break
+    matrix, arena, offsets, lineno_arr = store.finish()
+    return matrix, arena, offsets, lineno_arr, {"lines": line - first_line, "limited": limited}
+
+
+def read_binary(src, *, Py_ssize_t dim, Py_ssize_t skip_bytes, Py_ssize_t count, Py_ssize_t est_rows,
+                str dtype="float32", Py_ssize_t limit=-1, Py_ssize_t block_size=1 << 25, bar=None,
+                path=None):
+    """Parse the records of a binary word2vec file (after its header line).
+
+    Reads ``min(count, limit)`` records. Returns ``(matrix, arena, offsets, stats)``;
+    ``stats["trailing"]`` is True when non-blank bytes follow the last record read
+    although the header's count was reached (a header that announces too few).
+    """
+    if limit < 0 or limit > count:
+        limit = count
+    cdef el_config cfg = _config(dim, dtype, limit, 1, block_size, 1)
+    cdef Py_ssize_t itemsize = np.dtype(dtype).itemsize
+    cdef Py_ssize_t rowbytes = dim * itemsize
+    cdef Py_ssize_t recbytes = 4 * dim + 1
+    cdef _Reader reader = _Reader(src, cfg.block_size, bar)
+    cdef _Store store = _Store(min(est_rows, limit), dim, dtype)
+    cdef el_piece pc
+    cdef Py_ssize_t avail, want
+    cdef cnp.ndarray wstart = np.empty(1024, dtype=np.int64)
+    cdef cnp.ndarray wlen = np.empty(1024, dtype=np.int64)
+    cdef const char *base
+    cdef char *out
+    cdef int64_t *ws
+    cdef int64_t *wl
+    cdef int at_eof
+    cdef bint trailing = False
+
+    reader.skip(skip_bytes)
+    while store.rows < limit:
+        reader.fill()
+        base = _ptr(reader.buf)
+        avail = reader.filled - reader.pos
+        want = min(limit - store.rows, avail // recbytes + 1)
+        store.reserve(store.rows + want)
+        if wstart.shape[0] < want:
+            wstart = np.empty(want, dtype=np.int64)
+            wlen = np.empty(want, dtype=np.int64)
+        pc.begin = base + reader.pos
+        pc.end = base + reader.filled
+        pc.first_row = 0
+        pc.max_rows = want
+        out = _ptr(store.matrix) + store.rows * rowbytes
+        ws = <int64_t *>_ptr(wstart)
+        wl = <int64_t *>_ptr(wlen)
+        at_eof = reader.eof
+        with nogil:
+            el_binary_records(&cfg, &pc, out, base, ws, wl, at_eof)
+        if pc.err != EL_OK:
+            start = pc.err_pos - base
+            word_end = min(reader.filled, start + 200)
+            partial = (<bytes>base[start:word_end]).split(b" ", 1)[0]
+            if pc.err_field == 0 and reader.filled - start > 0:
+                what = "no space after the word"
+            else:
+                what = f"{pc.err_field} of the {4 * dim} vector bytes present"
+            raise EmbeddingFormatError(
+                f"file ends early (truncated download?): record {store.rows + 1} of {count} "
+                f"is incomplete ({what})", path=path, record=store.rows + 1, text=partial)
+        store.add_words(base, <int64_t *>_ptr(wstart), <int64_t *>_ptr(wlen), pc.rows)
+        store.rows += pc.rows
+        reader.pos = pc.stop - base
+        if reader.eof:
+            break
+        if pc.rows == 0 and reader.filled - reader.pos > MAX_BINARY_WORD:
+            raise EmbeddingFormatError(
+                f"record {store.rows + 1}: no space ending the word within {MAX_BINARY_WORD} bytes; "
+                f"is this a word2vec binary file?", path=path, record=store.rows + 1,
+                text=(<bytes>base[reader.pos:reader.pos + 100]))
+    if store.rows == count:
+        # bytes after the announced records: a header that announces too few
+        if reader.pos >= reader.filled and not reader.eof:
+            reader.fill()
+        rest = (<bytes>(_ptr(reader.buf)[reader.pos:min(reader.filled, reader.pos + 4096)]))
+        trailing = bool(rest.strip(b"\n\r\t "))
+    matrix, arena, offsets, lineno = store.finish()
+    return matrix, arena, offsets, {"trailing": trailing}
+
+
+def compact_rows(cnp.ndarray matrix, cnp.ndarray keep):
+    """Move rows ``keep`` (ascending int64) to the front of ``matrix`` in place, then
+    shrink it to ``len(keep)`` rows (realloc, no copy of the matrix)."""
+    cdef Py_ssize_t i, n = keep.shape[0]
+    cdef Py_ssize_t rowbytes = matrix.shape[1] * matrix.itemsize
+    cdef int64_t *k = <int64_t *>_ptr(keep)
+    cdef char *data = _ptr(matrix)
+    if not matrix.flags.c_contiguous or keep.dtype != np.int64 or not keep.flags.c_contiguous:
+        raise ValueError("compact_rows needs a C-contiguous matrix and int64 indices")
+    for i in range(1, n):
+        if k[i] <= k[i - 1]:
+            raise ValueError("keep must be strictly ascending")
+    if n and (k[0] < 0 or k[n - 1] >= matrix.shape[0]):
+        raise ValueError("keep out of range")
+    with nogil:
+        for i in range(n):
+            el_move_rows(data, rowbytes, i, k[i], 1)
+    matrix.resize((n, matrix.shape[1]), refcheck=False)
+    return matrix

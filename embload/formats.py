@@ -1,0 +1,190 @@
+"""Which format a vectors file is in, decided from its bytes (never from its name).
+
+``sniff(path)`` is the stable entry point other stages reuse: it looks at the first
+bytes of the (decompressed) data and returns a :class:`FormatInfo`.
+
+Rules:
+
+* A first line of exactly two integers ``count dim`` is a word2vec/fastText header,
+  unless the next line has exactly one number after its word (then it is a GloVe
+  file with ``dim`` 1 whose first word is a number).
+* After a header, the data is text (``"word2vec"``) when the next line has a word and
+  ``dim`` fields that ``float()`` accepts; otherwise, when the bytes after the first
+  word's space are not plain text, it is ``"word2vec-binary"``.
+* Without a header it is ``"glove"``; ``dim`` is the number of fields after the first
+  on the first non-blank line (counting only the trailing fields that are numbers, so
+  a first word with spaces in it does not inflate it).
+"""
+
+import os
+from dataclasses import dataclass
+from typing import Optional
+
+from ._source import read_head
+from .errors import EmbeddingFormatError
+
+__all__ = ["FormatInfo", "FORMATS", "sniff", "detect_format"]
+
+FORMATS = ("glove", "word2vec", "word2vec-binary")
+_BOM = b"\xef\xbb\xbf"
+_SEP = b" \t\r\v\f"
+_FASTTEXT_MAGIC = b"\xba\x16\x4f\x2f"  # int32 793712314, little-endian
+_SNIFF_BYTES = 1 << 16
+_SNIFF_MAX = 1 << 26
+# bytes that text files do not contain (control bytes other than whitespace, DEL)
+_NOT_TEXT = frozenset(set(range(0x09)) | set(range(0x0E, 0x20)) | {0x7F})
+
+
+@dataclass(frozen=True)
+class FormatInfo:
+    """What :func:`sniff` found at the start of a vectors file.
+
+    Attributes
+    ----------
+    format : str
+        ``"glove"``, ``"word2vec"`` or ``"word2vec-binary"``.
+    compression : str or None
+        ``"gzip"``, ``"bz2"``, ``"xz"``, ``"zip"`` or None.
+    count : int or None
+        Vectors announced by the header (None without a header).
+    dim : int or None
+        Numbers per vector, from the header or the first line (None: no data line).
+    header_length : int
+        Bytes before the first record in the decompressed data (BOM + header line).
+    header_lines : int
+        Physical lines before the first record (0 or 1).
+    bom : bool
+        The data starts with a UTF-8 byte-order mark.
+    member : str or None
+        The zip member read.
+    """
+
+    format: str
+    compression: Optional[str]
+    count: Optional[int]
+    dim: Optional[int]
+    header_length: int
+    header_lines: int
+    bom: bool = False
+    member: Optional[str] = None
+
+
+def _is_float(token):
+    try:
+        float(token)
+    except ValueError:
+        return False
+    # float() accepts non-ASCII digits; the C parser does not
+    return token.isascii()
+
+
+def _fields(line):
+    # bytes.split() splits at runs of ASCII whitespace: the SEP bytes and '\n'
+    return line.split()
+
+
+def _trailing_numbers(fields):
+    n = 0
+    for token in reversed(fields):
+        if not _is_float(token.decode("ascii", "replace")):
+            break
+        n += 1
+    return n
+
+
+def _header(line):
+    """(count, dim) when ``line`` is a word2vec header, else None."""
+    fields = _fields(line)
+    if len(fields) != 2 or not all(f.isdigit() for f in fields):
+        return None
+    return int(fields[0]), int(fields[1])
+
+
+def _looks_binary(rest, dim):
+    body = rest.lstrip(b"\n")
+    space = body.find(b" ")
+    if space < 0:
+        return any(b in _NOT_TEXT for b in body[:4096]) or not body.strip()
+    window = body[space + 1: space + 1 + max(4 * dim, 1)]
+    return any(b in _NOT_TEXT or b >= 0x80 for b in window)
+
+
+def sniff(path, member=None):
+    """Look at the start of ``path`` and say what it is.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A vectors file, possibly gzip/bz2/xz/zip compressed.
+    member : str, optional
+        The member of a zip archive to read.
+
+    Returns
+    -------
+    FormatInfo
+
+    Raises
+    ------
+    EmbeddingFormatError
+        If the start of the data is not any supported format.
+    """
+    path = os.fspath(path)
+    nbytes = _SNIFF_BYTES
+    while True:
+        head, compression, member_name = read_head(path, nbytes, member)
+        complete = len(head) < nbytes
+        bom = head.startswith(_BOM)
+        body = head[3:] if bom else head
+        first_nl = body.find(b"\n")
+        second_nl = body.find(b"\n", first_nl + 1) if first_nl >= 0 else -1
+        # need the first two lines (or the whole file) to decide
+        if complete or second_nl >= 0 or nbytes >= _SNIFF_MAX:
+            break
+        if first_nl >= 0:
+            header = _header(body[:first_nl])
+            if header is not None and _looks_binary(body[first_nl + 1:], header[1]):
+                break
+        nbytes *= 4
+    if head.startswith(_FASTTEXT_MAGIC):
+        raise EmbeddingFormatError(
+            "this is a fastText .bin model, not a vectors file; load the .vec file saved "
+            "next to it, or gensim.models.fasttext.load_facebook_vectors()", path=path)
+    first = body[:first_nl] if first_nl >= 0 else body
+    header = _header(first)
+    skip = 3 if bom else 0
+    if header is not None:
+        count, dim = header
+        rest = body[first_nl + 1:] if first_nl >= 0 else b""
+        second = rest.split(b"\n", 1)[0]
+        fields = _fields(second)
+        nums = _trailing_numbers(fields)
+        if len(fields) == 2 and nums >= 1 and dim != 1 and not _looks_binary(rest, dim):
+            header = None  # "5 3" then "word 0.5": a GloVe file with dim 1
+        else:
+            length = skip + (first_nl + 1 if first_nl >= 0 else len(body))
+            if not rest or (len(fields) >= dim + 1 and nums >= dim) or not _looks_binary(rest, dim):
+                fmt = "word2vec"
+            else:
+                fmt = "word2vec-binary"
+            return FormatInfo(fmt, compression, count, dim, length, 1, bom, member_name)
+    # GloVe: dim from the first non-blank line
+    dim = None
+    for line in body.split(b"\n"):
+        fields = _fields(line)
+        if fields:
+            dim = min(_trailing_numbers(fields), len(fields) - 1)
+            break
+    if dim == 0:
+        raise EmbeddingFormatError(
+            "no numbers after the word on the first line; not a GloVe/word2vec text file?",
+            path=path, line=1 + body[:body.find(line)].count(b"\n"), text=line[:200])
+    return FormatInfo("glove", compression, None, dim, skip, 0, bom, member_name)
+
+
+def detect_format(path, member=None):
+    """``"glove"``, ``"word2vec"`` or ``"word2vec-binary"``, decided from the bytes of ``path``.
+
+    Compressed files (gzip, bz2, xz, zip) are looked into. See :func:`sniff` for
+    the details it also returns.
+    """
+    return sniff(path, member=member).format
