@@ -422,7 +422,7 @@ def _write_npy(file_path, matrix, bar):
         step = max(1, _CHUNK_BYTES // row_bytes)
         for start in range(0, rows, step):
             chunk = np.ascontiguousarray(matrix[start:start + step])
-            data = memoryview(chunk).cast("B")
+            data = chunk.reshape(-1).view(np.uint8)
             handle.write(data)
             crc = zlib.crc32(data, crc)
             bar.update(data.nbytes)

@@ -33,7 +33,11 @@ def _require(module, package, purpose):
     try:
         return importlib.import_module(module)
     except ImportError as exc:
-        raise ImportError(f"{purpose} needs {package}: pip install {package}") from exc
+        if module == "keras" and "tensorflow" in str(exc):
+            raise ImportError(f"{purpose}: keras is installed but its backend is not ({exc}); set "
+                              "KERAS_BACKEND=torch or KERAS_BACKEND=jax before importing keras, "
+                              "or pip install tensorflow") from exc
+        raise ImportError(f"{purpose} needs {package}: pip install {package} ({exc})") from exc
 
 
 def _matrix_of(aligned):
