@@ -362,7 +362,6 @@ def _cmd_convert(args):
 
 def _cmd_align(args):
     from .align import load_aligned
-    from .cache import is_cache, open_cache
 
     if not args.out.endswith(".npy"):
         raise ValueError(f"--out {args.out!r}: the matrix is saved with numpy.save; give a name ending in .npy")
@@ -371,10 +370,8 @@ def _cmd_align(args):
     if not os.path.exists(args.word_index):
         raise FileNotFoundError(2, "No such file or directory", args.word_index)
     options = dict(num_words=args.num_words, oov=args.oov, seed=args.seed, case=args.case, dtype=args.dtype)
-    if is_cache(args.vectors):
-        aligned = open_cache(args.vectors).align(args.word_index, **options)
-    else:
-        aligned = load_aligned(args.vectors, args.word_index, progress=args.progress, **options)
+    # load_aligned reads files and cache folders alike
+    aligned = load_aligned(args.vectors, args.word_index, progress=args.progress, **options)
     _save_npy_atomic(args.out, np.asarray(aligned.matrix))
     missing = list(aligned.missing)
     print(f"matrix      {aligned.num_words} x {aligned.dim} ({np.asarray(aligned.matrix).dtype}) -> {args.out}")
