@@ -243,3 +243,14 @@ def test_demo_is_dispatched(monkeypatch):
     monkeypatch.setattr(embload.demo, "main", lambda argv=None: seen.append(argv) or 0)
     assert main(["demo", "--epochs", "3"]) == 0
     assert seen == [["--epochs", "3"]]
+
+
+def test_conversion_scripts(files, tmp_path):
+    scripts = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "scripts")
+    done = subprocess.run([sys.executable, os.path.join(scripts, "to_cache.py"), files["bin"],
+                           str(tmp_path / "c.embload"), "--limit", "3"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert cache.open_cache(tmp_path / "c.embload").words == WORDS[:3]
+    done = subprocess.run([sys.executable, os.path.join(scripts, "text_to_binary.py")], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 2 and "word2vec C binary" in done.stderr
