@@ -27,6 +27,14 @@ from .errors import EmbeddingFormatError
 cdef int64_t MIN_PART_BYTES = 1 << 20
 
 
+def _set_min_part_bytes(int64_t n):
+    """Set the smallest part a thread scans; returns the old value (tests use tiny parts)."""
+    global MIN_PART_BYTES
+    old = MIN_PART_BYTES
+    MIN_PART_BYTES = max(1, n)
+    return old
+
+
 cdef class WordTable:
     """Hash table from the UTF-8 bytes of words to ints (``keys[i] -> values[i]``).
 
