@@ -1,0 +1,13 @@
+# Contract of the numeric conversions: text <-> float, shared by readers and writers.
+#
+# Parsing (src/floatparse.h): exactly Python's float() on a token, locale-free,
+# never allocating, callable without the GIL.
+# Formatting (src/floatformat.h): the shortest decimal that reads back (through
+# float() and a cast) to the same float16/float32/float64, in Python repr style.
+
+from libc.stdint cimport uint16_t
+
+cdef extern from "floatparse.h" nogil:
+    const char *el_parse_double(const char *p, const char *last, double *out)
+    uint16_t el_double_to_half(double x)
+

@@ -1,0 +1,222 @@
+"""Numeric conversions (embload/_conversions.pyx over src/floatparse.h and
+src/floatformat.h) against independent references: Python's float() and repr(),
+NumPy's float16/float32 casts."""
+
+import math
+import random
+import struct
+
+import numpy as np
+import pytest
+from hypothesis import assume, example, given, settings
+from hypothesis import strategies as st
+
+from embload._conversions import double_to_half_bits, parse_float_buffer, parse_float_tokens
+
+
+def bits(x):
+    return struct.pack("<d", x)
+
+
+def py_float(tok):
+    """Python's float() restricted to the grammar the parser documents (ASCII, no spaces)."""
+    if tok != tok.strip():
+        return None
+    try:
+        return float(tok.decode("ascii"))
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+PADDINGS = [b"", b" ", b" " + b"9" * 40, b"\n" + b"e5" * 20, b"\t" + b"_" * 30]
+
+
+def check_tokens(tokens):
+    tokens = [t if isinstance(t, bytes) else t.encode("utf-8") for t in tokens]
+    for padding in PADDINGS:  # general parser (short buffer) and fast path (long buffer)
+        check_tokens_padded(tokens, padding)
+
+
+def check_tokens_padded(tokens, padding):
+    values, errors = parse_float_tokens(tokens, padding)
+    errors = set(errors)
+    for i, tok in enumerate(tokens):
+        want = py_float(tok)
+        if want is None:
+            assert i in errors, (tok, padding)
+            continue
+        assert i not in errors, (tok, padding)
+        got = values[i]
+        if math.isnan(want):
+            assert math.isnan(got) and math.copysign(1, got) == math.copysign(1, want), tok
+        else:
+            assert bits(got) == bits(want), (tok, padding, got, want)
+
+
+# --- parsing: exactness ------------------------------------------------------
+
+HARD = [
+    "1.00000000000000011102230246251565404236316680908203125",  # halfway 1 and 1+2^-52: even -> 1
+    "1.00000000000000011102230246251565404236316680908203126",  # just above: rounds up
+    "1.00000000000000011102230246251565404236316680908203124",
+    "9007199254740993",  # 2^53 + 1: halfway
+    "9007199254740993.0000000000000000000000000000001",
+    "2.2250738585072011e-308",  # the famous one
+    "2.2250738585072012e-308",
+    "4.9406564584124654e-324", "2.4703282292062327e-324", "2.4703282292062328e-324",
+    "1.7976931348623157e308", "1.7976931348623158e308", "1.7976931348623159e308",
+    "179769313486231580793728971405301e276",
+    "0.1", "0.2", "0.3", "123456789012345678901234567890", "1e22", "1e23", "8.98846567431158e307",
+    "7.2057594037927933e16", "3.0517578125e-05", "5e-324", "1e-400", "1e400", "-0", "-0.0", "0e999999999999",
+    "1" + "0" * 400, "0." + "0" * 400 + "1", "1" * 800, "0." + "1" * 800, "1" * 800 + "e-800",
+    "0.000000000000000000000000000000000000000000000000000000000000001e63",
+    "1.0" + "0" * 1000 + "1", "123456789012345678e-30", "999999999999999999999", "18446744073709551615",
+    "18446744073709551616", "9999999999999999999", "10000000000000000000", "1e0000000000000000000000001",
+    "1e-0000000000000000000000001", "1e99999999999999999999", "1e-99999999999999999999",
+]
+
+
+def test_hard_cases():
+    check_tokens(HARD)
+    check_tokens(["-" + t for t in HARD] + ["+" + t for t in HARD])
+
+
+def test_embedding_like_tokens():
+    rng = random.Random(5)
+    toks = []
+    for _ in range(20000):
+        x = rng.gauss(0, 0.5)
+        toks.append("%.*f" % (rng.randint(1, 9), x))
+        toks.append("%.*e" % (rng.randint(0, 9), x))
+        toks.append(repr(float(np.float32(x))))
+    check_tokens(toks)
+
+
+@given(st.floats(allow_nan=False))
+@example(5e-324)
+@example(1.7976931348623157e308)
+def test_repr_and_printf(x):
+    toks = [repr(x)] + ["%.*e" % (n, x) for n in (0, 1, 5, 8, 15, 16, 17, 20, 25, 40)]
+    toks += ["%.*f" % (n, x) for n in (0, 3, 10)] if abs(x) < 1e30 else []
+    check_tokens(toks)
+
+
+@given(st.floats(width=32, allow_nan=False, allow_infinity=False))
+def test_float32_values(x):
+    check_tokens([repr(x), "%.9g" % x, "%.8e" % x, repr(float(np.float32(x)))])
+
+
+@given(
+    st.text("0123456789", min_size=1, max_size=60),
+    st.one_of(st.none(), st.text("0123456789", max_size=60)),
+    st.one_of(st.none(), st.integers(-400, 400), st.integers(-10**6, 10**6)),
+    st.sampled_from(["", "-", "+"]),
+)
+def test_random_digit_strings(ip, fp, exp, sign):
+    tok = sign + ip + ("" if fp is None else "." + fp) + ("" if exp is None else "e%d" % exp)
+    check_tokens([tok, sign + "." + ip, sign + ip + "."])
+
+
+@given(st.integers(1, 2**64), st.integers(-345, 310))
+def test_long_mantissas_near_edges(m, e):
+    check_tokens(["%de%d" % (m, e), "%d%se%d" % (m, "0" * 30, e), "0.%de%d" % (m, e)])
+
+
+@given(st.integers(0, 2**52 - 1), st.integers(-1074, 971))
+def test_exact_halfway_points(mant, e2):
+    # the exact decimal expansion of a point halfway between two doubles, and 1 digit either side
+    from fractions import Fraction
+    from decimal import Decimal, getcontext
+
+    getcontext().prec = 2000
+    m = (2**52 + mant) * 2 + 1
+    val = Fraction(m) * Fraction(2) ** (e2 - 1)
+    d = Decimal(val.numerator) / Decimal(val.denominator)
+    tok = format(d, "f") if abs(e2) < 200 else format(d, "e")
+    check_tokens([tok])
+
+
+def test_underscores_and_grammar():
+    good = ["1_0", "1_0.5_5", "1e1_0", "1_000_000", "0_0", ".5", "5.", "5.e3", ".5e-3", "+.5",
+            "inf", "-inf", "+inf", "INF", "Infinity", "-iNfInItY", "nan", "-nan", "+NaN", "NAN",
+            "0", "00", "00.00", "1E5", "1e+5", "1e-5", "1.e1_0"]
+    bad = ["1__0", "_1", "1_", "1_.5", "1._5", "1e_5", "1e5_", "1e", "1e+", "e5", ".", "", "+", "-",
+           ".e3", "+-1", "--1", "in", "infinit", "infinityy", "nann", "na", "0x1p3", "nan(1)",
+           "1.5.", "1 ", " 1", "1e5e5", "1,5", "١", "inf_", "_", "1e+_5", "1.0_", "1ee5", "0x10"]
+    check_tokens(good + bad)
+    # nan sign bit, as Python's float("-nan")
+    values, _ = parse_float_tokens([b"-nan", b"nan"], b" " * 30)
+    assert bits(values[0]) == bits(float("-nan")) and bits(values[1]) == bits(float("nan"))
+
+
+@given(st.text("0123456789_.eE+-infatyINFATY", max_size=25))
+@settings(max_examples=3000)
+def test_grammar_fuzz(tok):
+    check_tokens([tok])
+
+
+def test_never_reads_past_last():
+    # the parser gets only a prefix of a larger buffer: what follows must not matter
+    from embload._conversions import parse_float_buffer
+
+    for tok in [b"1.5", b"1e", b"1e5", b"inf", b"infinity", b"1_0", b"12345678901234567890123"]:
+        for cut in range(1, len(tok) + 1):
+            head = tok[:cut]
+            want = py_float(head)
+            if want is None:
+                with pytest.raises(ValueError):
+                    parse_float_buffer(head)
+            else:
+                assert bits(parse_float_buffer(head)[0]) == bits(want)
+
+
+# --- casts to float32 / float16 ------------------------------------------------
+
+@given(st.lists(st.floats(width=64, allow_nan=False), min_size=1, max_size=50))
+def test_buffer_float32_cast(xs):
+    toks = [repr(x) for x in xs]
+    got = parse_float_buffer(" ".join(toks).encode(), "float32")
+    want = np.array([np.float32(float(t)) for t in toks], dtype=np.float32)
+    assert got.tobytes() == want.tobytes()
+
+
+def test_buffer_errors_name_offset_and_text():
+    with pytest.raises(ValueError, match=r"byte 4: not a number: '1\.2\.3'"):
+        parse_float_buffer(b"0.5 1.2.3 4")
+    assert parse_float_buffer(b"").shape == (0,)
+    assert parse_float_buffer(b" \n\t ").shape == (0,)
+
+
+def half_reference(x):
+    with np.errstate(over="ignore"):
+        return np.array(x, dtype=np.float64).astype(np.float16).view(np.uint16)
+
+
+def test_half_dense_sample():
+    rng = np.random.default_rng(0)
+    parts = [
+        # every half value, its neighbours' midpoints, and just either side of them
+        np.arange(0, 0x7C00, dtype=np.uint16).view(np.float16).astype(np.float64),
+    ]
+    h = parts[0]
+    mid = (h[:-1] + h[1:]) / 2
+    parts += [mid, np.nextafter(mid, np.inf), np.nextafter(mid, -np.inf), np.array([65504.0, 65519.99, 65520.0, 1e6, 2.0**-25,
+              np.nextafter(2.0**-25, 1), 2.0**-26, 5e-324, 1e-300, np.inf, np.nan])]
+    parts.append(rng.standard_normal(200000) * 10.0 ** rng.uniform(-9, 6, 200000))
+    parts.append(np.frombuffer(rng.bytes(8 * 200000), dtype=np.float64))
+    x = np.concatenate(parts)
+    x = np.concatenate([x, -x])
+    got = double_to_half_bits(np.ascontiguousarray(x))
+    want = half_reference(x)
+    nan = np.isnan(x)
+    assert np.array_equal(got[~nan], want[~nan])
+    assert np.all((got[nan] & 0x7C00) == 0x7C00) and np.all((got[nan] & 0x3FF) != 0)
+    assert np.array_equal(got[nan] >> 15, want[nan] >> 15)
+
+
+def test_buffer_float16():
+    toks = ["0.1", "65504", "65520", "-1e-8", "6e-8", "3e-8", "nan", "-inf", "0.000060975552"]
+    got = parse_float_buffer(" ".join(toks).encode(), "float16")
+    want = np.array([np.float16(float(t)) for t in toks], dtype=np.float16)
+    assert got.view(np.uint16)[np.isfinite(want)].tobytes() == want.view(np.uint16)[np.isfinite(want)].tobytes()
+    assert np.isnan(got[6]) and got[7] == -np.inf
