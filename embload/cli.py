@@ -244,16 +244,20 @@ def _statistics(matrix, progress):
 
 
 def _word_problems(words):
+    import re
+
     empty = sum(1 for w in words if not w)
-    spaces = sum(1 for w in words if w and (w != w.strip() or " " in w or "\t" in w))
-    surrogates = sum(1 for w in words if any("\ud800" <= c <= "\udfff" for c in w)) if len(words) < 5_000_000 else 0
+    whitespace = re.compile(r"\s")
+    surrogate = re.compile("[\ud800-\udfff]")
+    spaces = sum(1 for w in words if whitespace.search(w))
+    surrogates = sum(1 for w in words if surrogate.search(w))
     problems = []
     if empty:
         problems.append(f"{empty} empty word(s)")
     if spaces:
         problems.append(f"{spaces} word(s) containing whitespace (GloVe 840B has some; gensim cannot read them)")
     if surrogates:
-        problems.append(f"{surrogates} word(s) with bytes that are not valid UTF-8")
+        problems.append(f"{surrogates} word(s) with bytes that are not valid UTF-8 (kept as surrogate escapes)")
     return problems
 
 

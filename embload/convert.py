@@ -191,7 +191,9 @@ def _load_vocab(src, words, limit, dtype, progress, load_kwargs):
         kept = [words[r - 1] for r in rows.tolist()]
         matrix = np.ascontiguousarray(aligned.matrix[rows])
         del aligned
-        return Vectors(kept, matrix, path=src, format=None)
+        from .formats import detect_format
+
+        return Vectors(kept, matrix, path=src, format=detect_format(src))
     from .io import load
 
     full = load(src, dtype=dtype or "float32", progress=progress, **load_kwargs)
