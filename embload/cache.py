@@ -13,7 +13,9 @@ A folder of plain files, each readable without embload::
       meta.json     what the folder is (written last: a folder without it is not a cache)
       matrix.npy    the (count, dim) matrix, C order, float16/32/64: np.load(..., mmap_mode="r")
       words.txt     the words in row order, UTF-8, joined by "\\n" (no trailing newline)
-      offsets.npy   only when some word contains "\\n": int64 byte offsets, count + 1 of them
+      offsets.npy   only when some word contains "\\n": int64, count + 1 values; word i is
+                    words.txt[offsets[i] : offsets[i + 1] - 1] (each word is followed by one
+                    separator byte, the last one by an imaginary one)
 
 Why a folder and not one file: ``matrix.npy`` is an ordinary NumPy file, so the matrix opens
 with ``np.load(mmap_mode="r")`` (O(1), pages come in as rows are touched, shared between

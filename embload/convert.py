@@ -134,7 +134,8 @@ def convert(src, dst, *, to=None, limit=None, vocab=None, dtype=None, progress=N
     if to is None:
         to = infer_format(dst)
         if to is None:
-            raise ValueError(f"cannot tell the output format from {dst!r}; pass to= (one of {', '.join(WRITABLE)})")
+            raise ValueError(f"cannot tell the output format from the name {dst!r}; give it with to= "
+                             f"(command line: --to), one of {', '.join(WRITABLE)}")
     if to not in WRITABLE:
         raise ValueError(f"to must be one of {', '.join(WRITABLE)}, got {to!r}")
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 0):

@@ -175,7 +175,7 @@ def test_convert_with_options(capsys, files, tmp_path):
 
 def test_convert_needs_format_for_txt(capsys, files, tmp_path):
     code, _, err = run(capsys, "convert", files["vec"], str(tmp_path / "out.txt"))
-    assert code == 1 and "pass to=" in err
+    assert code == 1 and "(command line: --to)" in err
 
 
 def test_convert_text_formats(capsys, files, tmp_path):

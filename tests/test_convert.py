@@ -151,7 +151,7 @@ def test_infer_format(tmp_path):
 
 
 def test_argument_errors(sources, tmp_path):
-    with pytest.raises(ValueError, match="cannot tell the output format from .*out.txt.*pass to="):
+    with pytest.raises(ValueError, match="cannot tell the output format from the name .*out.txt.*; give it with to= \\(command line: --to\\)"):
         convert(sources["word2vec"], tmp_path / "out.txt")
     with pytest.raises(ValueError, match="to must be one of"):
         convert(sources["word2vec"], tmp_path / "o", to="pickle")
