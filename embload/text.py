@@ -37,10 +37,12 @@ built once, ``str.split``, ``filter``, counting through the C loop behind
 Python interpreter only steps once per document, not once per word.
 """
 
+import gc
 import json
 import operator
 import warnings
 from collections import OrderedDict, defaultdict
+from contextlib import contextmanager
 from functools import lru_cache
 from itertools import chain, islice, repeat
 
@@ -64,6 +66,37 @@ _MODES = ("binary", "count", "tfidf", "freq")
 # documents tokenized per batch while fitting: bounds the memory held for
 # token lists whatever the corpus size, large enough to amortise the batch setup
 _FIT_BATCH = 8192
+
+
+@contextmanager
+def _gc_paused():
+    # Tokenizing makes a few small lists per document and no reference cycles;
+    # with the collector on, their allocation keeps triggering collections that
+    # rescan every live object (the corpus included): up to half the run time.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+@lru_cache(maxsize=64)
+def _byte_table(filters, split):
+    """A bytes.translate table doing what the str table does, or None.
+
+    Possible when ``split`` is one ASCII character and every filter is an ASCII
+    character: in UTF-8 an ASCII byte is always that character (the bytes of
+    multi-byte sequences are >= 0x80), so translating the UTF-8 bytes and
+    decoding gives the str result, several times faster than str.translate
+    on non-ASCII text (which looks every character up in a dict).
+    """
+    if not (isinstance(split, str) and len(split) == 1 and split < "\x80"):
+        return None
+    if not isinstance(filters, str) or not filters.isascii():
+        return None
+    return bytes.maketrans(filters.encode("ascii"), split.encode("ascii") * len(filters))
 
 
 @lru_cache(maxsize=64)
@@ -210,14 +243,30 @@ class Tokenizer:
             return tokens
         # read the options now: attributes may be changed between calls, as in Keras
         split = self.split
-        translate = operator.methodcaller("translate", _translate_table(self.filters, split))
+        try:
+            btable = _byte_table(self.filters, split)
+        except TypeError:  # unhashable filters (a list)
+            btable = None
+        if btable is None:
+            translate = operator.methodcaller("translate", _translate_table(self.filters, split))
+
+            def tokens(text):
+                if isinstance(text, list):
+                    return [t.lower() for t in text] if lower else text
+                if lower:
+                    text = text.lower()
+                return list(filter(None, translate(text).split(split)))
+
+            return tokens
 
         def tokens(text):
             if isinstance(text, list):
                 return [t.lower() for t in text] if lower else text
             if lower:
                 text = text.lower()
-            return list(filter(None, translate(text).split(split)))
+            # surrogatepass: a lone surrogate round-trips instead of failing
+            b = text.encode("utf-8", "surrogatepass").translate(btable)
+            return list(filter(None, b.decode("utf-8", "surrogatepass").split(split)))
 
         return tokens
 
@@ -235,18 +284,20 @@ class Tokenizer:
         counts = {}  # a plain dict: the C counting loop takes its fast path
         word_docs = self.word_docs
         it = iter(texts)
-        while True:
-            batch = list(islice(it, _FIT_BATCH))
-            if not batch:
-                break
-            seqs = list(map(tokens, batch))
-            _count_elements(counts, chain.from_iterable(seqs))
-            # set() per document as Keras builds it, so word_docs gets its keys
-            # in the very same order and to_json() writes the same text
-            _count_elements(word_docs, chain.from_iterable(map(set, seqs)))
-            self.document_count += len(batch)
-        self._merge_counts(counts)
-        self._renumber()
+        with _gc_paused():
+            while True:
+                batch = list(islice(it, _FIT_BATCH))
+                if not batch:
+                    break
+                seqs = list(map(tokens, batch))
+                _count_elements(counts, chain.from_iterable(seqs))
+                # set() per document as Keras builds it, so word_docs gets its keys
+                # in the very same order and to_json() writes the same text
+                _count_elements(word_docs, chain.from_iterable(map(set, seqs)))
+                self.document_count += len(batch)
+                del seqs
+            self._merge_counts(counts)
+            self._renumber()
 
     def _merge_counts(self, counts):
         wc = self.word_counts
@@ -297,39 +348,47 @@ class Tokenizer:
         -------
         list of list of int
         """
-        return list(self.texts_to_sequences_generator(texts))
+        with _gc_paused():
+            return list(map(self._sequence_fn(), texts))
 
     def texts_to_sequences_generator(self, texts):
         """Yield ``texts_to_sequences`` one text at a time (lazily)."""
+        yield from map(self._sequence_fn(), texts)
+
+    def _sequence_fn(self):
+        """A function text -> indices, Keras' rules for the current state."""
         tokens = self._tokenize_fn()
-        word_index = self.word_index
-        get = word_index.get
+        get = self.word_index.get
         num_words = self.num_words
         has_oov = self.oov_token is not None
-        oov = word_index.get(self.oov_token)
-        for text in texts:
-            words = tokens(text)
-            if not num_words:
-                if has_oov:
-                    yield list(map(get, words, repeat(oov)))
+        oov = self.word_index.get(self.oov_token)
+        if not num_words:
+            if has_oov:
+                return lambda text: list(map(get, tokens(text), repeat(oov)))
+            return lambda text: [i for i in map(get, tokens(text)) if i is not None]
+        if not has_oov and oov is None:
+            return lambda text: [
+                i for i in map(get, tokens(text)) if i is not None and i < num_words
+            ]
+        if has_oov and oov is not None:
+            return lambda text: [
+                oov if i is None or i >= num_words else i for i in map(get, tokens(text))
+            ]
+
+        def general(text):  # an OOV token never fitted, or None used as a word
+            vect = []
+            for i in map(get, tokens(text)):
+                if i is None:
+                    if has_oov:
+                        vect.append(oov)
+                elif i >= num_words:
+                    if oov is not None:
+                        vect.append(oov)
                 else:
-                    yield [i for i in map(get, words) if i is not None]
-            elif not has_oov and oov is None:
-                yield [i for i in map(get, words) if i is not None and i < num_words]
-            elif has_oov and oov is not None:
-                yield [oov if i is None or i >= num_words else i for i in map(get, words)]
-            else:  # an OOV token that was never fitted, or None used as a word
-                vect = []
-                for i in map(get, words):
-                    if i is None:
-                        if has_oov:
-                            vect.append(oov)
-                    elif i >= num_words:
-                        if oov is not None:
-                            vect.append(oov)
-                    else:
-                        vect.append(i)
-                yield vect
+                    vect.append(i)
+            return vect
+
+        return general
 
     # ----------------------------------------------------- sequences -> texts
     def sequences_to_texts(self, sequences):
@@ -346,42 +405,51 @@ class Tokenizer:
         -------
         list of str
         """
-        return list(self.sequences_to_texts_generator(sequences))
+        with _gc_paused():
+            return list(map(self._text_fn(), sequences))
 
     def sequences_to_texts_generator(self, sequences):
         """Yield ``sequences_to_texts`` one sequence at a time (lazily)."""
+        yield from map(self._text_fn(), sequences)
+
+    def _text_fn(self):
+        """A function indices -> text, Keras' rules for the current state."""
         index_word = self.index_word
         get = index_word.get
         num_words = self.num_words
         has_oov = self.oov_token is not None
         oov = self.word_index.get(self.oov_token)
+        join = " ".join
+        if not has_oov and not num_words:
+            return lambda seq: join([w for w in map(get, seq) if w is not None])
+        if not has_oov and oov is None:
+            return lambda seq: join(
+                [w for n in seq if (w := get(n)) is not None and n < num_words]
+            )
         missing = object()
-        oov_word = index_word.get(oov, missing) if oov is not None else missing
-        for seq in sequences:
-            if not has_oov and not num_words:
-                yield " ".join([w for w in map(get, seq) if w is not None])
-            elif not has_oov and oov is None:
-                yield " ".join([w for n in seq if (w := get(n)) is not None and n < num_words])
-            elif has_oov and oov_word is not missing:
-                if num_words:
-                    yield " ".join(
-                        [oov_word if (w := get(n)) is None or n >= num_words else w for n in seq]
-                    )
-                else:
-                    yield " ".join([oov_word if w is None else w for w in map(get, seq)])
-            else:  # the rare cases, spelled out as Keras does them (KeyError included)
-                vect = []
-                for n in seq:
-                    w = get(n)
-                    if w is not None:
-                        if num_words and n >= num_words:
-                            if oov is not None:
-                                vect.append(index_word[oov])
-                        else:
-                            vect.append(w)
-                    elif has_oov:
-                        vect.append(index_word[oov])
-                yield " ".join(vect)
+        oov_word = index_word.get(oov, missing) if has_oov and oov is not None else missing
+        if oov_word is not missing:
+            if num_words:
+                return lambda seq: join(
+                    [oov_word if (w := get(n)) is None or n >= num_words else w for n in seq]
+                )
+            return lambda seq: join(list(map(get, seq, repeat(oov_word))))
+
+        def general(seq):  # the rare cases, spelled out as Keras does them (KeyError included)
+            vect = []
+            for n in seq:
+                w = get(n)
+                if w is not None:
+                    if num_words and n >= num_words:
+                        if oov is not None:
+                            vect.append(index_word[oov])
+                    else:
+                        vect.append(w)
+                elif has_oov:
+                    vect.append(index_word[oov])
+            return join(vect)
+
+        return general
 
     # --------------------------------------------------------------- matrices
     def texts_to_matrix(self, texts, mode="binary"):
@@ -430,26 +498,29 @@ class Tokenizer:
             # negative or non-int indices: Keras' own loop, wrap-around included
             self._matrix_loop(x, sequences, mode, num_words)
             return x
-        rows = np.repeat(np.arange(len(sequences)), lengths)
+        rows = np.repeat(np.arange(len(sequences), dtype=np.int64), lengths)
         keep = flat < num_words
-        rows, cols = rows[keep], flat[keep]
-        np.add.at(x, (rows, cols), 1.0)  # counts
+        # one (row, column, count) per distinct cell: the work follows the
+        # tokens, never the (often huge, mostly zero) matrix
+        cells, counts = np.unique(rows[keep] * num_words + flat[keep], return_counts=True)
+        r, c = np.divmod(cells, num_words)
         if mode == "binary":
-            x[x > 0] = 1.0
+            values = 1.0
+        elif mode == "count":
+            values = counts.astype(np.float64)
         elif mode == "freq":
-            x /= np.maximum(lengths, 1)[:, None]
-        elif mode == "tfidf":
-            hit = x > 0
-            idf = self._idf(num_words)
-            x[hit] = (1.0 + np.log(x[hit])) * np.broadcast_to(idf, x.shape)[hit]
+            values = counts / lengths[r]
+        else:
+            values = (1.0 + np.log(counts.astype(np.float64))) * self._idf(c)
+        x[r, c] = values
         return x
 
-    def _idf(self, num_words):
-        docs = np.zeros(num_words)
-        for j, c in self.index_docs.items():
-            if isinstance(j, (int, np.integer)) and 0 <= j < num_words:
-                docs[j] = c
-        return np.log(1.0 + self.document_count / (1.0 + docs))
+    def _idf(self, cols):
+        uniq, inverse = np.unique(cols, return_inverse=True)
+        docs = np.fromiter(
+            map(self.index_docs.get, uniq.tolist(), repeat(0)), dtype=np.float64, count=len(uniq)
+        )
+        return np.log(1.0 + self.document_count / (1.0 + docs))[inverse]
 
     def _matrix_loop(self, x, sequences, mode, num_words):
         for i, seq in enumerate(sequences):
@@ -529,7 +600,7 @@ def _json_table(config, key, source):
     if text is None:
         return {}
     try:
-        return json.loads(text, object_pairs_hook=OrderedDict) if isinstance(text, str) else text
+        return json.loads(text) if isinstance(text, (str, bytes, bytearray)) else text
     except json.JSONDecodeError as exc:
         raise ValueError(f"{source}: config[{key!r}] is not valid JSON: {exc}") from exc
 
@@ -569,15 +640,15 @@ def tokenizer_from_json(json_string):
     word_index = _json_table(config, "word_index", source)
     try:
         # JSON object keys are strings: Keras' integer keys come back as such
-        index_docs = {int(k): v for k, v in index_docs.items()}
-        index_word = {int(k): v for k, v in index_word.items()}
+        index_docs = dict(zip(map(int, index_docs), index_docs.values()))
+        index_word = dict(zip(map(int, index_word), index_word.values()))
     except ValueError as exc:
         raise ValueError(f"{source}: an index key is not an integer: {exc}") from exc
     tokenizer = Tokenizer(**config)
     tokenizer.word_counts = OrderedDict(word_counts)
     tokenizer.word_docs = defaultdict(int, word_docs)
     tokenizer.index_docs = defaultdict(int, index_docs)
-    tokenizer.word_index = dict(word_index)
+    tokenizer.word_index = word_index
     tokenizer.index_word = index_word
     return tokenizer
 
