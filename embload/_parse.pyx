@@ -277,6 +277,8 @@ def read_text(src, *, Py_ssize_t dim, Py_ssize_t skip_bytes, int64_t first_line,
             q = <const char *>memchr(base + bounds[t], b'\n', lend - bounds[t])
             bounds[t] = (q + 1 - base) if q != NULL else lend
         bounds[npieces] = lend
+        while npieces > 1 and bounds[npieces - 1] == lend:
+            npieces -= 1  # empty pieces at the end (a block of few long lines)
         for t in range(npieces):
             pc = &pieces[t]
             pc.begin = base + bounds[t]
@@ -397,6 +399,7 @@ def read_binary(src, *, Py_ssize_t dim, Py_ssize_t skip_bytes, Py_ssize_t count,
         with nogil:
             el_binary_records(&cfg, &pc, out, base, ws, wl, at_eof)
         if pc.err != EL_OK:
+            record = store.rows + pc.rows + 1
             start = pc.err_pos - base
             word_end = min(reader.filled, start + 200)
             partial = (<bytes>base[start:word_end]).split(b" ", 1)[0]
@@ -405,8 +408,8 @@ def read_binary(src, *, Py_ssize_t dim, Py_ssize_t skip_bytes, Py_ssize_t count,
             else:
                 what = f"{pc.err_field} of the {4 * dim} vector bytes present"
             raise EmbeddingFormatError(
-                f"file ends early (truncated download?): record {store.rows + 1} of {count} "
-                f"is incomplete ({what})", path=path, record=store.rows + 1, text=partial)
+                f"file ends early (truncated download?): record {record} of {count} "
+                f"is incomplete ({what})", path=path, record=record, text=partial)
         store.add_words(base, <int64_t *>_ptr(wstart), <int64_t *>_ptr(wlen), pc.rows)
         store.rows += pc.rows
         reader.pos = pc.stop - base
@@ -444,5 +447,7 @@ def compact_rows(cnp.ndarray matrix, cnp.ndarray keep):
     with nogil:
         for i in range(n):
             el_move_rows(data, rowbytes, i, k[i], 1)
+    if not matrix.flags.owndata:
+        return matrix[:n].copy()
     matrix.resize((n, matrix.shape[1]), refcheck=False)
     return matrix

@@ -109,6 +109,17 @@ def _looks_binary(rest, dim):
     return any(b in _NOT_TEXT or b >= 0x80 for b in window)
 
 
+def _first_data_line(data, complete):
+    """The first line of ``data`` with a field in it (None if no such complete line)."""
+    lines = data.split(b"\n")
+    if not complete:
+        lines = lines[:-1]  # the last piece may be cut
+    for line in lines:
+        if _fields(line):
+            return line
+    return None
+
+
 def sniff(path, member=None):
     """Look at the start of ``path`` and say what it is.
 
@@ -136,13 +147,14 @@ def sniff(path, member=None):
         bom = head.startswith(_BOM)
         body = head[3:] if bom else head
         first_nl = body.find(b"\n")
-        second_nl = body.find(b"\n", first_nl + 1) if first_nl >= 0 else -1
-        # need the first two lines (or the whole file) to decide
-        if complete or second_nl >= 0 or nbytes >= _SNIFF_MAX:
+        if complete or nbytes >= _SNIFF_MAX:
             break
         if first_nl >= 0:
+            rest = body[first_nl + 1:]
             header = _header(body[:first_nl])
-            if header is not None and _looks_binary(body[first_nl + 1:], header[1]):
+            if _first_data_line(rest if header else body, False) is not None:
+                break
+            if header is not None and _looks_binary(rest, header[1]):
                 break
         nbytes *= 4
     if head.startswith(_FASTTEXT_MAGIC):
@@ -155,29 +167,30 @@ def sniff(path, member=None):
     if header is not None:
         count, dim = header
         rest = body[first_nl + 1:] if first_nl >= 0 else b""
-        second = rest.split(b"\n", 1)[0]
-        fields = _fields(second)
+        line = _first_data_line(rest, complete)
+        fields = _fields(line) if line is not None else []
         nums = _trailing_numbers(fields)
-        if len(fields) == 2 and nums >= 1 and dim != 1 and not _looks_binary(rest, dim):
+        text_ok = len(fields) >= dim + 1 and nums >= dim
+        if not text_ok and len(fields) == 2 and nums >= 1 and not _looks_binary(rest, dim):
             header = None  # "5 3" then "word 0.5": a GloVe file with dim 1
         else:
             length = skip + (first_nl + 1 if first_nl >= 0 else len(body))
-            if not rest or (len(fields) >= dim + 1 and nums >= dim) or not _looks_binary(rest, dim):
+            if text_ok or not rest.strip() or not _looks_binary(rest, dim):
                 fmt = "word2vec"
             else:
                 fmt = "word2vec-binary"
             return FormatInfo(fmt, compression, count, dim, length, 1, bom, member_name)
     # GloVe: dim from the first non-blank line
     dim = None
-    for line in body.split(b"\n"):
+    for number, line in enumerate(body.split(b"\n"), 1):
         fields = _fields(line)
         if fields:
             dim = min(_trailing_numbers(fields), len(fields) - 1)
+            if dim == 0:
+                raise EmbeddingFormatError(
+                    "no numbers after the word on the first line; not a GloVe/word2vec text file?",
+                    path=path, line=number, text=line[:200])
             break
-    if dim == 0:
-        raise EmbeddingFormatError(
-            "no numbers after the word on the first line; not a GloVe/word2vec text file?",
-            path=path, line=1 + body[:body.find(line)].count(b"\n"), text=line[:200])
     return FormatInfo("glove", compression, None, dim, skip, 0, bom, member_name)
 
 
