@@ -11,3 +11,11 @@ cdef extern from "floatparse.h" nogil:
     const char *el_parse_double(const char *p, const char *last, double *out)
     uint16_t el_double_to_half(double x)
 
+cdef extern from "floatformat.h" nogil:
+    # Each writes at most EL_FORMAT_MAX bytes at `out` (no terminating NUL)
+    # and returns the number of bytes written.
+    enum: EL_FORMAT_MAX
+    int el_format_float32(float x, char *out)
+    int el_format_float64(double x, char *out)
+    int el_format_half(uint16_t h, char *out)
+    float el_half_to_float(uint16_t h)

@@ -15,7 +15,8 @@ from libc.string cimport memcpy
 
 cnp.import_array()
 
-__all__ = ["parse_float_tokens", "parse_float_buffer", "double_to_half_bits"]
+__all__ = ["parse_float_tokens", "parse_float_buffer", "double_to_half_bits",
+           "format_float32", "format_float64", "format_float16"]
 
 cdef inline bint _is_space(char c) noexcept nogil:
     return c == b' ' or c == b'\t' or c == b'\n' or c == b'\r' or c == b'\v' or c == b'\f'
@@ -129,3 +130,46 @@ def double_to_half_bits(const double[::1] values):
         for i in range(n):
             dst[i] = el_double_to_half(values[i])
     return out
+
+
+def _format(values, int kind):
+    cdef Py_ssize_t n = values.shape[0], i
+    cdef int k
+    cdef char buf[64]
+    cdef const float[::1] f32
+    cdef const double[::1] f64
+    cdef const uint16_t[::1] f16
+    out = [None] * n
+    if kind == 32:
+        f32 = values
+    elif kind == 64:
+        f64 = values
+    else:
+        f16 = values
+    for i in range(n):
+        if kind == 32:
+            k = el_format_float32(f32[i], buf)
+        elif kind == 64:
+            k = el_format_float64(f64[i], buf)
+        else:
+            k = el_format_half(f16[i], buf)
+        out[i] = buf[:k].decode("ascii")
+    return out
+
+
+def format_float32(values):
+    """Shortest text for each float32 that reads back to it (``np.float32(float(s))``).
+
+    Python ``repr`` style: ``'0.1'``, ``'-2.5'``, ``'1e-05'``, ``'-0.0'``, ``'inf'``, ``'nan'``.
+    """
+    return _format(np.ascontiguousarray(values, dtype=np.float32).ravel(), 32)
+
+
+def format_float64(values):
+    """Shortest text for each float64 that reads back to it (``float(s)``); Python ``repr`` style."""
+    return _format(np.ascontiguousarray(values, dtype=np.float64).ravel(), 64)
+
+
+def format_float16(values):
+    """Shortest text for each float16 that reads back to it (``np.float16(float(s))``)."""
+    return _format(np.ascontiguousarray(values, dtype=np.float16).ravel().view(np.uint16), 16)

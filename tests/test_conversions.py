@@ -220,3 +220,110 @@ def test_buffer_float16():
     want = np.array([np.float16(float(t)) for t in toks], dtype=np.float16)
     assert got.view(np.uint16)[np.isfinite(want)].tobytes() == want.view(np.uint16)[np.isfinite(want)].tobytes()
     assert np.isnan(got[6]) and got[7] == -np.inf
+
+
+# --- formatting: shortest round-trip text ---------------------------------------
+
+from embload._conversions import format_float16, format_float32, format_float64  # noqa: E402
+
+
+def numpy_digits(x):
+    """(digits, exponent) of NumPy's shortest-unique representation (Dragon4): an independent reference."""
+    s = np.format_float_scientific(x, unique=True, trim="-")
+    mant, exp = s.split("e")
+    mant = mant.lstrip("-")
+    digits = mant.replace(".", "").rstrip("0") or "0"
+    return digits, int(exp)
+
+
+def our_digits(s):
+    from decimal import Decimal
+
+    d = Decimal(s).normalize()
+    t = d.as_tuple()
+    digits = "".join(map(str, t.digits))
+    return digits, t.exponent + len(digits) - 1
+
+
+def check_format32(values):
+    values = np.asarray(values, dtype=np.float32)
+    texts = format_float32(values)
+    for x, s in zip(values, texts):
+        if np.isnan(x):
+            assert s == "nan"
+            continue
+        back = np.float32(float(s))
+        assert back.tobytes() == x.tobytes(), (x, s)
+        if np.isfinite(x) and x != 0:
+            assert our_digits(s) == numpy_digits(x), (x, s)  # same digits: shortest, then closest
+            # Python repr layout
+            assert ("e" in s) == (not 1e-4 <= abs(float(s)) < 1e16), s
+            assert s == repr(float(s)), s
+
+
+def test_format32_examples():
+    cases = [(0.1, "0.1"), (-0.20036, "-0.20036"), (1e-5, "1e-05"), (1e16, "1e+16"), (100.0, "100.0"),
+             (-0.0, "-0.0"), (0.0, "0.0"), (float("inf"), "inf"), (float("-inf"), "-inf"),
+             (float("nan"), "nan"), (16777216.0, "16777216.0"), (3.4028234663852886e38, "3.4028235e+38"),
+             (1e-45, "1e-45"), (0.0001, "0.0001"), (0.00012, "0.00012"), (1.5e-7, "1.5e-07"),
+             (123456789.0, "123456790.0")]
+    got = format_float32(np.array([x for x, _ in cases], dtype=np.float32))
+    assert got == [s for _, s in cases]
+
+
+@given(st.floats(width=32))
+def test_format32_hypothesis(x):
+    check_format32([x])
+
+
+def test_format32_random_bits_and_edges():
+    rng = np.random.default_rng(1)
+    bits32 = rng.integers(0, 2**32, 30000, dtype=np.uint64).astype(np.uint32)
+    # powers of two (asymmetric intervals), subnormals, neighbours of powers of ten
+    pow2 = (np.arange(1, 255, dtype=np.uint32) << 23)
+    sub = np.arange(0, 3000, dtype=np.uint32)
+    tens = np.array([10.0**k for k in range(-45, 39)], dtype=np.float32).view(np.uint32)
+    near = np.concatenate([tens - 1, tens, tens + 1, pow2 - 1, pow2 + 1])
+    allbits = np.concatenate([bits32, pow2, sub, near, 0x7F7FFFFF - np.arange(100, dtype=np.uint32)])
+    allbits = np.concatenate([allbits, allbits | np.uint32(0x80000000)])
+    check_format32(allbits.view(np.float32))
+    # embedding-like values
+    check_format32((rng.standard_normal(20000) * 0.3).astype(np.float32))
+
+
+def test_format16_exhaustive():
+    h = np.arange(0, 2**16, dtype=np.uint32).astype(np.uint16).view(np.float16)
+    texts = format_float16(h)
+    with np.errstate(over="ignore"):
+        back = np.array([np.float16(float(s)) for s in texts], dtype=np.float16)
+    finite = ~np.isnan(h)
+    assert back.view(np.uint16)[finite].tobytes() == h.view(np.uint16)[finite].tobytes()
+    assert all(texts[i] == "nan" for i in np.flatnonzero(~finite))
+    for x, s in zip(h[finite], np.array(texts, dtype=object)[finite]):
+        if np.isfinite(x) and x != 0:
+            assert our_digits(s) == numpy_digits(x), (x, s)
+
+
+@given(st.floats())
+@example(5e-324)
+@example(2.0**-1022)
+@example(1.7976931348623157e308)
+def test_format64_hypothesis(x):
+    (s,) = format_float64(np.array([x]))
+    if math.isnan(x):
+        assert s == "nan"
+        return
+    assert bits(float(s)) == bits(x), (x, s)
+    # repr's digits, except that at a power of two we may write one more digit
+    r = repr(x)
+    assert s == r or (len(s) <= len(r) + 1 and our_digits(s)[0].__len__() == 17), (x, s, r)
+
+
+def test_format64_random():
+    rng = np.random.default_rng(2)
+    x = np.concatenate([rng.standard_normal(5000), np.frombuffer(rng.bytes(8 * 5000), dtype=np.float64)])
+    x = x[~np.isnan(x)]
+    texts = format_float64(x)
+    same = sum(s == repr(float(v)) for s, v in zip(texts, x))
+    assert all(bits(float(s)) == bits(float(v)) for s, v in zip(texts, x))
+    assert same >= len(x) - 5

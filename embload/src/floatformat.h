@@ -1,0 +1,369 @@
+/* floatformat.h - the shortest decimal that reads back to the same float.
+ *
+ * CONTRACT:
+ *   static inline int el_format_float32(float x, char *out);
+ *   static inline int el_format_half(uint16_t h, char *out);
+ *   static inline int el_format_float64(double x, char *out);
+ *       Write at most EL_FORMAT_MAX bytes (no terminating NUL) and return the
+ *       count. np.float32(float(text)) == x (np.float16 / float for the other
+ *       two), bit for bit, for every non-NaN x including -0.0 and +-inf.
+ *   static inline float el_half_to_float(uint16_t h);   exact widening
+ *
+ * STYLE: Python's repr(): positional when 1e-4 <= |x| < 1e16 ("0.1", "-2.5",
+ * "100.0", "0.00012"), otherwise exponent form with at least two exponent
+ * digits ("1e-05", "1.5e+16"); "-0.0" keeps the sign of zero; "inf", "-inf",
+ * "nan" (the sign and payload of a NaN are not kept) - all spelled so that
+ * float() reads them.
+ *
+ * HOW (float32 and float16): the value is m * 2^e. The numbers that round
+ * back to it form the interval between the midpoints to its neighbours
+ * (the lower one is closer at a power of two; the ends belong to it when m is
+ * even, since ties round to even). Scale the three points (low end, value,
+ * high end) by 10^-q, with q chosen so that 10^q is at most the spacing of the
+ * points: this is exact integer arithmetic (a product by 5^-q and a shift,
+ * or a division by 5^q for large values, in at most 192 bits), giving floors
+ * and "was exact" flags. Then drop decimal digits while the interval still
+ * contains a multiple of the next power of ten, remembering the last dropped
+ * digit of the value and whether everything dropped was zero; finally round
+ * the value's kept digits to nearest (ties to even), moving up when the
+ * rounded-down digits fall outside the interval. This is the digit-removal
+ * scheme of Ryu (Ulf Adams, 2018) with exact multiprecision products in place
+ * of its precomputed approximations: slower than Ryu, much simpler to trust.
+ * scripts/check_float32_format.py checks all 2^32 float32 values.
+ *
+ * float64: glibc's correctly rounded printf at 15, 16 and 17 significant
+ * digits, the first that reads back, trailing zeros dropped (for a normal
+ * double the 15-digit rounding is the shortest form padded with zeros
+ * whenever a form of 15 digits or fewer exists; subnormals try 1..17). At
+ * powers of two a 16-digit form other than printf's rounding can be missed,
+ * then 17 digits are written: still exact, one digit longer than repr).
+ */
+#ifndef EMBLOAD_FLOATFORMAT_H
+#define EMBLOAD_FLOATFORMAT_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "floatparse.h"
+
+#define EL_FORMAT_MAX 32
+
+/* 5^k as (high, low) 64-bit halves of a 128-bit integer, k = 0..55 */
+static const uint64_t el_pow5_128[56][2] = {
+    {UINT64_C(0x0000000000000000), UINT64_C(0x0000000000000001)}, /* 5^0 */
+    {UINT64_C(0x0000000000000000), UINT64_C(0x0000000000000005)}, /* 5^1 */
+    {UINT64_C(0x0000000000000000), UINT64_C(0x0000000000000019)}, /* 5^2 */
+    {UINT64_C(0x0000000000000000), UINT64_C(0x000000000000007d)}, /* 5^3 */
+    {UINT64_C(0x0000000000000000), UINT64_C(0x0000000000000271)}, /* 5^4 */
+    {UINT64_C(0x0000000000000000), UINT64_C(0x0000000000000c35)}, /* 5^5 */
+    {UINT64_C(0x0000000000000000), UINT64_C(0x0000000000003d09)}, /* 5^6 */
+    {UINT64_C(0x0000000000000000), UINT64_C(0x000000000001312d)}, /* 5^7 */
+    {UINT64_C(0x0000000000000000), UINT64_C(0x000000000005f5e1)}, /* 5^8 */
+    {UINT64_C(0x0000000000000000), UINT64_C(0x00000000001dcd65)}, /* 5^9 */
+    {UINT64_C(0x0000000000000000), UINT64_C(0x00000000009502f9)}, /* 5^10 */
+    {UINT64_C(0x0000000000000000), UINT64_C(0x0000000002e90edd)}, /* 5^11 */
+    {UINT64_C(0x0000000000000000), UINT64_C(0x000000000e8d4a51)}, /* 5^12 */
+    {UINT64_C(0x0000000000000000), UINT64_C(0x0000000048c27395)}, /* 5^13 */
+    {UINT64_C(0x0000000000000000), UINT64_C(0x000000016bcc41e9)}, /* 5^14 */
+    {UINT64_C(0x0000000000000000), UINT64_C(0x000000071afd498d)}, /* 5^15 */
+    {UINT64_C(0x0000000000000000), UINT64_C(0x0000002386f26fc1)}, /* 5^16 */
+    {UINT64_C(0x0000000000000000), UINT64_C(0x000000b1a2bc2ec5)}, /* 5^17 */
+    {UINT64_C(0x0000000000000000), UINT64_C(0x000003782dace9d9)}, /* 5^18 */
+    {UINT64_C(0x0000000000000000), UINT64_C(0x00001158e460913d)}, /* 5^19 */
+    {UINT64_C(0x0000000000000000), UINT64_C(0x000056bc75e2d631)}, /* 5^20 */
+    {UINT64_C(0x0000000000000000), UINT64_C(0x0001b1ae4d6e2ef5)}, /* 5^21 */
+    {UINT64_C(0x0000000000000000), UINT64_C(0x000878678326eac9)}, /* 5^22 */
+    {UINT64_C(0x0000000000000000), UINT64_C(0x002a5a058fc295ed)}, /* 5^23 */
+    {UINT64_C(0x0000000000000000), UINT64_C(0x00d3c21bcecceda1)}, /* 5^24 */
+    {UINT64_C(0x0000000000000000), UINT64_C(0x0422ca8b0a00a425)}, /* 5^25 */
+    {UINT64_C(0x0000000000000000), UINT64_C(0x14adf4b7320334b9)}, /* 5^26 */
+    {UINT64_C(0x0000000000000000), UINT64_C(0x6765c793fa10079d)}, /* 5^27 */
+    {UINT64_C(0x0000000000000002), UINT64_C(0x04fce5e3e2502611)}, /* 5^28 */
+    {UINT64_C(0x000000000000000a), UINT64_C(0x18f07d736b90be55)}, /* 5^29 */
+    {UINT64_C(0x0000000000000032), UINT64_C(0x7cb2734119d3b7a9)}, /* 5^30 */
+    {UINT64_C(0x00000000000000fc), UINT64_C(0x6f7c40458122964d)}, /* 5^31 */
+    {UINT64_C(0x00000000000004ee), UINT64_C(0x2d6d415b85acef81)}, /* 5^32 */
+    {UINT64_C(0x00000000000018a6), UINT64_C(0xe32246c99c60ad85)}, /* 5^33 */
+    {UINT64_C(0x0000000000007b42), UINT64_C(0x6fab61f00de36399)}, /* 5^34 */
+    {UINT64_C(0x000000000002684c), UINT64_C(0x2e58e9b04570f1fd)}, /* 5^35 */
+    {UINT64_C(0x00000000000c097c), UINT64_C(0xe7bc90715b34b9f1)}, /* 5^36 */
+    {UINT64_C(0x00000000003c2f70), UINT64_C(0x86aed236c807a1b5)}, /* 5^37 */
+    {UINT64_C(0x00000000012ced32), UINT64_C(0xa16a1b11e8262889)}, /* 5^38 */
+    {UINT64_C(0x0000000005e0a1fd), UINT64_C(0x2712875988becaad)}, /* 5^39 */
+    {UINT64_C(0x000000001d6329f1), UINT64_C(0xc35ca4bfabb9f561)}, /* 5^40 */
+    {UINT64_C(0x0000000092efd1b8), UINT64_C(0xd0cf37be5aa1cae5)}, /* 5^41 */
+    {UINT64_C(0x00000002deaf189c), UINT64_C(0x140c16b7c528f679)}, /* 5^42 */
+    {UINT64_C(0x0000000e596b7b0c), UINT64_C(0x643c7196d9ccd05d)}, /* 5^43 */
+    {UINT64_C(0x00000047bf19673d), UINT64_C(0xf52e37f2410011d1)}, /* 5^44 */
+    {UINT64_C(0x00000166bb7f0435), UINT64_C(0xc9e717bb45005915)}, /* 5^45 */
+    {UINT64_C(0x00000701a97b150c), UINT64_C(0xf18376a85901bd69)}, /* 5^46 */
+    {UINT64_C(0x000023084f676940), UINT64_C(0xb7915149bd08b30d)}, /* 5^47 */
+    {UINT64_C(0x0000af298d050e43), UINT64_C(0x95d69670b12b7f41)}, /* 5^48 */
+    {UINT64_C(0x00036bcfc1194751), UINT64_C(0xed30f03375d97c45)}, /* 5^49 */
+    {UINT64_C(0x00111b0ec57e6499), UINT64_C(0xa1f4b1014d3f6d59)}, /* 5^50 */
+    {UINT64_C(0x00558749db77f700), UINT64_C(0x29c77506823d22bd)}, /* 5^51 */
+    {UINT64_C(0x01aba4714957d300), UINT64_C(0xd0e549208b31adb1)}, /* 5^52 */
+    {UINT64_C(0x085a36366eb71f04), UINT64_C(0x147a6da2b7f86475)}, /* 5^53 */
+    {UINT64_C(0x29c30f1029939b14), UINT64_C(0x6664242d97d9f649)}, /* 5^54 */
+    {UINT64_C(0xd0cf4b50cfe20765), UINT64_C(0xfff4b4e3f741cf6d)}, /* 5^55 */
+};
+
+/* floor(X * 2^e / 10^q) for X < 2^27, with *exact = (no remainder); the
+ * quotient fits 64 bits for the (e, q) pairs el__shortest uses. */
+static inline uint64_t el__scaled(uint64_t X, int e, int q, int *exact) {
+    if (e >= 0 && q >= 0) {
+        /* X * 2^(e-q) / 5^q ; e - q <= 73 keeps it under 2^100 */
+        unsigned __int128 num = (unsigned __int128)X << (e - q);
+        unsigned __int128 den = ((unsigned __int128)el_pow5_128[q][0] << 64) | el_pow5_128[q][1];
+        unsigned __int128 quo = num / den;
+        *exact = quo * den == num;
+        return (uint64_t)quo;
+    }
+    if (e >= 0) {   /* q < 0: an exact product */
+        *exact = 1;
+        return (X << e) * el_pow10_u64[-q];
+    }
+    {
+        /* X * 5^-q / 2^s with s = q - e */
+        int k = -q, s = q - e;
+        if (s < 0) { *exact = 1; return (X * el_pow5_128[k][1]) << -s; }
+        if (k <= 13) {  /* 5^13 < 2^31: one 64-bit product (the common case) */
+            uint64_t prod = X * el_pow5_128[k][1];
+            if (s >= 64) { *exact = prod == 0; return 0; }
+            *exact = s == 0 || (prod << (64 - s)) == 0;
+            return prod >> s;
+        } else {
+            unsigned __int128 lo = (unsigned __int128)X * el_pow5_128[k][1];
+            unsigned __int128 hi = (unsigned __int128)X * el_pow5_128[k][0];
+            unsigned __int128 t = (lo >> 64) + (uint64_t)hi;
+            uint64_t w0 = (uint64_t)lo, w1 = (uint64_t)t;
+            uint64_t w2 = (uint64_t)(hi >> 64) + (uint64_t)(t >> 64);
+            /* 192-bit w2:w1:w0 >> s */
+            if (s >= 128) {
+                int r = s - 128;
+                *exact = w0 == 0 && w1 == 0 && (r == 0 || (w2 << (64 - r)) == 0);
+                return r ? w2 >> r : w2;
+            } else if (s >= 64) {
+                int r = s - 64;
+                *exact = w0 == 0 && (r == 0 || (w1 << (64 - r)) == 0);
+                return r ? (w1 >> r) | (w2 << (64 - r)) : w1;
+            } else {
+                *exact = s == 0 || (w0 << (64 - s)) == 0;
+                return s ? (w0 >> s) | (w1 << (64 - s)) : w0;
+            }
+        }
+    }
+}
+
+/* Shortest digits for m2 * 2^e2 (m2 < 2^25, -151 <= e2 <= 104): value ~ *digits * 10^*exp10.
+ * lower_closer: m2 is a power of two whose lower neighbour is half as far. */
+static inline void el__shortest(uint32_t m2, int e2, int lower_closer, uint64_t *digits, int *exp10) {
+    int e = e2 - 2, q, accept = (m2 & 1) == 0;
+    int vr_exact, vp_exact, vm_exact, removed = 0;
+    uint64_t mv = (uint64_t)m2 * 4, vr, vp, vm, out;
+    unsigned last = 0;
+    /* q = floor(e * log10 2), so that 10^q <= 2^e (the spacing of the three
+     * points); 78913 / 2^18 ~ log10 2 is exact enough for |e| < 1650 */
+    q = e >= 0 ? (e * 78913) >> 18 : -(int)((((uint32_t)(-e)) * 78913u + 262143u) >> 18);
+    /* one digit finer still: the interval then spans at least 30 units, so
+     * the loop below removes at least one digit and sees the first digit the
+     * rounding depends on (the rest is in the exactness flag) */
+    q -= 1;
+    vr = el__scaled(mv, e, q, &vr_exact);
+    vp = el__scaled(mv + 2, e, q, &vp_exact);
+    vm = el__scaled(mv - (lower_closer ? 1 : 2), e, q, &vm_exact);
+    if (!accept && vp_exact) vp--;   /* the upper end is excluded */
+    while (vp / 10 > vm / 10) {
+        vm_exact &= vm % 10 == 0;
+        vr_exact &= last == 0;
+        last = (unsigned)(vr % 10);
+        vr /= 10; vp /= 10; vm /= 10;
+        removed++;
+    }
+    if (accept && vm_exact) {
+        /* the lower end itself is a candidate with more zeros */
+        while (vm % 10 == 0) {
+            vr_exact &= last == 0;
+            last = (unsigned)(vr % 10);
+            vr /= 10; vp /= 10; vm /= 10;
+            removed++;
+        }
+    }
+    if (vr_exact && last == 5 && (vr & 1) == 0) last = 4;   /* exact tie: to even */
+    out = vr + ((vr == vm && (!accept || !vm_exact)) || last >= 5);
+    q += removed;
+    while (out % 10 == 0 && out) { out /= 10; q++; }
+    *digits = out;
+    *exp10 = q;
+}
+
+static const char el_digit_pairs[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+/* The n decimal digits of v (zero-padded on the left) at dst[0..n), two at a time. */
+static inline void el__put_digits(char *dst, uint64_t v, int n) {
+    if (v < (UINT64_C(1) << 32)) {   /* always for float32/float16: 32-bit division is cheaper */
+        uint32_t w = (uint32_t)v;
+        while (n >= 2) {
+            unsigned r = w % 100;
+            w /= 100;
+            n -= 2;
+            dst[n] = el_digit_pairs[2 * r];
+            dst[n + 1] = el_digit_pairs[2 * r + 1];
+        }
+        if (n) dst[0] = (char)('0' + w % 10);
+        return;
+    }
+    while (n >= 2) {
+        unsigned r = (unsigned)(v % 100);
+        v /= 100;
+        n -= 2;
+        dst[n] = el_digit_pairs[2 * r];
+        dst[n + 1] = el_digit_pairs[2 * r + 1];
+    }
+    if (n) dst[0] = (char)('0' + v % 10);
+}
+
+static inline int el__ndigits(uint64_t v) {
+    int n = 1;
+    while (v >= 10000) { v /= 10000; n += 4; }
+    if (v >= 100) { v /= 100; n += 2; }
+    return n + (v >= 10);
+}
+
+/* Python repr layout of digits * 10^exp10 (digits > 0, no trailing zeros). */
+static inline int el__layout(int neg, uint64_t digits, int exp10, char *out) {
+    int n = el__ndigits(digits), k = neg, E = exp10 + n - 1, i;   /* E: exponent of the leading digit */
+    out[0] = '-';
+    if (E >= -4 && E < 16) {
+        if (E < 0) {                        /* 0.000ddd */
+            out[k++] = '0'; out[k++] = '.';
+            for (i = 0; i < -E - 1; i++) out[k++] = '0';
+            el__put_digits(out + k, digits, n);
+            return k + n;
+        }
+        if (exp10 >= 0) {                   /* ddd000.0 */
+            el__put_digits(out + k, digits, n);
+            k += n;
+            for (i = 0; i < exp10; i++) out[k++] = '0';
+            out[k++] = '.'; out[k++] = '0';
+            return k;
+        }
+        {                                   /* dd.ddd */
+            int frac = n - E - 1;
+            uint64_t p10 = el_pow10_u64[frac];
+            el__put_digits(out + k, digits / p10, E + 1);
+            k += E + 1;
+            out[k++] = '.';
+            el__put_digits(out + k, digits % p10, frac);
+            return k + frac;
+        }
+    } else {                                /* d.ddde-XX */
+        unsigned a;
+        uint64_t p10 = el_pow10_u64[n - 1];
+        out[k++] = (char)('0' + digits / p10);
+        if (n > 1) {
+            out[k++] = '.';
+            el__put_digits(out + k, digits % p10, n - 1);
+            k += n - 1;
+        }
+        out[k++] = 'e';
+        out[k++] = E < 0 ? '-' : '+';
+        a = (unsigned)(E < 0 ? -E : E);
+        if (a >= 100) out[k++] = (char)('0' + a / 100);
+        out[k++] = (char)('0' + (a / 10) % 10);
+        out[k++] = (char)('0' + a % 10);
+        return k;
+    }
+}
+
+static inline int el__special(int neg, int is_nan, char *out) {
+    int k = 0;
+    if (is_nan) { memcpy(out, "nan", 3); return 3; }
+    if (neg) out[k++] = '-';
+    memcpy(out + k, "inf", 3);
+    return k + 3;
+}
+
+static inline int el__zero(int neg, char *out) {
+    if (neg) { memcpy(out, "-0.0", 4); return 4; }
+    memcpy(out, "0.0", 3);
+    return 3;
+}
+
+static inline int el_format_float32(float x, char *out) {
+    uint32_t b, mant;
+    int ex, neg, exp10;
+    uint64_t digits;
+    memcpy(&b, &x, 4);
+    neg = (int)(b >> 31);
+    ex = (int)((b >> 23) & 0xff);
+    mant = b & 0x7fffffu;
+    if (ex == 0xff) return el__special(neg, mant != 0, out);
+    if (ex == 0 && mant == 0) return el__zero(neg, out);
+    if (ex == 0) el__shortest(mant, -149, 0, &digits, &exp10);
+    else el__shortest(mant | 0x800000u, ex - 150, mant == 0 && ex > 1, &digits, &exp10);
+    return el__layout(neg, digits, exp10, out);
+}
+
+static inline int el_format_half(uint16_t h, char *out) {
+    int ex = (h >> 10) & 0x1f, neg = h >> 15, exp10;
+    uint32_t mant = h & 0x3ffu;
+    uint64_t digits;
+    if (ex == 0x1f) return el__special(neg, mant != 0, out);
+    if (ex == 0 && mant == 0) return el__zero(neg, out);
+    if (ex == 0) el__shortest(mant, -24, 0, &digits, &exp10);
+    else el__shortest(mant | 0x400u, ex - 25, mant == 0 && ex > 1, &digits, &exp10);
+    return el__layout(neg, digits, exp10, out);
+}
+
+static inline float el_half_to_float(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16, ex = (h >> 10) & 0x1f, mant = h & 0x3ffu, b;
+    float f;
+    if (ex == 0x1f) b = sign | 0x7f800000u | (mant << 13);
+    else if (ex == 0) {
+        /* zero or subnormal: exactly mant * 2^-24 */
+        f = (float)mant * (1.0f / 16777216.0f);
+        memcpy(&b, &f, 4);
+        b |= sign;
+    } else b = sign | ((ex + 112) << 23) | (mant << 13);
+    memcpy(&f, &b, 4);
+    return f;
+}
+
+static inline int el_format_float64(double x, char *out) {
+    uint64_t b;
+    int neg, p;
+    memcpy(&b, &x, 8);
+    neg = (int)(b >> 63);
+    if (((b >> 52) & 0x7ff) == 0x7ff) return el__special(neg, (b << 12) != 0, out);
+    if ((b << 1) == 0) return el__zero(neg, out);
+    /* subnormals carry fewer than 15 significant digits: try every precision */
+    for (p = ((b >> 52) & 0x7ff) ? 15 : 1; p <= 17; p++) {
+        char buf[48], num[48];
+        int len = snprintf(buf, sizeof buf, "%.*e", p - 1, neg ? -x : x);
+        int i, nd = 0, k = 0, exp10 = 0, eneg = 0;
+        uint64_t digits = 0;
+        double back;
+        /* digits before 'e' (whatever the locale's decimal point), then the exponent */
+        for (i = 0; i < len && buf[i] != 'e'; i++) {
+            if (buf[i] >= '0' && buf[i] <= '9') { digits = digits * 10 + (uint64_t)(buf[i] - '0'); nd++; }
+        }
+        i++;
+        if (i < len && (buf[i] == '-' || buf[i] == '+')) { eneg = buf[i] == '-'; i++; }
+        for (; i < len; i++) exp10 = exp10 * 10 + (buf[i] - '0');
+        if (eneg) exp10 = -exp10;
+        exp10 -= nd - 1;
+        while (digits % 10 == 0) { digits /= 10; exp10++; }
+        k = snprintf(num, sizeof num, "%llue%d", (unsigned long long)digits, exp10);
+        if (el_parse_double(num, num + k, &back) == num + k && back == (neg ? -x : x) ) {
+            return el__layout(neg, digits, exp10, out);
+        }
+    }
+    return 0;  /* unreachable: 17 digits always read back */
+}
+
+#endif
