@@ -86,7 +86,7 @@ cdef class Scanner:
     cdef bint binary
     cdef object path
     cdef object lower_dict           # lowercased UTF-8 word -> group (non-ASCII words)
-    cdef el_hitbuf *parts            # one hit buffer per thread
+    cdef el_hitbuf *parts            # one hit buffer per part of a buffer (4 per thread)
     cdef Py_ssize_t n_parts
     cdef Py_ssize_t n_slots
     cdef Py_ssize_t n_rows

@@ -146,8 +146,8 @@ cdef class Scanner:
         self.group_word = [None] * max(n_groups, 0)
         self.n_exact = 0
         self.lines = 0
-        self.n_parts = threads
-        self.parts = <el_hitbuf *>calloc(threads, sizeof(el_hitbuf))
+        self.n_parts = 1 if threads == 1 else 4 * threads
+        self.parts = <el_hitbuf *>calloc(self.n_parts, sizeof(el_hitbuf))
         if self.parts == NULL:
             raise MemoryError()
 
@@ -181,7 +181,9 @@ cdef class Scanner:
         if n == 0:
             return
         p = <const char *>&buf[0]
-        n_parts = min(<Py_ssize_t>self.threads, max(1, n // MIN_PART_BYTES))
+        # more parts than threads, taken dynamically: a thread the OS descheduled does
+        # not hold the whole buffer up
+        n_parts = min(self.n_parts, max(1, n // MIN_PART_BYTES))
         cdef int64_t[::1] bounds = np.empty(n_parts + 1, dtype=np.int64)
         cdef int64_t[::1] part_lines = np.zeros(n_parts + 1, dtype=np.int64)
         bounds[0] = start
@@ -192,12 +194,12 @@ cdef class Scanner:
         bounds[n_parts] = end
         cdef el_scan_cfg *cfg = &self.cfg
         cdef el_hitbuf *parts = self.parts
-        cdef int nthreads = <int>n_parts
+        cdef int nthreads = <int>min(n_parts, <Py_ssize_t>self.threads)
         with nogil:
             if n_parts == 1:
                 part_lines[1] = el_scan_text(p, bounds[0], bounds[1], cfg, &parts[0])
             else:
-                for k in prange(n_parts, num_threads=nthreads, schedule='static'):
+                for k in prange(n_parts, num_threads=nthreads, schedule='dynamic', chunksize=1):
                     part_lines[k + 1] = el_scan_text(p, bounds[k], bounds[k + 1], cfg, &parts[k])
         # 1-based line number of the first line of each part
         part_lines[0] = self.lines + 1
