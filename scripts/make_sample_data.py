@@ -40,6 +40,17 @@ def _reexec_with_fixed_hash_seed():
         sys.exit(subprocess.call([sys.executable] + sys.argv, env=env))
 
 
+# Keras' Tokenizer default: lowercase, these characters become spaces, split on
+# spaces. Tokenizing the training text the same way as the demo's tokenizer makes
+# the vectors' vocabulary match it the way a real pipeline would want.
+KERAS_FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'
+_TO_SPACE = str.maketrans({c: " " for c in KERAS_FILTERS})
+
+
+def keras_words(text):
+    return text.lower().translate(_TO_SPACE).split()
+
+
 def read_polarity(path):
     # The file is Windows-1252 (0x97 is an em dash), not UTF-8.
     rows = []
@@ -58,7 +69,6 @@ def main(argv=None):
 
     from gensim.models import Word2Vec
     from gensim.test.utils import datapath
-    from gensim.utils import simple_preprocess
 
     out = os.path.abspath(args.out)
     os.makedirs(out, exist_ok=True)
@@ -71,8 +81,8 @@ def main(argv=None):
     corpus = []
     for name in ("lee_background.cor", "lee.cor"):
         with open(datapath(name), encoding="utf-8", errors="replace") as handle:
-            corpus.extend(simple_preprocess(line, min_len=1, max_len=40) for line in handle)
-    corpus.extend(simple_preprocess(text, min_len=1, max_len=40) for _, text in polarity)
+            corpus.extend(keras_words(line) for line in handle)
+    corpus.extend(keras_words(text) for _, text in polarity)
 
     model = Word2Vec(corpus, vector_size=DIM, window=5, min_count=MIN_COUNT, sg=1,
                      epochs=20, seed=7, workers=1)
