@@ -92,6 +92,8 @@ def load_with(path, opts):
     dim = info.dim
     if fmt == "glove" and header_lines:
         # the caller says there is no header: the first line is data
+        warnings.warn(f"{path}: reading as 'glove' although the first line looks like a word2vec "
+                      f"header 'count dim'; it becomes a vector", UserWarning, stacklevel=3)
         header_lines, skip, count = 0, (3 if info.bom else 0), None
         dim = _first_line_dim(path, opts.member)
     elif fmt in ("word2vec", "word2vec-binary") and count is None:
