@@ -1,0 +1,189 @@
+# cython: freethreading_compatible = True
+"""Writer kernels: a block of matrix rows to the bytes of a GloVe / word2vec
+text line or a word2vec binary record, formatted in parallel without the GIL.
+
+Text values are the shortest decimal that reads back to the same value
+(``src/floatformat.h``): float32 and float16 rows use the float32 form (a
+float16 widened to float32 is exact, so the text reads back exactly both as
+float32 and as float16), float64 rows the float64 form. Binary records hold
+float32 little-endian values (the C tool's format): float64 rows are rounded
+to nearest even, float16 rows widened exactly.
+"""
+
+import numpy as np
+cimport numpy as cnp
+from cython.parallel cimport prange
+from libc.stdint cimport uint16_t, uint8_t
+from libc.stdlib cimport free, malloc
+from libc.string cimport memcpy
+
+from embload._conversions cimport (EL_FORMAT_MAX, el_format_float32, el_format_float64,
+                                   el_half_to_float)
+
+cnp.import_array()
+
+__all__ = ["row_bound", "format_block"]
+
+# Bytes one formatted value can take, separator included (float32 needs 20:
+# "-9999999500000000.0 "; float64 25; EL_FORMAT_MAX bounds them all).
+VALUE_BOUND = EL_FORMAT_MAX + 1
+
+
+cdef inline void _store_le32(char *dst, float v) noexcept nogil:
+    # x86 and ARM are little-endian; writes the bytes explicitly elsewhere
+    cdef unsigned int u
+    memcpy(&u, &v, 4)
+    dst[0] = <char>(u & 0xff)
+    dst[1] = <char>((u >> 8) & 0xff)
+    dst[2] = <char>((u >> 16) & 0xff)
+    dst[3] = <char>((u >> 24) & 0xff)
+
+
+cdef Py_ssize_t format_rows(const RowBlock *blk, Py_ssize_t first, Py_ssize_t stop,
+                            Py_ssize_t row0, char *out) noexcept nogil:
+    """Rows [first, stop) of the block into `out`; returns the bytes written.
+
+    `row0` is the matrix row of block index 0 (blk.words[0])."""
+    cdef Py_ssize_t i, j, k = 0, dim = blk.dim, wl
+    cdef const float *f32
+    cdef const double *f64
+    cdef const uint16_t *f16
+    cdef float v
+    for i in range(first, stop):
+        wl = blk.word_len[i]
+        memcpy(out + k, blk.words[i], <size_t>wl)
+        k += wl
+        out[k] = b' '
+        k += 1
+        if blk.kind == 32:
+            f32 = <const float *>blk.data + <Py_ssize_t>(row0 + i) * dim
+            if blk.binary:
+                for j in range(dim):
+                    _store_le32(out + k, f32[j])
+                    k += 4
+            else:
+                for j in range(dim):
+                    k += el_format_float32(f32[j], out + k)
+                    out[k] = b' '
+                    k += 1
+                k -= 1
+        elif blk.kind == 64:
+            f64 = <const double *>blk.data + <Py_ssize_t>(row0 + i) * dim
+            if blk.binary:
+                for j in range(dim):
+                    _store_le32(out + k, <float>f64[j])
+                    k += 4
+            else:
+                for j in range(dim):
+                    k += el_format_float64(f64[j], out + k)
+                    out[k] = b' '
+                    k += 1
+                k -= 1
+        else:
+            f16 = <const uint16_t *>blk.data + <Py_ssize_t>(row0 + i) * dim
+            for j in range(dim):
+                v = el_half_to_float(f16[j])
+                if blk.binary:
+                    _store_le32(out + k, v)
+                    k += 4
+                else:
+                    k += el_format_float32(v, out + k)
+                    out[k] = b' '
+                    k += 1
+            if not blk.binary:
+                k -= 1
+        if dim == 0 and not blk.binary:
+            k -= 1          # no values: no separator after the word either
+        out[k] = b'\n'
+        k += 1
+    return k
+
+
+def row_bound(Py_ssize_t dim, bint binary):
+    """Upper bound of the bytes a row takes, without its word."""
+    return 2 + dim * (4 if binary else VALUE_BOUND)
+
+
+def format_block(matrix, list words, Py_ssize_t start, Py_ssize_t stop, bint binary,
+                 list buffers, int threads):
+    """Format rows ``[start, stop)`` of ``matrix`` into ``buffers`` (one per part).
+
+    Parameters
+    ----------
+    matrix : ndarray, C-contiguous, (rows, dim), float16/float32/float64
+    words : list of bytes
+        The UTF-8 words of rows ``start..stop`` (``words[0]`` is row ``start``).
+    buffers : list of writable uint8 ndarrays
+        The rows are split into ``len(buffers)`` contiguous runs; run ``t`` goes to
+        ``buffers[t]``, which must hold at least the run's words plus
+        ``row_bound(dim, binary)`` per row (the caller sizes them).
+    threads : int
+        OpenMP threads formatting the runs.
+
+    Returns
+    -------
+    list of int
+        Bytes used in each buffer; writing ``buffers[t][:used[t]]`` in order gives
+        the block's bytes.
+    """
+    cdef cnp.ndarray arr = matrix
+    cdef Py_ssize_t n = stop - start, nparts = len(buffers), t, i
+    cdef RowBlock blk
+    if not arr.flags.c_contiguous or arr.ndim != 2:
+        raise ValueError("matrix must be a C-contiguous 2-D array")
+    if len(words) != n:
+        raise ValueError(f"{len(words)} words for {n} rows")
+    if start < 0 or stop > arr.shape[0] or n < 0:
+        raise ValueError(f"rows [{start}, {stop}) outside a matrix of {arr.shape[0]} rows")
+    if arr.dtype == np.float32:
+        blk.kind = 32
+    elif arr.dtype == np.float64:
+        blk.kind = 64
+    elif arr.dtype == np.float16:
+        blk.kind = 16
+    else:
+        raise TypeError(f"matrix dtype must be float16, float32 or float64, not {arr.dtype}")
+    if not arr.dtype.isnative:
+        raise TypeError("matrix must be in native byte order")
+    blk.data = <const char *>cnp.PyArray_DATA(arr)
+    blk.dim = arr.shape[1]
+    blk.binary = binary
+    cdef const char **wp = <const char **>malloc(max(n, 1) * sizeof(char *))
+    cdef Py_ssize_t *wl = <Py_ssize_t *>malloc(max(n, 1) * sizeof(Py_ssize_t))
+    cdef Py_ssize_t *bounds = <Py_ssize_t *>malloc((nparts + 1) * sizeof(Py_ssize_t))
+    cdef char **outs = <char **>malloc(max(nparts, 1) * sizeof(char *))
+    cdef Py_ssize_t *used = <Py_ssize_t *>malloc(max(nparts, 1) * sizeof(Py_ssize_t))
+    cdef Py_ssize_t need, rb = row_bound(arr.shape[1], binary)
+    cdef bytes w
+    cdef cnp.ndarray buf
+    try:
+        if wp == NULL or wl == NULL or bounds == NULL or outs == NULL or used == NULL:
+            raise MemoryError()
+        for i in range(n):
+            w = words[i]
+            wp[i] = w
+            wl[i] = len(w)
+        blk.words = wp
+        blk.word_len = wl
+        for t in range(nparts + 1):
+            bounds[t] = (n * t) // nparts if nparts else 0
+        for t in range(nparts):
+            buf = buffers[t]
+            if buf.dtype != np.uint8 or not buf.flags.c_contiguous or not buf.flags.writeable:
+                raise ValueError("buffers must be writable C-contiguous uint8 arrays")
+            need = 0
+            for i in range(bounds[t], bounds[t + 1]):
+                need += wl[i] + rb
+            if buf.shape[0] < need:
+                raise ValueError(f"buffer {t} holds {buf.shape[0]} bytes, the rows need up to {need}")
+            outs[t] = <char *>cnp.PyArray_DATA(buf)
+        with nogil:
+            for t in prange(nparts, schedule="static", chunksize=1, num_threads=max(threads, 1)):
+                used[t] = format_rows(&blk, bounds[t], bounds[t + 1], start, outs[t])
+        return [used[t] for t in range(nparts)]
+    finally:
+        free(wp)
+        free(wl)
+        free(bounds)
+        free(outs)
+        free(used)

@@ -1,0 +1,313 @@
+"""``embload.save``: write vectors as GloVe, word2vec text, word2vec binary or an embload cache.
+
+Formats written::
+
+    glove            word v1 v2 ... vN\\n            (no header)
+    word2vec         count dim\\n then GloVe lines   (fastText .vec is this format)
+    word2vec-binary  count dim\\n then, per word,    (the C tool's format; gensim reads it)
+                     word + b" " + dim float32 little-endian + b"\\n"
+    embload          the instant-open cache folder (embload.cache.write_cache)
+
+Text values are the shortest decimal that reads back to the same value (so a round
+trip is bit-exact and the file small), written in parallel by C code (``_write.pyx``)
+into per-thread buffers that are written in row order: the bytes do not depend on
+the thread count.
+
+The format comes from ``format=`` or, when omitted, from the file name: ``*.bin`` ->
+word2vec-binary, ``*.vec`` -> word2vec, ``*.embload`` -> embload. ``*.txt`` says
+nothing (GloVe and word2vec text both use it), so ``format=`` is required there.
+A ``.gz``, ``.bz2``, ``.xz`` or ``.zip`` suffix compresses the output (a zip holds one
+member named after the file without ``.zip``).
+
+Writes are atomic: everything goes to a temporary file next to the target, which
+replaces the target only once complete; an error or Ctrl-C removes the temporary
+file and leaves an existing target untouched.
+"""
+
+import bz2
+import gzip
+import lzma
+import os
+import tempfile
+import zipfile
+
+import numpy as np
+
+from ._runtime import make_progress, resolve_threads
+
+__all__ = ["save", "FORMATS"]
+
+FORMATS = ("glove", "word2vec", "word2vec-binary", "embload")
+_COMPRESSORS = (".gz", ".bz2", ".xz", ".zip")
+
+# Rows are formatted in blocks of about this many output bytes (split over the threads).
+BLOCK_BYTES = 32 * 1024 * 1024
+
+# Called after each block is written with (rows_done, rows_total); tests set it to
+# interrupt a write half way. None in normal use.
+_after_block = None
+
+
+def save(vectors, path, format=None, *, header=None, progress=None, threads=None, fsync=False):
+    """Write ``vectors`` to ``path`` atomically.
+
+    Parameters
+    ----------
+    vectors : Vectors, or a (words, matrix) pair
+        Words (str) and their (n, dim) float16/float32/float64 matrix; other real
+        dtypes are written as float32.
+    path : str or os.PathLike
+        Target file (folder for ``"embload"``). ``.gz``/``.bz2``/``.xz``/``.zip``
+        compresses.
+    format : {"glove", "word2vec", "word2vec-binary", "embload"}, optional
+        Default: from the file name (``.bin``, ``.vec``, ``.embload``); required otherwise.
+    header : bool, optional
+        Write the ``count dim`` line. Default: True for word2vec formats, False for
+        GloVe (``format="glove", header=True`` is word2vec text). The binary format
+        always has it.
+    progress : bool, optional
+        Progress bar over the bytes written (default: on for large work on a terminal).
+    threads : int, optional
+        Threads formatting text (None: all cores; see ``resolve_threads``).
+    fsync : bool, default False
+        Flush the file to the disk before renaming it into place (survives a power cut,
+        costs the time of the disk write).
+
+    Returns
+    -------
+    str
+        The path written.
+
+    Raises
+    ------
+    ValueError
+        Unknown format, or a word the format cannot hold (empty, a line break in any
+        format, a space in word2vec-binary), named with its row, before anything is written.
+    """
+    path = os.fspath(path)
+    words, matrix = _unpack(vectors)
+    if format is None:
+        from .convert import infer_format
+
+        format = infer_format(path)
+        if format is None:
+            raise ValueError(f"cannot tell the format from the name {path!r}; pass format= one of "
+                             f"{', '.join(FORMATS)} (.txt is used by both glove and word2vec)")
+    if format not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {format!r}")
+    if format == "embload":
+        from .cache import write_cache
+        from .vectors import Vectors
+
+        if not isinstance(vectors, Vectors):
+            vectors = Vectors(words, matrix)
+        write_cache(vectors, path, progress=progress)
+        return path
+    binary = format == "word2vec-binary"
+    if header is None:
+        header = format != "glove"
+    elif binary and not header:
+        raise ValueError("the word2vec-binary format always has a header; header=False is not possible")
+    encoded = _encode_words(words, binary, format)
+    n, dim = matrix.shape
+    if binary and matrix.dtype == np.float64:
+        pass  # rounded to float32 by the kernel, as the format holds float32 only
+    threads = resolve_threads(threads)
+
+    with _AtomicFile(path, fsync=fsync) as out:
+        est = n * (dim * (4 if binary else 11) + 8)
+        bar = make_progress(progress, total=est, desc=f"writing {os.path.basename(path)}")
+        try:
+            if header:
+                out.write(f"{n} {dim}\n".encode("ascii"))
+            _write_rows(out, matrix, encoded, binary, threads, bar)
+        finally:
+            bar.close()
+    return path
+
+
+def _unpack(vectors):
+    if hasattr(vectors, "words") and hasattr(vectors, "vectors"):
+        words, matrix = vectors.words, vectors.vectors
+    elif hasattr(vectors, "index_to_key") and hasattr(vectors, "vectors"):  # gensim KeyedVectors
+        words, matrix = vectors.index_to_key, vectors.vectors
+    else:
+        try:
+            words, matrix = vectors
+        except (TypeError, ValueError):
+            raise TypeError("vectors must be a Vectors, a gensim KeyedVectors or a (words, matrix) pair, "
+                            f"not {type(vectors).__name__}") from None
+    matrix = np.asarray(matrix)
+    if matrix.ndim != 2:
+        raise ValueError(f"the matrix must be 2-D (words x dim), got shape {matrix.shape}")
+    if len(words) != matrix.shape[0]:
+        raise ValueError(f"{len(words)} words but {matrix.shape[0]} rows; they must match")
+    if matrix.dtype.kind not in "fiub" or matrix.dtype.kind == "f" and matrix.dtype.itemsize > 8:
+        raise TypeError(f"cannot write a matrix of dtype {matrix.dtype}; use float16, float32 or float64")
+    if matrix.dtype not in (np.float16, np.float32, np.float64):
+        matrix = matrix.astype(np.float32)
+    return list(words), matrix
+
+
+def _encode_words(words, binary, format):
+    """UTF-8 bytes of every word, after checking that the format can hold each one."""
+    for i, w in enumerate(words):
+        if not isinstance(w, str):
+            raise TypeError(f"word at row {i} is {type(w).__name__} {w!r}, not str")
+    # One scan of the joined words finds the rare offender without a Python test per word.
+    joined = "\x00".join(words)
+    bad_chars = ("\n", "\r") + ((" ",) if binary else ())
+    for ch in bad_chars:
+        if ch in joined:
+            for i, w in enumerate(words):
+                if ch in w:
+                    what = {"\n": "a newline", "\r": "a carriage return", " ": "a space"}[ch]
+                    raise ValueError(f"word {w!r} at row {i} contains {what}, which the {format} format "
+                                     f"cannot hold (it ends the {'word' if ch == ' ' else 'line'}); "
+                                     "rename or drop it before saving")
+    if "" in words:
+        i = words.index("")
+        raise ValueError(f"the word at row {i} is empty; the {format} format cannot hold an empty word")
+    if not binary:
+        for i, w in enumerate(words):
+            if w[0].isspace():
+                raise ValueError(f"word {w!r} at row {i} starts with whitespace, which text readers strip; "
+                                 "rename it before saving")
+    try:
+        return [w.encode("utf-8", "surrogateescape") for w in words]
+    except UnicodeEncodeError as exc:
+        i = next(i for i, w in enumerate(words) if _unencodable(w))
+        raise ValueError(f"word {words[i]!r} at row {i} cannot be written as UTF-8: {exc.reason}") from exc
+
+
+def _unencodable(w):
+    try:
+        w.encode("utf-8", "surrogateescape")
+        return False
+    except UnicodeEncodeError:
+        return True
+
+
+def _write_rows(out, matrix, encoded, binary, threads, bar):
+    from ._write import format_block, row_bound
+
+    n, dim = matrix.shape
+    if n == 0:
+        return
+    if not matrix.flags.c_contiguous or not matrix.dtype.isnative:
+        matrix = np.ascontiguousarray(matrix, dtype=matrix.dtype.newbyteorder("="))
+    per_row = row_bound(dim, binary) + max(1, max(len(w) for w in encoded[: min(n, 1000)]))
+    rows_per_block = max(threads, min(n, BLOCK_BYTES // per_row))
+    parts = max(1, min(threads, rows_per_block))
+    buffers = []
+    start = 0
+    while start < n:
+        stop = min(n, start + rows_per_block)
+        words = encoded[start:stop]
+        # size each part's buffer for its own rows (long words are allowed anywhere)
+        cuts = [(stop - start) * t // parts for t in range(parts + 1)]
+        needs = [sum(map(len, words[cuts[t]:cuts[t + 1]])) + (cuts[t + 1] - cuts[t]) * row_bound(dim, binary)
+                 for t in range(parts)]
+        for t in range(parts):
+            if t >= len(buffers) or buffers[t].shape[0] < needs[t]:
+                if t < len(buffers):
+                    buffers[t] = np.empty(needs[t], dtype=np.uint8)
+                else:
+                    buffers.append(np.empty(needs[t], dtype=np.uint8))
+        used = format_block(matrix, words, start, stop, binary, buffers[:parts], threads)
+        for t in range(parts):
+            out.write(memoryview(buffers[t])[: used[t]])
+            bar.update(used[t])
+        start = stop
+        if _after_block is not None:
+            _after_block(start, n)
+
+
+class _AtomicFile:
+    """A binary file object that becomes ``path`` only when the ``with`` block succeeds.
+
+    The temporary file lives in the target's folder (so the final ``os.replace`` is a
+    rename on the same file system) and is removed on any exception, KeyboardInterrupt
+    included. Compression is chosen by the suffix of ``path``.
+    """
+
+    def __init__(self, path, *, fsync=False):
+        self.path = path
+        self.fsync = fsync
+        self._raw = None
+        self._tmp = None
+        self._stream = None
+        self._zip = None
+
+    def __enter__(self):
+        folder = os.path.dirname(os.path.abspath(self.path))
+        if not os.path.isdir(folder):
+            raise FileNotFoundError(2, "the folder to write into does not exist", folder)
+        if os.path.isdir(self.path):
+            raise IsADirectoryError(21, "is a folder; give a file name to write", self.path)
+        fd, self._tmp = tempfile.mkstemp(prefix="." + os.path.basename(self.path) + ".", suffix=".tmp",
+                                         dir=folder)
+        try:
+            self._raw = os.fdopen(fd, "wb")
+            lower = self.path.lower()
+            if lower.endswith(".gz"):
+                # mtime=0: the same vectors give the same bytes
+                self._stream = gzip.GzipFile(filename=os.path.basename(self.path)[:-3], mode="wb",
+                                             fileobj=self._raw, compresslevel=6, mtime=0)
+            elif lower.endswith(".bz2"):
+                self._stream = bz2.BZ2File(self._raw, "wb")
+            elif lower.endswith(".xz"):
+                self._stream = lzma.LZMAFile(self._raw, "wb")
+            elif lower.endswith(".zip"):
+                self._zip = zipfile.ZipFile(self._raw, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True)
+                member = os.path.basename(self.path)[:-4] or "vectors"
+                self._stream = self._zip.open(member, "w", force_zip64=True)
+            else:
+                self._stream = self._raw
+        except BaseException:
+            self._discard()
+            raise
+        return self._stream
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            self._discard()
+            return False
+        try:
+            if self._stream is not self._raw:
+                self._stream.close()
+            if self._zip is not None:
+                self._zip.close()
+            self._raw.flush()
+            if self.fsync:
+                os.fsync(self._raw.fileno())
+            self._raw.close()
+            os.chmod(self._tmp, _default_mode(self.path))
+            os.replace(self._tmp, self.path)
+        except BaseException:
+            self._discard()
+            raise
+        return False
+
+    def _discard(self):
+        for closer in (self._stream, self._zip, self._raw):
+            if closer is not None:
+                try:
+                    closer.close()
+                except Exception:
+                    pass
+        if self._tmp is not None:
+            try:
+                os.unlink(self._tmp)
+            except FileNotFoundError:
+                pass
+
+
+def _default_mode(path):
+    """The target's current permissions, or what a new file would get (0o666 less the umask)."""
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except FileNotFoundError:
+        mask = os.umask(0)
+        os.umask(mask)
+        return 0o666 & ~mask
