@@ -348,20 +348,31 @@ class Tokenizer:
         -------
         list of list of int
         """
+        # many texts: worth one pass over the vocabulary to drop the num_words
+        # check from the per-word work
+        cut = hasattr(texts, "__len__") and len(texts) * 16 >= len(self.word_index)
         with _gc_paused():
-            return list(map(self._sequence_fn(), texts))
+            return list(map(self._sequence_fn(cut), texts))
 
     def texts_to_sequences_generator(self, texts):
         """Yield ``texts_to_sequences`` one text at a time (lazily)."""
         yield from map(self._sequence_fn(), texts)
 
-    def _sequence_fn(self):
-        """A function text -> indices, Keras' rules for the current state."""
+    def _sequence_fn(self, cut=False):
+        """A function text -> indices, Keras' rules for the current state.
+
+        With ``cut``, words at or past ``num_words`` are first removed from a
+        copy of ``word_index``, so a C ``dict.get`` does the whole per-word job.
+        """
         tokens = self._tokenize_fn()
         get = self.word_index.get
         num_words = self.num_words
         has_oov = self.oov_token is not None
         oov = self.word_index.get(self.oov_token)
+        if cut and num_words and (has_oov == (oov is not None)):
+            kept = {w: i for w, i in self.word_index.items() if i < num_words}
+            get = kept.get
+            num_words = None  # both cases below then do what Keras does with the limit
         if not num_words:
             if has_oov:
                 return lambda text: list(map(get, tokens(text), repeat(oov)))
@@ -405,21 +416,29 @@ class Tokenizer:
         -------
         list of str
         """
+        cut = hasattr(sequences, "__len__") and len(sequences) * 16 >= len(self.index_word)
         with _gc_paused():
-            return list(map(self._text_fn(), sequences))
+            return list(map(self._text_fn(cut), sequences))
 
     def sequences_to_texts_generator(self, sequences):
         """Yield ``sequences_to_texts`` one sequence at a time (lazily)."""
         yield from map(self._text_fn(), sequences)
 
-    def _text_fn(self):
-        """A function indices -> text, Keras' rules for the current state."""
+    def _text_fn(self, cut=False):
+        """A function indices -> text, Keras' rules for the current state (``cut``: see
+        ``_sequence_fn``)."""
         index_word = self.index_word
         get = index_word.get
         num_words = self.num_words
         has_oov = self.oov_token is not None
         oov = self.word_index.get(self.oov_token)
         join = " ".join
+        if cut and num_words and (oov in index_word if has_oov else oov is None):
+            oov_word = index_word.get(oov)
+            kept = {i: w for i, w in index_word.items() if i < num_words}
+            if has_oov:
+                return lambda seq: join(list(map(kept.get, seq, repeat(oov_word))))
+            return lambda seq: join([w for w in map(kept.get, seq) if w is not None])
         if not has_oov and not num_words:
             return lambda seq: join([w for w in map(get, seq) if w is not None])
         if not has_oov and oov is None:
@@ -633,6 +652,11 @@ def tokenizer_from_json(json_string):
             f"{sorted(data) if isinstance(data, dict) else type(data).__name__}"
         )
     config = dict(config)
+    with _gc_paused():
+        return _tokenizer_from_config(config, source)
+
+
+def _tokenizer_from_config(config, source):
     word_counts = _json_table(config, "word_counts", source)
     word_docs = _json_table(config, "word_docs", source)
     index_docs = _json_table(config, "index_docs", source)
