@@ -102,7 +102,7 @@ cdef class Scanner:
     cdef unsigned char[::1] group_found
     cdef readonly list group_word    # first file word (bytes) of each case group
     cdef readonly Py_ssize_t n_exact # slots found as written
-    cdef readonly Py_ssize_t lines   # physical lines (records) scanned so far
+    cdef public Py_ssize_t lines     # physical lines (records) before the next buffer
 
     cdef int _python_group(self, const char *p, el_hit *h) except -2
     cdef void _offer(self, int64_t row, int64_t rank, int64_t hit, list touched) noexcept

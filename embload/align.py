@@ -498,6 +498,8 @@ def load_aligned(path, word_index, *, num_words=None, oov="zeros", seed=None, ca
         raise EmbeddingFormatError("no vectors in the file", path=path)
     threads = resolve_threads(threads)
     scanner = _make_scanner(plan, info.dim, dt, threads, info.format == "word2vec-binary", path)
+    if info.format != "word2vec-binary":
+        scanner.lines = info.header_lines  # error messages count the header line
     name = os.path.basename(path)
     if info.compression is None:
         total = os.path.getsize(path)

@@ -436,6 +436,23 @@ def test_malformed_wanted_line_is_an_error(tmp_path):
     assert str(info.value) == f"{p}, line 3: expected 3 values after the word, found 2: 'and 1 2'"
 
 
+def test_error_line_numbers_count_the_header(tmp_path):
+    p = tmp_path / "v.vec"
+    p.write_text("3 2\nthe 1 2\nof 1 2 3\nand 1\n")
+    with pytest.raises(EmbeddingFormatError) as info:
+        load_aligned(p, {"and": 1}, threads=1)
+    assert str(info.value) == f"{p}, line 4: expected 2 values after the word, found 1: 'and 1'"
+    p.write_bytes(gzip.compress(p.read_bytes()))
+    with pytest.raises(EmbeddingFormatError, match="line 4: expected 2 values"):
+        load_aligned(p, {"and": 1})
+
+
+def test_empty_word_index(small):
+    _, _, paths = small
+    e = load_aligned(paths["glove"], {})
+    assert e.matrix.shape == (1, 7) and not e.matrix.any() and e.coverage == 0.0
+
+
 def test_truncated_binary(small, tmp_path):
     _, _, paths = small
     data = paths["bin"].read_bytes()
@@ -514,6 +531,7 @@ def test_random_vocabularies_and_files(tmp_path, file_words, wanted, rows, dim, 
     if binary:
         file_words = [w for w in file_words if " " not in w and "\t" not in w] or ["a"]
         values = rng.normal(size=(len(file_words), dim)).astype(np.float32)
+        values[:, 0] = 1.0  # bytes 00 00 80 3f: never mistaken for text by format detection
         write_binary(path, file_words, values)
     else:
         values = write_text(path, file_words, rng.normal(size=(len(file_words), dim)), header=True)
