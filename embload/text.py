@@ -31,10 +31,14 @@ returns empty rows where Keras raises a broadcast error with
 ``truncating="pre"``. A tokenizer read back from JSON can keep fitting
 (Keras' raises ``KeyError`` on new words there).
 
-Speed: the per-word work runs in C builtins (``str.translate`` with a table
-built once, ``str.split``, ``filter``, counting through the C loop behind
-``collections.Counter.update``, ``dict.get`` mapped over the tokens), so the
-Python interpreter only steps once per document, not once per word.
+Speed: the per-word work runs in C builtins, so the interpreter steps once
+per document, not once per word: filters are replaced by ``bytes.translate``
+on the UTF-8 text with a table built once (exact, see ``_byte_table``; other
+options use ``str.translate``), words are split by ``str.split`` and
+``filter``, counted by the C loop behind ``collections.Counter.update`` and
+looked up by ``dict.get`` mapped over them. The cyclic garbage collector is
+paused while the many small, acyclic token lists are made.
+``scripts/bench_tokenizer.py`` measures it against keras_preprocessing.
 """
 
 import gc
@@ -113,6 +117,32 @@ def _translate_table(filters, split):
         return str.maketrans({c: split for c in filters})
 
 
+def _splitter(filters, lower, split):
+    """A function str -> words doing text_to_word_sequence for these options."""
+    try:
+        btable = _byte_table(filters, split)
+    except TypeError:  # unhashable filters (a list)
+        btable = None
+    if btable is None:
+        translate = operator.methodcaller("translate", _translate_table(filters, split))
+
+        def words(text):
+            if lower:
+                text = text.lower()
+            return list(filter(None, translate(text).split(split)))
+
+        return words
+
+    def words(text):
+        if lower:
+            text = text.lower()
+        # surrogatepass: a lone surrogate round-trips instead of failing
+        b = text.encode("utf-8", "surrogatepass").translate(btable)
+        return list(filter(None, b.decode("utf-8", "surrogatepass").split(split)))
+
+    return words
+
+
 def text_to_word_sequence(text, filters=DEFAULT_FILTERS, lower=True, split=" "):
     """Split a text into a list of words, as Keras does.
 
@@ -131,9 +161,7 @@ def text_to_word_sequence(text, filters=DEFAULT_FILTERS, lower=True, split=" "):
     -------
     list of str
     """
-    if lower:
-        text = text.lower()
-    return list(filter(None, text.translate(_translate_table(filters, split)).split(split)))
+    return _splitter(filters, lower, split)(text)
 
 
 class Tokenizer:
@@ -242,31 +270,12 @@ class Tokenizer:
 
             return tokens
         # read the options now: attributes may be changed between calls, as in Keras
-        split = self.split
-        try:
-            btable = _byte_table(self.filters, split)
-        except TypeError:  # unhashable filters (a list)
-            btable = None
-        if btable is None:
-            translate = operator.methodcaller("translate", _translate_table(self.filters, split))
-
-            def tokens(text):
-                if isinstance(text, list):
-                    return [t.lower() for t in text] if lower else text
-                if lower:
-                    text = text.lower()
-                return list(filter(None, translate(text).split(split)))
-
-            return tokens
+        words = _splitter(self.filters, lower, self.split)
 
         def tokens(text):
             if isinstance(text, list):
                 return [t.lower() for t in text] if lower else text
-            if lower:
-                text = text.lower()
-            # surrogatepass: a lone surrogate round-trips instead of failing
-            b = text.encode("utf-8", "surrogatepass").translate(btable)
-            return list(filter(None, b.decode("utf-8", "surrogatepass").split(split)))
+            return words(text)
 
         return tokens
 
@@ -783,7 +792,8 @@ def _fill_flat(x, sequences, lengths, maxlen, cut, padding, dtype):
     pieces = map(operator.itemgetter(cut), sequences)
     kept = np.minimum(np.asarray(lengths, dtype=np.intp), maxlen)
     try:
-        flat = np.asarray(list(chain.from_iterable(pieces)), dtype=dtype)
+        with _gc_paused():
+            flat = np.asarray(list(chain.from_iterable(pieces)), dtype=dtype)
     except (TypeError, ValueError, OverflowError):
         return False  # the general path raises the error Keras gives
     if flat.ndim != 1 or flat.size != int(kept.sum()):
