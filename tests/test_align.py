@@ -545,3 +545,33 @@ def test_random_vocabularies_and_files(tmp_path, file_words, wanted, rows, dim, 
     assert got.matrix.tobytes() == ref.tobytes()
     np.testing.assert_array_equal(got.found, ref_found)
     assert not got.matrix[0].any()
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.binary(max_size=400), header=st.sampled_from([b"", b"3 2\n", b"2 2\n"]),
+       wanted=st.lists(st.sampled_from(["a", "A", "b", "\u00e9", "a b", "", "\x00"]), max_size=4),
+       case=st.sampled_from(["exact", "fallback"]), threads=st.integers(1, 2))
+def test_garbage_never_crashes(tmp_path, data, header, wanted, case, threads):
+    path = tmp_path / "garbage.bin"
+    path.write_bytes(header + data)
+    wi = {w: i + 1 for i, w in enumerate(wanted)}
+    old = _align._set_min_part_bytes(1)
+    try:
+        e = load_aligned(path, wi, case=case, threads=threads)
+    except (EmbeddingFormatError, ValueError):
+        return
+    finally:
+        _align._set_min_part_bytes(old)
+    assert e.matrix.shape[0] == max(wi.values(), default=0) + 1
+    assert not e.matrix[0].any()
+
+
+def test_long_words(tmp_path):
+    long_word = "x" * 100_000 + "é"
+    p = tmp_path / "long.txt"
+    p.write_text(f"a 1 2\n{long_word} 3 4\n{long_word.upper()} 5 6\n", encoding="utf-8")
+    e = load_aligned(p, {long_word: 1, long_word[:-1] + "É": 2}, case="fallback")
+    assert e.matrix[1:].tolist() == [[3, 4], [3, 4]]
+    b = tmp_path / "long.bin"
+    write_binary(b, ["a", long_word], np.array([[1, 2], [3, 4]], dtype=np.float32))
+    assert load_aligned(b, {long_word: 1}).matrix[1].tolist() == [3, 4]
