@@ -150,7 +150,7 @@ def test_underscores_and_grammar():
 
 
 @given(st.text("0123456789_.eE+-infatyINFATY", max_size=25))
-@settings(max_examples=3000)
+@settings(max_examples=1000)
 def test_grammar_fuzz(tok):
     check_tokens([tok])
 
@@ -256,17 +256,17 @@ def check_format32(values):
         assert back.tobytes() == x.tobytes(), (x, s)
         if np.isfinite(x) and x != 0:
             assert our_digits(s) == numpy_digits(x), (x, s)  # same digits: shortest, then closest
-            # Python repr layout
-            assert ("e" in s) == (not 1e-4 <= abs(float(s)) < 1e16), s
-            assert s == repr(float(s)), s
+        # NumPy's own text for a float32 (what gensim writes): digits and layout
+        assert s == str(np.float32(x)), (x, s)
 
 
 def test_format32_examples():
     cases = [(0.1, "0.1"), (-0.20036, "-0.20036"), (1e-5, "1e-05"), (1e16, "1e+16"), (100.0, "100.0"),
+             (1e6, "1e+06"), (999999.94, "999999.94"), (1e-4, "1e-04"), (1.0001e-4, "0.00010001"),
              (-0.0, "-0.0"), (0.0, "0.0"), (float("inf"), "inf"), (float("-inf"), "-inf"),
-             (float("nan"), "nan"), (16777216.0, "16777216.0"), (3.4028234663852886e38, "3.4028235e+38"),
-             (1e-45, "1e-45"), (0.0001, "0.0001"), (0.00012, "0.00012"), (1.5e-7, "1.5e-07"),
-             (123456789.0, "123456790.0")]
+             (float("nan"), "nan"), (16777216.0, "1.6777216e+07"), (3.4028234663852886e38, "3.4028235e+38"),
+             (1e-45, "1e-45"), (0.00012, "0.00012"), (1.5e-7, "1.5e-07"),
+             (123456789.0, "1.2345679e+08")]
     got = format_float32(np.array([x for x, _ in cases], dtype=np.float32))
     assert got == [s for _, s in cases]
 
@@ -278,7 +278,7 @@ def test_format32_hypothesis(x):
 
 def test_format32_random_bits_and_edges():
     rng = np.random.default_rng(1)
-    bits32 = rng.integers(0, 2**32, 30000, dtype=np.uint64).astype(np.uint32)
+    bits32 = rng.integers(0, 2**32, 10000, dtype=np.uint64).astype(np.uint32)
     # powers of two (asymmetric intervals), subnormals, neighbours of powers of ten
     pow2 = (np.arange(1, 255, dtype=np.uint32) << 23)
     sub = np.arange(0, 3000, dtype=np.uint32)

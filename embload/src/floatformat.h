@@ -9,9 +9,12 @@
  *       two), bit for bit, for every non-NaN x including -0.0 and +-inf.
  *   static inline float el_half_to_float(uint16_t h);   exact widening
  *
- * STYLE: Python's repr(): positional when 1e-4 <= |x| < 1e16 ("0.1", "-2.5",
- * "100.0", "0.00012"), otherwise exponent form with at least two exponent
- * digits ("1e-05", "1.5e+16"); "-0.0" keeps the sign of zero; "inf", "-inf",
+ * STYLE: float32 exactly as NumPy's str(np.float32(x)) - which is what gensim
+ * writes, so our text files are byte-identical to gensim's: positional when
+ * 1e-4 <= |x| < 1e6 ("0.1", "-2.5", "100.0", "0.00012"), otherwise exponent
+ * form with at least two exponent digits ("1e-05", "1e+06", "1.5e+16").
+ * float64 and float16 as Python's repr(): positional when the leading digit's
+ * exponent is in [-4, 16). "-0.0" keeps the sign of zero; "inf", "-inf",
  * "nan" (the sign and payload of a NaN are not kept) - all spelled so that
  * float() reads them.
  *
@@ -234,11 +237,14 @@ static inline int el__ndigits(uint64_t v) {
     return n + (v >= 10);
 }
 
-/* Python repr layout of digits * 10^exp10 (digits > 0, no trailing zeros). */
-static inline int el__layout(int neg, uint64_t digits, int exp10, char *out) {
+/* Layout of digits * 10^exp10 (digits > 0, no trailing zeros): positional when
+ * `positional` is 1, exponent form when 0, and when -1 by Python's repr rule
+ * (positional iff the leading digit's exponent E is in [-4, 16)). */
+static inline int el__layout(int neg, uint64_t digits, int exp10, int positional, char *out) {
     int n = el__ndigits(digits), k = neg, E = exp10 + n - 1, i;   /* E: exponent of the leading digit */
     out[0] = '-';
-    if (E >= -4 && E < 16) {
+    if (positional < 0) positional = E >= -4 && E < 16;
+    if (positional) {
         if (E < 0) {                        /* 0.000ddd */
             out[k++] = '0'; out[k++] = '.';
             for (i = 0; i < -E - 1; i++) out[k++] = '0';
@@ -306,7 +312,12 @@ static inline int el_format_float32(float x, char *out) {
     if (ex == 0 && mant == 0) return el__zero(neg, out);
     if (ex == 0) el__shortest(mant, -149, 0, &digits, &exp10);
     else el__shortest(mant | 0x800000u, ex - 150, mant == 0 && ex > 1, &digits, &exp10);
-    return el__layout(neg, digits, exp10, out);
+    {
+        /* NumPy's layout for float32 (what str(np.float32) and so gensim write):
+         * positional iff 1e-4 <= |x| < 1e6, comparing the exact value */
+        double a = neg ? -(double)x : (double)x;
+        return el__layout(neg, digits, exp10, a >= 1e-4 && a < 1e6, out);
+    }
 }
 
 static inline int el_format_half(uint16_t h, char *out) {
@@ -317,7 +328,7 @@ static inline int el_format_half(uint16_t h, char *out) {
     if (ex == 0 && mant == 0) return el__zero(neg, out);
     if (ex == 0) el__shortest(mant, -24, 0, &digits, &exp10);
     else el__shortest(mant | 0x400u, ex - 25, mant == 0 && ex > 1, &digits, &exp10);
-    return el__layout(neg, digits, exp10, out);
+    return el__layout(neg, digits, exp10, -1, out);
 }
 
 static inline float el_half_to_float(uint16_t h) {
@@ -360,7 +371,7 @@ static inline int el_format_float64(double x, char *out) {
         while (digits % 10 == 0) { digits /= 10; exp10++; }
         k = snprintf(num, sizeof num, "%llue%d", (unsigned long long)digits, exp10);
         if (el_parse_double(num, num + k, &back) == num + k && back == (neg ? -x : x) ) {
-            return el__layout(neg, digits, exp10, out);
+            return el__layout(neg, digits, exp10, -1, out);
         }
     }
     return 0;  /* unreachable: 17 digits always read back */

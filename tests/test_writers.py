@@ -1,0 +1,332 @@
+"""embload.save (embload/writers.py, embload/_write.pyx) against independent references:
+gensim's reader and writer, a pure-Python byte-for-byte writer, and embload.load."""
+
+import bz2
+import gzip
+import lzma
+import os
+import struct
+import zipfile
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import embload
+from embload import writers
+from embload.vectors import Vectors
+
+gensim = pytest.importorskip("gensim")
+from gensim.models import KeyedVectors  # noqa: E402
+
+FORMATS = ["glove", "word2vec", "word2vec-binary"]
+
+
+def sample(n=50, dim=7, seed=0, dtype=np.float32):
+    rng = np.random.default_rng(seed)
+    words = [f"w{i}" for i in range(n - 3)] + ["ünï", "日本", "a,b"]
+    m = rng.standard_normal((n, dim)) * 10.0 ** rng.integers(-8, 5, (n, 1))
+    m[0, 0] = -0.0
+    m[1, :3] = [1e-45, 3.4028235e38, -1.1754944e-38]
+    return Vectors(words, m.astype(dtype))
+
+
+def reference_bytes(words, matrix, fmt):
+    """The expected file, written in pure Python (str(np.float32) is NumPy's shortest repr)."""
+    out = []
+    if fmt != "glove":
+        out.append(f"{len(words)} {matrix.shape[1]}\n".encode())
+    for w, row in zip(words, matrix):
+        if fmt == "word2vec-binary":
+            out.append(w.encode() + b" " + row.astype("<f4").tobytes() + b"\n")
+        else:
+            vals = " ".join(str(np.float32(v)) for v in row.astype(np.float32))
+            out.append(f"{w} {vals}\n".encode())
+    return b"".join(out)
+
+
+def gensim_load(path, fmt):
+    return KeyedVectors.load_word2vec_format(path, binary=fmt == "word2vec-binary", no_header=fmt == "glove")
+
+
+# --- exact bytes and round trips -------------------------------------------------
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_bytes_equal_pure_python_reference(tmp_path, fmt):
+    v = sample()
+    path = tmp_path / "out"
+    embload.save(v, path, format=fmt)
+    assert path.read_bytes() == reference_bytes(v.words, v.vectors, fmt)
+
+
+@settings(max_examples=40, deadline=None)
+@given(hnp.arrays(np.float32, hnp.array_shapes(min_dims=2, max_dims=2, max_side=6),
+                  elements=st.floats(width=32, allow_nan=False)))
+def test_text_matches_reference_hypothesis(tmp_path_factory, m):
+    path = tmp_path_factory.mktemp("h") / "h.txt"
+    words = [f"w{i}" for i in range(m.shape[0])]
+    embload.save((words, m), path, format="glove", threads=2)
+    assert path.read_bytes() == reference_bytes(words, m, "glove")
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_gensim_reads_what_we_write(tmp_path, fmt):
+    v = sample(n=200, dim=13)
+    path = tmp_path / ("x.bin" if fmt == "word2vec-binary" else "x.txt")
+    embload.save(v, path, format=fmt)
+    kv = gensim_load(str(path), fmt)
+    assert kv.index_to_key == v.words
+    assert kv.vectors.dtype == np.float32
+    assert kv.vectors.tobytes() == v.vectors.tobytes()
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("suffix", ["", ".gz", ".bz2", ".xz", ".zip"])
+def test_round_trip_through_embload_load(tmp_path, fmt, suffix):
+    v = sample(n=120, dim=9, seed=3)
+    path = tmp_path / ("v.bin" if fmt == "word2vec-binary" else "v.txt")
+    path = str(path) + suffix
+    embload.save(v, path, format=fmt)
+    back = embload.load(path, format=fmt, progress=False)
+    assert back.words == v.words
+    assert back.vectors.tobytes() == v.vectors.tobytes()
+
+
+def test_compression_is_real(tmp_path):
+    v = sample()
+    plain = reference_bytes(v.words, v.vectors, "word2vec")
+    for suffix, opener in [(".gz", gzip.open), (".bz2", bz2.open), (".xz", lzma.open)]:
+        p = tmp_path / f"a.vec{suffix}"
+        embload.save(v, p)
+        with opener(p, "rb") as f:
+            assert f.read() == plain
+    p = tmp_path / "a.vec.zip"
+    embload.save(v, p)
+    with zipfile.ZipFile(p) as z:
+        assert z.namelist() == ["a.vec"]
+        assert z.read("a.vec") == plain
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float64])
+@pytest.mark.parametrize("fmt", ["glove", "word2vec"])
+def test_other_dtypes_round_trip_text(tmp_path, dtype, fmt):
+    v = sample(dtype=np.float64)
+    with np.errstate(over="ignore"):
+        v = Vectors(v.words, v.vectors.astype(dtype))
+    path = tmp_path / "d.txt"
+    embload.save(v, path, format=fmt)
+    same = embload.load(path, format=fmt, dtype=np.dtype(dtype).name, progress=False)
+    assert same.vectors.tobytes() == v.vectors.tobytes()
+    # read as float32: the cast of the written value, as NumPy casts the matrix
+    as32 = embload.load(path, format=fmt, progress=False)
+    with np.errstate(over="ignore"):
+        assert as32.vectors.tobytes() == v.vectors.astype(np.float32).tobytes()
+
+
+def test_float64_binary_rounds_to_float32(tmp_path):
+    v = sample(dtype=np.float64)
+    path = tmp_path / "d.bin"
+    with np.errstate(over="ignore"):
+        embload.save(v, path)
+        kv = gensim_load(str(path), "word2vec-binary")
+        assert kv.vectors.tobytes() == v.vectors.astype(np.float32).tobytes()
+
+
+# --- against gensim's writer -------------------------------------------------------
+
+def test_text_equals_gensim_writer_value_by_value_and_is_not_longer(tmp_path):
+    v = sample(n=300, dim=25, seed=7)
+    kv = KeyedVectors(v.dim)
+    kv.add_vectors(v.words, v.vectors)
+    theirs, ours = tmp_path / "g.txt", tmp_path / "e.txt"
+    kv.save_word2vec_format(str(theirs), binary=False)
+    embload.save(v, ours, format="word2vec")
+    t_lines = theirs.read_bytes().split(b"\n")
+    o_lines = ours.read_bytes().split(b"\n")
+    assert t_lines[0] == o_lines[0]
+    for tl, ol in zip(t_lines[1:], o_lines[1:]):
+        tf, of = tl.split(b" "), ol.split(b" ")
+        assert tf[0] == of[0]
+        assert [np.float32(float(x)) for x in tf[1:]] == [np.float32(float(x)) for x in of[1:]]
+        assert all(len(o) <= len(t) for o, t in zip(of[1:], tf[1:]))
+    assert ours.stat().st_size <= theirs.stat().st_size
+
+
+def test_binary_equals_gensim_writer_plus_record_newlines(tmp_path):
+    # gensim 4 omits the C tool's newline after each record; otherwise the bytes agree
+    v = sample(n=40, dim=5)
+    kv = KeyedVectors(v.dim)
+    kv.add_vectors(v.words, v.vectors)
+    theirs, ours = tmp_path / "g.bin", tmp_path / "e.bin"
+    kv.save_word2vec_format(str(theirs), binary=True)
+    embload.save(v, ours)
+    expected = bytearray(f"{len(v)} {v.dim}\n".encode())
+    for w, row in zip(v.words, v.vectors):
+        expected += w.encode() + b" " + row.tobytes() + b"\n"
+    assert ours.read_bytes() == bytes(expected)
+    stripped = bytearray(f"{len(v)} {v.dim}\n".encode())
+    for w, row in zip(v.words, v.vectors):
+        stripped += w.encode() + b" " + row.tobytes()
+    assert theirs.read_bytes() == bytes(stripped)
+
+
+# --- the same bytes whatever the threads and blocks --------------------------------
+
+def test_threads_and_blocks_do_not_change_bytes(tmp_path, monkeypatch):
+    v = sample(n=501, dim=11, seed=9)
+    want = reference_bytes(v.words, v.vectors, "word2vec")
+    for block in (1, 997, 10_000, writers.BLOCK_BYTES):
+        monkeypatch.setattr(writers, "BLOCK_BYTES", block)
+        for threads in (1, 2, 3, 8):
+            p = tmp_path / f"t{block}_{threads}.vec"
+            embload.save(v, p, threads=threads)
+            assert p.read_bytes() == want, (block, threads)
+
+
+def test_long_words_and_words_with_spaces_in_text(tmp_path):
+    words = ["x" * 70_000, "new york", "tab\there", "é" * 10]
+    m = np.arange(8, dtype=np.float32).reshape(4, 2)
+    p = tmp_path / "long.txt"
+    embload.save((words, m), p, format="glove")
+    assert p.read_bytes() == reference_bytes(words, m, "glove")
+    back = embload.load(p, format="glove", progress=False)
+    assert back.words == words and back.vectors.tobytes() == m.tobytes()
+
+
+def test_empty_matrix(tmp_path):
+    p = tmp_path / "e.vec"
+    embload.save(([], np.zeros((0, 300), np.float32)), p)
+    assert p.read_bytes() == b"0 300\n"
+
+
+def test_header_switch(tmp_path):
+    v = sample()
+    embload.save(v, tmp_path / "a.txt", format="glove", header=True)
+    embload.save(v, tmp_path / "b.txt", format="word2vec")
+    embload.save(v, tmp_path / "c.txt", format="word2vec", header=False)
+    embload.save(v, tmp_path / "d.txt", format="glove")
+    assert (tmp_path / "a.txt").read_bytes() == (tmp_path / "b.txt").read_bytes()
+    assert (tmp_path / "c.txt").read_bytes() == (tmp_path / "d.txt").read_bytes()
+    with pytest.raises(ValueError, match="always has a header"):
+        embload.save(v, tmp_path / "e.bin", header=False)
+
+
+# --- format choice and word checks -------------------------------------------------
+
+def test_format_from_suffix(tmp_path):
+    v = sample()
+    embload.save(v, tmp_path / "a.bin")
+    embload.save(v, tmp_path / "a.vec.gz")
+    assert (tmp_path / "a.bin").read_bytes() == reference_bytes(v.words, v.vectors, "word2vec-binary")
+    with gzip.open(tmp_path / "a.vec.gz") as f:
+        assert f.read() == reference_bytes(v.words, v.vectors, "word2vec")
+    with pytest.raises(ValueError, match=r"cannot tell the format from the name .*a\.txt.*pass format="):
+        embload.save(v, tmp_path / "a.txt")
+    with pytest.raises(ValueError, match="format must be one of"):
+        embload.save(v, tmp_path / "a.txt", format="fasttext-bin")
+    assert not (tmp_path / "a.txt").exists()
+
+
+@pytest.mark.parametrize("fmt,word,what", [
+    ("glove", "bad\nword", "a newline"),
+    ("word2vec", "bad\rword", "a carriage return"),
+    ("word2vec-binary", "two words", "a space"),
+    ("word2vec-binary", "nl\n", "a newline"),
+])
+def test_unwritable_words_raise_before_writing(tmp_path, fmt, word, what):
+    v = sample()
+    words = list(v.words)
+    words[17] = word
+    path = tmp_path / "old.txt"
+    path.write_bytes(b"previous content")
+    with pytest.raises(ValueError) as info:
+        embload.save((words, v.vectors), path, format=fmt)
+    msg = str(info.value)
+    assert repr(word) in msg and "row 17" in msg and what in msg and fmt in msg
+    assert path.read_bytes() == b"previous content"
+    assert os.listdir(tmp_path) == ["old.txt"]
+
+
+def test_empty_and_leading_space_words_rejected(tmp_path):
+    m = np.zeros((2, 2), np.float32)
+    with pytest.raises(ValueError, match="row 1 is empty"):
+        embload.save((["a", ""], m), tmp_path / "x.vec")
+    with pytest.raises(ValueError, match=r"' lead' at row 0 starts with whitespace"):
+        embload.save(([" lead", "b"], m), tmp_path / "x.vec")
+    with pytest.raises(TypeError, match="word at row 1 is int"):
+        embload.save((["a", 5], m), tmp_path / "x.vec")
+    assert os.listdir(tmp_path) == []
+
+
+# --- atomicity -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("exc", [KeyboardInterrupt, RuntimeError])
+@pytest.mark.parametrize("suffix", [".vec", ".vec.gz", ".vec.zip"])
+def test_interrupted_write_leaves_old_file(tmp_path, monkeypatch, exc, suffix):
+    v = sample(n=400, dim=20)
+    path = tmp_path / f"target{suffix}"
+    path.write_bytes(b"old vectors")
+    calls = []
+
+    def boom(done, total):
+        calls.append(done)
+        if len(calls) == 2:
+            raise exc("stop")
+
+    monkeypatch.setattr(writers, "BLOCK_BYTES", 2000)
+    monkeypatch.setattr(writers, "_after_block", boom)
+    with pytest.raises(exc):
+        embload.save(v, path)
+    assert len(calls) == 2 and calls[-1] < len(v)
+    assert path.read_bytes() == b"old vectors"
+    assert os.listdir(tmp_path) == [path.name]   # no temporary file left behind
+    # and a later write works and replaces it
+    monkeypatch.setattr(writers, "_after_block", None)
+    embload.save(v, path)
+    assert embload.load(path, progress=False).vectors.tobytes() == v.vectors.tobytes()
+
+
+def test_new_file_gets_normal_permissions(tmp_path):
+    p = tmp_path / "perm.vec"
+    embload.save(sample(), p)
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (p.stat().st_mode & 0o777) == (0o666 & ~mask)
+
+
+def test_missing_folder(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        embload.save(sample(), tmp_path / "nope" / "x.vec")
+
+
+def test_vectors_save_method_and_gensim_input(tmp_path):
+    v = sample()
+    v.save(tmp_path / "m.bin")
+    kv = gensim_load(str(tmp_path / "m.bin"), "word2vec-binary")
+    embload.save(kv, tmp_path / "k.bin")   # a gensim KeyedVectors is accepted as input
+    assert (tmp_path / "m.bin").read_bytes() == (tmp_path / "k.bin").read_bytes()
+
+
+def test_embload_format_delegates_to_cache(tmp_path):
+    v = sample()
+    embload.save(v, tmp_path / "c.embload")
+    from embload.cache import open_cache
+
+    back = open_cache(str(tmp_path / "c.embload"))
+    assert back.words == v.words
+    assert np.asarray(back.vectors).tobytes() == v.vectors.tobytes()
+
+
+def test_integer_matrix_written_as_float32(tmp_path):
+    words = ["a", "b"]
+    m = np.array([[1, 2], [3, -4]], dtype=np.int64)
+    embload.save((words, m), tmp_path / "i.vec")
+    assert (tmp_path / "i.vec").read_bytes() == b"2 2\na 1.0 2.0\nb 3.0 -4.0\n"
+
+
+def test_binary_record_layout(tmp_path):
+    p = tmp_path / "r.bin"
+    embload.save((["ab"], np.array([[1.5, -2.0]], np.float32)), p)
+    assert p.read_bytes() == b"1 2\nab " + struct.pack("<ff", 1.5, -2.0) + b"\n"
