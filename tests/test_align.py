@@ -575,3 +575,19 @@ def test_long_words(tmp_path):
     b = tmp_path / "long.bin"
     write_binary(b, ["a", long_word], np.array([[1, 2], [3, 4]], dtype=np.float32))
     assert load_aligned(b, {long_word: 1}).matrix[1].tolist() == [3, 4]
+
+
+def test_embload_tokenizer_end_to_end(small):
+    words, matrix, paths = small
+    simple = [w for w in words if w.isascii() and w.islower() and w.isalpha()][:30]
+    tok = embload.Tokenizer(oov_token="<unk>")
+    tok.fit_on_texts([" ".join(simple[: i + 1]) for i in range(len(simple))] + ["zzzz"])
+    num_words = min(20, len(tok.word_index) + 1)
+    e = load_aligned(paths["glove"], tok, num_words=num_words)
+    assert e.matrix.shape == (20, 7)
+    for word, row in tok.word_index.items():
+        if row < 20 and word in simple:
+            assert e.matrix[row].tobytes() == matrix[words.index(word)].tobytes()
+    assert e.missing == ["<unk>"]  # row 1, the OOV token
+    covered = sum(c for w, c in tok.word_counts.items() if w in simple and tok.word_index[w] < 20)
+    assert e.token_coverage(tok) == pytest.approx(covered / sum(tok.word_counts.values()))
