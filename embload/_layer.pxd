@@ -44,11 +44,24 @@ cdef Py_ssize_t sort_by_row(const index_t* idx, Py_ssize_t count, Py_ssize_t nro
 cdef Py_ssize_t find_runs(const int64_t* keys, Py_ssize_t m, int64_t* rows,
                           int64_t* starts) noexcept nogil
 
-# out[u, :] = sum of grad[pos[j], :] for j in starts[u]..starts[u+1], added in
-# that (batch) order, so the bits do not depend on nthreads.
-cdef void sum_runs(const floating* grad, Py_ssize_t dim, const int64_t* pos,
-                   const int64_t* starts, Py_ssize_t nruns, floating* out,
-                   int nthreads) noexcept nogil
+# slot[i] = run of batch position i (-1 when it was left out), first[u] = the
+# first (smallest) batch position of run u.
+cdef void slots_from_runs(const int64_t* pos, const int64_t* starts, Py_ssize_t nruns,
+                          Py_ssize_t count, int64_t* slot, int64_t* first) noexcept nogil
+
+# out[slot[i], :] = sum of grad[i, :] over the positions i of that slot, added
+# in batch order. Threads split the columns, never the positions, so each
+# element sees the same additions in the same order for any nthreads.
+cdef void sum_in_batch_order(const floating* grad, Py_ssize_t dim, const int64_t* slot,
+                             const int64_t* first, Py_ssize_t count, floating* out,
+                             int nthreads) noexcept nogil
+
+# Plain SGD straight from the batch, without coalescing:
+# table[idx[i], :] -= lr * grad[i, :] in batch order, skipping rows with keep 0;
+# columns split across threads as above.
+cdef void sgd_scatter(floating* table, Py_ssize_t dim, const index_t* idx, Py_ssize_t count,
+                      const unsigned char* keep, const floating* grad, double lr,
+                      int nthreads) noexcept nogil
 
 # PyTorch's embedding_renorm_: every listed (unique) row whose p-norm exceeds
 # max_norm is scaled by max_norm / (norm + 1e-7).

@@ -1,11 +1,13 @@
 # Embedding-layer kernels: gather (forward), coalesce (backward), max_norm
 # renormalisation and sparse optimizer steps. The contract is in _layer.pxd.
 #
-# Determinism: the backward sorts batch positions by row with a stable radix
-# sort, so every gradient row is summed in batch order by exactly one thread
-# (or, for a row that fills a large part of the batch, by column blocks that
-# each add in batch order). The bits are the same for any thread count.
-# Scatter-free: no kernel ever has two threads writing one row.
+# Determinism: the backward finds the unique rows with a stable radix sort,
+# then reads the gradient front to back and adds each position into its row's
+# sum, so every row is summed in batch order. Threads split the columns, not
+# the positions: each element sees the same additions in the same order, and
+# the bits are the same for any thread count (a Zipf-heavy row or a padding id
+# cannot unbalance the threads either). Optimizer steps give each thread whole
+# rows. No kernel ever has two threads writing one element.
 
 cimport cython
 from cython.parallel cimport prange, parallel
@@ -15,11 +17,18 @@ from libc.string cimport memcpy, memset
 
 import numpy as np
 
+cdef extern from "prefetch.h" nogil:
+    void el_prefetch_read(const void* p, size_t nbytes)
+    void el_prefetch_write(const void* p, size_t nbytes)
+
 # Radix digit width for the backward sort: 2^11 counters (16 KiB) stay in L1.
 cdef enum:
     RADIX_BITS = 11
     RADIX_SIZE = 2048
     RADIX_MAX_PASSES = 6     # 66 bits: any Py_ssize_t row count
+    # Rows prefetched ahead of use: enough to overlap the memory latency of a
+    # data-dependent row, few enough to stay in the line-fill queues.
+    AHEAD = 8
 
 
 # ---------------------------------------------------------------- kernels
@@ -42,16 +51,24 @@ cdef Py_ssize_t first_bad_index(const index_t* idx, Py_ssize_t count,
     return -1
 
 
+cdef inline void _gather_one(const floating* table, Py_ssize_t dim, const index_t* idx,
+                             Py_ssize_t i, Py_ssize_t count, floating* out,
+                             size_t row_bytes) noexcept nogil:
+    if i + AHEAD < count:
+        el_prefetch_read(table + <Py_ssize_t>idx[i + AHEAD] * dim, row_bytes)
+    memcpy(out + i * dim, table + <Py_ssize_t>idx[i] * dim, row_bytes)
+
+
 cdef void gather_rows(const floating* table, Py_ssize_t dim, const index_t* idx,
                       Py_ssize_t count, floating* out, int nthreads) noexcept nogil:
     cdef Py_ssize_t i
     cdef size_t row_bytes = <size_t>dim * sizeof(floating)
     if nthreads <= 1 or count < 64:
         for i in range(count):
-            memcpy(out + i * dim, table + <Py_ssize_t>idx[i] * dim, row_bytes)
+            _gather_one(table, dim, idx, i, count, out, row_bytes)
         return
     for i in prange(count, schedule='static', num_threads=nthreads):
-        memcpy(out + i * dim, table + <Py_ssize_t>idx[i] * dim, row_bytes)
+        _gather_one(table, dim, idx, i, count, out, row_bytes)
 
 
 cdef Py_ssize_t sort_by_row(const index_t* idx, Py_ssize_t count, Py_ssize_t nrows,
@@ -124,44 +141,97 @@ cdef Py_ssize_t find_runs(const int64_t* keys, Py_ssize_t m, int64_t* rows,
     return n
 
 
-cdef inline void _sum_one(const floating* grad, Py_ssize_t dim, const int64_t* pos,
-                          Py_ssize_t first, Py_ssize_t last, floating* dst,
-                          Py_ssize_t c0, Py_ssize_t c1) noexcept nogil:
-    cdef Py_ssize_t j, c
-    cdef const floating* src = grad + pos[first] * dim
-    memcpy(dst + c0, src + c0, <size_t>(c1 - c0) * sizeof(floating))
-    for j in range(first + 1, last):
-        src = grad + pos[j] * dim
-        for c in range(c0, c1):
-            dst[c] += src[c]
-
-
-cdef void sum_runs(const floating* grad, Py_ssize_t dim, const int64_t* pos,
-                   const int64_t* starts, Py_ssize_t nruns, floating* out,
-                   int nthreads) noexcept nogil:
-    cdef Py_ssize_t u, b, c0, c1, total = starts[nruns] - starts[0]
-    cdef Py_ssize_t big = total + 1
-    if nthreads <= 1 or nruns == 0:
-        for u in range(nruns):
-            _sum_one(grad, dim, pos, starts[u], starts[u + 1], out + u * dim, 0, dim)
-        return
-    # A row that fills much of the batch (a padding id, "the") would keep one
-    # thread busy while the others idle: such rows are split by columns below.
-    if dim >= 16 * nthreads:
-        big = total // (4 * nthreads) + 1
-    for u in prange(nruns, schedule='dynamic', chunksize=16,
-                    num_threads=nthreads):
-        if starts[u + 1] - starts[u] <= big:
-            _sum_one(grad, dim, pos, starts[u], starts[u + 1], out + u * dim, 0, dim)
+cdef void slots_from_runs(const int64_t* pos, const int64_t* starts, Py_ssize_t nruns,
+                          Py_ssize_t count, int64_t* slot, int64_t* first) noexcept nogil:
+    cdef Py_ssize_t u, j
+    memset(slot, 0xFF, <size_t>count * sizeof(int64_t))  # -1: position left out
     for u in range(nruns):
-        if starts[u + 1] - starts[u] > big:
-            # column blocks start on multiples of 16 elements (whole cache lines)
-            for b in prange(nthreads, schedule='static', num_threads=nthreads):
-                c0 = (b * dim // nthreads) & ~15
-                c1 = dim
-                if b + 1 < nthreads:
-                    c1 = ((b + 1) * dim // nthreads) & ~15
-                _sum_one(grad, dim, pos, starts[u], starts[u + 1], out + u * dim, c0, c1)
+        first[u] = pos[starts[u]]
+        for j in range(starts[u], starts[u + 1]):
+            slot[pos[j]] = u
+
+
+cdef inline Py_ssize_t column_blocks(Py_ssize_t dim, int nthreads) noexcept nogil:
+    # at least 16 elements (a cache line of floats) per block
+    cdef Py_ssize_t nblocks = dim // 16
+    if nblocks > nthreads:
+        nblocks = nthreads
+    if nblocks < 1:
+        nblocks = 1
+    return nblocks
+
+
+cdef inline Py_ssize_t block_start(Py_ssize_t b, Py_ssize_t nblocks, Py_ssize_t dim) noexcept nogil:
+    if b >= nblocks:
+        return dim
+    return (b * dim // nblocks) & ~(<Py_ssize_t>15)
+
+
+cdef inline void _sum_block(const floating* grad, Py_ssize_t dim, const int64_t* slot,
+                            const int64_t* first, Py_ssize_t count, floating* out,
+                            Py_ssize_t c0, Py_ssize_t c1) noexcept nogil:
+    cdef Py_ssize_t i, c
+    cdef int64_t u
+    cdef const floating* src
+    cdef floating* dst
+    cdef size_t block_bytes = <size_t>(c1 - c0) * sizeof(floating)
+    for i in range(count):
+        if i + AHEAD < count and slot[i + AHEAD] >= 0:
+            el_prefetch_write(out + slot[i + AHEAD] * dim + c0, block_bytes)
+        u = slot[i]
+        if u < 0:
+            continue
+        src = grad + i * dim
+        dst = out + u * dim
+        if first[u] == i:
+            for c in range(c0, c1):
+                dst[c] = src[c]
+        else:
+            for c in range(c0, c1):
+                dst[c] = dst[c] + src[c]
+
+
+cdef void sum_in_batch_order(const floating* grad, Py_ssize_t dim, const int64_t* slot,
+                             const int64_t* first, Py_ssize_t count, floating* out,
+                             int nthreads) noexcept nogil:
+    cdef Py_ssize_t b, nblocks = column_blocks(dim, nthreads)
+    if nblocks == 1:
+        _sum_block(grad, dim, slot, first, count, out, 0, dim)
+        return
+    for b in prange(nblocks, schedule='static', num_threads=nthreads):
+        _sum_block(grad, dim, slot, first, count, out, block_start(b, nblocks, dim),
+                   block_start(b + 1, nblocks, dim))
+
+
+cdef inline void _sgd_scatter_block(floating* table, Py_ssize_t dim, const index_t* idx,
+                                    Py_ssize_t count, const unsigned char* keep,
+                                    const floating* grad, floating lr, Py_ssize_t c0,
+                                    Py_ssize_t c1) noexcept nogil:
+    cdef Py_ssize_t i, c
+    cdef floating* p
+    cdef const floating* g
+    cdef size_t block_bytes = <size_t>(c1 - c0) * sizeof(floating)
+    for i in range(count):
+        if i + AHEAD < count:
+            el_prefetch_write(table + <Py_ssize_t>idx[i + AHEAD] * dim + c0, block_bytes)
+        if keep != NULL and not keep[idx[i]]:
+            continue
+        p = table + <Py_ssize_t>idx[i] * dim
+        g = grad + i * dim
+        for c in range(c0, c1):
+            p[c] = p[c] - lr * g[c]
+
+
+cdef void sgd_scatter(floating* table, Py_ssize_t dim, const index_t* idx, Py_ssize_t count,
+                      const unsigned char* keep, const floating* grad, double lr,
+                      int nthreads) noexcept nogil:
+    cdef Py_ssize_t b, nblocks = column_blocks(dim, nthreads)
+    if nblocks == 1:
+        _sgd_scatter_block(table, dim, idx, count, keep, grad, <floating>lr, 0, dim)
+        return
+    for b in prange(nblocks, schedule='static', num_threads=nthreads):
+        _sgd_scatter_block(table, dim, idx, count, keep, grad, <floating>lr,
+                           block_start(b, nblocks, dim), block_start(b + 1, nblocks, dim))
 
 
 cdef inline void _renorm_one(floating* row, Py_ssize_t dim, double max_norm,
@@ -192,11 +262,10 @@ cdef void renorm_rows(floating* table, Py_ssize_t dim, const int64_t* rows,
                       Py_ssize_t nrows, double max_norm, double norm_type,
                       int nthreads) noexcept nogil:
     cdef Py_ssize_t u
-    if nthreads <= 1:
-        for u in range(nrows):
-            _renorm_one(table + rows[u] * dim, dim, max_norm, norm_type)
-        return
+    cdef size_t row_bytes = <size_t>dim * sizeof(floating)
     for u in prange(nrows, schedule='static', num_threads=nthreads):
+        if u + AHEAD < nrows:
+            el_prefetch_write(table + rows[u + AHEAD] * dim, row_bytes)
         _renorm_one(table + rows[u] * dim, dim, max_norm, norm_type)
 
 
@@ -222,7 +291,10 @@ cdef void sgd_rows(floating* table, Py_ssize_t dim, const int64_t* rows,
                    const floating* values, Py_ssize_t nrows, double lr, double wd,
                    int nthreads) noexcept nogil:
     cdef Py_ssize_t u
+    cdef size_t row_bytes = <size_t>dim * sizeof(floating)
     for u in prange(nrows, schedule='static', num_threads=nthreads):
+        if u + AHEAD < nrows:
+            el_prefetch_write(table + rows[u + AHEAD] * dim, row_bytes)
         _sgd_one(table + rows[u] * dim, values + u * dim, dim, <floating>lr, <floating>wd)
 
 
@@ -248,7 +320,11 @@ cdef void sgd_momentum_rows(floating* table, floating* buf, Py_ssize_t dim,
                             Py_ssize_t nrows, double lr, double momentum, double wd,
                             bint nesterov, int nthreads) noexcept nogil:
     cdef Py_ssize_t u
+    cdef size_t row_bytes = <size_t>dim * sizeof(floating)
     for u in prange(nrows, schedule='static', num_threads=nthreads):
+        if u + AHEAD < nrows:
+            el_prefetch_write(table + rows[u + AHEAD] * dim, row_bytes)
+            el_prefetch_write(buf + rows[u + AHEAD] * dim, row_bytes)
         _momentum_one(table + rows[u] * dim, buf + rows[u] * dim, values + u * dim, dim,
                       <floating>lr, <floating>momentum, <floating>wd, nesterov)
 
@@ -271,7 +347,11 @@ cdef void adagrad_rows(floating* table, floating* acc, Py_ssize_t dim,
                        const int64_t* rows, const floating* values, Py_ssize_t nrows,
                        double clr, double eps, double wd, int nthreads) noexcept nogil:
     cdef Py_ssize_t u
+    cdef size_t row_bytes = <size_t>dim * sizeof(floating)
     for u in prange(nrows, schedule='static', num_threads=nthreads):
+        if u + AHEAD < nrows:
+            el_prefetch_write(table + rows[u + AHEAD] * dim, row_bytes)
+            el_prefetch_write(acc + rows[u + AHEAD] * dim, row_bytes)
         _adagrad_one(table + rows[u] * dim, acc + rows[u] * dim, values + u * dim, dim,
                      <floating>clr, <floating>eps, <floating>wd)
 
@@ -300,7 +380,13 @@ cdef void adam_rows(floating* table, floating* m, floating* v, Py_ssize_t dim,
                     double wd, int nthreads) noexcept nogil:
     cdef Py_ssize_t u
     cdef Py_ssize_t off
+    cdef size_t row_bytes = <size_t>dim * sizeof(floating)
     for u in prange(nrows, schedule='static', num_threads=nthreads):
+        if u + AHEAD < nrows:
+            off = rows[u + AHEAD] * dim
+            el_prefetch_write(table + off, row_bytes)
+            el_prefetch_write(m + off, row_bytes)
+            el_prefetch_write(v + off, row_bytes)
         off = rows[u] * dim
         _adam_one(table + off, m + off, v + off, values + u * dim, dim,
                   <floating>step_size, <floating>(1.0 - beta1), <floating>(1.0 - beta2),
@@ -368,17 +454,41 @@ def coalesce(const index_t[::1] idx, const floating[:, ::1] grad, Py_ssize_t nro
     """(rows, values): unique kept rows ascending and their gradients summed in
     batch order (deterministic for any thread count)."""
     rows_arr, starts_arr, pos_arr = _sorted_runs(idx, nrows, keep)
-    cdef Py_ssize_t nruns = rows_arr.shape[0], dim = grad.shape[1]
+    cdef Py_ssize_t nruns = rows_arr.shape[0], dim = grad.shape[1], count = idx.shape[0]
     values_arr = np.empty((nruns, dim), dtype=np.float32 if floating is float else np.float64)
     cdef floating[:, ::1] values = values_arr
     cdef const int64_t[::1] starts = starts_arr
     cdef const int64_t[::1] pos
+    cdef int64_t[::1] slot, first
     if nruns == 0 or dim == 0:
         return rows_arr, values_arr
     pos = pos_arr
+    slot_arr = np.empty(count, dtype=np.int64)
+    first_arr = np.empty(nruns, dtype=np.int64)
+    slot = slot_arr
+    first = first_arr
+    # Read the gradient once, front to back (streams at memory speed), adding
+    # each position into its row's sum: batch order per row, as the contract says.
     with nogil:
-        sum_runs(&grad[0, 0], dim, &pos[0], &starts[0], nruns, &values[0, 0], nthreads)
+        slots_from_runs(&pos[0], &starts[0], nruns, count, &slot[0], &first[0])
+        sum_in_batch_order(&grad[0, 0], dim, &slot[0], &first[0], count, &values[0, 0],
+                           nthreads)
     return rows_arr, values_arr
+
+
+def sgd_fused(floating[:, ::1] table, const index_t[::1] idx, const floating[:, ::1] grad,
+              keep, double lr, int nthreads):
+    """table[idx[i]] -= lr * grad[i] in batch order, rows with keep 0 left out."""
+    cdef const unsigned char[::1] keep_view
+    cdef const unsigned char* keep_ptr = NULL
+    if idx.shape[0] == 0 or table.shape[1] == 0:
+        return
+    if keep is not None:
+        keep_view = keep
+        keep_ptr = &keep_view[0]
+    with nogil:
+        sgd_scatter(&table[0, 0], table.shape[1], &idx[0], idx.shape[0], keep_ptr,
+                    &grad[0, 0], lr, nthreads)
 
 
 def renorm(floating[:, ::1] table, const int64_t[::1] rows, double max_norm,

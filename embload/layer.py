@@ -492,14 +492,8 @@ class Embedding:
         flat, shape = _as_indices(indices)
         return (flat != 0).reshape(shape)
 
-    def backward(self, indices, grad_output):
-        """Gradient of the table for a lookup of ``indices`` given d(loss)/d(output).
-
-        ``grad_output`` has shape (*indices.shape, output_dim). Returns the unique
-        trainable rows (ascending) and, for each, the sum of its gradient rows in
-        batch order: exact however often a row repeats, identical bits for any
-        thread count. Frozen rows and the padding row are left out.
-        """
+    def _checked_grad(self, indices, grad_output):
+        """(flat indices, grad_output as a C-contiguous (count, dim) table-dtype array)."""
         flat, shape = self._checked(indices)
         dim = self.weights.shape[1]
         full = tuple(shape) + (dim,)
@@ -509,7 +503,19 @@ class Embedding:
                              f"(output_dim,)), got {grad.shape}")
         if grad.dtype.kind not in "fiu":
             raise TypeError(f"grad_output must be a float array, got {grad.dtype}")
-        grad = np.ascontiguousarray(grad, dtype=self.weights.dtype).reshape(flat.shape[0], dim)
+        grad = np.ascontiguousarray(grad, dtype=self.weights.dtype)
+        return flat, grad.reshape(flat.shape[0], dim)
+
+    def backward(self, indices, grad_output):
+        """Gradient of the table for a lookup of ``indices`` given d(loss)/d(output).
+
+        ``grad_output`` has shape (*indices.shape, output_dim). Returns the unique
+        trainable rows (ascending) and, for each, the sum of its gradient rows in
+        batch order: exact however often a row repeats, identical bits for any
+        thread count. Frozen rows and the padding row are left out.
+        """
+        flat, grad = self._checked_grad(indices, grad_output)
+        dim = self.weights.shape[1]
         n = self.weights.shape[0]
         if not self._any_trainable:
             return SparseGrad(np.empty(0, np.int64), np.empty((0, dim), self.weights.dtype),

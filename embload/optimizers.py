@@ -45,6 +45,14 @@ def _non_negative(name, value):
     return value
 
 
+def _writable_table(layer):
+    table = layer.weights
+    if not table.flags.writeable:
+        raise ValueError("the layer's table is read-only (a memory-mapped or shared "
+                         "matrix?): build the layer with copy=True to train it")
+    return table
+
+
 class _SparseOptimizer:
     def __init__(self, lr, weight_decay):
         self.lr = _non_negative("lr", lr)
@@ -69,10 +77,21 @@ class _SparseOptimizer:
     def _dense_state(self, state, name, table, fill=0.0):
         arr = state.get(name)
         if arr is None or arr.shape != table.shape or arr.dtype != table.dtype:
-            arr = np.full(table.shape, fill, dtype=table.dtype) if fill else \
-                np.zeros(table.shape, dtype=table.dtype)
+            # np.full writes every page now: with np.zeros the kernel would map
+            # zero pages lazily and each step would pay page faults for new rows.
+            arr = np.full(table.shape, fill, dtype=table.dtype)
             state[name] = arr
         return arr
+
+    def update(self, layer, indices, grad_output):
+        """``step(layer, layer.backward(indices, grad_output))`` in one call.
+
+        Plain SGD (no momentum, no weight decay) skips building the sparse
+        gradient: each looked-up row moves by ``lr * grad`` once per occurrence,
+        in batch order (the same up to rounding, and still the same bits for any
+        thread count).
+        """
+        self.step(layer, layer.backward(indices, grad_output))
 
     def step(self, layer, grad):
         """Apply ``grad`` (a SparseGrad from ``layer.backward``) to ``layer.weights``."""
@@ -81,10 +100,7 @@ class _SparseOptimizer:
         if not isinstance(grad, SparseGrad):
             raise TypeError(f"grad must be a SparseGrad (from layer.backward), "
                             f"not {type(grad).__name__}")
-        table = layer.weights
-        if not table.flags.writeable:
-            raise ValueError("the layer's table is read-only (a memory-mapped or shared "
-                             "matrix?): build the layer with copy=True to train it")
+        table = _writable_table(layer)
         n, dim = table.shape
         rows, values = grad.rows, grad.values
         if values.ndim != 2 or values.shape[1] != dim:
@@ -135,6 +151,18 @@ class SGD(_SparseOptimizer):
         self.lazy = bool(lazy)
         if self.nesterov and self.momentum == 0:
             raise ValueError("nesterov needs momentum > 0")
+
+    def update(self, layer, indices, grad_output):
+        if self.momentum or self.weight_decay:
+            return super().update(layer, indices, grad_output)
+        table = _writable_table(layer)
+        flat, grad = layer._checked_grad(indices, grad_output)
+        self.state(layer)["step"] += 1
+        if layer.trainable:
+            _layer.sgd_fused(table, flat, grad, layer._keep, self.lr,
+                             resolve_threads(layer.threads))
+
+    update.__doc__ = _SparseOptimizer.update.__doc__
 
     def _apply(self, table, rows, values, state, threads):
         if self.momentum == 0:

@@ -207,3 +207,39 @@ def test_state_is_per_layer_and_resettable():
     np.testing.assert_array_equal(opt.state(a)["sum"][1], [2, 2])
     opt.reset(a)
     assert opt.state(a) == {"step": 0}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name,make,make_ref", CASES, ids=[c[0] for c in CASES])
+def test_update_equals_backward_then_step(dtype, name, make, make_ref):
+    a, b = make_layer(dtype), make_layer(dtype)
+    opt_a, opt_b = make(), make()
+    for idx, grad in batches(14, 6):
+        idx[:, 0] = [0, 3, 5, 8, 40, 77]
+        opt_a.step(a, a.backward(idx, grad))
+        opt_b.update(b, idx, grad)
+    if name == "sgd":
+        # fused path: one subtraction per occurrence instead of one per row
+        np.testing.assert_allclose(b.weights, a.weights, **TOL[dtype])
+    else:
+        assert a.weights.tobytes() == b.weights.tobytes()
+    frozen = ~a.trainable_mask
+    assert b.weights[frozen].tobytes() == make_layer(dtype).weights[frozen].tobytes()
+    assert opt_b.state(b)["step"] == 6
+
+
+def test_fused_sgd_thread_count_does_not_change_a_bit():
+    # dim 64: the threads split the columns (blocks of at least 16)
+    results = []
+    for threads in (1, 2, 3):
+        rng = np.random.default_rng(16)
+        layer = Embedding(N, 64, seed=1, mask_zero=True, frozen_rows=[3], threads=threads)
+        opt = SGD(lr=0.3)
+        for _ in range(4):
+            idx = (np.random.default_rng(17).zipf(1.3, size=(30, 40)) - 1) % N
+            idx[:, :20] = 1  # heavy repetition
+            opt.update(layer, idx, rng.standard_normal((30, 40, 64)))
+        results.append(layer.weights.tobytes())
+    assert results[0] == results[1] == results[2]
+    with pytest.raises(IndexError, match=r"indices\[0\] = 120 is out of range"):
+        SGD().update(make_layer(np.float32), [120], np.ones((1, DIM)))
