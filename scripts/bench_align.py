@@ -10,11 +10,12 @@ words that are not in the file (so no method can stop early), aligned by:
   then a loop filling the matrix
 
 Each runs in a fresh subprocess (the file is in the page cache: it is read once first);
-the script prints seconds, GB/s of file scanned, peak resident memory (VmHWM) and
+the script prints seconds, GB/s of file scanned, process CPU seconds (all threads: a
+fair figure when the machine is busy), peak resident memory (VmHWM) and
 the memory added by the call (peak minus the resident size after imports), and the
 ratios to embload. Every method's matrix is checked equal to embload's.
 
-    python scripts/bench_align.py                  # the issue's setup (file made once, ~1.1 GB)
+    python scripts/bench_align.py                  # the issue's setup (file shared with bench_load.py)
     python scripts/bench_align.py --words 40000    # a smaller file for a quick look
 """
 
@@ -31,7 +32,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def make_glove_like(path, n_words, dim, seed=0):
-    """A GloVe-like text file: unique mostly-ASCII words (some UTF-8), values spelled as
+    """(Used only when scripts/bench_load.py is missing.) A GloVe-like text file: unique mostly-ASCII words (some UTF-8), values spelled as
     GloVe does (up to 5 significant digits, sign, occasional exponent)."""
     rng = np.random.default_rng(seed)
     letters = list("etaoinshrdlcumwfgypbvkjxqz")
@@ -54,6 +55,37 @@ def make_glove_like(path, n_words, dim, seed=0):
             fh.write("\n".join(lines) + "\n")
     os.replace(tmp, path)
     return words
+
+
+def bench_file(n_words, dim, workdir):
+    """The GloVe-like file of the foundation benchmark (scripts/bench_load.py, generated
+    there with the same seed if missing) and its words; our own generator if that script
+    is not there."""
+    sys.path.insert(0, HERE)
+    try:
+        import bench_load
+    except ImportError:
+        bench_load = None
+    if bench_load is not None:
+        path = os.path.join(bench_load.DEFAULT_CACHE, f"glove_{n_words}x{dim}.txt")
+        if not os.path.exists(path):
+            print(f"writing {path} (bench_load.make_text) ...", flush=True)
+            os.makedirs(bench_load.DEFAULT_CACHE, exist_ok=True)
+            bench_load.make_text(path, n_words, dim, seed=dim)
+    else:
+        path = os.path.join(workdir, f"glove-like-{n_words}x{dim}.txt")
+        if not os.path.exists(path):
+            print(f"writing {path} ...", flush=True)
+            make_glove_like(path, n_words, dim)
+    stat = os.stat(path)
+    words_path = os.path.join(workdir, f"words-{os.path.basename(path)}-{stat.st_size}-{stat.st_mtime_ns}.json")
+    if not os.path.exists(words_path):
+        with open(path, "rb") as fh:
+            words = [line.split(b" ", 1)[0].decode("utf-8") for line in fh]
+        with open(words_path, "w") as fh:
+            json.dump(words, fh)
+    with open(words_path) as fh:
+        return path, json.load(fh)
 
 
 def make_vocab(words, n_vocab, absent_share, seed=1):
@@ -86,6 +118,7 @@ elif method == "gensim":
     from gensim.models import KeyedVectors
 base = rss_mb()
 t0 = time.perf_counter()
+c0 = time.process_time()
 if method == "embload":
     matrix = embload.load_aligned(path, word_index, progress=False).matrix
 elif method == "embload-1thread":
@@ -112,11 +145,12 @@ elif method == "keras-recipe":
         if vector is not None:
             matrix[i] = vector
 seconds = time.perf_counter() - t0
+cpu = time.process_time() - c0
 # VmHWM, not ru_maxrss: on Linux ru_maxrss carries over the parent's peak across exec
 with open("/proc/self/status") as fh:
     peak = next(int(l.split()[1]) for l in fh if l.startswith("VmHWM")) / 1024
 np.save(out_path, matrix)
-print(json.dumps({"seconds": seconds, "peak_mb": peak, "base_mb": base,
+print(json.dumps({"seconds": seconds, "cpu": cpu, "peak_mb": peak, "base_mb": base,
                   "matrix_mb": matrix.nbytes / 2**20}))
 '''
 
@@ -139,23 +173,13 @@ def main():
     ap.add_argument("--dim", type=int, default=300)
     ap.add_argument("--vocab", type=int, default=20_000, help="vocabulary words drawn from the file")
     ap.add_argument("--absent", type=float, default=0.10, help="extra share of words not in the file")
-    ap.add_argument("--dir", default=os.path.join(os.environ.get("TMPDIR", "/tmp"), "embload-bench"))
+    ap.add_argument("--dir", default=os.path.join(os.environ.get("TMPDIR", "/tmp"), "embload-align-bench"))
     ap.add_argument("--skip", default="", help="comma-separated methods to skip (e.g. gensim,keras-recipe)")
     ap.add_argument("--repeat", type=int, default=3, help="runs of the embload methods (best is kept)")
     args = ap.parse_args()
 
     os.makedirs(args.dir, exist_ok=True)
-    path = os.path.join(args.dir, f"glove-like-{args.words}x{args.dim}.txt")
-    words_path = path + ".words.json"
-    if not (os.path.exists(path) and os.path.exists(words_path)):
-        print(f"writing {path} ...", flush=True)
-        t = time.perf_counter()
-        words = make_glove_like(path, args.words, args.dim)
-        with open(words_path, "w") as fh:
-            json.dump(words, fh)
-        print(f"  {time.perf_counter() - t:.1f} s", flush=True)
-    with open(words_path) as fh:
-        words = json.load(fh)
+    path, words = bench_file(args.words, args.dim, args.dir)
     word_index = make_vocab(words, args.vocab, args.absent)
     vocab_path = os.path.join(args.dir, "vocab.json")
     with open(vocab_path, "w") as fh:
@@ -189,11 +213,11 @@ def main():
         if not same:
             print(f"WARNING: {method}'s matrix differs from embload's")
     print()
-    print(f"{'method':22s} {'seconds':>9s} {'GB/s':>7s} {'peak MB':>9s} {'added MB':>9s} "
-          f"{'x slower than embload':>22s}")
+    print(f"{'method':22s} {'seconds':>9s} {'GB/s':>7s} {'cpu s':>8s} {'peak MB':>9s} {'added MB':>9s} "
+          f"{'x embload time':>15s}")
     for method, r in results.items():
-        print(f"{method:22s} {r['seconds']:9.3f} {size / 1e9 / r['seconds']:7.2f} {r['peak_mb']:9.0f} "
-              f"{r['peak_mb'] - r['base_mb']:9.0f} {r['seconds'] / ref['seconds']:22.1f}")
+        print(f"{method:22s} {r['seconds']:9.3f} {size / 1e9 / r['seconds']:7.2f} {r['cpu']:8.2f} "
+              f"{r['peak_mb']:9.0f} {r['peak_mb'] - r['base_mb']:9.0f} {r['seconds'] / ref['seconds']:15.1f}")
     print(f"\noutput matrix: {ref['matrix_mb']:.0f} MB; 'added' = peak RSS minus RSS after imports "
           "(file pages of the scanned windows included)")
 
