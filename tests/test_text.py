@@ -158,6 +158,35 @@ def test_text_to_word_sequence_matches_keras(kwargs, text):
     assert text_to_word_sequence(text, **kwargs) == kp_text.text_to_word_sequence(text, **kwargs)
 
 
+@pytest.mark.parametrize("batch", [1, 7, 8192])
+def test_fit_batches_do_not_change_results(monkeypatch, batch):
+    # fitting reads the corpus in batches: their boundaries must not show
+    monkeypatch.setattr("embload.text._FIT_BATCH", batch)
+    rng = np.random.default_rng(batch)
+    vocab = ["w%d" % i for i in range(40)] + ["Ab", "ab", "AB!", "é", "x,y"]
+    corpus = [" ".join(rng.choice(vocab, size=rng.integers(0, 12))) for _ in range(60)]
+    corpus += [["Ab", "", "ab"], "", "   "]
+    ours, theirs = both({"num_words": 20, "oov_token": "<OOV>"}, corpus, corpus[:9])
+    assert_same_state(ours, theirs)
+    assert ours.texts_to_sequences(corpus) == theirs.texts_to_sequences(corpus)
+
+
+def test_garbage_collector_state_is_restored():
+    import gc
+
+    assert gc.isenabled()
+    tok = Tokenizer()
+    with pytest.raises(AttributeError):
+        tok.fit_on_texts(["fine", 42])  # Keras fails the same way: int has no lower()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        tok.fit_on_texts(["a b"])
+        assert not gc.isenabled()  # a caller's choice is left alone
+    finally:
+        gc.enable()
+
+
 # ------------------------------------------------------------- Keras' quirks
 def test_ties_keep_first_seen_order_and_oov_is_one():
     tok = Tokenizer(oov_token="<OOV>")
@@ -348,6 +377,37 @@ def test_pad_sequences_matches_keras(kpad, padding, truncating, dtype, value, se
         got = outcome(pad_sequences, seqs, **kwargs)
     if isinstance(expected, np.ndarray):
         assert got.dtype == expected.dtype and got.shape == expected.shape
+        np.testing.assert_array_equal(got, expected)
+    else:
+        assert got is expected
+
+
+scalars = st.one_of(
+    st.integers(-300, 300),
+    st.floats(width=32),  # NaN and inf included: NumPy refuses them for ints
+    st.booleans(),
+    st.integers(-5, 5).map(np.int16),
+)
+
+
+@pytest.mark.parametrize("dtype", ["int32", "int8", "float32", "bool", "complex64"])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    seqs=st.lists(st.lists(scalars, max_size=6), max_size=6),
+    maxlen=st.one_of(st.none(), st.integers(1, 7)),
+    padding=st.sampled_from(["pre", "post"]),
+    truncating=st.sampled_from(["pre", "post"]),
+)
+def test_pad_sequences_mixed_scalars_match_keras(kpad, dtype, seqs, maxlen, padding, truncating):
+    # the one-conversion fast path must convert (or refuse) each value as
+    # Keras' per-sequence np.asarray does
+    kwargs = dict(maxlen=maxlen, dtype=dtype, padding=padding, truncating=truncating)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = outcome(kpad, seqs, **kwargs)
+        got = outcome(pad_sequences, seqs, **kwargs)
+    if isinstance(expected, np.ndarray):
+        assert got.dtype == expected.dtype
         np.testing.assert_array_equal(got, expected)
     else:
         assert got is expected
