@@ -55,4 +55,5 @@ cdef extern from "textscan.h" nogil:
                        int64_t *wstart, int64_t *wlen, int64_t *lineno)
     void el_binary_records(const el_config *cfg, el_piece *pc, char *out, const char *base,
                            int64_t *wstart, int64_t *wlen, int at_eof)
+    Py_ssize_t el_pread_full(int fd, char *buf, Py_ssize_t n, int64_t off)
     void el_move_rows(char *data, Py_ssize_t rowbytes, Py_ssize_t dst, Py_ssize_t src, Py_ssize_t n)

@@ -65,8 +65,12 @@ cdef class _Reader:
     cdef Py_ssize_t filled
     cdef bint eof
     cdef Py_ssize_t reported
+    cdef int fd              # plain file: read with pread() by several threads; else -1
+    cdef int64_t offset      # file offset of the next pread
+    cdef int threads
+    cdef Py_ssize_t min_chunk
 
-    def __init__(self, src, Py_ssize_t block_size, bar):
+    def __init__(self, src, Py_ssize_t block_size, bar, int threads=1, Py_ssize_t min_chunk=1 << 20):
         self.src = src
         self.bar = bar
         self.block_size = block_size
@@ -75,6 +79,48 @@ cdef class _Reader:
         self.filled = 0
         self.eof = False
         self.reported = 0
+        self.fd = src.plain_fileno() if hasattr(src, "plain_fileno") else -1
+        self.offset = 0
+        self.threads = max(1, min(threads, _MAX_PIECES))
+        self.min_chunk = max(1, min_chunk)
+
+    cdef int pread_block(self, Py_ssize_t target) except -1:
+        """Fill buf[filled:target] from the file, in parallel chunks (the copy out of
+        the page cache is a sizeable share of the work; one thread per chunk)."""
+        cdef Py_ssize_t want = target - self.filled
+        cdef Py_ssize_t nchunks = max(1, min(self.threads, want // self.min_chunk))
+        cdef Py_ssize_t t, got = 0
+        cdef Py_ssize_t chunk = (want + nchunks - 1) // nchunks
+        cdef Py_ssize_t[64] sizes
+        cdef Py_ssize_t[64] results
+        cdef char *dst = _ptr(self.buf) + self.filled
+        cdef int fd = self.fd
+        cdef int64_t offset = self.offset
+        for t in range(nchunks):
+            sizes[t] = min(chunk, want - t * chunk)
+        if nchunks == 1:
+            with nogil:
+                results[0] = el_pread_full(fd, dst, sizes[0], offset)
+        else:
+            with nogil:
+                for t in prange(nchunks, schedule='static', num_threads=nchunks):
+                    results[t] = el_pread_full(fd, dst + t * chunk, sizes[t], offset + t * chunk)
+        for t in range(nchunks):
+            if results[t] == -2:
+                self.fd = -1  # no pread here: use the stream from now on
+                self.src._raw.seek(self.offset)
+                return 0
+            if results[t] < 0:
+                raise OSError(f"cannot read {self.src.path}: I/O error at byte {self.offset + t * chunk}")
+            got += results[t]
+            if results[t] < sizes[t]:
+                self.eof = True
+                break
+        if got == 0:
+            self.eof = True
+        self.filled += got
+        self.offset += got
+        return 0
 
     cdef int fill(self) except -1:
         cdef Py_ssize_t keep = self.filled - self.pos
@@ -92,6 +138,13 @@ cdef class _Reader:
             bigger = np.empty(max(target, 2 * cap), dtype=np.uint8)
             memcpy(_ptr(bigger), _ptr(self.buf), self.filled)
             self.buf = bigger
+        if self.fd >= 0 and not self.eof:
+            self.pread_block(target)
+            if self.offset > self.reported:
+                self.bar.update(self.offset - self.reported)
+                self.reported = self.offset
+            if self.fd >= 0:
+                return 0
         view = memoryview(self.buf)
         while self.filled < target and not self.eof:
             n = self.src.readinto(view[self.filled:target])
@@ -236,7 +289,7 @@ def read_text(src, *, Py_ssize_t dim, Py_ssize_t skip_bytes, int64_t first_line,
     cdef el_config cfg = _config(dim, dtype, limit, threads, block_size, min_piece)
     cdef Py_ssize_t itemsize = np.dtype(dtype).itemsize
     cdef Py_ssize_t rowbytes = dim * itemsize
-    cdef _Reader reader = _Reader(src, cfg.block_size, bar)
+    cdef _Reader reader = _Reader(src, cfg.block_size, bar, cfg.threads, cfg.min_piece)
     cdef _Store store = _Store(min(est_rows, limit), dim, dtype)
     cdef el_piece pieces[64]
     cdef Py_ssize_t bounds[65]
@@ -351,8 +404,8 @@ def read_text(src, *, Py_ssize_t dim, Py_ssize_t skip_bytes, int64_t first_line,
 
 
 def read_binary(src, *, Py_ssize_t dim, Py_ssize_t skip_bytes, Py_ssize_t count, Py_ssize_t est_rows,
-                str dtype="float32", Py_ssize_t limit=-1, Py_ssize_t block_size=1 << 25, bar=None,
-                path=None):
+                str dtype="float32", Py_ssize_t limit=-1, int threads=1, Py_ssize_t block_size=1 << 25,
+                Py_ssize_t min_piece=1 << 20, bar=None, path=None):
     """Parse the records of a binary word2vec file (after its header line).
 
     Reads ``min(count, limit)`` records. Returns ``(matrix, arena, offsets, stats)``;
@@ -361,11 +414,11 @@ def read_binary(src, *, Py_ssize_t dim, Py_ssize_t skip_bytes, Py_ssize_t count,
     """
     if limit < 0 or limit > count:
         limit = count
-    cdef el_config cfg = _config(dim, dtype, limit, 1, block_size, 1)
+    cdef el_config cfg = _config(dim, dtype, limit, threads, block_size, min_piece)
     cdef Py_ssize_t itemsize = np.dtype(dtype).itemsize
     cdef Py_ssize_t rowbytes = dim * itemsize
     cdef Py_ssize_t recbytes = 4 * dim + 1
-    cdef _Reader reader = _Reader(src, cfg.block_size, bar)
+    cdef _Reader reader = _Reader(src, cfg.block_size, bar, cfg.threads, cfg.min_piece)
     cdef _Store store = _Store(min(est_rows, limit), dim, dtype)
     cdef el_piece pc
     cdef Py_ssize_t avail, want

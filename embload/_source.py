@@ -105,6 +105,13 @@ class Source:
         self.member = info.filename
         self._stream = self._zip.open(info)
 
+    def plain_fileno(self):
+        """The file descriptor when the data is the file itself (uncompressed), else -1.
+
+        The parser then reads blocks with pread() from several threads at once;
+        ``readinto`` and ``read`` must not be mixed with that."""
+        return self._raw.fileno() if self.compression is None else -1
+
     def readinto(self, buffer):
         """Read up to ``len(buffer)`` bytes into ``buffer``; 0 at the end of the data."""
         try:

@@ -113,7 +113,8 @@ def load_with(path, opts):
                 matrix, arena, offsets, stats = _parse.read_binary(
                     src, dim=dim, skip_bytes=skip, count=count,
                     est_rows=_estimate_rows(src, dim, count, binary=True),
-                    dtype=opts.dtype, limit=limit, block_size=opts.block_size, bar=bar, path=path)
+                    dtype=opts.dtype, limit=limit, threads=opts.resolved_threads,
+                    block_size=opts.block_size, min_piece=opts.min_piece, bar=bar, path=path)
                 lineno = None
             else:
                 matrix, arena, offsets, lineno, stats = _parse.read_text(

@@ -265,8 +265,9 @@ def test_binary_chunk_sizes_and_every_split(tmp_path):
     path.write_bytes(raw)
     words, ref = reference_binary(raw)
     for block_size in [5, 16, 1024] + list(range(1, len(raw) + 2)):
-        v = embload.load(path, _block_size=block_size)
-        assert_same(v, words, ref)
+        for threads in (1, 3):  # 3: the plain file is read by parallel pread() chunks
+            v = embload.load(path, _block_size=block_size, threads=threads, _min_piece=1)
+            assert_same(v, words, ref)
     v = embload.load(path, limit=2, _block_size=5)
     assert_same(v, words[:2], ref[:2])
 

@@ -269,6 +269,32 @@ static inline void el_binary_records(const el_config *cfg, el_piece *pc, char *o
     pc->stop = p;
 }
 
+/* Read n bytes at file offset `off` into buf, retrying short reads; returns the
+ * bytes read (less than n only at the end of the file), -1 on an error (errno is
+ * set), or -2 where pread does not exist (the caller then uses the Python stream). */
+#if defined(_WIN32)
+static inline ptrdiff_t el_pread_full(int fd, char *buf, ptrdiff_t n, int64_t off) {
+    (void)fd; (void)buf; (void)n; (void)off;
+    return -2;
+}
+#else
+#include <errno.h>
+#include <unistd.h>
+static inline ptrdiff_t el_pread_full(int fd, char *buf, ptrdiff_t n, int64_t off) {
+    ptrdiff_t got = 0;
+    while (got < n) {
+        ssize_t r = pread(fd, buf + got, (size_t)(n - got), (off_t)(off + got));
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        if (r == 0) break;
+        got += r;
+    }
+    return got;
+}
+#endif
+
 /* Move rows [src, src+n) to [dst, ...) of a row-major matrix, dst <= src. */
 static inline void el_move_rows(char *data, ptrdiff_t rowbytes, ptrdiff_t dst, ptrdiff_t src, ptrdiff_t n) {
     if (dst != src && n > 0)
