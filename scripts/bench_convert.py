@@ -129,6 +129,9 @@ def main(argv=None):
     assert kv_mm.index_to_key == vectors.words
     del kv_mm
 
+    print(f"cache: write {t_write_cache:.2f} s, open {t_open * 1000:.1f} ms, open + lookup "
+          f"{t_open_lookup * 1000:.1f} ms; gensim: save {t_gensim_save:.2f} s, load mmap "
+          f"{t_gensim_open * 1000:.1f} ms", flush=True)
     rows.append(("open cache vs parse text (embload.load)", t_open, "embload.load text", t_parse))
     rows.append(("open cache vs gensim KeyedVectors.load(mmap='r')", t_open, "gensim load mmap", t_gensim_open))
     rows.append(("open cache + first lookup vs gensim load(mmap='r')", t_open_lookup, "gensim load mmap",
@@ -148,17 +151,19 @@ def main(argv=None):
         t_save_bin, _ = best(lambda: save(vectors, out_bin, format="word2vec-binary"), 2)
     t_gensim_bin, _ = best(lambda: kv.save_word2vec_format(out_bin + ".gensim", binary=True), 1)
     if save is not None:
+        print(f"embload.save: text {t_save_txt:.2f} s, binary {t_save_bin:.2f} s; "
+              f"gensim binary {t_gensim_bin:.2f} s", flush=True)
+    if save is not None:
         rows.append(("write word2vec binary", t_save_bin, "gensim save_word2vec_format(binary=True)", t_gensim_bin))
         check = KeyedVectors.load_word2vec_format(out_bin, binary=True)
         assert check.index_to_key == vectors.words and np.array_equal(check.vectors, vectors.vectors)
     if not args.skip_gensim_text:
         print("gensim text writer (slow) ...", flush=True)
         t_gensim_txt, _ = best(lambda: kv.save_word2vec_format(out_txt + ".gensim", binary=False), 1)
+        print(f"gensim text writer: {t_gensim_txt:.2f} s", flush=True)
         if save is not None:
             rows.append(("write word2vec text", t_save_txt, "gensim save_word2vec_format(binary=False)",
                          t_gensim_txt))
-        else:
-            print(f"gensim text writer: {t_gensim_txt:.2f} s", flush=True)
     if save is not None:
         back = embload.load(out_txt, progress=False)
         assert back.words == vectors.words and np.array_equal(back.vectors, vectors.vectors), "text round trip"
