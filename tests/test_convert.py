@@ -9,6 +9,7 @@ import os
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from embload import cache
 from embload.convert import convert, infer_format, read_vocab
@@ -184,3 +185,18 @@ def test_sample_data_to_cache(tmp_path):
     v = cache.open_cache(tmp_path / "s.embload")
     assert v.words == kv.index_to_key
     assert np.array_equal(v.vectors, kv.vectors)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(vocab=st.lists(st.sampled_from(WORDS + ["absent", "APPLE", ""]), max_size=14),
+       limit=st.one_of(st.none(), st.integers(0, 10)))
+def test_vocab_and_limit_match_a_plain_python_reference(sources, reference, tmp_path_factory, vocab, limit):
+    folder = tmp_path_factory.mktemp("v")
+    convert(sources["word2vec-binary"], folder / "src.embload")
+    convert(folder / "src.embload", folder / "out.embload", vocab=vocab, limit=limit)
+    expected = [w for w in dict.fromkeys(vocab) if w in reference.key_to_index]
+    expected = expected if limit is None else expected[:limit]
+    got = cache.open_cache(folder / "out.embload")
+    assert got.words == expected
+    assert np.array_equal(got.vectors, reference.vectors[[reference.key_to_index[w] for w in expected]]
+                          .reshape(len(expected), 6))
