@@ -152,6 +152,8 @@ def test_text_equals_gensim_writer_value_by_value_and_is_not_longer(tmp_path):
         assert [np.float32(float(x)) for x in tf[1:]] == [np.float32(float(x)) for x in of[1:]]
         assert all(len(o) <= len(t) for o, t in zip(of[1:], tf[1:]))
     assert ours.stat().st_size <= theirs.stat().st_size
+    # float32 text uses NumPy's spelling, as gensim does: the files are identical
+    assert ours.read_bytes() == theirs.read_bytes()
 
 
 def test_binary_equals_gensim_writer_plus_record_newlines(tmp_path):

@@ -177,6 +177,16 @@ static inline void el__shortest(uint32_t m2, int e2, int lower_closer, uint64_t 
     vp = el__scaled(mv + 2, e, q, &vp_exact);
     vm = el__scaled(mv - (lower_closer ? 1 : 2), e, q, &vm_exact);
     if (!accept && vp_exact) vp--;   /* the upper end is excluded */
+    /* two digits at a time while possible (short decimals such as GloVe's
+     * "0.04656" drop four or five), then one at a time */
+    while (vp / 100 > vm / 100) {
+        unsigned r = (unsigned)(vr % 100);
+        vm_exact &= vm % 100 == 0;
+        vr_exact &= (last == 0) & (r % 10 == 0);
+        last = r / 10;
+        vr /= 100; vp /= 100; vm /= 100;
+        removed += 2;
+    }
     while (vp / 10 > vm / 10) {
         vm_exact &= vm % 10 == 0;
         vr_exact &= last == 0;
