@@ -294,18 +294,22 @@ class Tokenizer:
         word_docs = self.word_docs
         it = iter(texts)
         with _gc_paused():
-            while True:
-                batch = list(islice(it, _FIT_BATCH))
-                if not batch:
-                    break
-                seqs = list(map(tokens, batch))
-                _count_elements(counts, chain.from_iterable(seqs))
-                # set() per document as Keras builds it, so word_docs gets its keys
-                # in the very same order and to_json() writes the same text
-                _count_elements(word_docs, chain.from_iterable(map(set, seqs)))
-                self.document_count += len(batch)
-                del seqs
-            self._merge_counts(counts)
+            try:
+                while True:
+                    batch = list(islice(it, _FIT_BATCH))
+                    if not batch:
+                        break
+                    seqs = list(map(tokens, batch))
+                    _count_elements(counts, chain.from_iterable(seqs))
+                    # set() per document as Keras builds it, so word_docs gets its
+                    # keys in the very same order and to_json() writes the same text
+                    _count_elements(word_docs, chain.from_iterable(map(set, seqs)))
+                    self.document_count += len(batch)
+                    del seqs
+            finally:
+                # on an error (a document that is not text, say) the batches done so
+                # far stay counted, consistent with word_docs and document_count
+                self._merge_counts(counts)
             self._renumber()
 
     def _merge_counts(self, counts):
