@@ -39,7 +39,7 @@ def _spellings(rng, n):
         elif kind == 18:
             s = f"{v * 1e-4:.4e}"                         # 1.2345e-05
         else:
-            s = repr(float(np.float32(v)))               # shortest repr: 0.12345679
+            s = str(np.float32(v))                       # shortest float32 repr: 0.12345679
         out.append(s)
     return out
 
@@ -92,9 +92,9 @@ def ensure_files(cache, n):
 
 # reader -> (imports, timed code); imports are not timed
 READERS = {
-    "embload": ("import embload",
+    "embload": ("import embload; from embload import load; import embload._parse",
                 "v = embload.load(PATH, progress=False); shape = v.vectors.shape"),
-    "embload 1 thread": ("import embload",
+    "embload 1 thread": ("import embload; from embload import load; import embload._parse",
                          "v = embload.load(PATH, threads=1, progress=False); shape = v.vectors.shape"),
     "gensim": ("from gensim.models import KeyedVectors",
                "kv = KeyedVectors.load_word2vec_format(PATH, binary=FMT == 'word2vec-binary', "
