@@ -1,3 +1,6 @@
+# distutils: extra_compile_args = -fno-math-errno
+# (sqrt of a non-negative sum never sets errno; without the flag gcc keeps a
+# scalar errno path in the Adam/Adagrad loops and cannot vectorise them)
 # Embedding-layer kernels: gather (forward), coalesce (backward), max_norm
 # renormalisation and sparse optimizer steps. The contract is in _layer.pxd.
 #
@@ -11,7 +14,7 @@
 
 cimport cython
 from cython.parallel cimport prange, parallel
-from libc.math cimport sqrt, sqrtf, pow, fabs
+from libc.math cimport sqrt, sqrtf, pow, fabs, INFINITY
 from libc.stdint cimport int32_t, int64_t
 from libc.string cimport memcpy, memset
 
@@ -244,6 +247,12 @@ cdef inline void _renorm_one(floating* row, Py_ssize_t dim, double max_norm,
             x = row[c]
             acc += x * x
         norm = sqrt(acc)
+    elif norm_type == INFINITY:
+        for c in range(dim):
+            x = fabs(row[c])
+            if x > acc:
+                acc = x
+        norm = acc
     elif norm_type == 1.0:
         for c in range(dim):
             acc += fabs(row[c])

@@ -296,7 +296,7 @@ class Embedding:
                     norm_type=norm_type, threads=threads)
 
     def _setup(self, table, trainable_mask, *, mask_zero, max_norm, norm_type, threads):
-        self.weights = table
+        self._table = table
         self.mask_zero = bool(mask_zero)
         if max_norm is not None:
             max_norm = float(max_norm)
@@ -380,6 +380,26 @@ class Embedding:
         return layer
 
     # ---------------------------------------------------------------- state
+
+    @property
+    def weights(self):
+        """The live table: a C-contiguous (input_dim, output_dim) array."""
+        return self._table
+
+    @weights.setter
+    def weights(self, table):
+        # The kernels index this array without bounds checks: only an array of
+        # the same shape and a float dtype, in C order, may replace it.
+        if not isinstance(table, np.ndarray):
+            raise TypeError(f"weights must be a NumPy array, not {type(table).__name__}")
+        if table.shape != self._table.shape or table.dtype not in _FLOAT_DTYPES \
+                or not table.flags.c_contiguous:
+            raise ValueError(
+                f"weights must be a C-contiguous float32/float64 array of shape "
+                f"{self._table.shape}, got {table.dtype} {table.shape}"
+                f"{'' if table.flags.c_contiguous else ' (not C-contiguous)'}; "
+                "use set_weights() to copy values in")
+        self._table = table
 
     @property
     def input_dim(self):

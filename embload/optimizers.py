@@ -106,8 +106,10 @@ class _SparseOptimizer:
         if values.ndim != 2 or values.shape[1] != dim:
             raise ValueError(f"gradient rows have length {values.shape[-1]}, the table "
                              f"rows {dim}")
-        if len(rows) and (rows[0] < 0 or rows[-1] >= n):
-            raise IndexError(f"gradient row {int(rows[-1])} is out of range for a table of "
+        rows = np.ascontiguousarray(rows, dtype=np.int64)
+        bad = _layer.check_indices(rows, n)  # rows may have been edited by hand
+        if bad >= 0:
+            raise IndexError(f"gradient row {int(rows[bad])} is out of range for a table of "
                              f"{n} rows")
         keep = layer._keep
         if keep is not None and len(rows):
@@ -115,7 +117,9 @@ class _SparseOptimizer:
             if not sel.all():
                 rows, values = rows[sel], values[sel]
         values = np.ascontiguousarray(values, dtype=table.dtype)
-        rows = np.ascontiguousarray(rows, dtype=np.int64)
+        if values.shape[0] != rows.shape[0]:
+            raise ValueError(f"the gradient has {rows.shape[0]} rows but {values.shape[0]} "
+                             "value rows")
         state = self.state(layer)
         state["step"] += 1
         self._apply(table, rows, values, state, resolve_threads(layer.threads))

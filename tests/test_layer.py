@@ -266,14 +266,14 @@ def test_sparse_grad_coalesces_and_validates():
 def reference_renorm(table, idx, max_norm, p):
     table = table.astype(np.float64).copy()
     for r in np.unique(idx):
-        norm = np.sum(np.abs(table[r]) ** p) ** (1 / p)
+        norm = np.linalg.norm(table[r], ord=p)
         if norm > max_norm:
             table[r] *= max_norm / (norm + 1e-7)
     return table
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("p", [1.0, 2.0, 3.0])
+@pytest.mark.parametrize("p", [1.0, 2.0, 3.0, np.inf])
 def test_max_norm_renormalises_looked_up_rows_in_the_table(dtype, p):
     rng = np.random.default_rng(7)
     table = rng.standard_normal((40, 8)) * rng.uniform(0.1, 2, size=(40, 1))
@@ -284,7 +284,7 @@ def test_max_norm_renormalises_looked_up_rows_in_the_table(dtype, p):
     expected = reference_renorm(table.astype(dtype), idx, 1.0, p)
     np.testing.assert_allclose(layer.weights, expected, **TOL[dtype])
     np.testing.assert_array_equal(out, layer.weights[idx])
-    norms = np.sum(np.abs(out.astype(np.float64)) ** p, axis=-1) ** (1 / p)
+    norms = np.linalg.norm(out.astype(np.float64), ord=p, axis=-1)
     assert norms.max() <= 1.0 + 1e-5
     # rows not looked up are untouched, bit for bit
     untouched = np.setdiff1d(np.arange(40), idx)
@@ -328,6 +328,21 @@ def test_weights_get_set_like_keras():
         layer.set_weights([w, w])
     with pytest.raises(ValueError, match=r"weights must have shape \(5, 3\)"):
         Embedding(5, 3, weights=w)
+
+
+def test_weights_can_only_be_replaced_by_a_compatible_array():
+    layer = Embedding(4, 3)
+    new = np.ones((4, 3), np.float32)
+    layer.weights = new
+    assert layer.weights is new
+    with pytest.raises(ValueError, match=r"shape \(4, 3\), got float32 \(5, 3\); use set_weights"):
+        layer.weights = np.ones((5, 3), np.float32)
+    with pytest.raises(ValueError, match="not C-contiguous"):
+        layer.weights = np.ones((3, 4), np.float32).T
+    with pytest.raises(ValueError, match="float32/float64"):
+        layer.weights = np.ones((4, 3), np.int64)
+    with pytest.raises(TypeError, match="NumPy array"):
+        layer.weights = [[0.0] * 3] * 4
 
 
 def test_trainable_mask_and_frozen_rows():

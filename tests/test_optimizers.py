@@ -184,6 +184,10 @@ def test_optimizer_errors():
         SGD().step(layer, SparseGrad([1], np.ones((1, 4))))
     with pytest.raises(IndexError, match="gradient row 7 is out of range for a table of 5"):
         SGD().step(layer, SparseGrad([7], np.ones((1, 3))))
+    edited = SparseGrad([1, 2, 3], np.ones((3, 3)))
+    edited.rows[1] = 99  # rows edited by hand are checked again before any write
+    with pytest.raises(IndexError, match="gradient row 99 is out of range for a table of 5"):
+        SGD().step(layer, edited)
     matrix = np.zeros((5, 3), np.float32)
     matrix.flags.writeable = False
     frozen_view = Embedding.from_pretrained(matrix, trainable=True, copy=False)

@@ -72,7 +72,7 @@ def test_backward_matches_torch_sparse_gradient(dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("norm_type", [1.0, 2.0, 3.5])
+@pytest.mark.parametrize("norm_type", [1.0, 2.0, 3.5, float("inf")])
 def test_max_norm_matches_torch(dtype, norm_type):
     rng = np.random.default_rng(6)
     table = (rng.standard_normal((50, 10)) * rng.uniform(0.05, 1.5, size=(50, 1))).astype(dtype)
