@@ -383,9 +383,13 @@ class Tokenizer:
         has_oov = self.oov_token is not None
         oov = self.word_index.get(self.oov_token)
         if cut and num_words and (has_oov == (oov is not None)):
-            kept = {w: i for w, i in self.word_index.items() if i < num_words}
-            get = kept.get
-            num_words = None  # both cases below then do what Keras does with the limit
+            try:
+                kept = {w: i for w, i in self.word_index.items() if i < num_words}
+            except TypeError:  # an index that is not a number: Keras' way, word by word
+                pass
+            else:
+                get = kept.get
+                num_words = None  # both cases below then do what Keras does with the limit
         if not num_words:
             if has_oov:
                 return lambda text: list(map(get, tokens(text), repeat(oov)))
@@ -448,10 +452,14 @@ class Tokenizer:
         join = " ".join
         if cut and num_words and (oov in index_word if has_oov else oov is None):
             oov_word = index_word.get(oov)
-            kept = {i: w for i, w in index_word.items() if i < num_words}
-            if has_oov:
+            try:
+                kept = {i: w for i, w in index_word.items() if i < num_words}
+            except TypeError:  # a key that is not a number: the general path below
+                kept = None
+            if kept is not None and has_oov:
                 return lambda seq: join(list(map(kept.get, seq, repeat(oov_word))))
-            return lambda seq: join([w for w in map(kept.get, seq) if w is not None])
+            if kept is not None:
+                return lambda seq: join([w for w in map(kept.get, seq) if w is not None])
         if not has_oov and not num_words:
             return lambda seq: join([w for w in map(get, seq) if w is not None])
         if not has_oov and oov is None:

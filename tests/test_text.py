@@ -228,6 +228,17 @@ def test_unfitted_oov_token_gives_none_like_keras():
     assert ours.texts_to_sequences(["a b"]) == theirs.texts_to_sequences(["a b"]) == [[None, None]]
 
 
+def test_hand_edited_tables_fail_only_where_keras_does():
+    # a non-numeric index is only an error for the words that hit it
+    for tok in both({"num_words": 3, "oov_token": "<OOV>"}, ["a a b"]):
+        tok.word_index["zz"] = "bad"
+        tok.index_word["bad"] = "zz"
+        assert tok.texts_to_sequences(["a b c"]) == [[2, 1, 1]]
+        assert tok.sequences_to_texts([[2, 3, 9]]) == ["a <OOV> <OOV>"]
+        with pytest.raises(TypeError):
+            tok.texts_to_sequences(["zz"])
+
+
 def test_negative_indices_take_keras_path():
     ours, theirs = both({}, ["a b c d"])
     seqs = [[1, -1, -2, 4], [True, 2]]
