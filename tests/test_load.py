@@ -297,3 +297,33 @@ def test_gensim_big_file_with_tiny_blocks():
         b = embload.load(path, errors="replace", _block_size=4096, threads=2, _min_piece=1)
     assert a.words == b.words and np.array_equal(a.vectors.view(np.uint32), b.vectors.view(np.uint32))
     assert os.path.getsize(path) > 4096 * 100
+
+
+class _RecordingBar:
+    def __init__(self, total):
+        self.total = total
+        self.done = 0
+
+    def update(self, n):
+        self.done += n
+
+    def close(self):
+        pass
+
+
+@pytest.mark.parametrize("compress", [None, gzip.compress])
+def test_progress_counts_every_byte(tmp_path, monkeypatch, compress):
+    raw = pathlib.Path(datapath("lee_fasttext.vec")).read_bytes()
+    path = tmp_path / "p"
+    path.write_bytes(compress(raw) if compress else raw)
+    bars = []
+
+    def fake(progress, *, total=None, desc=None, unit="B"):
+        assert desc == "loading p" and progress is True
+        bars.append(_RecordingBar(total))
+        return bars[-1]
+
+    monkeypatch.setattr(embload.io, "make_progress", fake)
+    embload.load(path, progress=True, _block_size=10000)
+    assert bars[0].total == os.path.getsize(path)
+    assert bars[0].done == bars[0].total
