@@ -35,11 +35,18 @@ cdef extern from "wordhash.h" nogil:
         int64_t fields     # fields after the word (-1: not counted yet)
         int64_t exact      # slot of the word as written, or EL_NO_ID
         int64_t lower      # case group, EL_NO_ID, or EL_ASK_PYTHON
+        int64_t row        # row of the part's scratch holding the parsed values, or -1
+        int64_t bad        # parse error: offset of the offending field
+        int64_t field      # parse error: its 0-based number
+        int err            # EL_AL_OK or a parse error
 
     ctypedef struct el_hitbuf:
         el_hit *data
         int64_t n
         int64_t cap
+        char *rows
+        int64_t nrows
+        int64_t caprows
         int failed
 
     void el_hitbuf_free(el_hitbuf *b)
@@ -49,6 +56,8 @@ cdef extern from "wordhash.h" nogil:
         const el_wordhash *lower
         int64_t dim
         int general
+        int dtype
+        int64_t row_bytes
 
     int el_is_blank(char c)
     int64_t el_count_fields(const char *buf, int64_t p, int64_t q)
@@ -107,5 +116,5 @@ cdef class Scanner:
     cdef int _python_group(self, const char *p, el_hit *h) except -2
     cdef void _offer(self, int64_t row, int64_t rank, int64_t hit, list touched) noexcept
     cdef _resolve(self, const unsigned char[::1] buf, Py_ssize_t n_parts, int64_t[::1] first_line)
-    cdef _fill(self, const char *p, el_hit *flat, Py_ssize_t total, list touched)
+    cdef _fill(self, const char *p, el_hit *flat, char **rowp, Py_ssize_t total, list touched)
     cdef _raise_parse_error(self, const char *p, el_hit *h, int code, int64_t bad, int64_t field)

@@ -2,13 +2,16 @@
 
 Data flow for one buffer of complete lines (text) or records (binary):
 
-1. scan (nogil, one part per thread): each line's word is looked up in a C hash table of
-   the wanted words (``WordTable``); a hit is recorded, nothing is parsed.
+1. scan (nogil, the buffer cut into parts at line ends, parts taken by threads): each
+   line's word is looked up in a C hash table of the wanted words (``WordTable``); a
+   wanted line is parsed at once, while it is in cache, into the part's scratch rows.
+   Other lines cost a newline search and one lookup. One parallel region per buffer.
 2. resolve (GIL, typed, file order): each hit offers its line to the row(s) it can fill,
    with a rank: an exact match of the i-th word of word_index has rank i, a
    case-insensitive match ``n_slots + i``; a row keeps the lowest rank, and the first
    line in the file among equal ranks (so the first of duplicate file words wins).
-3. parse (nogil, threads over the winning lines): floats go straight into the matrix.
+3. fill (serial): the winning scratch rows are copied into the matrix (binary records
+   and non-ASCII words that Python lowercased are converted here).
 
 The state between buffers (ranks, which words were found) lives in ``Scanner``.
 """
@@ -132,6 +135,8 @@ cdef class Scanner:
         self.matrix = np.zeros((n_rows, dim), dtype=dtype)
         self.n_rows = n_rows
         self.row_bytes = dim * dtype.itemsize
+        self.cfg.dtype = self.dtype_code
+        self.cfg.row_bytes = self.row_bytes
         cdef char[:, ::1] raw = self.matrix.view(np.int8)
         self.out = &raw[0, 0]
         self.slot_row = np.ascontiguousarray(slot_row, dtype=np.int64)
@@ -245,31 +250,31 @@ cdef class Scanner:
 
     cdef _resolve(self, const unsigned char[::1] buf, Py_ssize_t n_parts, int64_t[::1] first_line):
         cdef const char *p = <const char *>&buf[0]
-        cdef Py_ssize_t k, i, j, total = 0, n_jobs
-        cdef int64_t s, g, r, dim = self.cfg.dim
+        cdef Py_ssize_t k, i, j, total = 0
+        cdef int64_t s, g, dim = self.cfg.dim
         cdef el_hit *h
-        cdef el_hit *flat
-        for k in range(n_parts):
-            if self.parts[k].failed:
-                for i in range(n_parts):
-                    self.parts[i].n = 0
-                    self.parts[i].failed = 0
-                raise MemoryError("no memory for the hit list")
-            total += self.parts[k].n
-        if total == 0:
-            return
-        flat = <el_hit *>malloc(total * sizeof(el_hit))
-        if flat == NULL:
-            raise MemoryError()
+        cdef el_hit *flat = NULL
+        cdef char **rowp = NULL
         try:
+            for k in range(n_parts):
+                if self.parts[k].failed:
+                    raise MemoryError("no memory for the hit list")
+                total += self.parts[k].n
+            if total == 0:
+                return
+            flat = <el_hit *>malloc(total * sizeof(el_hit))
+            rowp = <char **>malloc(total * sizeof(char *))
+            if flat == NULL or rowp == NULL:
+                raise MemoryError()
             i = 0
             for k in range(n_parts):
                 if self.parts[k].n:
                     memcpy(&flat[i], self.parts[k].data, self.parts[k].n * sizeof(el_hit))
                     for j in range(i, i + self.parts[k].n):
                         flat[j].lineno += first_line[k]
+                        rowp[j] = (self.parts[k].rows + flat[j].row * self.row_bytes
+                                   if flat[j].row >= 0 else NULL)
                     i += self.parts[k].n
-                self.parts[k].n = 0
             touched = []
             for i in range(total):
                 h = &flat[i]
@@ -300,57 +305,53 @@ cdef class Scanner:
                         for j in range(self.group_ptr[g], self.group_ptr[g + 1]):
                             s = self.group_slots[j]
                             self._offer(self.slot_row[s], self.n_slots + s, i, touched)
-            self._fill(p, flat, total, touched)
+            self._fill(p, flat, rowp, total, touched)
         finally:
             free(flat)
+            free(rowp)
+            for k in range(n_parts):
+                self.parts[k].n = 0
+                self.parts[k].nrows = 0
+                self.parts[k].failed = 0
 
-    cdef _fill(self, const char *p, el_hit *flat, Py_ssize_t total, list touched):
-        """Parse each winning line once into its first row; copy it to the others."""
-        cdef Py_ssize_t n = len(touched), j, n_jobs = 0, n_copies = 0
-        cdef int64_t r, hi, dim = self.cfg.dim
+    cdef _fill(self, const char *p, el_hit *flat, char **rowp, Py_ssize_t total, list touched):
+        """Copy each winning line's row (parsed by the scan threads) into the matrix rows
+        it won; lines not parsed yet (binary records, words Python lowercased) are
+        converted here. Serial: it only moves the few wanted rows."""
+        cdef Py_ssize_t n = len(touched), j, worst = -1
+        cdef int64_t r, hi, first, dim = self.cfg.dim, bad = 0, field = 0
+        cdef int err = EL_AL_OK
         cdef int64_t[::1] hit_first = np.full(total, -1, dtype=np.int64)
-        cdef int64_t[::1] job_hit = np.empty(n, dtype=np.int64)
-        cdef int64_t[::1] job_row = np.empty(n, dtype=np.int64)
-        cdef int64_t[::1] copy_src = np.empty(n, dtype=np.int64)
-        cdef int64_t[::1] copy_dst = np.empty(n, dtype=np.int64)
-        cdef int[::1] err = np.zeros(max(n, 1), dtype=np.intc)
-        cdef int64_t[::1] bad = np.zeros(max(n, 1), dtype=np.int64)
-        cdef int64_t[::1] field = np.zeros(max(n, 1), dtype=np.int64)
+        cdef char *out = self.out
+        cdef Py_ssize_t row_bytes = self.row_bytes
+        cdef int dtype = self.dtype_code
+        cdef el_hit *h
         for j in range(n):
             r = touched[j]
             hi = self.row_win[r]
             self.row_win[r] = -1
-            if hit_first[hi] < 0:
-                hit_first[hi] = r
-                job_hit[n_jobs] = hi
-                job_row[n_jobs] = r
-                n_jobs += 1
+            first = hit_first[hi]
+            if first >= 0:
+                memcpy(out + r * row_bytes, out + first * row_bytes, row_bytes)
+                continue
+            hit_first[hi] = r
+            h = &flat[hi]
+            if self.binary:
+                el_copy_binary(p + h.end, dim, out + r * row_bytes, dtype)
+                continue
+            if rowp[hi] != NULL:
+                err = h.err
+                if err == EL_AL_OK:
+                    memcpy(out + r * row_bytes, rowp[hi], row_bytes)
             else:
-                copy_src[n_copies] = hit_first[hi]
-                copy_dst[n_copies] = r
-                n_copies += 1
-        cdef char *out = self.out
-        cdef Py_ssize_t row_bytes = self.row_bytes
-        cdef int dtype = self.dtype_code, nthreads = self.threads
-        cdef bint binary = self.binary
-        cdef el_hit *h
-        with nogil:
-            for j in prange(n_jobs, num_threads=nthreads, schedule='dynamic', chunksize=16):
-                h = &flat[job_hit[j]]
-                if binary:
-                    el_copy_binary(p + h.end, dim, out + job_row[j] * row_bytes, dtype)
-                else:
-                    err[j] = el_parse_values(p, h.word_end, h.end, dim,
-                                             out + job_row[j] * row_bytes, dtype,
-                                             &bad[j], &field[j])
-            for j in range(n_copies):
-                memcpy(out + copy_dst[j] * row_bytes, out + copy_src[j] * row_bytes, row_bytes)
-        cdef Py_ssize_t worst = -1
-        for j in range(n_jobs):
-            if err[j] != EL_AL_OK and (worst < 0 or job_hit[j] < job_hit[worst]):
-                worst = j
+                h.err = el_parse_values(p, h.word_end, h.end, dim, out + r * row_bytes, dtype,
+                                        &h.bad, &h.field)
+                err = h.err
+            if err != EL_AL_OK and (worst < 0 or hi < worst):
+                worst = hi
         if worst >= 0:
-            self._raise_parse_error(p, &flat[job_hit[worst]], err[worst], bad[worst], field[worst])
+            h = &flat[worst]
+            self._raise_parse_error(p, h, h.err, h.bad, h.field)
 
     cdef _raise_parse_error(self, const char *p, el_hit *h, int code, int64_t bad, int64_t field):
         cdef int64_t dim = self.cfg.dim, e = bad

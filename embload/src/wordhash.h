@@ -184,6 +184,72 @@ static inline int64_t el_wh_get_lower(const el_wordhash *t, const char *p, int64
 }
 
 /* ------------------------------------------------------------------------ */
+/* Value conversion                                                           */
+/* ------------------------------------------------------------------------ */
+
+/* The separators of embload's text readers (textscan.h): a run of them splits fields. */
+static inline int el_is_blank(char c) {
+    return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+
+#define EL_AL_F16 0
+#define EL_AL_F32 1
+#define EL_AL_F64 2
+
+#define EL_AL_OK 0
+#define EL_AL_ERR_VALUE 1    /* a field is not a number */
+#define EL_AL_ERR_FEW 2      /* fewer than dim values */
+#define EL_AL_ERR_MANY 3     /* more than dim values */
+
+static inline void el_store(void *dest, int dtype, int64_t k, double d) {
+    if (dtype == EL_AL_F32)
+        ((float *)dest)[k] = (float)d;
+    else if (dtype == EL_AL_F64)
+        ((double *)dest)[k] = d;
+    else
+        ((uint16_t *)dest)[k] = el_double_to_half(d);
+}
+
+/* Parse exactly dim values from buf[p, le) (p = end of the word) into dest. On error
+ * returns a code and sets *bad to the offset of the offending field and *field to its
+ * 0-based number. */
+static inline int el_parse_values(const char *buf, int64_t p, int64_t le, int64_t dim,
+                                  void *dest, int dtype, int64_t *bad, int64_t *field) {
+    const char *last = buf + le;
+    const char *q = buf + p;
+    for (int64_t k = 0; k < dim; k++) {
+        const char *s = q;
+        double d;
+        while (q < last && el_is_blank(*q)) q++;
+        if (q >= last) {
+            *bad = (int64_t)(q - buf);
+            *field = k;
+            return EL_AL_ERR_FEW;
+        }
+        if (q == s) { /* no blank between two fields */
+            *bad = (int64_t)(q - buf);
+            *field = k;
+            return EL_AL_ERR_VALUE;
+        }
+        const char *r = el_parse_double(q, last, &d);
+        if (r == NULL || (r < last && !el_is_blank(*r))) {
+            *bad = (int64_t)(q - buf);
+            *field = k;
+            return EL_AL_ERR_VALUE;
+        }
+        el_store(dest, dtype, k, d);
+        q = r;
+    }
+    while (q < last && el_is_blank(*q)) q++;
+    if (q < last) {
+        *bad = (int64_t)(q - buf);
+        *field = dim;
+        return EL_AL_ERR_MANY;
+    }
+    return EL_AL_OK;
+}
+
+/* ------------------------------------------------------------------------ */
 /* Hits                                                                       */
 /* ------------------------------------------------------------------------ */
 
@@ -199,19 +265,46 @@ typedef struct {
     int64_t fields;   /* text: blank-separated fields after the word; -1 = not counted yet */
     int64_t exact;    /* value from the exact table, or EL_NO_ID */
     int64_t lower;    /* value from the lowercase table, EL_NO_ID, or EL_ASK_PYTHON */
+    int64_t row;      /* values already parsed into row `row` of the part's scratch, or -1 */
+    int64_t bad;      /* parse error: offset of the offending field */
+    int64_t field;    /* parse error: its 0-based number */
+    int err;          /* EL_AL_OK or the parse error */
 } el_hit;
 
+/* The hits of one part of a buffer, and the rows parsed for them (the scan threads parse
+ * a wanted line at once, while it is in cache; the serial resolve step then only copies
+ * the rows that win). */
 typedef struct {
     el_hit *data;
     int64_t n;
     int64_t cap;
+    char *rows;        /* scratch rows, row_bytes each */
+    int64_t nrows;
+    int64_t caprows;
     int failed; /* an allocation failed: the caller raises MemoryError */
 } el_hitbuf;
 
 static inline void el_hitbuf_free(el_hitbuf *b) {
     free(b->data);
+    free(b->rows);
     b->data = NULL;
-    b->n = b->cap = 0;
+    b->rows = NULL;
+    b->n = b->cap = b->nrows = b->caprows = 0;
+}
+
+/* A scratch row for the next parsed line, or NULL when out of memory. */
+static inline char *el_hitbuf_row(el_hitbuf *b, int64_t row_bytes) {
+    if (b->nrows == b->caprows) {
+        int64_t cap = b->caprows ? 2 * b->caprows : 64;
+        char *d = (char *)realloc(b->rows, (size_t)(cap * row_bytes));
+        if (d == NULL) {
+            b->failed = 1;
+            return NULL;
+        }
+        b->rows = d;
+        b->caprows = cap;
+    }
+    return b->rows + (b->nrows++) * row_bytes;
 }
 
 static inline el_hit *el_hitbuf_push(el_hitbuf *b) {
@@ -237,12 +330,10 @@ typedef struct {
     const el_wordhash *lower; /* lowercased wanted words (case="fallback"), or NULL */
     int64_t dim;
     int general; /* some wanted word contains a blank: split every line from the right */
+    int dtype;   /* EL_AL_F16 / F32 / F64: how scan threads store the rows they parse */
+    int64_t row_bytes;
 } el_scan_cfg;
 
-/* The separators of embload's text readers (textscan.h): a run of them splits fields. */
-static inline int el_is_blank(char c) {
-    return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
-}
 
 /* Number of blank-separated fields in [p, q) (q is not preceded by a blank). Written as
  * a branch-free count of blank->non-blank transitions so that the compiler vectorises it. */
@@ -307,6 +398,15 @@ static inline void el_record(const char *buf, int64_t line, int64_t ws, int64_t 
     h->fields = fields;
     h->exact = exact;
     h->lower = lower;
+    h->row = -1;
+    h->err = EL_AL_OK;
+    h->bad = h->field = 0;
+    if (fields == cfg->dim && (exact != EL_NO_ID || lower >= 0)) {
+        char *dest = el_hitbuf_row(out, cfg->row_bytes);
+        if (dest == NULL) return;
+        h->row = out->nrows - 1;
+        h->err = el_parse_values(buf, we, le, cfg->dim, dest, cfg->dtype, &h->bad, &h->field);
+    }
 }
 
 /* Scan the complete lines of buf[start, end). Returns the number of physical lines. */
@@ -339,67 +439,6 @@ static inline int64_t el_scan_text(const char *buf, int64_t start, int64_t end,
         pos = next;
     }
     return lineno;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Value conversion                                                           */
-/* ------------------------------------------------------------------------ */
-
-#define EL_AL_F16 0
-#define EL_AL_F32 1
-#define EL_AL_F64 2
-
-#define EL_AL_OK 0
-#define EL_AL_ERR_VALUE 1    /* a field is not a number */
-#define EL_AL_ERR_FEW 2      /* fewer than dim values */
-#define EL_AL_ERR_MANY 3     /* more than dim values */
-
-static inline void el_store(void *dest, int dtype, int64_t k, double d) {
-    if (dtype == EL_AL_F32)
-        ((float *)dest)[k] = (float)d;
-    else if (dtype == EL_AL_F64)
-        ((double *)dest)[k] = d;
-    else
-        ((uint16_t *)dest)[k] = el_double_to_half(d);
-}
-
-/* Parse exactly dim values from buf[p, le) (p = end of the word) into dest. On error
- * returns a code and sets *bad to the offset of the offending field and *field to its
- * 0-based number. */
-static inline int el_parse_values(const char *buf, int64_t p, int64_t le, int64_t dim,
-                                  void *dest, int dtype, int64_t *bad, int64_t *field) {
-    const char *last = buf + le;
-    const char *q = buf + p;
-    for (int64_t k = 0; k < dim; k++) {
-        const char *s = q;
-        double d;
-        while (q < last && el_is_blank(*q)) q++;
-        if (q >= last) {
-            *bad = (int64_t)(q - buf);
-            *field = k;
-            return EL_AL_ERR_FEW;
-        }
-        if (q == s) { /* no blank between two fields */
-            *bad = (int64_t)(q - buf);
-            *field = k;
-            return EL_AL_ERR_VALUE;
-        }
-        const char *r = el_parse_double(q, last, &d);
-        if (r == NULL || (r < last && !el_is_blank(*r))) {
-            *bad = (int64_t)(q - buf);
-            *field = k;
-            return EL_AL_ERR_VALUE;
-        }
-        el_store(dest, dtype, k, d);
-        q = r;
-    }
-    while (q < last && el_is_blank(*q)) q++;
-    if (q < last) {
-        *bad = (int64_t)(q - buf);
-        *field = dim;
-        return EL_AL_ERR_MANY;
-    }
-    return EL_AL_OK;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -442,6 +481,9 @@ static inline int64_t el_scan_binary(const char *buf, int64_t start, int64_t end
                 h->fields = cfg->dim;
                 h->exact = exact;
                 h->lower = lower;
+                h->row = -1;  /* binary rows are copied by the caller */
+                h->err = EL_AL_OK;
+                h->bad = h->field = 0;
             }
         }
         pos = vs + vbytes;
