@@ -627,8 +627,9 @@ def _int_array(sequences, count):
     """All indices as one int64 array, or None unless every one is a plain integer."""
     types = set(map(type, chain.from_iterable(sequences)))
     # bool is an int, but numpy reads x[i][True] as a mask: leave it to the loop
-    if not all(issubclass(t, (int, np.integer)) and not issubclass(t, (bool, np.bool_)) for t in types):
-        return None
+    for t in types:
+        if not issubclass(t, (int, np.integer)) or issubclass(t, (bool, np.bool_)):
+            return None
     try:
         return np.fromiter(chain.from_iterable(sequences), dtype=np.int64, count=count)
     except (TypeError, ValueError, OverflowError):
