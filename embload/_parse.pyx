@@ -302,6 +302,7 @@ def read_text(src, *, Py_ssize_t dim, Py_ssize_t skip_bytes, int64_t first_line,
     cdef int64_t *wl
     cdef int64_t line = first_line
     cdef bint limited = False
+    cdef Py_ssize_t scanned = 0  # bytes after reader.pos known to hold no '\n'
     cdef cnp.ndarray wstart = np.empty(1024, dtype=np.int64)
     cdef cnp.ndarray wlen = np.empty(1024, dtype=np.int64)
     cdef el_piece *pc
@@ -316,10 +317,12 @@ def read_text(src, *, Py_ssize_t dim, Py_ssize_t skip_bytes, int64_t first_line,
         if reader.eof:
             lend = reader.filled
         else:
-            q = el_after_last_newline(base + start, base + reader.filled)
+            q = el_after_last_newline(base + start + scanned, base + reader.filled)
             if q == NULL:
+                scanned = reader.filled - start  # no '\n' there: do not scan it again
                 continue  # no complete line yet: read more
             lend = q - base
+        scanned = 0
         n = lend - start
 
         # cut into pieces at line boundaries
