@@ -6,17 +6,19 @@ Table 400,000 x 300 float32, batches of 256 x 200 indices drawn Zipf-like
 * forward: embload (1 and 2 threads, with a reused ``out``) vs ``numpy.take``
   (with ``out``), fancy indexing ``table[idx]`` and
   ``torch.nn.functional.embedding``;
-* sparse update = backward + optimizer step: embload SGD and Adam vs a NumPy
+* sparse update = backward + optimizer step (and, for SGD, the fused
+  ``optimizer.update(layer, indices, grad)``): embload SGD and Adam vs a NumPy
   implementation built on ``np.add.at`` and torch's sparse path
   (``nn.Embedding(sparse=True)`` + ``SGD`` / ``SparseAdam``; its forward is
   timed apart and left out).
 
-Prints the median time of each and ratios (>1 means embload is faster).
+Prints the best time of each over ``--repeats`` runs (the best, not the
+median, because a shared machine's noise only ever adds time) and ratios
+(> 1 means embload is faster).
 Usage: python scripts/bench_layer.py [--rows 400000] [--dim 300] [--repeats 7]
 """
 
 import argparse
-import statistics
 import time
 
 import numpy as np
@@ -46,14 +48,14 @@ def timeit(fn, batches, repeats, warmup=1):
         t0 = time.perf_counter()
         fn(b)
         times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return min(times)
 
 
 def timeit_split(fn, batches, repeats, warmup=1):
     """fn returns the seconds of the part to count."""
     for i in range(warmup):
         fn(batches[i % len(batches)])
-    return statistics.median(fn(batches[i % len(batches)]) for i in range(repeats))
+    return min(fn(batches[i % len(batches)]) for i in range(repeats))
 
 
 class NumpyAddAt:
@@ -97,7 +99,7 @@ def main():
     rng = np.random.default_rng(0)
     shape = tuple(args.batch)
     print(f"table {args.rows:,} x {args.dim} float32, batch {shape[0]} x {shape[1]} Zipf-like "
-          f"ids; median of {args.repeats}; torch {torch.__version__ if torch else 'absent'}")
+          f"ids; best of {args.repeats}; torch {torch.__version__ if torch else 'absent'}")
     base = rng.standard_normal((args.rows, args.dim), dtype=np.float32)
     batches = zipf_batches(rng, args.rows, shape, 4)
     print(f"unique rows per batch: {np.mean([len(np.unique(b)) for b in batches]):,.0f} "
@@ -132,7 +134,7 @@ def main():
         layer = None
 
     # ---------------------------------------------------------------- updates
-    ours_upd, numpy_upd, torch_upd = {}, {}, {}
+    ours_upd, numpy_upd, torch_upd, ours_fused = {}, {}, {}, {}
     for kind, lr in (("SGD", 0.1), ("Adam", 0.001)):
         ref = NumpyAddAt(base.copy(), lr, adam=(kind == "Adam"))
         t = timeit(lambda p: ref.step(*p), pairs, max(3, args.repeats // 2))
@@ -168,7 +170,11 @@ def main():
             opt = SGD(lr=lr) if kind == "SGD" else Adam(lr=lr)
             t = timeit(lambda p: opt.step(layer, layer.backward(*p)), pairs, args.repeats)
             ours_upd[kind, threads] = t
-            rows.append((f"backward+{kind}", "embload", threads, t))
+            rows.append((f"backward+{kind}", "embload step", threads, t))
+            if kind == "SGD":
+                t = timeit(lambda p: opt.update(layer, *p), pairs, args.repeats)
+                ours_fused[threads] = t
+                rows.append((f"backward+{kind}", "embload update()", threads, t))
             layer = opt = None
         table = None
 
@@ -190,6 +196,12 @@ def main():
             if torch_upd:
                 line += f", vs torch sparse {torch_upd[kind, threads] / ours_upd[kind, threads]:5.2f}x"
             print(line)
+    for threads in (1, 2):
+        line = (f"  SGD update() {threads} thread(s): vs np.add.at "
+                f"{numpy_upd['SGD'] / ours_fused[threads]:6.1f}x")
+        if torch_upd:
+            line += f", vs torch sparse {torch_upd['SGD', threads] / ours_fused[threads]:5.2f}x"
+        print(line)
 
 
 if __name__ == "__main__":
