@@ -500,6 +500,10 @@ class Embedding:
                 raise ValueError("out must not overlap the table")
         threads = resolve_threads(self.threads)
         if self.max_norm is not None and flat.size:
+            if not self.weights.flags.writeable:
+                raise ValueError("max_norm rescales rows in the table, which is read-only "
+                                 "(a memory-mapped or shared matrix?): build the layer "
+                                 "with copy=True or without max_norm")
             rows = _layer.unique_rows(flat, self.weights.shape[0])
             _layer.renorm(self.weights, rows, self.max_norm, self.norm_type, threads)
         _layer.gather(self.weights, flat, out.reshape(flat.shape[0], dim), threads)

@@ -286,6 +286,13 @@ def test_max_norm_renormalises_looked_up_rows_in_the_table(dtype, p):
     np.testing.assert_array_equal(out, layer.weights[idx])
     norms = np.linalg.norm(out.astype(np.float64), ord=p, axis=-1)
     assert norms.max() <= 1.0 + 1e-5
+    readonly = table.astype(dtype)
+    readonly.flags.writeable = False
+    frozen = Embedding.from_pretrained(readonly, copy=False, max_norm=1.0)
+    with pytest.raises(ValueError, match="max_norm rescales rows in the table, which is read-only"):
+        frozen(idx)
+    np.testing.assert_array_equal(Embedding.from_pretrained(readonly, copy=False)(idx),
+                                  readonly[idx])
     # rows not looked up are untouched, bit for bit
     untouched = np.setdiff1d(np.arange(40), idx)
     assert layer.weights[untouched].tobytes() == table.astype(dtype)[untouched].tobytes()
