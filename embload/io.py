@@ -6,6 +6,7 @@ word arena, and this module decodes the words, drops duplicates and wraps it up.
 """
 
 import codecs
+import gc
 import os
 import warnings
 
@@ -134,11 +135,20 @@ def load_with(path, opts):
     if lineno is None and stats.get("trailing"):
         warnings.warn(f"{path}: data after the {count} records announced by the header was ignored",
                       UserWarning, stacklevel=3)
-    words = _decode_words(arena, offsets, lineno, opts.errors, path)
-    key_to_index = dict(zip(words, range(n)))
-    if len(key_to_index) != n:
-        words, matrix, key_to_index = _drop_duplicates(words, matrix, lineno, path)
-    return Vectors(words, matrix, key_to_index=key_to_index, path=path, format=fmt)
+    # Building n strings and a dict of n entries would trigger the cyclic garbage
+    # collector many times over (it scans every young container); none is needed here.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        words = _decode_words(arena, offsets, lineno, opts.errors, path)
+        del arena
+        key_to_index = dict(zip(words, range(n)))
+        if len(key_to_index) != n:
+            words, matrix, key_to_index = _drop_duplicates(words, matrix, lineno, path)
+        return Vectors(words, matrix, key_to_index=key_to_index, path=path, format=fmt)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
 
 
 def _first_line_dim(path, member):
