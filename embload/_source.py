@@ -11,6 +11,7 @@ import gzip
 import io
 import lzma
 import os
+import stat
 import zipfile
 import zlib
 
@@ -110,7 +111,9 @@ class Source:
 
         The parser then reads blocks with pread() from several threads at once;
         ``readinto`` and ``read`` must not be mixed with that."""
-        return self._raw.fileno() if self.compression is None else -1
+        if self.compression is not None or not stat.S_ISREG(os.fstat(self._raw.fileno()).st_mode):
+            return -1
+        return self._raw.fileno()
 
     def readinto(self, buffer):
         """Read up to ``len(buffer)`` bytes into ``buffer``; 0 at the end of the data."""
