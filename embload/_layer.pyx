@@ -24,6 +24,10 @@ cdef extern from "prefetch.h" nogil:
     void el_prefetch_read(const void* p, size_t nbytes)
     void el_prefetch_write(const void* p, size_t nbytes)
 
+cdef extern from "rowcopy.h" nogil:
+    void el_copy_row_stream(void* dst, const void* src, size_t nbytes)
+    void el_stream_fence()
+
 # Radix digit width for the backward sort: 2^11 counters (16 KiB) stay in L1.
 cdef enum:
     RADIX_BITS = 11
@@ -32,6 +36,8 @@ cdef enum:
     # Rows prefetched ahead of use: enough to overlap the memory latency of a
     # data-dependent row, few enough to stay in the line-fill queues.
     AHEAD = 8
+    # Outputs from this size on are written with streaming stores (see rowcopy.h).
+    STREAM_MIN_BYTES = 8 << 20
 
 
 # ---------------------------------------------------------------- kernels
@@ -56,22 +62,34 @@ cdef Py_ssize_t first_bad_index(const index_t* idx, Py_ssize_t count,
 
 cdef inline void _gather_one(const floating* table, Py_ssize_t dim, const index_t* idx,
                              Py_ssize_t i, Py_ssize_t count, floating* out,
-                             size_t row_bytes) noexcept nogil:
+                             size_t row_bytes, bint stream) noexcept nogil:
     if i + AHEAD < count:
         el_prefetch_read(table + <Py_ssize_t>idx[i + AHEAD] * dim, row_bytes)
-    memcpy(out + i * dim, table + <Py_ssize_t>idx[i] * dim, row_bytes)
+    if stream:
+        el_copy_row_stream(out + i * dim, table + <Py_ssize_t>idx[i] * dim, row_bytes)
+    else:
+        memcpy(out + i * dim, table + <Py_ssize_t>idx[i] * dim, row_bytes)
 
 
 cdef void gather_rows(const floating* table, Py_ssize_t dim, const index_t* idx,
                       Py_ssize_t count, floating* out, int nthreads) noexcept nogil:
     cdef Py_ssize_t i
     cdef size_t row_bytes = <size_t>dim * sizeof(floating)
+    # An output larger than the caches would be read back from memory before
+    # each store: write it with streaming stores instead. A small one stays
+    # cached for whatever consumes it next.
+    cdef bint stream = <size_t>count * row_bytes >= STREAM_MIN_BYTES
     if nthreads <= 1 or count < 64:
         for i in range(count):
-            _gather_one(table, dim, idx, i, count, out, row_bytes)
+            _gather_one(table, dim, idx, i, count, out, row_bytes, stream)
+        if stream:
+            el_stream_fence()
         return
-    for i in prange(count, schedule='static', num_threads=nthreads):
-        _gather_one(table, dim, idx, i, count, out, row_bytes)
+    with parallel(num_threads=nthreads):
+        for i in prange(count, schedule='static'):
+            _gather_one(table, dim, idx, i, count, out, row_bytes, stream)
+        if stream:
+            el_stream_fence()
 
 
 cdef Py_ssize_t sort_by_row(const index_t* idx, Py_ssize_t count, Py_ssize_t nrows,
