@@ -34,6 +34,7 @@ _EXPORTS = {
     "Adam": "embload.optimizers",
     "save": "embload.writers",
     "convert": "embload.convert",
+    "load_cached": "embload.cache",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
