@@ -416,3 +416,25 @@ def test_fuzz_mutations(tmp_path_factory, base, edits, blocks_threads):
         return
     assert isinstance(v, embload.Vectors)
     assert v.vectors.shape == (len(v.words), v.dim)
+
+
+def test_huge_header_count_does_not_allocate_it(tmp_path):
+    """A lying or damaged header must not make the reader allocate terabytes."""
+    path = write(tmp_path, b"1000000000000 3\nthe 1 2 3\n", "h.vec")
+    with pytest.warns(UserWarning, match=r"announces 1000000000000 vectors but the file holds 1"):
+        v = embload.load(path)
+    assert v.words == ["the"]
+    m = np.ones((1, 3), np.float32)
+    path = write(tmp_path, make_binary(["the"], m, header=b"1000000000000 3\n"), "h.bin")
+    with pytest.warns(UserWarning, match=r"announces 1000000000000 vectors but the file holds 1"):
+        v = embload.load(path)
+    assert v.words == ["the"]
+
+
+def test_binary_long_word(tmp_path):
+    word = "ü" * 40000  # 80,000 bytes
+    m = np.arange(4, dtype=np.float32).reshape(2, 2)
+    path = write(tmp_path, make_binary([word, "b"], m), "w.bin")
+    for block_size in (1000, 1 << 20):
+        v = embload.load(path, _block_size=block_size)
+        assert_same(v, [word, "b"], m)
