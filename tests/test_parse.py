@@ -438,3 +438,14 @@ def test_binary_long_word(tmp_path):
     for block_size in (1000, 1 << 20):
         v = embload.load(path, _block_size=block_size)
         assert_same(v, [word, "b"], m)
+
+
+def test_binary_word_with_inner_newline_and_bad_bytes(tmp_path):
+    m = np.arange(6, dtype=np.float32).reshape(3, 2)
+    raw = b"3 2\n" + b"a\nb " + m[0].tobytes() + b"\n\xffx " + m[1].tobytes() + b"\nc " + m[2].tobytes()
+    path = write(tmp_path, raw, "n.bin")
+    with pytest.raises(EmbeddingFormatError, match=r"record 2: word is not valid UTF-8"):
+        embload.load(path)
+    v = embload.load(path, errors="surrogateescape")
+    assert v.words == ["a\nb", "\udcffx", "c"]
+    assert_same(v, v.words, m)
