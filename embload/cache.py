@@ -53,6 +53,7 @@ never half a cache. An existing folder that is not a cache is never replaced.
 """
 
 import datetime
+import errno
 import hashlib
 import json
 import os
@@ -569,8 +570,13 @@ class _NullBar:
 def _swap_into_place(tmp, path):
     """Rename the finished temporary folder to ``path``, replacing an old cache there."""
     if not os.path.lexists(path):
-        os.rename(tmp, path)
-        return
+        try:
+            os.rename(tmp, path)
+            return
+        except OSError as exc:
+            # another process put a cache there meanwhile (two runs building the same cache)
+            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                raise
     _check_target(path)
     parent = os.path.dirname(os.path.abspath(path))
     old = os.path.join(parent, f".{os.path.basename(os.path.abspath(path))}.old-{uuid.uuid4().hex[:8]}")

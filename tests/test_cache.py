@@ -344,3 +344,22 @@ def test_embload_load_opens_a_cache(tmp_path):
     assert_same(w, v)
     assert w.format == "embload" and not w.vectors.flags.writeable
     assert load(tmp_path / "c.embload", limit=2).words == ["a", "b"]
+
+
+def test_another_writer_finishing_first(tmp_path, monkeypatch):
+    # Two processes building the same cache: the one that finishes last replaces the other's.
+    target = tmp_path / "c.embload"
+    real = cache._write_bytes
+    state = {"done": False}
+
+    def racing(*args, **kwargs):
+        if not state["done"]:
+            state["done"] = True
+            cache.write_cache(make(["other"], dim=2), target)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cache, "_write_bytes", racing)
+    mine = make(["mine", "too"], dim=2)
+    cache.write_cache(mine, target)
+    assert_same(cache.open_cache(target), mine)
+    assert leftovers(tmp_path) == []
