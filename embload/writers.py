@@ -43,6 +43,11 @@ _COMPRESSORS = (".gz", ".bz2", ".xz", ".zip")
 # Rows are formatted in blocks of about this many output bytes (split over the threads).
 BLOCK_BYTES = 32 * 1024 * 1024
 
+# Every character str.isspace() accepts except "\n" (already refused in words):
+# "\n" followed by one of these in the "\n"-joined words is a word starting with
+# whitespace. Plain substring tests run at memchr speed, unlike a regex.
+_SPACES = [c for c in map(chr, range(0x3001)) if c.isspace() and c != "\n"]
+
 # Called after each block is written with (rows_done, rows_total); tests set it to
 # interrupt a write half way. None in normal use.
 _after_block = None
@@ -150,13 +155,19 @@ def _unpack(vectors):
 
 
 def _encode_words(words, binary, format):
-    """UTF-8 bytes of every word, after checking that the format can hold each one."""
-    for i, w in enumerate(words):
-        if not isinstance(w, str):
-            raise TypeError(f"word at row {i} is {type(w).__name__} {w!r}, not str")
-    # One scan of the joined words finds the rare offender without a Python test per word.
-    joined = "\x00".join(words)
-    bad_chars = ("\n", "\r") + ((" ",) if binary else ())
+    """UTF-8 bytes of every word, after checking that the format can hold each one.
+
+    The checks and the encoding run over one joined string (C loops, not a Python
+    test per word); the offending word is looked up only when there is one.
+    """
+    try:
+        joined = "\n".join(words)
+    except TypeError:
+        i = next(i for i, w in enumerate(words) if not isinstance(w, str))
+        raise TypeError(f"word at row {i} is {type(words[i]).__name__} {words[i]!r}, not str") from None
+    bad_chars = ("\r",) + ((" ",) if binary else ())
+    if joined.count("\n") != max(len(words) - 1, 0):
+        bad_chars = ("\n",) + bad_chars
     for ch in bad_chars:
         if ch in joined:
             for i, w in enumerate(words):
@@ -165,30 +176,32 @@ def _encode_words(words, binary, format):
                     raise ValueError(f"word {w!r} at row {i} contains {what}, which the {format} format "
                                      f"cannot hold (it ends the {'word' if ch == ' ' else 'line'}); "
                                      "rename or drop it before saving")
-    if "" in words:
-        i = words.index("")
-        raise ValueError(f"the word at row {i} is empty; the {format} format cannot hold an empty word")
-    if not binary:
+    if words and ("\n\n" in joined or not words[0] or not words[-1] or words[0][0].isspace()
+                  or any("\n" + c in joined for c in _SPACES)):
         for i, w in enumerate(words):
-            if w[0].isspace():
+            if not w:
+                raise ValueError(f"the word at row {i} is empty; the {format} format cannot hold an empty word")
+            if w[0].isspace() and not binary:
                 raise ValueError(f"word {w!r} at row {i} starts with whitespace, which text readers strip; "
                                  "rename it before saving")
     try:
-        return [w.encode("utf-8", "surrogateescape") for w in words]
+        data = joined.encode("utf-8", "surrogateescape")
     except UnicodeEncodeError as exc:
-        i = next(i for i, w in enumerate(words) if _unencodable(w))
+        i = joined.count("\n", 0, exc.start)
         raise ValueError(f"word {words[i]!r} at row {i} cannot be written as UTF-8: {exc.reason}") from exc
-
-
-def _unencodable(w):
-    try:
-        w.encode("utf-8", "surrogateescape")
-        return False
-    except UnicodeEncodeError:
-        return True
+    return data.split(b"\n") if words else []
 
 
 def _write_rows(out, matrix, encoded, binary, threads, bar):
+    """Format blocks of rows in C and write them in order.
+
+    Two sets of buffers alternate: while a helper thread writes (or compresses)
+    block k, the C kernel formats block k + 1 into the other set; both release
+    the GIL. Binary records are plain copies, so they use one formatting thread.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures import wait as concurrent_wait
+
     from ._write import format_block, row_bound
 
     n, dim = matrix.shape
@@ -196,31 +209,50 @@ def _write_rows(out, matrix, encoded, binary, threads, bar):
         return
     if not matrix.flags.c_contiguous or not matrix.dtype.isnative:
         matrix = np.ascontiguousarray(matrix, dtype=matrix.dtype.newbyteorder("="))
-    per_row = row_bound(dim, binary) + max(1, max(len(w) for w in encoded[: min(n, 1000)]))
+    if binary:
+        threads = 1
+    bound = row_bound(dim, binary)
+    per_row = bound + max(1, max(len(w) for w in encoded[: min(n, 1000)]))
     rows_per_block = max(threads, min(n, BLOCK_BYTES // per_row))
     parts = max(1, min(threads, rows_per_block))
-    buffers = []
-    start = 0
-    while start < n:
-        stop = min(n, start + rows_per_block)
-        words = encoded[start:stop]
-        # size each part's buffer for its own rows (long words are allowed anywhere)
-        cuts = [(stop - start) * t // parts for t in range(parts + 1)]
-        needs = [sum(map(len, words[cuts[t]:cuts[t + 1]])) + (cuts[t + 1] - cuts[t]) * row_bound(dim, binary)
-                 for t in range(parts)]
-        for t in range(parts):
-            if t >= len(buffers) or buffers[t].shape[0] < needs[t]:
-                if t < len(buffers):
-                    buffers[t] = np.empty(needs[t], dtype=np.uint8)
-                else:
-                    buffers.append(np.empty(needs[t], dtype=np.uint8))
-        used = format_block(matrix, words, start, stop, binary, buffers[:parts], threads)
-        for t in range(parts):
-            out.write(memoryview(buffers[t])[: used[t]])
-            bar.update(used[t])
-        start = stop
-        if _after_block is not None:
-            _after_block(start, n)
+    buffer_sets = [[], []]
+
+    def write_parts(buffers, used):
+        for buf, size in zip(buffers, used):
+            out.write(memoryview(buf)[:size])
+            bar.update(size)
+
+    pending = None
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="embload-write") as pool:
+        try:
+            start, block = 0, 0
+            while start < n:
+                stop = min(n, start + rows_per_block)
+                words = encoded[start:stop]
+                buffers = buffer_sets[block % 2]
+                # size each part's buffer for its own rows (long words are allowed anywhere)
+                cuts = [(stop - start) * t // parts for t in range(parts + 1)]
+                for t in range(parts):
+                    need = sum(map(len, words[cuts[t]:cuts[t + 1]])) + (cuts[t + 1] - cuts[t]) * bound
+                    if t == len(buffers):
+                        buffers.append(np.empty(need, dtype=np.uint8))
+                    elif buffers[t].shape[0] < need:
+                        buffers[t] = np.empty(need, dtype=np.uint8)
+                used = format_block(matrix, words, start, stop, binary, buffers[:parts], threads)
+                if pending is not None:
+                    pending.result()   # block - 1 is on its way; its buffers are free again after this
+                pending = pool.submit(write_parts, buffers[:parts], used)
+                start = stop
+                block += 1
+                if _after_block is not None:
+                    _after_block(start, n)
+        except BaseException:
+            # never leave a write running into a file that is about to be discarded
+            if pending is not None and not pending.cancel():
+                concurrent_wait([pending])
+            raise
+        if pending is not None:
+            pending.result()
 
 
 class _AtomicFile:
