@@ -1,15 +1,20 @@
 """Exhaustive check of the float32 formatter (embload/src/floatformat.h).
 
-For every one of the 2^32 float32 bit patterns (or every STEP-th one) a small C
-program, compiled from this script against the project's header, checks:
+For every non-negative float32 bit pattern (2^31 of them; or every STEP-th one),
+and every 64th negative one, a small C program compiled from this script against
+the project's header checks (negatives: also that the text is "-" followed by the
+text of the magnitude, which el_format_float32 does by construction, so the
+positive half covers the digits of all 2^32):
 
-1. round trip: (float)strtod(text) has the same bits as the value (glibc's
-   strtod, not our parser: an independent, correctly rounded reference; the
-   double-then-float path is what np.float32(float(text)) does);
+1. round trip: the text reads back to the same bits through decimal -> double ->
+   float, as np.float32(float(text)) does. Decided in long double when the value
+   is clearly inside or outside the rounding interval (1% margin, errors below
+   2^-61), else by an exact parse (our parser, or glibc's strtod with
+   USE_STRTOD=1 / for tokens it does not take whole);
 2. shortest: with n digits written, no decimal of n-1 significant digits reads
    back to the value (the floor and ceiling of the value at that precision are
    the only candidates, and both are tried);
-3. closest (every 16th value): when glibc's correctly rounded decimal with as
+3. closest (every 64th value): when glibc's correctly rounded decimal with as
    many digits reads back, it is exactly what we wrote;
 4. on every 4096th value, also against the brief's reference: the smallest p
    with "%.{p}g" reading back is never shorter than what we wrote.
@@ -33,15 +38,23 @@ C_SOURCE = r"""
 #include "floatformat.h"
 #include <stdio.h>
 #include <stdlib.h>
+#include <math.h>
 #include <omp.h>
+#define CHUNK (UINT64_C(1) << 27)
 #ifndef USE_STRTOD
 #define USE_STRTOD 0
 #endif
 
-/* s points into a buffer with at least 24 spaces after the text, so that our
- * parser can take its fast path; it is exact either way (tests/test_conversions.py
- * checks it against Python's float()), and USE_STRTOD=1 swaps in glibc's strtod. */
-static int reads_back(const char *s, uint32_t want) {
+/* Powers of ten as long doubles, correctly rounded by glibc's strtold (64-bit
+ * mantissa): a decimal D * 10^k with D < 2^34 is then known to a relative error
+ * below 2^-61, far inside the margin used below. */
+static long double P10[700];
+#define P10_BIAS 350
+
+/* Exact reader: our parser when it takes the token whole (it is exact:
+ * tests/test_conversions.py checks it against Python's float()), glibc's strtod
+ * otherwise or with USE_STRTOD=1; then rounded to float as np.float32(float(s)) does. */
+static int reads_back_exact(const char *s, uint32_t want) {
     double d;
     float f;
     uint32_t got;
@@ -50,6 +63,30 @@ static int reads_back(const char *s, uint32_t want) {
     f = (float)d;
     memcpy(&got, &f, 4);
     return got == want;
+}
+
+/* Does D * 10^k read back to x (bits want, finite, non-zero)? Decided in long
+ * double when the value is clearly inside or clearly outside the rounding
+ * interval of x (margin: 1% of the distance to the midpoint, ~2^-32 relative,
+ * versus a long double error below 2^-61; double rounding cannot move a value
+ * across that margin either); the exact reader decides the rest. */
+static int reads_back(const char *s, uint64_t D, int k, uint32_t want) {
+    float ax, lo, hi;
+    uint32_t a = want & 0x7fffffffu, t;
+    long double v, dx, down, up;
+    if (k + P10_BIAS < 0 || k + P10_BIAS >= 700) return reads_back_exact(s, want);
+    /* magnitudes only: the caller checks the sign */
+    memcpy(&ax, &a, 4);
+    t = a - 1; memcpy(&lo, &t, 4);
+    t = a + 1; memcpy(&hi, &t, 4);
+    v = (long double)D * P10[k + P10_BIAS];
+    dx = v - (long double)ax;
+    down = ((long double)ax - (long double)lo) / 2;   /* exact */
+    up = ((long double)hi - (long double)ax) / 2;
+    if (isinf(hi)) up = down * 2;                     /* the top float32: midpoint to 2^128 */
+    if (dx > -0.99L * down && dx < 0.99L * up) return 1;
+    if (dx < -1.01L * down || dx > 1.01L * up) return 0;
+    return reads_back_exact(s, want);
 }
 
 /* "DIGITSe<exp>" followed by spaces, without printf (which dominated the run time) */
@@ -72,12 +109,21 @@ int main(int argc, char **argv) {
     uint64_t start = argc > 2 ? strtoull(argv[2], NULL, 10) : 0;
     uint64_t stop = argc > 3 ? strtoull(argv[3], NULL, 10) : (UINT64_C(1) << 32);
     long long checked = 0, bad_trip = 0, bad_short = 0, bad_printf = 0, printf_checked = 0;
-    long long closest_checked = 0, bad_close = 0;
+    long long closest_checked = 0, bad_close = 0, bad_sign = 0;
+    uint64_t chunk, chunk_stop = 0;
     long long i;
-    #pragma omp parallel for schedule(dynamic, 65536) reduction(+:checked,bad_trip,bad_short,bad_printf,printf_checked,closest_checked,bad_close)
-    for (i = (long long)start; i < (long long)stop; i += (long long)step) {
+    for (i = 0; i < 700; i++) {
+        char t[32];
+        snprintf(t, sizeof t, "1e%d", (int)i - P10_BIAS);
+        P10[i] = strtold(t, NULL);
+    }
+    for (chunk = start; chunk < stop; chunk += CHUNK) {
+    uint64_t chunk_stop = chunk + CHUNK < stop ? chunk + CHUNK : stop;
+    #pragma omp parallel for schedule(dynamic, 65536) reduction(+:checked,bad_trip,bad_short,bad_printf,printf_checked,closest_checked,bad_close,bad_sign)
+    for (i = (long long)chunk; i < (long long)chunk_stop; i += (long long)step) {
         uint32_t b = (uint32_t)i;
         float x;
+        if ((b >> 31) && (b & 63)) continue;   /* negatives: every 64th (see the sign check) */
         char s[EL_FORMAT_MAX + 40];
         int n, k, nd = 0, exp10 = 0;
         uint64_t digits = 0;
@@ -87,12 +133,13 @@ int main(int argc, char **argv) {
         memset(s + n, ' ', 30);
         s[n + 30] = 0;
         checked++;
-        if (!reads_back(s, b)) {
-            bad_trip++;
-            if (bad_trip < 5) printf("ROUND TRIP %08x %.9g -> %.*s\n", b, (double)x, n, s);
+        if ((b & 0x7f800000u) == 0x7f800000u || (b & 0x7fffffffu) == 0) {
+            if (!reads_back_exact(s, b)) {   /* zeros and infinities */
+                bad_trip++;
+                if (bad_trip < 5) printf("ROUND TRIP %08x %.9g -> %.*s\n", b, (double)x, n, s);
+            }
             continue;
         }
-        if ((b & 0x7f800000u) == 0x7f800000u || (b & 0x7fffffffu) == 0) continue;
         /* digits and exponent of what we wrote */
         {
             const char *c = s;
@@ -108,6 +155,21 @@ int main(int argc, char **argv) {
             while (digits && digits % 10 == 0) { digits /= 10; nd--; exp10++; }
             if (*c == 'e') exp10 += atoi(c + 1);
         }
+        if (b >> 31) {
+            /* a negative value must be "-" and the text of its magnitude */
+            char s2[EL_FORMAT_MAX + 1];
+            float ax = -x;
+            int n2 = el_format_float32(ax, s2);
+            if (n != n2 + 1 || s[0] != '-' || memcmp(s + 1, s2, (size_t)n2) != 0) {
+                bad_sign++;
+                if (bad_sign < 5) printf("SIGN %08x %.*s vs %.*s\n", b, n, s, n2, s2);
+            }
+        }
+        if ((s[0] == '-') != (x < 0) || !reads_back(s, digits, exp10, b)) {
+            bad_trip++;
+            if (bad_trip < 5) printf("ROUND TRIP %08x %.9g -> %.*s\n", b, (double)x, n, s);
+            continue;
+        }
         if (nd >= 2) {
             uint64_t base = digits / 10;
             for (k = -1; k <= 1; k++) {
@@ -115,14 +177,14 @@ int main(int argc, char **argv) {
                 uint64_t cand = base + (uint64_t)(int64_t)k;
                 if ((int64_t)base + k <= 0) continue;
                 write_sci(t, cand, exp10 + 1);
-                if (reads_back(t, b)) {
+                if (reads_back(t, cand, exp10 + 1, b)) {
                     bad_short++;
                     if (bad_short < 5) printf("NOT SHORTEST %08x wrote %.*s but %s reads back\n", b, n, s, t);
                     break;
                 }
             }
         }
-        if ((b & 0xf) == 0) {
+        if ((b & 0x3f) == 0) {
             /* closest: glibc's correctly rounded nd-digit decimal of x, when it reads
              * back, must be what we wrote (that is also what repr and NumPy pick) */
             char t[96];
@@ -135,7 +197,7 @@ int main(int argc, char **argv) {
             re10 = atoi(t + i + 1) - (rnd - 1);
             while (rd % 10 == 0) { rd /= 10; re10++; }
             closest_checked++;
-            if (reads_back(t, b) && (rd != digits || re10 != exp10)) {
+            if (reads_back(t, rd, re10, b) && (rd != digits || re10 != exp10)) {
                 bad_close++;
                 if (bad_close < 5) printf("NOT CLOSEST %08x wrote %.*s but %.*s is nearer\n", b, n, s, len, t);
             }
@@ -148,7 +210,7 @@ int main(int argc, char **argv) {
                 int len = snprintf(t, 64, "%.*g", p, (double)x);
                 memset(t + len, ' ', 30);
                 t[len + 30] = 0;
-                if (reads_back(t, b)) break;
+                if (reads_back_exact(t, b)) break;
             }
             if (p < nd) {
                 bad_printf++;
@@ -156,11 +218,16 @@ int main(int argc, char **argv) {
             }
         }
     }
+    printf("bit patterns up to %08llx: %lld checked, %lld failures so far\n",
+           (unsigned long long)(chunk_stop - 1), checked, bad_trip + bad_short + bad_close + bad_printf + bad_sign);
+    fflush(stdout);
+    }
+    printf("sign symmetry failures: %lld\n", bad_sign);
     printf("checked %lld values: %lld round-trip failures, %lld not shortest; "
            "closest-digits check on %lld values: %lld failures; "
            "%%.{p}g comparison on %lld values: %lld where printf was shorter\n",
            checked, bad_trip, bad_short, closest_checked, bad_close, printf_checked, bad_printf);
-    return (bad_trip || bad_short || bad_printf || bad_close) ? 1 : 0;
+    return (bad_trip || bad_short || bad_printf || bad_close || bad_sign) ? 1 : 0;
 }
 """
 
@@ -175,7 +242,7 @@ def main():
         exe = os.path.join(tmp, "check")
         with open(src, "w") as f:
             f.write(C_SOURCE)
-        subprocess.run(["gcc", "-O2", "-std=gnu99", "-fopenmp", "-I", SRC_DIR, src, "-o", exe, "-lm"], check=True)
+        subprocess.run(["gcc", "-O2", "-std=gnu99", "-fno-fast-math", "-fopenmp", "-I", SRC_DIR, src, "-o", exe, "-lm"], check=True)
         env = dict(os.environ)
         if args.threads:
             env["OMP_NUM_THREADS"] = str(args.threads)
