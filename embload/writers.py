@@ -11,7 +11,11 @@ Formats written::
 Text values are the shortest decimal that reads back to the same value (so a round
 trip is bit-exact and the file small), written in parallel by C code (``_write.pyx``)
 into per-thread buffers that are written in row order: the bytes do not depend on
-the thread count.
+the thread count. float32 values are spelled as NumPy spells them (``str(np.float32)``,
+which is what gensim writes: the same vectors give the same file); float16 values
+as the float32 they widen to (so the text reads back exactly as float16 and as
+float32); float64 values as Python's ``repr``. The binary format holds float32:
+float64 rows are rounded to nearest, float16 rows widened exactly.
 
 The format comes from ``format=`` or, when omitted, from the file name: ``*.bin`` ->
 word2vec-binary, ``*.vec`` -> word2vec, ``*.embload`` -> embload. ``*.txt`` says
@@ -115,8 +119,6 @@ def save(vectors, path, format=None, *, header=None, progress=None, threads=None
         raise ValueError("the word2vec-binary format always has a header; header=False is not possible")
     encoded = _encode_words(words, binary, format)
     n, dim = matrix.shape
-    if binary and matrix.dtype == np.float64:
-        pass  # rounded to float32 by the kernel, as the format holds float32 only
     threads = resolve_threads(threads)
 
     with _AtomicFile(path, fsync=fsync) as out:

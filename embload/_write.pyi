@@ -1,0 +1,8 @@
+import numpy as np
+import numpy.typing as npt
+
+VALUE_BOUND: int
+
+def row_bound(dim: int, binary: bool) -> int: ...
+def format_block(matrix: npt.NDArray[np.floating], words: list[bytes], start: int, stop: int, binary: bool,
+                 buffers: list[npt.NDArray[np.uint8]], threads: int) -> list[int]: ...
