@@ -103,7 +103,7 @@ READERS = {
                    "df = pd.read_csv(PATH, sep=' ', header=None, quoting=csv.QUOTE_NONE, engine='c', "
                    "na_filter=False); m = df.iloc[:, 1:].to_numpy(dtype='float32'); shape = m.shape"),
     "pandas (pyarrow)": ("import csv, pandas as pd, pyarrow",
-                         "df = pd.read_csv(PATH, sep=' ', header=None, quoting=csv.QUOTE_NONE, engine='pyarrow'); "
+                         "df = pd.read_csv(PATH, sep=' ', header=None, engine='pyarrow'); "
                          "m = df.iloc[:, 1:].to_numpy(dtype='float32'); shape = m.shape"),
     "pyarrow.csv": ("import pyarrow.csv as pc",
                     "t = pc.read_csv(PATH, read_options=pc.ReadOptions(autogenerate_column_names=True), "
