@@ -421,8 +421,23 @@ cdef void adam_rows(floating* table, floating* m, floating* v, Py_ssize_t dim,
 
 
 # ---------------------------------------------------------------- wrappers
-# Called by layer.py / optimizers.py after they checked dtypes, shapes,
-# contiguity and ranges; they only take pointers and drop the GIL.
+# Called by layer.py / optimizers.py, which check the input first and word the
+# errors for users. The wrappers check shapes and ranges again (cheap next to
+# the work) so that no call, even a wrong one, can write out of bounds.
+
+cdef _need(bint ok, str what):
+    if not ok:
+        raise ValueError("embload._layer: " + what)
+
+
+cdef _rows_in_range(const int64_t[::1] rows, Py_ssize_t nrows):
+    if rows.shape[0] and first_bad_index(&rows[0], rows.shape[0], nrows) >= 0:
+        raise IndexError(f"embload._layer: a row is outside 0..{nrows - 1}")
+
+
+cdef _keep_ok(keep, Py_ssize_t nrows):
+    if keep is not None:
+        _need(keep.shape == (nrows,), "keep must have one entry per table row")
 
 def check_indices(const index_t[::1] idx, Py_ssize_t nrows):
     """Flat position of the first index outside [0, nrows), or -1."""
@@ -436,9 +451,12 @@ def check_indices(const index_t[::1] idx, Py_ssize_t nrows):
 
 def gather(const floating[:, ::1] table, const index_t[::1] idx, floating[:, ::1] out,
            int nthreads):
-    """out[i] = table[idx[i]] (indices already checked)."""
+    """out[i] = table[idx[i]]."""
+    _need(out.shape[0] == idx.shape[0] and out.shape[1] == table.shape[1],
+          "out must have shape (len(idx), dim)")
     if idx.shape[0] == 0 or table.shape[1] == 0:
         return
+    _need(check_indices(idx, table.shape[0]) < 0, "index out of range")
     with nogil:
         gather_rows(&table[0, 0], table.shape[1], &idx[0], idx.shape[0], &out[0, 0],
                     nthreads)
@@ -449,6 +467,8 @@ def _sorted_runs(const index_t[::1] idx, Py_ssize_t nrows, keep):
     cdef Py_ssize_t count = idx.shape[0], m, nruns
     cdef const unsigned char[::1] keep_view
     cdef const unsigned char* keep_ptr = NULL
+    _need(check_indices(idx, nrows) < 0, "index out of range")
+    _keep_ok(keep, nrows)
     keys_arr = np.empty(count, dtype=np.int64)
     pos_arr = np.empty(count, dtype=np.int64)
     tmp_k = np.empty(count, dtype=np.int64)
@@ -480,6 +500,7 @@ def coalesce(const index_t[::1] idx, const floating[:, ::1] grad, Py_ssize_t nro
              keep, int nthreads):
     """(rows, values): unique kept rows ascending and their gradients summed in
     batch order (deterministic for any thread count)."""
+    _need(grad.shape[0] == idx.shape[0], "grad must have one row per index")
     rows_arr, starts_arr, pos_arr = _sorted_runs(idx, nrows, keep)
     cdef Py_ssize_t nruns = rows_arr.shape[0], dim = grad.shape[1], count = idx.shape[0]
     values_arr = np.empty((nruns, dim), dtype=np.float32 if floating is float else np.float64)
@@ -508,8 +529,12 @@ def sgd_fused(floating[:, ::1] table, const index_t[::1] idx, const floating[:, 
     """table[idx[i]] -= lr * grad[i] in batch order, rows with keep 0 left out."""
     cdef const unsigned char[::1] keep_view
     cdef const unsigned char* keep_ptr = NULL
+    _need(grad.shape[0] == idx.shape[0] and grad.shape[1] == table.shape[1],
+          "grad must have shape (len(idx), dim)")
+    _keep_ok(keep, table.shape[0])
     if idx.shape[0] == 0 or table.shape[1] == 0:
         return
+    _need(check_indices(idx, table.shape[0]) < 0, "index out of range")
     if keep is not None:
         keep_view = keep
         keep_ptr = &keep_view[0]
@@ -521,6 +546,7 @@ def sgd_fused(floating[:, ::1] table, const index_t[::1] idx, const floating[:, 
 def renorm(floating[:, ::1] table, const int64_t[::1] rows, double max_norm,
            double norm_type, int nthreads):
     """Scale the listed unique rows to p-norm <= max_norm (PyTorch's semantics)."""
+    _rows_in_range(rows, table.shape[0])
     if rows.shape[0] == 0 or table.shape[1] == 0:
         return
     with nogil:
@@ -530,6 +556,9 @@ def renorm(floating[:, ::1] table, const int64_t[::1] rows, double max_norm,
 
 def sgd(floating[:, ::1] table, const int64_t[::1] rows, const floating[:, ::1] values,
         double lr, double wd, int nthreads):
+    _need(values.shape[0] == rows.shape[0] and values.shape[1] == table.shape[1],
+          "values must have shape (len(rows), dim)")
+    _rows_in_range(rows, table.shape[0])
     if rows.shape[0] == 0 or table.shape[1] == 0:
         return
     with nogil:
@@ -540,6 +569,11 @@ def sgd(floating[:, ::1] table, const int64_t[::1] rows, const floating[:, ::1] 
 def sgd_momentum(floating[:, ::1] table, floating[:, ::1] buf, const int64_t[::1] rows,
                  const floating[:, ::1] values, double lr, double momentum, double wd,
                  bint nesterov, int nthreads):
+    _need(values.shape[0] == rows.shape[0] and values.shape[1] == table.shape[1],
+          "values must have shape (len(rows), dim)")
+    _need(buf.shape[0] == table.shape[0] and buf.shape[1] == table.shape[1],
+          "buf must have the table's shape")
+    _rows_in_range(rows, table.shape[0])
     if rows.shape[0] == 0 or table.shape[1] == 0:
         return
     with nogil:
@@ -551,6 +585,11 @@ def sgd_momentum(floating[:, ::1] table, floating[:, ::1] buf, const int64_t[::1
 def adagrad(floating[:, ::1] table, floating[:, ::1] acc, const int64_t[::1] rows,
             const floating[:, ::1] values, double clr, double eps, double wd,
             int nthreads):
+    _need(values.shape[0] == rows.shape[0] and values.shape[1] == table.shape[1],
+          "values must have shape (len(rows), dim)")
+    _need(acc.shape[0] == table.shape[0] and acc.shape[1] == table.shape[1],
+          "acc must have the table's shape")
+    _rows_in_range(rows, table.shape[0])
     if rows.shape[0] == 0 or table.shape[1] == 0:
         return
     with nogil:
@@ -561,6 +600,13 @@ def adagrad(floating[:, ::1] table, floating[:, ::1] acc, const int64_t[::1] row
 def adam(floating[:, ::1] table, floating[:, ::1] m, floating[:, ::1] v,
          const int64_t[::1] rows, const floating[:, ::1] values, double step_size,
          double beta1, double beta2, double eps, double wd, int nthreads):
+    _need(values.shape[0] == rows.shape[0] and values.shape[1] == table.shape[1],
+          "values must have shape (len(rows), dim)")
+    _need(m.shape[0] == table.shape[0] and m.shape[1] == table.shape[1],
+          "m must have the table's shape")
+    _need(v.shape[0] == table.shape[0] and v.shape[1] == table.shape[1],
+          "v must have the table's shape")
+    _rows_in_range(rows, table.shape[0])
     if rows.shape[0] == 0 or table.shape[1] == 0:
         return
     with nogil:

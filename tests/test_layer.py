@@ -430,3 +430,24 @@ def test_kernel_unique_rows_and_check_indices(itype):
     assert _layer.check_indices(idx, 10) == -1
     assert _layer.check_indices(idx, 9) == 3
     assert _layer.check_indices(np.array([], dtype=itype), 0) == -1
+
+
+def test_kernel_wrappers_refuse_inputs_that_would_write_out_of_bounds():
+    t = np.zeros((5, 3), np.float32)
+    v = np.zeros((1, 3), np.float32)
+    calls = [
+        lambda: _layer.gather(t, np.array([7]), np.zeros((1, 3), np.float32), 1),
+        lambda: _layer.gather(t, np.array([1, 2]), v, 1),
+        lambda: _layer.coalesce(np.array([9]), v, 5, None, 1),
+        lambda: _layer.coalesce(np.array([1]), v, 5, np.ones(3, np.uint8), 1),
+        lambda: _layer.sgd(t, np.array([5]), v, 0.1, 0.0, 1),
+        lambda: _layer.sgd(t, np.array([1, 2]), v, 0.1, 0.0, 1),
+        lambda: _layer.adam(t, t, np.zeros((4, 3), np.float32), np.array([1]), v, 0.1, 0.9,
+                            0.9, 1e-8, 0.0, 1),
+        lambda: _layer.sgd_fused(t, np.array([-1]), v, None, 0.1, 1),
+        lambda: _layer.renorm(t, np.array([5]), 1.0, 2.0, 1),
+    ]
+    for call in calls:
+        with pytest.raises((ValueError, IndexError), match="embload._layer"):
+            call()
+    assert not t.any()
