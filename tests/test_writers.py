@@ -72,9 +72,10 @@ def test_text_matches_reference_hypothesis(tmp_path_factory, m):
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_gensim_reads_what_we_write(tmp_path, fmt):
+@pytest.mark.parametrize("suffix", ["", ".gz", ".bz2"])
+def test_gensim_reads_what_we_write(tmp_path, fmt, suffix):
     v = sample(n=200, dim=13)
-    path = tmp_path / ("x.bin" if fmt == "word2vec-binary" else "x.txt")
+    path = tmp_path / (("x.bin" if fmt == "word2vec-binary" else "x.txt") + suffix)
     embload.save(v, path, format=fmt)
     kv = gensim_load(str(path), fmt)
     assert kv.index_to_key == v.words
