@@ -1,9 +1,10 @@
 # Contract of the embedding-layer kernels (embload/_layer.pyx).
 #
 # Every kernel is `noexcept nogil` and works on raw, C-contiguous buffers whose
-# shapes, dtypes and index ranges the caller (the `def` wrappers at the bottom
-# of _layer.pyx, called by embload/layer.py and embload/optimizers.py) has
-# already checked. A table is `nrows x dim` elements of `floating` (float or
+# shapes, dtypes and index ranges the caller has already checked: the `def`
+# wrappers at the bottom of _layer.pyx check them (again) before dropping the
+# GIL, after embload/layer.py and embload/optimizers.py checked them with
+# messages for users. A table is `nrows x dim` elements of `floating` (float or
 # double), row r starting at `<Py_ssize_t>r * dim`.
 #
 # Sparse gradients are "coalesced": `rows` holds unique, ascending row numbers
@@ -26,6 +27,8 @@ cdef Py_ssize_t first_bad_index(const index_t* idx, Py_ssize_t count,
                                 Py_ssize_t nrows) noexcept nogil
 
 # out[i, :] = table[idx[i], :] for i in [0, count); indices already validated.
+# Rows are prefetched a few iterations ahead; an output of 8 MiB or more is
+# written with streaming stores (src/rowcopy.h).
 cdef void gather_rows(const floating* table, Py_ssize_t dim, const index_t* idx,
                       Py_ssize_t count, floating* out, int nthreads) noexcept nogil
 
