@@ -53,15 +53,15 @@ cdef void slots_from_runs(const int64_t* pos, const int64_t* starts, Py_ssize_t 
                           Py_ssize_t count, int64_t* slot, int64_t* first) noexcept nogil
 
 # out[slot[i], :] = sum of grad[i, :] over the positions i of that slot, added
-# in batch order. Threads split the columns, never the positions, so each
-# element sees the same additions in the same order for any nthreads.
+# in batch order. Each slot belongs to one thread (by a hash), which adds its
+# positions in batch order: the same bits for any nthreads.
 cdef void sum_in_batch_order(const floating* grad, Py_ssize_t dim, const int64_t* slot,
                              const int64_t* first, Py_ssize_t count, floating* out,
                              int nthreads) noexcept nogil
 
 # Plain SGD straight from the batch, without coalescing:
 # table[idx[i], :] -= lr * grad[i, :] in batch order, skipping rows with keep 0;
-# columns split across threads as above.
+# each table row belongs to one thread (by a hash), as above.
 cdef void sgd_scatter(floating* table, Py_ssize_t dim, const index_t* idx, Py_ssize_t count,
                       const unsigned char* keep, const floating* grad, double lr,
                       int nthreads) noexcept nogil
