@@ -8,7 +8,7 @@ import pytest
 
 from embload._source import detect_compression, open_source
 
-DATA = bytes(range(256)) * 1000
+DATA = bytes(range(256)) * 100
 
 
 @pytest.fixture
