@@ -161,6 +161,10 @@ def sniff(path, member=None):
         raise EmbeddingFormatError(
             "this is a fastText .bin model, not a vectors file; load the .vec file saved "
             "next to it, or gensim.models.fasttext.load_facebook_vectors()", path=path)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise EmbeddingFormatError(
+            "the file starts with a UTF-16 byte-order mark; embload reads UTF-8 text "
+            "(convert it first, e.g. iconv -f UTF-16 -t UTF-8)", path=path, line=1)
     first = body[:first_nl] if first_nl >= 0 else body
     header = _header(first)
     skip = 3 if bom else 0

@@ -62,3 +62,9 @@ def test_long_first_line(tmp_path):
     line = b"w " + b" ".join(b"0.123456" for _ in range(20000)) + b"\n"
     info = sniff(write(tmp_path, b"2 20000\n" + line + line.replace(b"w", b"v")))
     assert (info.format, info.dim) == ("word2vec", 20000)
+
+
+def test_utf16_is_named(tmp_path):
+    path = write(tmp_path, "the 1 2\n".encode("utf-16"))
+    with pytest.raises(EmbeddingFormatError, match=r"line 1: the file starts with a UTF-16 byte-order mark"):
+        embload.load(path)
