@@ -1,8 +1,11 @@
 """Optimizers over sparse gradients: only the rows a batch touched move.
 
 ``optimizer.step(layer, grad)`` applies a :class:`~embload.layer.SparseGrad`
-(from ``layer.backward``) to ``layer.weights`` in place. Rows the layer marks
-as frozen are never changed, even when a hand-made gradient lists them.
+(from ``layer.backward``) to ``layer.weights`` in place;
+``optimizer.update(layer, indices, grad_output)`` does both in one call, and
+for plain SGD skips building the SparseGrad (the fastest path: one pass over
+the gradient). Rows the layer marks as frozen are never changed, even when a
+hand-made gradient lists them.
 
 State is per layer and per row, in dense arrays of the table's shape that are
 allocated at the first step (memory: SGD with momentum and Adagrad one extra
