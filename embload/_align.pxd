@@ -59,6 +59,7 @@ cdef extern from "wordhash.h" nogil:
         int dtype
         int64_t row_bytes
 
+    void el_drop_pages(const char *a, const char *b)
     int el_is_blank(char c)
     int64_t el_count_fields(const char *buf, int64_t p, int64_t q)
     int64_t el_scan_text(const char *buf, int64_t start, int64_t end,

@@ -151,7 +151,7 @@ cdef class Scanner:
         self.group_word = [None] * max(n_groups, 0)
         self.n_exact = 0
         self.lines = 0
-        self.n_parts = 1 if threads == 1 else 4 * threads
+        self.n_parts = 4 * threads
         self.parts = <el_hitbuf *>calloc(self.n_parts, sizeof(el_hitbuf))
         if self.parts == NULL:
             raise MemoryError()
@@ -175,8 +175,14 @@ cdef class Scanner:
                 np.asarray(self.slot_exact).astype(bool),
                 np.asarray(self.group_found).astype(bool))
 
-    def feed_text(self, const unsigned char[::1] buf, Py_ssize_t start, Py_ssize_t end):
-        """Scan the complete lines of ``buf[start:end]`` and fill the rows they win."""
+    def feed_text(self, const unsigned char[::1] buf, Py_ssize_t start, Py_ssize_t end,
+                  bint drop_pages=False):
+        """Scan the complete lines of ``buf[start:end]`` and fill the rows they win.
+
+        ``drop_pages``: ``buf`` is a read-only memory map of a file; each thread hands the
+        pages of its part back to the OS when done (they stay in the page cache), so the
+        resident size does not grow with the buffer. Never set it for other memory.
+        """
         cdef Py_ssize_t n = end - start, k, n_parts
         cdef int64_t b, total = 0
         cdef const char *p
@@ -201,11 +207,16 @@ cdef class Scanner:
         cdef el_hitbuf *parts = self.parts
         cdef int nthreads = <int>min(n_parts, <Py_ssize_t>self.threads)
         with nogil:
-            if n_parts == 1:
-                part_lines[1] = el_scan_text(p, bounds[0], bounds[1], cfg, &parts[0])
+            if nthreads == 1:
+                for k in range(n_parts):
+                    part_lines[k + 1] = el_scan_text(p, bounds[k], bounds[k + 1], cfg, &parts[k])
+                    if drop_pages:
+                        el_drop_pages(p + bounds[k], p + bounds[k + 1])
             else:
                 for k in prange(n_parts, num_threads=nthreads, schedule='dynamic', chunksize=1):
                     part_lines[k + 1] = el_scan_text(p, bounds[k], bounds[k + 1], cfg, &parts[k])
+                    if drop_pages:
+                        el_drop_pages(p + bounds[k], p + bounds[k + 1])
         # 1-based line number of the first line of each part
         part_lines[0] = self.lines + 1
         for k in range(n_parts):

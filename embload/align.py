@@ -39,9 +39,11 @@ OOV_MODES = ("zeros", "uniform", "normal", "mean")
 CASE_MODES = ("exact", "fallback")
 DTYPES = ("float32", "float16", "float64")
 _BLANKS = " \t\r\v\f"
-# Bytes of a plain file scanned per parallel step, per thread; the pages of a finished
-# step are returned to the OS (the memory bound), and the scan may stop between steps.
-_WINDOW_PER_THREAD = 16 << 20
+# Bytes of a plain file scanned per parallel region, per thread. Few regions: between two
+# of them an idle OpenMP thread spins (GOMP_SPINCOUNT), which costs when the machine is
+# busy. The pages of each part are returned to the OS as soon as a thread has scanned it
+# (the memory bound), and the scan may stop between regions.
+_WINDOW_PER_THREAD = 64 << 20
 # Block size for compressed files (grown when a single line is longer).
 _STREAM_BLOCK = 16 << 20
 
@@ -578,7 +580,7 @@ def _scan_text_mmap(scanner, path, info, bar, threads):
                 if cut < 0:
                     cut = mm.find(b"\n", end)
                 end = size if cut < 0 else cut + 1
-            scanner.feed_text(mm, pos, end)
+            scanner.feed_text(mm, pos, end, True)
             bar.update(end - pos)
             drop = (end // page) * page
             if drop > released and hasattr(mm, "madvise"):

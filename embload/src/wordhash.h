@@ -32,8 +32,30 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__unix__) || defined(__APPLE__)
+#include <sys/mman.h>
+#include <unistd.h>
+#define EL_HAVE_MADVISE 1
+#endif
 
 #include "floatparse.h"
+
+/* Hand the whole pages inside [a, b) of a read-only FILE mapping back to the OS (they are
+ * re-read from the page cache if touched again). Never call it on anonymous memory: there
+ * MADV_DONTNEED zeroes the pages. A no-op where madvise is missing. */
+static inline void el_drop_pages(const char *a, const char *b) {
+#ifdef EL_HAVE_MADVISE
+    static long page = 0;
+    if (page <= 0) page = sysconf(_SC_PAGESIZE);
+    if (page <= 0) return;
+    uintptr_t lo = ((uintptr_t)a + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
+    uintptr_t hi = (uintptr_t)b & ~((uintptr_t)page - 1);
+    if (hi > lo) (void)madvise((void *)lo, (size_t)(hi - lo), MADV_DONTNEED);
+#else
+    (void)a;
+    (void)b;
+#endif
+}
 
 /* ------------------------------------------------------------------------ */
 /* Hash table                                                                 */
