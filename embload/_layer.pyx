@@ -177,7 +177,8 @@ cdef void slots_from_runs(const int64_t* pos, const int64_t* starts, Py_ssize_t 
 cdef inline int owner(uint64_t key, int nparts) noexcept nogil:
     # Fibonacci hashing spreads rows evenly over the threads whatever their
     # ids (frequent words have small ids, so id ranges would not).
-    return <int>(((key * <uint64_t>11400714819323198485ULL) >> 32) % <uint64_t>nparts)
+    # (multiply-shift maps the hash's top 32 bits onto 0..nparts-1 without a division)
+    return <int>((((key * <uint64_t>11400714819323198485ULL) >> 32) * <uint64_t>nparts) >> 32)
 
 
 cdef inline int parts_for(Py_ssize_t count, Py_ssize_t dim, int nthreads) noexcept nogil:
