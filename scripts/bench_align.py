@@ -24,7 +24,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 import numpy as np
 
@@ -58,19 +57,20 @@ def make_glove_like(path, n_words, dim, seed=0):
 
 
 def bench_file(n_words, dim, workdir):
-    """The GloVe-like file of the foundation benchmark (scripts/bench_load.py, generated
-    there with the same seed if missing) and its words; our own generator if that script
-    is not there."""
+    """The GloVe-like file of the foundation benchmark (scripts/bench_load.py's generator
+    and seed, written once into ``workdir``) and its words; our own generator if that
+    script is not there."""
     sys.path.insert(0, HERE)
     try:
         import bench_load
     except ImportError:
         bench_load = None
     if bench_load is not None:
-        path = os.path.join(bench_load.DEFAULT_CACHE, f"glove_{n_words}x{dim}.txt")
+        # the same generator and seed as bench_load.py, but our own copy: that script
+        # owns (and may regenerate or delete) its cache folder
+        path = os.path.join(workdir, f"glove_{n_words}x{dim}.txt")
         if not os.path.exists(path):
             print(f"writing {path} (bench_load.make_text) ...", flush=True)
-            os.makedirs(bench_load.DEFAULT_CACHE, exist_ok=True)
             bench_load.make_text(path, n_words, dim, seed=dim)
     else:
         path = os.path.join(workdir, f"glove-like-{n_words}x{dim}.txt")
@@ -113,7 +113,6 @@ def rss_mb():
 
 if method.startswith("embload"):
     import embload
-    from embload import _align, align
 elif method == "gensim":
     from gensim.models import KeyedVectors
 base = rss_mb()
