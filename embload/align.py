@@ -537,26 +537,38 @@ def _source_total(path, member):
         return src.total
 
 
+def _unique_keys(words):
+    """UTF-8 keys and their positions, without empty words (a file word is never empty)
+    and without a second word that encodes to the same bytes (possible only for strings
+    holding surrogates: the file cannot tell them apart)."""
+    keys, values, seen = [], [], set()
+    for i, word in enumerate(words):
+        key = _encode(word)
+        if key and key not in seen:
+            seen.add(key)
+            keys.append(key)
+            values.append(i)
+    return keys, values
+
+
 def _make_scanner(plan, dim, dtype, threads, binary, path):
     from . import _align
 
-    keep = [i for i, w in enumerate(plan.words) if w]  # an empty word is never in a file
-    exact = _align.WordTable([_encode(plan.words[i]) for i in keep], keep)
+    exact = _align.WordTable(*_unique_keys(plan.words))
     lower = lower_dict = None
     if plan.case == "fallback":
-        keys = [_encode(k) for k in plan.group_keys]
-        lower = _align.WordTable(keys, np.arange(len(keys)))
-        lower_dict = dict(zip(keys, range(len(keys))))
+        keys, groups = _unique_keys(plan.group_keys)
+        lower = _align.WordTable(keys, groups)
+        lower_dict = dict(zip(keys, groups))
         order = np.argsort(plan.slot_group, kind="stable")
-        group_ptr = np.zeros(len(keys) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(plan.slot_group, minlength=len(keys)), out=group_ptr[1:])
+        group_ptr = np.zeros(len(plan.group_keys) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(plan.slot_group, minlength=len(plan.group_keys)), out=group_ptr[1:])
         group_slots = order.astype(np.int64)
     else:
         group_ptr = np.zeros(1, dtype=np.int64)
         group_slots = np.zeros(0, dtype=np.int64)
-    scanner = _align.Scanner(exact, lower, lower_dict, plan.rows, group_ptr, group_slots,
-                             plan.num_words, dim, dtype, threads, plan.general, binary, path)
-    return scanner
+    return _align.Scanner(exact, lower, lower_dict, plan.rows, group_ptr, group_slots,
+                          plan.num_words, dim, dtype, threads, plan.general, binary, path)
 
 
 def _scan_text_mmap(scanner, path, info, bar, threads):

@@ -565,6 +565,16 @@ def test_garbage_never_crashes(tmp_path, data, header, wanted, case, threads):
     assert not e.matrix[0].any()
 
 
+def test_odd_wanted_words(tmp_path):
+    p = tmp_path / "v.txt"
+    p.write_bytes(b"\xc3\xa9 1 1\n 2 2\nb\xff 3 3\n")
+    wi = {"": 1, "\u00e9": 2, "\udcc3\udca9": 3, "b\udcff": 4}
+    for case in ("exact", "fallback"):
+        e = load_aligned(p, wi, case=case)
+        assert e.matrix[:, 0].tolist() == [0, 0, 1, 0, 3]
+        assert e.missing == ["", "\udcc3\udca9"]
+
+
 def test_long_words(tmp_path):
     long_word = "x" * 100_000 + "é"
     p = tmp_path / "long.txt"
