@@ -515,11 +515,16 @@ static inline int64_t el_scan_binary(const char *buf, int64_t start, int64_t end
     return pos;
 }
 
-/* Copy one little-endian float32 vector into dest converted to dtype. */
+/* Copy one little-endian float32 vector into dest converted to dtype (any host order). */
 static inline void el_copy_binary(const char *src, int64_t dim, void *dest, int dtype) {
     for (int64_t k = 0; k < dim; k++) {
         float f;
-        memcpy(&f, src + 4 * k, 4);
+        uint32_t u;
+        memcpy(&u, src + 4 * k, 4);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        u = ((u & 0xffu) << 24) | ((u & 0xff00u) << 8) | ((u >> 8) & 0xff00u) | (u >> 24);
+#endif
+        memcpy(&f, &u, 4);
         if (dtype == EL_AL_F32)
             ((float *)dest)[k] = f;
         else if (dtype == EL_AL_F64)
