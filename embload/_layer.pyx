@@ -62,6 +62,32 @@ cdef Py_ssize_t first_bad_index(const index_t* idx, Py_ssize_t count,
     return -1
 
 
+cdef inline int owner(uint64_t key, int nparts) noexcept nogil:
+    # Fibonacci hashing spreads rows evenly over the threads whatever their
+    # ids (frequent words have small ids, so id ranges would not).
+    # (multiply-shift maps the hash's top 32 bits onto 0..nparts-1 without a division)
+    return <int>((((key * <uint64_t>11400714819323198485ULL) >> 32) * <uint64_t>nparts) >> 32)
+
+
+# Work below this many elements runs on one thread: waking threads costs more.
+cdef Py_ssize_t parallel_min_elements = 1 << 16
+
+
+cdef inline int parts_for(Py_ssize_t count, Py_ssize_t dim, int nthreads) noexcept nogil:
+    if <size_t>count * <size_t>dim < <size_t>parallel_min_elements or nthreads < 1:
+        return 1
+    return nthreads
+
+
+def _set_parallel_min_elements(Py_ssize_t n):
+    """Set the size from which kernels use threads; returns the old value (for tests,
+    which run the threaded paths on small data with 0)."""
+    global parallel_min_elements
+    old = parallel_min_elements
+    parallel_min_elements = n
+    return old
+
+
 cdef inline void _gather_one(const floating* table, Py_ssize_t dim, const index_t* idx,
                              Py_ssize_t i, Py_ssize_t count, floating* out,
                              size_t row_bytes, bint stream) noexcept nogil:
@@ -81,7 +107,7 @@ cdef void gather_rows(const floating* table, Py_ssize_t dim, const index_t* idx,
     # each store: write it with streaming stores instead. A small one stays
     # cached for whatever consumes it next.
     cdef bint stream = <size_t>count * row_bytes >= STREAM_MIN_BYTES
-    if nthreads <= 1 or count < 64:
+    if parts_for(count, dim, nthreads) == 1:
         for i in range(count):
             _gather_one(table, dim, idx, i, count, out, row_bytes, stream)
         if stream:
@@ -172,20 +198,6 @@ cdef void slots_from_runs(const int64_t* pos, const int64_t* starts, Py_ssize_t 
         first[u] = pos[starts[u]]
         for j in range(starts[u], starts[u + 1]):
             slot[pos[j]] = u
-
-
-cdef inline int owner(uint64_t key, int nparts) noexcept nogil:
-    # Fibonacci hashing spreads rows evenly over the threads whatever their
-    # ids (frequent words have small ids, so id ranges would not).
-    # (multiply-shift maps the hash's top 32 bits onto 0..nparts-1 without a division)
-    return <int>((((key * <uint64_t>11400714819323198485ULL) >> 32) * <uint64_t>nparts) >> 32)
-
-
-cdef inline int parts_for(Py_ssize_t count, Py_ssize_t dim, int nthreads) noexcept nogil:
-    # a small batch is not worth waking threads for
-    if <size_t>count * <size_t>dim < (<size_t>1 << 16) or nthreads < 1:
-        return 1
-    return nthreads
 
 
 cdef inline void _sum_part(const floating* grad, Py_ssize_t dim, const int64_t* slot,
@@ -295,7 +307,8 @@ cdef void renorm_rows(floating* table, Py_ssize_t dim, const int64_t* rows,
                       int nthreads) noexcept nogil:
     cdef Py_ssize_t u
     cdef size_t row_bytes = <size_t>dim * sizeof(floating)
-    for u in prange(nrows, schedule='static', num_threads=nthreads):
+    for u in prange(nrows, schedule='static',
+                    num_threads=parts_for(nrows, dim, nthreads)):
         if u + AHEAD < nrows:
             el_prefetch_write(table + rows[u + AHEAD] * dim, row_bytes)
         _renorm_one(table + rows[u] * dim, dim, max_norm, norm_type)
@@ -324,7 +337,8 @@ cdef void sgd_rows(floating* table, Py_ssize_t dim, const int64_t* rows,
                    int nthreads) noexcept nogil:
     cdef Py_ssize_t u
     cdef size_t row_bytes = <size_t>dim * sizeof(floating)
-    for u in prange(nrows, schedule='static', num_threads=nthreads):
+    for u in prange(nrows, schedule='static',
+                    num_threads=parts_for(nrows, dim, nthreads)):
         if u + AHEAD < nrows:
             el_prefetch_write(table + rows[u + AHEAD] * dim, row_bytes)
         _sgd_one(table + rows[u] * dim, values + u * dim, dim, <floating>lr, <floating>wd)
@@ -353,7 +367,8 @@ cdef void sgd_momentum_rows(floating* table, floating* buf, Py_ssize_t dim,
                             bint nesterov, int nthreads) noexcept nogil:
     cdef Py_ssize_t u
     cdef size_t row_bytes = <size_t>dim * sizeof(floating)
-    for u in prange(nrows, schedule='static', num_threads=nthreads):
+    for u in prange(nrows, schedule='static',
+                    num_threads=parts_for(nrows, dim, nthreads)):
         if u + AHEAD < nrows:
             el_prefetch_write(table + rows[u + AHEAD] * dim, row_bytes)
             el_prefetch_write(buf + rows[u + AHEAD] * dim, row_bytes)
@@ -380,7 +395,8 @@ cdef void adagrad_rows(floating* table, floating* acc, Py_ssize_t dim,
                        double clr, double eps, double wd, int nthreads) noexcept nogil:
     cdef Py_ssize_t u
     cdef size_t row_bytes = <size_t>dim * sizeof(floating)
-    for u in prange(nrows, schedule='static', num_threads=nthreads):
+    for u in prange(nrows, schedule='static',
+                    num_threads=parts_for(nrows, dim, nthreads)):
         if u + AHEAD < nrows:
             el_prefetch_write(table + rows[u + AHEAD] * dim, row_bytes)
             el_prefetch_write(acc + rows[u + AHEAD] * dim, row_bytes)
@@ -413,7 +429,8 @@ cdef void adam_rows(floating* table, floating* m, floating* v, Py_ssize_t dim,
     cdef Py_ssize_t u
     cdef Py_ssize_t off
     cdef size_t row_bytes = <size_t>dim * sizeof(floating)
-    for u in prange(nrows, schedule='static', num_threads=nthreads):
+    for u in prange(nrows, schedule='static',
+                    num_threads=parts_for(nrows, dim, nthreads)):
         if u + AHEAD < nrows:
             off = rows[u + AHEAD] * dim
             el_prefetch_write(table + off, row_bytes)

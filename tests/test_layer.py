@@ -11,6 +11,14 @@ DTYPES = [np.float32, np.float64]
 TOL = {np.float32: dict(rtol=1e-5, atol=1e-5), np.float64: dict(rtol=1e-12, atol=1e-12)}
 
 
+@pytest.fixture
+def threaded():
+    """Let the kernels use threads even on these tests' small data."""
+    old = _layer._set_parallel_min_elements(0)
+    yield
+    _layer._set_parallel_min_elements(old)
+
+
 def one_hot(flat, n):
     m = np.zeros((len(flat), n))
     m[np.arange(len(flat)), flat] = 1.0
@@ -63,7 +71,7 @@ def test_forward_accepts_lists_strided_arrays_and_empty_lists():
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_forward_threads_give_identical_results(dtype):
+def test_forward_threads_give_identical_results(dtype, threaded):
     rng = np.random.default_rng(2)
     idx = zipf_indices(rng, (64, 50), 3000)
     one = Embedding(3000, 40, dtype=dtype, seed=3, threads=1)
@@ -154,7 +162,7 @@ def test_compute_mask_keras_semantics():
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("threads", [1, 2, 3])
-def test_backward_equals_dense_gradient_on_trainable_rows(dtype, threads):
+def test_backward_equals_dense_gradient_on_trainable_rows(dtype, threads, threaded):
     rng = np.random.default_rng(4)
     n = 300
     frozen = rng.random(n) < 0.3
@@ -173,7 +181,7 @@ def test_backward_equals_dense_gradient_on_trainable_rows(dtype, threads):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_backward_exact_under_heavy_repetition(dtype):
+def test_backward_exact_under_heavy_repetition(dtype, threaded):
     # the classic scatter bug: out[idx] += grad keeps only one of the repeats
     rng = np.random.default_rng(5)
     idx = np.full(20000, 7)
@@ -189,7 +197,7 @@ def test_backward_exact_under_heavy_repetition(dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("dim", [1, 17, 64, 300])
-def test_backward_bit_identical_for_any_thread_count(dtype, dim):
+def test_backward_bit_identical_for_any_thread_count(dtype, dim, threaded):
     rng = np.random.default_rng(6)
     idx = zipf_indices(rng, (128, 40), 5000)
     idx[:, 30:] = 1  # one row with a large share of the batch (split by columns)

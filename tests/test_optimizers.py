@@ -6,9 +6,18 @@ import numpy as np
 import pytest
 
 from embload import SGD, Adagrad, Adam, Embedding, SparseGrad
+from embload import _layer
 
 DTYPES = [np.float32, np.float64]
 TOL = {np.float32: dict(rtol=2e-5, atol=2e-6), np.float64: dict(rtol=1e-11, atol=1e-13)}
+
+
+@pytest.fixture
+def threaded():
+    """Let the kernels use threads even on these tests' small data."""
+    old = _layer._set_parallel_min_elements(0)
+    yield
+    _layer._set_parallel_min_elements(old)
 N, DIM = 120, 12
 
 
@@ -152,7 +161,7 @@ def test_frozen_rows_bit_identical_after_many_steps(name, make, make_ref):
 
 
 @pytest.mark.parametrize("name,make,make_ref", CASES, ids=[c[0] for c in CASES])
-def test_thread_count_does_not_change_a_bit(name, make, make_ref):
+def test_thread_count_does_not_change_a_bit(name, make, make_ref, threaded):
     results = []
     for threads in (1, 2, 3):
         layer = make_layer(np.float32, threads=threads)
@@ -232,7 +241,7 @@ def test_update_equals_backward_then_step(dtype, name, make, make_ref):
     assert opt_b.state(b)["step"] == 6
 
 
-def test_fused_sgd_thread_count_does_not_change_a_bit():
+def test_fused_sgd_thread_count_does_not_change_a_bit(threaded):
     # dim 64: the threads split the columns (blocks of at least 16)
     results = []
     for threads in (1, 2, 3):
