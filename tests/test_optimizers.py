@@ -18,6 +18,8 @@ def threaded():
     old = _layer._set_parallel_min_elements(0)
     yield
     _layer._set_parallel_min_elements(old)
+
+
 N, DIM = 120, 12
 
 
