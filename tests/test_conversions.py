@@ -256,8 +256,11 @@ def check_format32(values):
         assert back.tobytes() == x.tobytes(), (x, s)
         if np.isfinite(x) and x != 0:
             assert our_digits(s) == numpy_digits(x), (x, s)  # same digits: shortest, then closest
-        # NumPy's own text for a float32 (what gensim writes): digits and layout
-        assert s == str(np.float32(x)), (x, s)
+        # NumPy's own text for a float32 (what gensim writes): digits and layout,
+        # except where NumPy's text does not read back through float() (below)
+        ref = str(np.float32(x))
+        if np.float32(float(ref)).tobytes() == x.tobytes():
+            assert s == ref, (x, s)
 
 
 def test_format32_examples():
@@ -327,3 +330,14 @@ def test_format64_random():
     same = sum(s == repr(float(v)) for s, v in zip(texts, x))
     assert all(bits(float(s)) == bits(float(v)) for s, v in zip(texts, x))
     assert same >= len(x) - 5
+
+
+def test_format32_double_rounding_edge():
+    # 7.038531e-26 is the shortest decimal nearest 0x15ae43fd when rounded straight to
+    # float32, but float() makes it a double that is the exact midpoint to 0x15ae43fe,
+    # and the tie goes there. NumPy's str() writes it (and so gensim corrupts it).
+    x = np.array([0x15AE43FD, 0x15AE43FE], dtype=np.uint32).view(np.float32)
+    texts = format_float32(x)
+    assert [np.float32(float(t)).tobytes() for t in texts] == [v.tobytes() for v in x]
+    assert texts == ["7.0385307e-26", "7.0385313e-26"]
+    assert str(x[0]) == "7.038531e-26" and np.float32(float(str(x[0]))) == x[1]

@@ -32,7 +32,16 @@
  * rounded-down digits fall outside the interval. This is the digit-removal
  * scheme of Ryu (Ulf Adams, 2018) with exact multiprecision products in place
  * of its precomputed approximations: slower than Ryu, much simpler to trust.
- * scripts/check_float32_format.py checks all 2^32 float32 values.
+ * The digits are exact for rounding the decimal straight to float32; but
+ * float() rounds to a double first, and a decimal within 2^-53 of a midpoint
+ * between two floats becomes that midpoint, whose tie may go the other way
+ * (e.g. 7.038531e-26 reads back as the float above 0x15ae43fd). So every
+ * result is read back the way np.float32(float(text)) reads it (one exact
+ * double operation for the usual exponents) and, in the rare failure, found
+ * again by trying glibc's correctly rounded 1..9-digit decimals and their
+ * neighbours. In such edge cases a decimal that only double rounding brings
+ * to x may be one digit shorter than what is written.
+ * scripts/check_float32_format.py checks all float32 values.
  *
  * float64: glibc's correctly rounded printf at 15, 16 and 17 significant
  * digits, the first that reads back, trailing zeros dropped (for a normal
@@ -310,6 +319,47 @@ static inline int el__zero(int neg, char *out) {
     return 3;
 }
 
+/* Does digits * 10^exp10 read back to the positive float32 with bits `want`
+ * the way np.float32(float(text)) reads it: correctly rounded to a double,
+ * then that double rounded to float32? */
+static inline int el__f32_reads_back(uint64_t digits, int exp10, uint32_t want) {
+    double d;
+    float f;
+    uint32_t got;
+    if (digits <= (UINT64_C(1) << 53) && exp10 >= -22 && exp10 <= 22) {
+        /* Clinger: one correctly rounded operation on exact doubles */
+        d = exp10 < 0 ? (double)digits / el_pow10_exact[-exp10] : (double)digits * el_pow10_exact[exp10];
+    } else {
+        char buf[48];
+        int k = snprintf(buf, sizeof buf, "%llue%d", (unsigned long long)digits, exp10);
+        if (el_parse_double(buf, buf + k, &d) != buf + k) return 0;
+    }
+    f = (float)d;
+    memcpy(&got, &f, 4);
+    return got == want;
+}
+
+/* Rare fallback (a decimal within 2^-53 of a midpoint between two floats, where
+ * the double rounding of float() then float32 differs from rounding once):
+ * glibc's correctly rounded p-digit decimal and its neighbours, shortest first. */
+static inline void el__f32_fallback(float ax, uint32_t want, uint64_t *digits, int *exp10) {
+    int p, i;
+    for (p = 1; p <= 17; p++) {
+        char buf[64];
+        int len = snprintf(buf, sizeof buf, "%.*e", p - 1, (double)ax), e = 0, eneg = 0, nd = 0;
+        uint64_t r = 0;
+        for (i = 0; i < len && buf[i] != 'e'; i++)
+            if (buf[i] >= '0' && buf[i] <= '9') { r = r * 10 + (uint64_t)(buf[i] - '0'); nd++; }
+        i++;
+        if (i < len && (buf[i] == '-' || buf[i] == '+')) { eneg = buf[i] == '-'; i++; }
+        for (; i < len; i++) e = e * 10 + (buf[i] - '0');
+        e = (eneg ? -e : e) - (nd - 1);
+        if (el__f32_reads_back(r, e, want)) { *digits = r; *exp10 = e; return; }
+        if (el__f32_reads_back(r + 1, e, want)) { *digits = r + 1; *exp10 = e; return; }
+        if (r > 1 && el__f32_reads_back(r - 1, e, want)) { *digits = r - 1; *exp10 = e; return; }
+    }
+}
+
 static inline int el_format_float32(float x, char *out) {
     uint32_t b, mant;
     int ex, neg, exp10;
@@ -322,6 +372,11 @@ static inline int el_format_float32(float x, char *out) {
     if (ex == 0 && mant == 0) return el__zero(neg, out);
     if (ex == 0) el__shortest(mant, -149, 0, &digits, &exp10);
     else el__shortest(mant | 0x800000u, ex - 150, mant == 0 && ex > 1, &digits, &exp10);
+    if (!el__f32_reads_back(digits, exp10, b & 0x7fffffffu)) {
+        float ax = neg ? -x : x;
+        el__f32_fallback(ax, b & 0x7fffffffu, &digits, &exp10);
+        while (digits % 10 == 0) { digits /= 10; exp10++; }
+    }
     {
         /* NumPy's layout for float32 (what str(np.float32) and so gensim write):
          * positional iff 1e-4 <= |x| < 1e6, comparing the exact value */
