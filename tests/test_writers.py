@@ -333,3 +333,13 @@ def test_binary_record_layout(tmp_path):
     p = tmp_path / "r.bin"
     embload.save((["ab"], np.array([[1.5, -2.0]], np.float32)), p)
     assert p.read_bytes() == b"1 2\nab " + struct.pack("<ff", 1.5, -2.0) + b"\n"
+
+
+def test_float16_binary_widens_exactly(tmp_path):
+    v = sample(dtype=np.float64)
+    with np.errstate(over="ignore"):
+        v = Vectors(v.words, v.vectors.astype(np.float16))
+    path = tmp_path / "h.bin"
+    embload.save(v, path)
+    kv = gensim_load(str(path), "word2vec-binary")
+    assert kv.vectors.tobytes() == v.vectors.astype(np.float32).tobytes()
