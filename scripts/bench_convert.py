@@ -4,7 +4,8 @@
     python scripts/bench_convert.py                 # 400,000 x 300, files under /tmp/embload_bench
     python scripts/bench_convert.py --rows 50000    # quicker
 
-What is measured (warm page cache, best of --repeat runs; gensim writing runs once, it is slow):
+What is measured (warm page cache, best of --repeat runs; gensim writing runs once, it is slow;
+every write starts after os.sync(), so no writer pays for the previous one's dirty pages):
 
   open   embload cache (open_cache, memory-mapped)                      vs
          parsing the same vectors as GloVe text with embload.load, and
@@ -74,12 +75,18 @@ def generate_glove(path, rows, dim, seed=0):
 _CPU = {}
 
 
-def best(fn, repeat):
-    """Best wall time of ``repeat`` runs (the CPU time of that run is kept in ``_CPU[fn]``)."""
+def best(fn, repeat, sync=False):
+    """Best wall time of ``repeat`` runs (the CPU time of that run is kept in ``_CPU[fn]``).
+
+    ``sync``: flush dirty pages first, so that a writer is not throttled by the kernel's
+    write-back of what the previous writer left (which would favour whoever runs first).
+    """
     times = []
     result = None
     for _ in range(repeat):
         gc.collect()
+        if sync and hasattr(os, "sync"):
+            os.sync()
         c0 = time.process_time()
         t0 = time.perf_counter()
         result = fn()
@@ -115,7 +122,7 @@ def main(argv=None):
 
     # --- cache write / open ---------------------------------------------------------------
     folder = os.path.join(args.dir, f"glove_{args.rows}x{args.dim}.embload")
-    t_write_cache, _ = best(lambda: cache.write_cache(vectors, folder, source=text, progress=False), 2)
+    t_write_cache, _ = best(lambda: cache.write_cache(vectors, folder, source=text, progress=False), 2, sync=True)
     open_fn = lambda: cache.open_cache(folder)  # noqa: E731
     t_open, opened = best(open_fn, args.repeat)
     cpu_open = _CPU[open_fn]
@@ -133,7 +140,7 @@ def main(argv=None):
 
     kv = vectors.to_gensim()
     gensim_native = os.path.join(args.dir, f"glove_{args.rows}x{args.dim}.kv")
-    t_gensim_save, _ = best(lambda: kv.save(gensim_native), 2)
+    t_gensim_save, _ = best(lambda: kv.save(gensim_native), 2, sync=True)
     t_gensim_open, kv_mm = best(lambda: KeyedVectors.load(gensim_native, mmap="r"), args.repeat)
     assert kv_mm.index_to_key == vectors.words
     del kv_mm
@@ -156,9 +163,9 @@ def main(argv=None):
         save = None
         print(f"embload.writers not available ({exc}); writer rows skipped", flush=True)
     if save is not None:
-        t_save_txt, _ = best(lambda: save(vectors, out_txt, format="word2vec"), 2)
-        t_save_bin, _ = best(lambda: save(vectors, out_bin, format="word2vec-binary"), 2)
-    t_gensim_bin, _ = best(lambda: kv.save_word2vec_format(out_bin + ".gensim", binary=True), 1)
+        t_save_txt, _ = best(lambda: save(vectors, out_txt, format="word2vec"), 2, sync=True)
+        t_save_bin, _ = best(lambda: save(vectors, out_bin, format="word2vec-binary"), 2, sync=True)
+    t_gensim_bin, _ = best(lambda: kv.save_word2vec_format(out_bin + ".gensim", binary=True), 1, sync=True)
     if save is not None:
         print(f"embload.save: text {t_save_txt:.2f} s, binary {t_save_bin:.2f} s; "
               f"gensim binary {t_gensim_bin:.2f} s", flush=True)
@@ -168,7 +175,7 @@ def main(argv=None):
         assert check.index_to_key == vectors.words and np.array_equal(check.vectors, vectors.vectors)
     if not args.skip_gensim_text:
         print("gensim text writer (slow) ...", flush=True)
-        t_gensim_txt, _ = best(lambda: kv.save_word2vec_format(out_txt + ".gensim", binary=False), 1)
+        t_gensim_txt, _ = best(lambda: kv.save_word2vec_format(out_txt + ".gensim", binary=False), 1, sync=True)
         print(f"gensim text writer: {t_gensim_txt:.2f} s", flush=True)
         if save is not None:
             rows.append(("write word2vec text", t_save_txt, "gensim save_word2vec_format(binary=False)",
