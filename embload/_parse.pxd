@@ -53,6 +53,7 @@ cdef extern from "textscan.h" nogil:
     const char *el_after_last_newline(const char *p, const char *end)
     void el_text_piece(const el_config *cfg, el_piece *pc, char *out, const char *base,
                        int64_t *wstart, int64_t *wlen, int64_t *lineno)
+    void el_binary_row(const el_config *cfg, char *row, const char *v)
     void el_binary_records(const el_config *cfg, el_piece *pc, char *out, const char *base,
                            int64_t *wstart, int64_t *wlen, int at_eof)
     Py_ssize_t el_pread_full(int fd, char *buf, Py_ssize_t n, int64_t off)

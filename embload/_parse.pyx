@@ -432,6 +432,7 @@ def read_binary(src, *, Py_ssize_t dim, Py_ssize_t skip_bytes, Py_ssize_t count,
     cdef int64_t *ws
     cdef int64_t *wl
     cdef int at_eof
+    cdef Py_ssize_t r
     cdef bint trailing = False
 
     reader.skip(skip_bytes)
@@ -452,8 +453,16 @@ def read_binary(src, *, Py_ssize_t dim, Py_ssize_t skip_bytes, Py_ssize_t count,
         ws = <int64_t *>_ptr(wstart)
         wl = <int64_t *>_ptr(wlen)
         at_eof = reader.eof
-        with nogil:
-            el_binary_records(&cfg, &pc, out, base, ws, wl, at_eof)
+        if cfg.threads == 1 or avail < cfg.min_piece:
+            with nogil:
+                el_binary_records(&cfg, &pc, out, base, ws, wl, at_eof)
+        else:
+            # find the records serially (one memchr per word), then copy the
+            # vectors in parallel: the copy and the page faults are the work
+            with nogil:
+                el_binary_records(&cfg, &pc, NULL, base, ws, wl, at_eof)
+                for r in prange(pc.rows, schedule='static', num_threads=cfg.threads):
+                    el_binary_row(&cfg, out + r * rowbytes, base + ws[r] + wl[r] + 1)
         if pc.err != EL_OK:
             record = store.rows + pc.rows + 1
             start = pc.err_pos - base

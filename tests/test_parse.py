@@ -258,7 +258,9 @@ def test_binary_matches_reference(tmp_path_factory, ws, dim, newline, data):
     words, ref = reference_binary(raw, dtype=dtype)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # float16 overflow in the reference
-        v = load_quiet(path, format="word2vec-binary", dtype=dtype, _block_size=block_size)
+        threads = data.draw(st.sampled_from([1, 2]))  # 2: records found serially, copied in parallel
+        v = load_quiet(path, format="word2vec-binary", dtype=dtype, _block_size=block_size, threads=threads,
+                       _min_piece=1)
     assert_same(v, words, ref)
 
 

@@ -218,10 +218,30 @@ static inline float el_load_f32le(const char *p) {
     return f;
 }
 
-/* Binary word2vec: parse the complete records of [pc->begin, pc->end) into rows
- * out[first_row ...], at most pc->max_rows. Stops at the first record that is not
- * complete in the data (pc->stop is its start); with `at_eof` set, a record that is
- * started but incomplete is an EL_ERR_TRUNCATED error. */
+/* One binary vector (dim little-endian float32 at v) into a row of the output type. */
+static inline void el_binary_row(const el_config *cfg, char *row, const char *v) {
+    const ptrdiff_t dim = cfg->dim;
+    ptrdiff_t k;
+    if (cfg->dtype == EL_F32) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        for (k = 0; k < dim; k++) ((float *)row)[k] = el_load_f32le(v + 4 * k);
+#else
+        memcpy(row, v, (size_t)(dim * 4));
+#endif
+    } else if (cfg->dtype == EL_F64) {
+        for (k = 0; k < dim; k++) ((double *)row)[k] = (double)el_load_f32le(v + 4 * k);
+    } else {
+        for (k = 0; k < dim; k++) ((uint16_t *)row)[k] = el_double_to_half((double)el_load_f32le(v + 4 * k));
+    }
+}
+
+/* Binary word2vec: find the complete records of [pc->begin, pc->end), at most
+ * pc->max_rows; record r's word is at base + wstart[r] (wlen[r] bytes) and its
+ * vector follows the space after it. With `out` not NULL the vectors are also
+ * converted into rows out[first_row ...] (else the caller converts them, e.g. in
+ * parallel, with el_binary_row). Stops at the first record that is not complete
+ * (pc->stop is its start); with `at_eof` set, a record that is started but
+ * incomplete is an EL_ERR_TRUNCATED error. */
 static inline void el_binary_records(const el_config *cfg, el_piece *pc, char *out, const char *base,
                                      int64_t *wstart, int64_t *wlen, int at_eof) {
     const ptrdiff_t dim = cfg->dim;
@@ -231,13 +251,11 @@ static inline void el_binary_records(const el_config *cfg, el_piece *pc, char *o
     const char *const end = pc->end;
     ptrdiff_t r = pc->first_row;
     const ptrdiff_t rlast = pc->first_row + pc->max_rows;
-    ptrdiff_t k;
     pc->err = EL_OK;
     while (r < rlast) {
         const char *w = p;
         const char *sp;
         const char *v;
-        char *row;
         while (w < end && *w == '\n') w++;
         sp = w < end ? (const char *)memchr(w, ' ', (size_t)(end - w)) : NULL;
         if (sp == NULL || end - (sp + 1) < vbytes) {
@@ -248,18 +266,7 @@ static inline void el_binary_records(const el_config *cfg, el_piece *pc, char *o
             break;
         }
         v = sp + 1;
-        row = out + r * dim * itemsize;
-        if (cfg->dtype == EL_F32) {
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-            for (k = 0; k < dim; k++) ((float *)row)[k] = el_load_f32le(v + 4 * k);
-#else
-            memcpy(row, v, (size_t)vbytes);
-#endif
-        } else if (cfg->dtype == EL_F64) {
-            for (k = 0; k < dim; k++) ((double *)row)[k] = (double)el_load_f32le(v + 4 * k);
-        } else {
-            for (k = 0; k < dim; k++) ((uint16_t *)row)[k] = el_double_to_half((double)el_load_f32le(v + 4 * k));
-        }
+        if (out != NULL) el_binary_row(cfg, out + r * dim * itemsize, v);
         wstart[r] = (int64_t)(w - base);
         wlen[r] = (int64_t)(sp - w);
         r++;
