@@ -150,7 +150,7 @@ def test_underscores_and_grammar():
 
 
 @given(st.text("0123456789_.eE+-infatyINFATY", max_size=25))
-@settings(max_examples=1000)
+@settings(max_examples=400)
 def test_grammar_fuzz(tok):
     check_tokens([tok])
 
@@ -291,7 +291,7 @@ def test_format32_random_bits_and_edges():
     allbits = np.concatenate([allbits, allbits | np.uint32(0x80000000)])
     check_format32(allbits.view(np.float32))
     # embedding-like values
-    check_format32((rng.standard_normal(20000) * 0.3).astype(np.float32))
+    check_format32((rng.standard_normal(5000) * 0.3).astype(np.float32))
 
 
 def test_format16_exhaustive():
@@ -302,7 +302,7 @@ def test_format16_exhaustive():
     finite = ~np.isnan(h)
     assert back.view(np.uint16)[finite].tobytes() == h.view(np.uint16)[finite].tobytes()
     assert all(texts[i] == "nan" for i in np.flatnonzero(~finite))
-    for x, s in zip(h[finite], np.array(texts, dtype=object)[finite]):
+    for x, s in zip(h[finite][::3], np.array(texts, dtype=object)[finite][::3]):
         if np.isfinite(x) and x != 0:
             assert our_digits(s) == numpy_digits(x), (x, s)
 
