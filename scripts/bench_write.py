@@ -2,8 +2,11 @@
 
 Writes a GloVe-like matrix (400,000 words x 300 by default; values with GloVe's
 five significant digits, so the text is as long as real GloVe text) as word2vec
-text and word2vec binary with both, checks that gensim reads our files back to
-the same matrix, and prints seconds, MB/s and the ratio.
+text and word2vec binary with both, prints seconds, MB/s and the ratio, then
+checks that our files read back to the same matrix (binary with gensim, text
+with embload.load: gensim's text reader would take minutes at this size).
+Both write the same bytes, so use --dir /dev/shm/... to keep a busy disk out
+of the comparison.
 
     python scripts/bench_write.py                     # 400,000 x 300 (gensim text takes minutes)
     python scripts/bench_write.py --rows 50000 --dim 100
