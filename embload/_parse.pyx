@@ -46,6 +46,7 @@ cnp.import_array()
 
 DTYPE_CODES = {"float32": EL_F32, "float64": EL_F64, "float16": EL_F16}
 _MAX_PIECES = 64
+PIECES_PER_THREAD = 4
 # A binary record whose word has no ending space within this many bytes is garbage.
 MAX_BINARY_WORD = 1 << 28
 
@@ -293,7 +294,7 @@ def read_text(src, *, Py_ssize_t dim, Py_ssize_t skip_bytes, int64_t first_line,
     cdef _Store store = _Store(min(est_rows, limit), dim, dtype)
     cdef el_piece pieces[64]
     cdef Py_ssize_t bounds[65]
-    cdef Py_ssize_t npieces, t, n, lend, start, total_lines, new_rows, remaining, want, dst
+    cdef Py_ssize_t npieces, nthreads, t, n, lend, start, total_lines, new_rows, remaining, want, dst
     cdef const char *base
     cdef const char *q
     cdef char *out
@@ -326,7 +327,11 @@ def read_text(src, *, Py_ssize_t dim, Py_ssize_t skip_bytes, int64_t first_line,
         n = lend - start
 
         # cut into pieces at line boundaries
-        npieces = max(1, min(cfg.threads, n // cfg.min_piece))
+        # PIECES_PER_THREAD pieces per thread, handed out dynamically: on a shared
+        # machine a thread that is descheduled for a while holds up only its current
+        # piece, not half the block (static halves ran no faster than one thread there)
+        npieces = max(1, min(cfg.threads * PIECES_PER_THREAD, _MAX_PIECES, n // cfg.min_piece))
+        nthreads = min(cfg.threads, npieces)
         bounds[0] = start
         for t in range(1, npieces):
             bounds[t] = max(start + (n * t) // npieces, bounds[t - 1])
@@ -342,7 +347,7 @@ def read_text(src, *, Py_ssize_t dim, Py_ssize_t skip_bytes, int64_t first_line,
             pc.err = EL_OK
             pc.rows = 0
         with nogil:
-            for t in prange(npieces, schedule='static', num_threads=npieces):
+            for t in prange(npieces, schedule='dynamic', chunksize=1, num_threads=nthreads):
                 pieces[t].lines = el_count_lines(pieces[t].begin, pieces[t].end)
         if reader.eof and lend > start and base[lend - 1] != b'\n':
             pieces[npieces - 1].lines += 1  # the final line has no '\n'
@@ -375,7 +380,7 @@ def read_text(src, *, Py_ssize_t dim, Py_ssize_t skip_bytes, int64_t first_line,
                 el_text_piece(&cfg, &pieces[0], out, base, ws, wl, lineno)
         else:
             with nogil:
-                for t in prange(npieces, schedule='static', num_threads=npieces):
+                for t in prange(npieces, schedule='dynamic', chunksize=1, num_threads=nthreads):
                     el_text_piece(&cfg, &pieces[t], out, base, ws, wl, lineno)
         for t in range(npieces):
             if pieces[t].err != EL_OK:
