@@ -26,10 +26,13 @@ Leading ``'\\n'`` bytes of WORD are dropped (gensim does the same).
 Pipeline
 --------
 The source is read in blocks of ``block_size`` bytes into one reusable buffer. The
-complete lines of a block are cut into ``threads`` pieces at line boundaries; each
-piece's lines are counted (memchr) so it knows its first row and physical line; then
-the pieces are parsed in parallel without the GIL straight into the final matrix
-(rows of blank lines are closed up afterwards). The partial last line is carried to
+complete lines of a block are cut into pieces at line boundaries (four per thread,
+handed out dynamically, so a thread descheduled on a busy machine delays one small
+piece); each piece's lines are counted (memchr) so it knows its first row and
+physical line; then the pieces are parsed in parallel without the GIL straight into
+the final matrix (rows of blank lines are closed up afterwards). Plain files are read
+with pread() by several threads; binary records are found serially and their vectors
+copied in parallel. The partial last line is carried to
 the next block. Words are copied into one growing byte arena, ``'\\n'``-separated,
 with int64 start offsets, and decoded to ``str`` once at the end (by embload.io).
 """
