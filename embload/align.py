@@ -295,6 +295,31 @@ class AlignedEmbedding:
                 f"{int(self.found.sum())} of {total} rows found ({self.coverage:.1%}), "
                 f"oov={self.oov!r}, case={self.case!r}{where}>")
 
+    # --- handing the matrix to a framework (optional dependencies) ------------
+    def to_torch(self, freeze=True, padding_idx=0):
+        """A ``torch.nn.Embedding`` holding a copy of the matrix; see :mod:`embload.interop`."""
+        from .interop import aligned_to_torch
+
+        return aligned_to_torch(self, freeze=freeze, padding_idx=padding_idx)
+
+    def keras_initializer(self):
+        """A Keras 3 initializer that returns the matrix (for ``embeddings_initializer=``)."""
+        from .interop import aligned_keras_initializer
+
+        return aligned_keras_initializer(self)
+
+    def to_keras(self, trainable=False, mask_zero=True, **kwargs):
+        """A ``keras.layers.Embedding`` carrying the matrix."""
+        from .interop import aligned_to_keras
+
+        return aligned_to_keras(self, trainable=trainable, mask_zero=mask_zero, **kwargs)
+
+    def to_jax(self, dtype=None):
+        """The matrix as a JAX array, e.g. for ``flax.linen.Embed(embedding_init=...)``."""
+        from .interop import aligned_to_jax
+
+        return aligned_to_jax(self, dtype=dtype)
+
     def summary(self, examples=10):
         """A few lines for a person: coverage, missing words, case matches."""
         total = int(self._vocab_rows.sum())

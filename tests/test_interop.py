@@ -189,3 +189,16 @@ def test_to_jax(aligned):
     # what flax's nn.Embed does with its table: take rows
     assert np.array_equal(np.asarray(jnp.take(table, jnp.array([3, 0, 1]), axis=0)), aligned.matrix[[3, 0, 1]])
     assert interop.aligned_to_jax(aligned, dtype=jnp.float16).dtype == jnp.float16
+
+
+# --- the AlignedEmbedding methods the README shows ------------------------------------------
+def test_aligned_methods_delegate(aligned):
+    torch = pytest.importorskip("torch")
+    emb = aligned.to_torch(freeze=False, padding_idx=0)
+    assert isinstance(emb, torch.nn.Embedding) and emb.weight.requires_grad
+    assert np.array_equal(emb.weight.detach().numpy(), aligned.matrix)
+
+
+def test_aligned_to_jax_method(aligned):
+    pytest.importorskip("jax")
+    assert np.array_equal(np.asarray(aligned.to_jax()), aligned.matrix)
