@@ -285,7 +285,10 @@ static inline ptrdiff_t el_pread_full(int fd, char *buf, ptrdiff_t n, int64_t of
     return -2;
 }
 #else
+/* pread() is POSIX: Python.h, included first by every Cython module, turns on the
+ * feature macros (_GNU_SOURCE / _XOPEN_SOURCE) that declare it. */
 #include <errno.h>
+#include <sys/types.h>
 #include <unistd.h>
 static inline ptrdiff_t el_pread_full(int fd, char *buf, ptrdiff_t n, int64_t off) {
     ptrdiff_t got = 0;
