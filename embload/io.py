@@ -120,7 +120,7 @@ def load_with(path, opts):
             else:
                 matrix, arena, offsets, lineno, stats = _parse.read_text(
                     src, dim=dim, skip_bytes=skip, first_line=header_lines + 1,
-                    est_rows=_estimate_rows(src, dim, count, binary=False),
+                    est_rows=_estimate_rows(src, dim, count, binary=False, path=path, member=opts.member),
                     dtype=opts.dtype, limit=limit, threads=opts.resolved_threads,
                     block_size=opts.block_size, min_piece=opts.min_piece, bar=bar, path=path)
         finally:
@@ -163,9 +163,13 @@ def _first_line_dim(path, member):
     return None
 
 
-def _estimate_rows(src, dim, count, *, binary):
+def _estimate_rows(src, dim, count, *, binary, path=None, member=None):
     """Rows to allocate up front: the header's count, capped by what the file's size
-    can hold (a lying or damaged header must not allocate terabytes)."""
+    can hold (a lying or damaged header must not allocate terabytes); without a
+    count, the data size over the mean length of the first lines, plus 5%.
+
+    Too many rows cost only address space (pages never written are never touched,
+    and the matrix is shrunk in place at the end); too few cost a realloc."""
     if src.compression is None:
         data_bytes = src.size
     elif src.compression == "zip":
@@ -178,8 +182,15 @@ def _estimate_rows(src, dim, count, *, binary):
         most = data_bytes // (2 * dim) + 1
     if count is not None:
         return max(1, min(count, most)) if src.compression in (None, "zip") else max(1, min(count, 4 * most))
-    # GloVe: no count; from the file size and a typical spelling of the values
-    return max(1, int(data_bytes / (dim * _TEXT_BYTES_PER_VALUE + 8) * 1.1))
+    line_bytes = dim * _TEXT_BYTES_PER_VALUE + 8
+    if path is not None:
+        from ._source import read_head
+
+        head, _, _ = read_head(path, 1 << 16, member)
+        lines = head.count(b"\n")
+        if lines >= 4:
+            line_bytes = (head.rfind(b"\n") + 1) / lines
+    return max(1, int(data_bytes / line_bytes * 1.05) + 16)
 
 
 def _decode_words(arena, offsets, lineno, errors, path):
