@@ -26,8 +26,8 @@ _TEXT_BYTES_PER_VALUE = 9   # "-0.20036 ": a typical GloVe value with its separa
 _COMPRESSION_RATIO = 3      # text vectors compress about 3:1
 
 
-def load(path, *, format="auto", limit=None, dtype="float32", errors="strict", threads=None,
-         progress=None, member=None, _block_size=None, _min_piece=None):
+def load(path, *, format="auto", limit=None, dtype=None, errors="strict", threads=None,
+         progress=None, member=None, mmap=True, _block_size=None, _min_piece=None):
     """Load a GloVe, word2vec (text or binary) or fastText ``.vec`` file.
 
     Parameters
@@ -38,8 +38,10 @@ def load(path, *, format="auto", limit=None, dtype="float32", errors="strict", t
         ``"auto"`` decides from the bytes (:func:`embload.detect_format`).
     limit : int, optional
         Read only the first ``limit`` vectors, and stop reading the file there.
-    dtype : {"float32", "float16", "float64"}
-        Each value is ``float(token)`` rounded once to this type.
+    dtype : {"float32", "float16", "float64"}, optional
+        Each value is ``float(token)`` rounded once to this type. Default: float32 for
+        files; for an ``embload`` cache folder, the dtype it was stored in (a different
+        dtype means a converted copy instead of the memory map).
     errors : str
         For words that are not valid UTF-8, as in ``bytes.decode`` ("strict" raises).
     threads : int, optional
@@ -48,6 +50,9 @@ def load(path, *, format="auto", limit=None, dtype="float32", errors="strict", t
         A tqdm bar over the bytes read; None = on for large files when stderr is a terminal.
     member : str, optional
         Which file of a zip archive to read (needed when it holds several).
+    mmap : bool, default True
+        For an ``embload`` cache folder (:mod:`embload.cache`): map the matrix read-only
+        (opens in O(1) time, whatever its size) instead of reading it into memory.
 
     Returns
     -------
@@ -67,8 +72,15 @@ def load(path, *, format="auto", limit=None, dtype="float32", errors="strict", t
     is everything before the last ``dim`` fields of its line, so words may contain
     spaces (GloVe 840B).
     """
-    opts = LoadOptions(format=format, limit=limit, dtype=dtype, errors=errors, threads=threads,
-                       progress=progress, member=member)
+    if isinstance(path, (str, bytes, os.PathLike)) and os.path.isdir(path):
+        from .cache import open_cache
+
+        if format not in ("auto", "embload"):
+            raise ValueError(f"{os.fsdecode(path)} is a folder (an embload cache); "
+                             f"format={format!r} does not apply to it")
+        return open_cache(path, mmap=mmap, limit=limit, dtype=dtype)
+    opts = LoadOptions(format=format, limit=limit, dtype="float32" if dtype is None else dtype,
+                       errors=errors, threads=threads, progress=progress, member=member)
     if _block_size is not None:
         opts.block_size = _block_size
     if _min_piece is not None:

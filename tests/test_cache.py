@@ -337,10 +337,7 @@ def test_embload_load_opens_a_cache(tmp_path):
     load = pytest.importorskip("embload.io").load
     v = make(["a", "b", "c"], dtype=np.float32)
     cache.write_cache(v, tmp_path / "c.embload")
-    try:
-        w = load(tmp_path / "c.embload")
-    except IsADirectoryError:
-        pytest.skip("embload.load does not dispatch to cache folders yet (one-line hook in io.load)")
+    w = load(tmp_path / "c.embload")
     assert_same(w, v)
     assert w.format == "embload" and not w.vectors.flags.writeable
     assert load(tmp_path / "c.embload", limit=2).words == ["a", "b"]
@@ -363,3 +360,28 @@ def test_another_writer_finishing_first(tmp_path, monkeypatch):
     cache.write_cache(mine, target)
     assert_same(cache.open_cache(target), mine)
     assert leftovers(tmp_path) == []
+
+
+def test_embload_load_keeps_a_float16_cache_mapped(tmp_path):
+    from embload.io import load
+
+    v = make(["a", "b"], dtype=np.float16)
+    cache.write_cache(v, tmp_path / "h.embload")
+    mapped = load(tmp_path / "h.embload")
+    assert mapped.vectors.dtype == np.float16 and not mapped.vectors.flags.writeable  # the read-only map
+    converted = load(tmp_path / "h.embload", dtype="float32")
+    assert converted.vectors.dtype == np.float32
+    assert np.array_equal(converted.vectors, v.vectors.astype(np.float32))
+    in_memory = load(tmp_path / "h.embload", mmap=False)
+    assert in_memory.vectors.flags.writeable
+
+
+def test_embload_load_on_a_foreign_folder_names_it(tmp_path):
+    from embload.errors import EmbeddingFormatError
+    from embload.io import load
+
+    (tmp_path / "junk").mkdir()
+    with pytest.raises(EmbeddingFormatError, match="junk"):
+        load(tmp_path / "junk")
+    with pytest.raises(ValueError, match="format='glove' does not apply"):
+        load(tmp_path / "junk", format="glove")
