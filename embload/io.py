@@ -107,8 +107,9 @@ def load_with(path, opts):
         # the caller says there is no header: the first line is data
         warnings.warn(f"{path}: reading as 'glove' although the first line looks like a word2vec "
                       f"header 'count dim'; it becomes a vector", UserWarning, stacklevel=3)
-        header_lines, skip, count = 0, (3 if info.bom else 0), None
-        dim = _first_line_dim(path, opts.member)
+        # sniff() saw a header only for a first line of exactly two integers, so as data
+        # that line is a word and one number: dim is 1 (no need to read the file again)
+        header_lines, skip, count, dim = 0, (3 if info.bom else 0), None, 1
     elif fmt in ("word2vec", "word2vec-binary") and count is None:
         raise EmbeddingFormatError(f"format {fmt!r} needs a first line 'count dim'", path=path, line=1)
     limit = -1 if opts.limit is None else opts.limit
@@ -161,18 +162,6 @@ def load_with(path, opts):
     finally:
         if gc_was_enabled:
             gc.enable()
-
-
-def _first_line_dim(path, member):
-    from .formats import _fields, _trailing_numbers
-    from ._source import read_head
-
-    head, _, _ = read_head(path, 1 << 20, member)
-    for line in head.split(b"\n"):
-        fields = _fields(line)
-        if fields:
-            return min(_trailing_numbers(fields), len(fields) - 1) or None
-    return None
 
 
 def _estimate_rows(src, dim, count, *, binary, path=None, member=None):

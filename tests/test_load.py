@@ -226,6 +226,11 @@ def test_forced_formats(tmp_path):
     with pytest.warns(UserWarning, match=r"reading as 'glove' although the first line looks like a word2vec header"):
         v = embload.load(vec, format="glove")
     assert v.words == ["2", "a 1", "b 3"]
+    assert v.vectors.tolist() == [[2], [2], [4]]
+    vec.write_bytes(b"\xef\xbb\xbf2 2\r\na 1 2\r\n")  # BOM and CRLF: the header line still gives dim 1
+    with pytest.warns(UserWarning, match=r"reading as 'glove'"):
+        v = embload.load(vec, format="glove")
+    assert v.words == ["2", "a 1"] and v.vectors.tolist() == [[2], [2]]
 
 
 def test_header_dim_zero(tmp_path):
