@@ -3,10 +3,14 @@
 import os
 import sys
 
+import numpy as np
+
 __all__ = ["resolve_threads", "progress_enabled", "make_progress"]
 
 # A progress bar is shown by default only for work over this many bytes.
 PROGRESS_MIN_BYTES = 64 * 1024 * 1024
+# Thread counts above max(this, 4 x cores) are cut to it.
+MAX_THREADS = 64
 
 
 def available_cores():
@@ -19,16 +23,22 @@ def available_cores():
 def resolve_threads(threads):
     """None -> all cores; n > 0 -> n; 0 or negative -> all cores minus |n| (at least 1).
 
+    ``threads=0`` and ``-1`` both mean all cores. A NumPy integer is accepted,
+    ``bool`` is not. n > 0 is capped at ``max(MAX_THREADS, 4 * cores)``.
+
     The same convention as scikit-learn's ``n_jobs`` (-1 = all cores), so that
     ``threads=-1`` means what people expect.
     """
     cores = available_cores()
     if threads is None:
         return cores
-    if isinstance(threads, bool) or not isinstance(threads, int):
+    if isinstance(threads, (bool, np.bool_)) or not isinstance(threads, (int, np.integer)):
         raise TypeError(f"threads must be an int or None, not {type(threads).__name__}")
+    threads = int(threads)
     if threads > 0:
-        return threads
+        # Some oversubscription is allowed (tests use it), but an absurd count
+        # makes OpenMP fail to create threads and crash, or overflow a C int.
+        return min(threads, max(MAX_THREADS, 4 * cores))
     return max(1, cores + threads + (1 if threads < 0 else 0))
 
 
