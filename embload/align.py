@@ -630,6 +630,17 @@ def _scan_text_mmap(scanner, path, info, bar, threads):
         mm.close()
 
 
+def _fill_buffer(src, buf, filled):
+    """Read from src into buf[filled:] until buf is full or the source ends: (filled, eof)."""
+    with memoryview(buf) as view:
+        while filled < len(buf):
+            n = src.readinto(view[filled:])
+            if n == 0:
+                return filled, True
+            filled += n
+    return filled, False
+
+
 def _scan_stream(scanner, path, member, info, bar):
     """Compressed text: blocks of the decompressed stream, partial last line carried over."""
     from ._source import open_source
@@ -638,17 +649,9 @@ def _scan_stream(scanner, path, member, info, bar):
         buf = bytearray(max(_STREAM_BLOCK, 2 * info.header_length + 1))
         filled = 0
         start = -1
-        eof = False
         reported = 0
         while True:
-            view = memoryview(buf)
-            while filled < len(buf):
-                n = src.readinto(view[filled:])
-                if n == 0:
-                    eof = True
-                    break
-                filled += n
-            view.release()
+            filled, eof = _fill_buffer(src, buf, filled)
             if start < 0:
                 start = min(info.header_length, filled)
             if eof:
@@ -680,17 +683,9 @@ def _scan_binary(scanner, path, member, info, bar):
         buf = bytearray(max(_STREAM_BLOCK, 2 * info.header_length + 1))
         filled = 0
         start = -1
-        eof = False
         reported = 0
         while done < count and not scanner.done:
-            view = memoryview(buf)
-            while filled < len(buf):
-                n = src.readinto(view[filled:])
-                if n == 0:
-                    eof = True
-                    break
-                filled += n
-            view.release()
+            filled, eof = _fill_buffer(src, buf, filled)
             if start < 0:
                 start = min(info.header_length, filled)
             pos, records = scanner.feed_binary(buf, start, filled, count - done)
