@@ -48,13 +48,14 @@ cdef Py_ssize_t format_rows(const RowBlock *blk, Py_ssize_t first, Py_ssize_t st
     cdef const float *f32
     cdef const double *f64
     cdef const uint16_t *f16
-    cdef float v
     for i in range(first, stop):
         wl = blk.word_len[i]
         memcpy(out + k, blk.words[i], <size_t>wl)
         k += wl
-        out[k] = b' '
-        k += 1
+        if blk.binary:
+            out[k] = b' '
+            k += 1
+        # text: a space before each value, so a row of dim 0 is "word\n"
         if blk.kind == 32:
             f32 = <const float *>blk.data + <Py_ssize_t>(row0 + i) * dim
             if blk.binary:
@@ -63,10 +64,8 @@ cdef Py_ssize_t format_rows(const RowBlock *blk, Py_ssize_t first, Py_ssize_t st
                     k += 4
             else:
                 for j in range(dim):
-                    k += el_format_float32(f32[j], out + k)
                     out[k] = b' '
-                    k += 1
-                k -= 1
+                    k += 1 + el_format_float32(f32[j], out + k + 1)
         elif blk.kind == 64:
             f64 = <const double *>blk.data + <Py_ssize_t>(row0 + i) * dim
             if blk.binary:
@@ -75,25 +74,18 @@ cdef Py_ssize_t format_rows(const RowBlock *blk, Py_ssize_t first, Py_ssize_t st
                     k += 4
             else:
                 for j in range(dim):
-                    k += el_format_float64(f64[j], out + k)
                     out[k] = b' '
-                    k += 1
-                k -= 1
+                    k += 1 + el_format_float64(f64[j], out + k + 1)
         else:
             f16 = <const uint16_t *>blk.data + <Py_ssize_t>(row0 + i) * dim
-            for j in range(dim):
-                v = el_half_to_float(f16[j])
-                if blk.binary:
-                    _store_le32(out + k, v)
+            if blk.binary:
+                for j in range(dim):
+                    _store_le32(out + k, el_half_to_float(f16[j]))
                     k += 4
-                else:
-                    k += el_format_float32(v, out + k)
+            else:
+                for j in range(dim):
                     out[k] = b' '
-                    k += 1
-            if not blk.binary:
-                k -= 1
-        if dim == 0 and not blk.binary:
-            k -= 1          # no values: no separator after the word either
+                    k += 1 + el_format_float32(el_half_to_float(f16[j]), out + k + 1)
         out[k] = b'\n'
         k += 1
     return k

@@ -344,3 +344,13 @@ def test_float16_binary_widens_exactly(tmp_path):
     embload.save(v, path)
     kv = gensim_load(str(path), "word2vec-binary")
     assert kv.vectors.tobytes() == v.vectors.astype(np.float32).tobytes()
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_dim_zero_keeps_whole_words(tmp_path, dtype):
+    # a row of no values is the word alone; the separator logic once ate its last letter
+    m = np.zeros((2, 0), dtype)
+    embload.save((["ab", "cd"], m), tmp_path / "z.txt", format="glove")
+    assert (tmp_path / "z.txt").read_bytes() == b"ab\ncd\n"
+    embload.save((["ab", "cd"], m), tmp_path / "z.bin")
+    assert (tmp_path / "z.bin").read_bytes() == b"2 0\nab \ncd \n"
