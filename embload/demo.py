@@ -81,7 +81,8 @@ class _MeanPoolLogistic:
         self._t = 0
 
     def pooled(self, batch):
-        mask = batch != 0
+        # the layer's own padding mask (from_pretrained of an aligned table sets mask_zero)
+        mask = self.layer.compute_mask(batch)
         counts = np.maximum(mask.sum(axis=1), 1).astype(np.float64)
         rows = self.layer(batch).astype(np.float64)
         return (rows * mask[..., None]).sum(axis=1) / counts[:, None], mask, counts
