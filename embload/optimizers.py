@@ -114,15 +114,15 @@ class _SparseOptimizer:
         if bad >= 0:
             raise IndexError(f"gradient row {int(rows[bad])} is out of range for a table of "
                              f"{n} rows")
+        if values.shape[0] != rows.shape[0]:
+            raise ValueError(f"the gradient has {rows.shape[0]} rows but {values.shape[0]} "
+                             "value rows")
         keep = layer._keep
         if keep is not None and len(rows):
             sel = keep[rows].view(bool)
             if not sel.all():
                 rows, values = rows[sel], values[sel]
         values = np.ascontiguousarray(values, dtype=table.dtype)
-        if values.shape[0] != rows.shape[0]:
-            raise ValueError(f"the gradient has {rows.shape[0]} rows but {values.shape[0]} "
-                             "value rows")
         state = self.state(layer)
         state["step"] += 1
         self._apply(table, rows, values, state, resolve_threads(layer.threads))

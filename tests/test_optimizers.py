@@ -199,6 +199,12 @@ def test_optimizer_errors():
     edited.rows[1] = 99  # rows edited by hand are checked again before any write
     with pytest.raises(IndexError, match="gradient row 99 is out of range for a table of 5"):
         SGD().step(layer, edited)
+    # rows cut by hand: the count is checked before the frozen rows are filtered out
+    partly_frozen = Embedding(5, 3, frozen_rows=[1])
+    cut = SparseGrad([0, 1, 2], np.ones((3, 3)), 5)
+    cut.rows = cut.rows[:2]
+    with pytest.raises(ValueError, match="the gradient has 2 rows but 3 value rows"):
+        SGD().step(partly_frozen, cut)
     matrix = np.zeros((5, 3), np.float32)
     matrix.flags.writeable = False
     frozen_view = Embedding.from_pretrained(matrix, trainable=True, copy=False)
