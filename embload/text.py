@@ -361,11 +361,7 @@ class Tokenizer:
         -------
         list of list of int
         """
-        # many texts: worth one pass over the vocabulary to drop the num_words
-        # check from the per-word work
-        cut = hasattr(texts, "__len__") and len(texts) * 16 >= len(self.word_index)
-        with _gc_paused():
-            return list(map(self._sequence_fn(cut), texts))
+        return _convert_all(self._sequence_fn, texts, self.word_index)
 
     def texts_to_sequences_generator(self, texts):
         """Yield ``texts_to_sequences`` one text at a time (lazily)."""
@@ -433,9 +429,7 @@ class Tokenizer:
         -------
         list of str
         """
-        cut = hasattr(sequences, "__len__") and len(sequences) * 16 >= len(self.index_word)
-        with _gc_paused():
-            return list(map(self._text_fn(cut), sequences))
+        return _convert_all(self._text_fn, sequences, self.index_word)
 
     def sequences_to_texts_generator(self, sequences):
         """Yield ``sequences_to_texts`` one sequence at a time (lazily)."""
@@ -621,6 +615,17 @@ class Tokenizer:
         return json.dumps(
             {"class_name": type(self).__name__, "config": self.get_config()}, **kwargs
         )
+
+
+def _convert_all(make_fn, items, table):
+    """``list(map(make_fn(cut), items))``; ``cut`` (see ``_sequence_fn``) when many items.
+
+    Many items are worth one pass over ``table`` to take the ``num_words``
+    check out of the per-word work.
+    """
+    cut = hasattr(items, "__len__") and len(items) * 16 >= len(table)
+    with _gc_paused():
+        return list(map(make_fn(cut), items))
 
 
 def _int_array(sequences, count):
