@@ -10,17 +10,18 @@ import os
 
 import numpy as np
 
-__all__ = ["convert", "read_vocab", "infer_format"]
+# One list of output formats and compression suffixes: the writer's (``embload.save``).
+from .writers import FORMATS as WRITABLE, _COMPRESSORS as _COMPRESSION
 
-WRITABLE = ("glove", "word2vec", "word2vec-binary", "embload")
-_COMPRESSION = (".gz", ".bz2", ".xz")
+__all__ = ["convert", "read_vocab", "infer_format"]
 
 
 def infer_format(path):
     """The output format a destination path implies, or None when it does not say.
 
     ``*.embload`` (or an existing cache folder) -> ``"embload"``; ``*.bin`` -> ``"word2vec-binary"``;
-    ``*.vec`` -> ``"word2vec"``; compression suffixes are looked through. ``*.txt`` says
+    ``*.vec`` -> ``"word2vec"``; compression suffixes (``.gz``, ``.bz2``, ``.xz``, ``.zip``: the
+    ones :func:`embload.save` writes) are looked through. ``*.txt`` says
     nothing (GloVe and word2vec text both use it): pass ``to=``.
     """
     from .cache import is_cache

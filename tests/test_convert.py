@@ -147,6 +147,9 @@ def test_infer_format(tmp_path):
     assert infer_format("a.bin.gz") == "word2vec-binary"
     assert infer_format("a.VEC.xz") == "word2vec"
     assert infer_format("a.txt") is None
+    # every suffix save() compresses is looked through, .zip included
+    assert infer_format("a.bin.zip") == "word2vec-binary"
+    assert infer_format("a.vec.ZIP") == "word2vec"
     cache.write_cache(Vectors(["a"], np.zeros((1, 2), np.float32)), tmp_path / "anyname")
     assert infer_format(tmp_path / "anyname") == "embload"
 
