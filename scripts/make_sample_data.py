@@ -40,17 +40,6 @@ def _reexec_with_fixed_hash_seed():
         sys.exit(subprocess.call([sys.executable] + sys.argv, env=env))
 
 
-# Keras' Tokenizer default: lowercase, these characters become spaces, split on
-# spaces. Tokenizing the training text the same way as the demo's tokenizer makes
-# the vectors' vocabulary match it the way a real pipeline would want.
-KERAS_FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'
-_TO_SPACE = str.maketrans({c: " " for c in KERAS_FILTERS})
-
-
-def keras_words(text):
-    return text.lower().translate(_TO_SPACE).split()
-
-
 def read_polarity(path):
     # The file is Windows-1252 (0x97 is an em dash), not UTF-8.
     rows = []
@@ -69,6 +58,10 @@ def main(argv=None):
 
     from gensim.models import Word2Vec
     from gensim.test.utils import datapath
+
+    # Tokenized as the demo's (Keras-default) Tokenizer does, so the vectors'
+    # vocabulary matches it the way a real pipeline would want.
+    from embload.text import text_to_word_sequence as keras_words
 
     out = os.path.abspath(args.out)
     os.makedirs(out, exist_ok=True)
