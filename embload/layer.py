@@ -370,8 +370,8 @@ class Embedding:
             mask = ~found
             if n:
                 mask[0] = False
-        elif trainable is True or trainable is False:
-            mask = np.full(n, trainable)
+        elif trainable in (True, False):  # as __init__: NumPy bools count too
+            mask = np.full(n, bool(trainable))
         else:
             raise ValueError(f"trainable must be False, True or 'missing', not {trainable!r}")
         layer = cls.__new__(cls)

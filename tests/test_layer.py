@@ -408,6 +408,9 @@ def test_from_pretrained_three_ways():
     assert shared.weights is matrix
     assert Embedding.from_pretrained(matrix.astype(np.float16)).dtype == np.float32
     assert Embedding.from_pretrained(matrix, dtype=np.float64).dtype == np.float64
+    # NumPy bools are accepted as in the constructor (e.g. from a config array)
+    assert Embedding.from_pretrained(matrix, trainable=np.True_).trainable_mask.all()
+    assert not Embedding.from_pretrained(matrix, trainable=np.False_).trainable
 
 
 def test_from_pretrained_errors():
