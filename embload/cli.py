@@ -67,7 +67,7 @@ CONVERT_HELP = """\
 Read SRC (any supported format, compressed or not, or a cache folder) and write DST in
 another format, atomically: an error or Ctrl-C leaves the old DST (or none). The output
 format comes from --to or from DST's name: NAME.embload is a cache folder, .bin is
-word2vec-binary, .vec is word2vec text; compression follows DST's suffix (.gz .bz2 .xz)."""
+word2vec-binary, .vec is word2vec text; compression follows DST's suffix (.gz .bz2 .xz .zip)."""
 
 CONVERT_EPILOG = """\
 examples:
@@ -126,14 +126,20 @@ def build_parser():
     parser.add_argument("--no-progress", dest="no_progress_global", action="store_true",
                         help="never show progress bars (default: shown on a terminal for large work)")
     parser.add_argument("--version", action="version", version=f"embload {__version__}")
+    # How a vectors file is read, for the commands that parse one with embload.load.
+    reading = argparse.ArgumentParser(add_help=False)
+    reading.add_argument("--format", default="auto", help="input format (default: detected from the bytes)")
+    reading.add_argument("--errors", default="strict", choices=("strict", "replace", "ignore"),
+                         help="words that are not valid UTF-8: stop with an error (default), replace "
+                              "the bad bytes with U+FFFD, or drop them")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     commands.required = True
     raw = argparse.RawDescriptionHelpFormatter
 
     info = commands.add_parser("info", help="show format, shape, statistics and problems of a vectors file",
-                               description=INFO_HELP, epilog=INFO_EPILOG, formatter_class=raw, parents=[common])
+                               description=INFO_HELP, epilog=INFO_EPILOG, formatter_class=raw,
+                               parents=[common, reading])
     info.add_argument("file", metavar="FILE", help="vectors file or cache folder")
-    info.add_argument("--format", default="auto", help="input format (default: detected from the bytes)")
     info.add_argument("--limit", type=_positive_int, metavar="N", help="look at the first N vectors only")
     info.add_argument("--rows", type=_positive_int, default=5, metavar="K", help="rows to show (default 5)")
     info.add_argument("--verify", action="store_true", help="for a cache: check the checksum of every file")
@@ -142,7 +148,7 @@ def build_parser():
 
     conv = commands.add_parser("convert", help="convert between formats, or into an instant-open cache",
                                description=CONVERT_HELP, epilog=CONVERT_EPILOG, formatter_class=raw,
-                               parents=[common])
+                               parents=[common, reading])
     conv.add_argument("src", metavar="SRC", help="vectors file or cache folder to read")
     conv.add_argument("dst", metavar="DST", help="file or cache folder to write")
     conv.add_argument("--to", choices=("glove", "word2vec", "word2vec-binary", "embload"),
@@ -150,7 +156,6 @@ def build_parser():
     conv.add_argument("--limit", type=_positive_int, metavar="N", help="write at most N vectors")
     conv.add_argument("--vocab", metavar="FILE", help="keep only the words of this file (one per line)")
     conv.add_argument("--dtype", choices=("float16", "float32", "float64"), help="output value type")
-    conv.add_argument("--format", default="auto", help="input format (default: detected from the bytes)")
     conv.set_defaults(func=_cmd_convert)
 
     align = commands.add_parser("align", help="build the embedding matrix for a tokenizer's word index",
@@ -185,7 +190,7 @@ def build_parser():
 
 
 # --- commands ----------------------------------------------------------------------------
-def _load_any(path, *, limit=None, fmt="auto", progress=None):
+def _load_any(path, *, limit=None, fmt="auto", errors="strict", progress=None):
     """Vectors from a file or cache, and the warnings the reader gave."""
     from .cache import is_cache, open_cache
 
@@ -196,7 +201,7 @@ def _load_any(path, *, limit=None, fmt="auto", progress=None):
         else:
             from .io import load
 
-            vectors = load(path, format=fmt, limit=limit, progress=progress)
+            vectors = load(path, format=fmt, limit=limit, errors=errors, progress=progress)
     return vectors, [str(w.message) for w in caught]
 
 
@@ -279,7 +284,8 @@ def _cmd_info(args):
         if args.verify:
             raise ValueError("--verify applies to embload cache folders only")
         report["size_bytes"] = os.path.getsize(path)
-    vectors, messages = _load_any(path, limit=args.limit, fmt=args.format, progress=args.progress)
+    vectors, messages = _load_any(path, limit=args.limit, fmt=args.format, errors=args.errors,
+                                  progress=args.progress)
     if cache_meta is None:
         report["format"] = vectors.format or args.format
     matrix = vectors.vectors
@@ -358,6 +364,8 @@ def _cmd_convert(args):
     from .convert import convert
 
     extra = {} if args.format == "auto" else {"format": args.format}
+    if args.errors != "strict":  # only when asked: any load option turns off convert's vocab fast path
+        extra["errors"] = args.errors
     vectors = convert(args.src, args.dst, to=args.to, limit=args.limit, vocab=args.vocab, dtype=args.dtype,
                       progress=args.progress, **extra)
     print(f"wrote {len(vectors)} vectors x {vectors.dim} ({vectors.vectors.dtype}) to {args.dst}")

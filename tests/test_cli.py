@@ -152,6 +152,22 @@ def test_bad_line_names_file_and_line(capsys, tmp_path):
     assert not os.path.exists(tmp_path / "o.embload")
 
 
+def test_errors_option_for_words_not_utf8(capsys, tmp_path):
+    bad = tmp_path / "latin1.txt"
+    bad.write_bytes(b"caf\xe9 1 2\nok 3 4\n")
+    # strict (default): exit 1, the message names the file and line
+    code, _, err = run(capsys, "info", str(bad))
+    assert code == 1 and "latin1.txt, line 1" in err
+    code, out, _ = run(capsys, "info", str(bad), "--errors", "replace", "--json")
+    assert code == 0 and json.loads(out)["count"] == 2
+    folder = str(tmp_path / "o.embload")
+    assert run(capsys, "convert", str(bad), folder, "--errors", "replace")[0] == 0
+    assert cache.open_cache(folder).words == ["caf\ufffd", "ok"]
+    out_vec = str(tmp_path / "o.vec")
+    assert run(capsys, "convert", str(bad), out_vec, "--errors", "ignore")[0] == 0
+    assert KeyedVectors.load_word2vec_format(out_vec).index_to_key == ["caf", "ok"]
+
+
 def test_damaged_cache(capsys, tmp_path):
     (tmp_path / "c").mkdir()
     (tmp_path / "c" / "meta.json").write_text('{"format": "embload-cache", "version": 1}')
