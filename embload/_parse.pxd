@@ -29,7 +29,6 @@ cdef extern from "textscan.h" nogil:
     ctypedef struct el_config:
         Py_ssize_t dim         # numbers per vector (from the header, or the first line)
         int dtype              # EL_F32 / EL_F64 / EL_F16: type of the output matrix
-        Py_ssize_t max_rows    # rows to read in total: `limit`, or PY_SSIZE_T_MAX for all
         Py_ssize_t block_size  # bytes read from the source per block (the bounded buffer)
         Py_ssize_t min_piece   # smallest piece of a block worth giving to its own thread
         int threads            # pieces parsed in parallel per block

@@ -237,14 +237,13 @@ cdef class _Store:
         return self.matrix, self.arena, self.offsets, self.lineno
 
 
-cdef el_config _config(Py_ssize_t dim, str dtype, Py_ssize_t limit, int threads,
+cdef el_config _config(Py_ssize_t dim, str dtype, int threads,
                        Py_ssize_t block_size, Py_ssize_t min_piece) except *:
     cdef el_config cfg
     if dtype not in DTYPE_CODES:
         raise ValueError(f"dtype must be one of {sorted(DTYPE_CODES)}, not {dtype!r}")
     cfg.dim = dim
     cfg.dtype = DTYPE_CODES[dtype]
-    cfg.max_rows = limit
     cfg.block_size = max(block_size, 1)
     cfg.min_piece = max(min_piece, 1)
     cfg.threads = max(1, min(threads, _MAX_PIECES))
@@ -290,7 +289,7 @@ def read_text(src, *, Py_ssize_t dim, Py_ssize_t skip_bytes, int64_t first_line,
     """
     if limit < 0:
         limit = <Py_ssize_t>((<size_t>-1) >> 1)
-    cdef el_config cfg = _config(dim, dtype, limit, threads, block_size, min_piece)
+    cdef el_config cfg = _config(dim, dtype, threads, block_size, min_piece)
     cdef Py_ssize_t itemsize = np.dtype(dtype).itemsize
     cdef Py_ssize_t rowbytes = dim * itemsize
     cdef _Reader reader = _Reader(src, cfg.block_size, bar, cfg.threads, cfg.min_piece)
@@ -425,7 +424,7 @@ def read_binary(src, *, Py_ssize_t dim, Py_ssize_t skip_bytes, Py_ssize_t count,
     """
     if limit < 0 or limit > count:
         limit = count
-    cdef el_config cfg = _config(dim, dtype, limit, threads, block_size, min_piece)
+    cdef el_config cfg = _config(dim, dtype, threads, block_size, min_piece)
     cdef Py_ssize_t itemsize = np.dtype(dtype).itemsize
     cdef Py_ssize_t rowbytes = dim * itemsize
     cdef Py_ssize_t recbytes = 4 * dim + 1

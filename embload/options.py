@@ -2,7 +2,8 @@
 
 Mirrors the C struct ``el_config`` (embload/_parse.pxd) that every parsing stage
 receives; ``LoadOptions`` holds what the user chose, ``el_config`` what the
-kernels need (``dim`` from the file, ``threads`` resolved, ``limit`` as a row cap).
+kernels need (``dim`` from the file, ``threads`` resolved; ``limit`` reaches them as
+each piece's row cap, ``el_piece.max_rows``).
 """
 
 from ._runtime import resolve_threads

@@ -37,7 +37,6 @@ enum {
 typedef struct {
     ptrdiff_t dim;       /* numbers per vector */
     int dtype;           /* EL_F32, EL_F64 or EL_F16: type of the output rows */
-    ptrdiff_t max_rows;  /* stop after this many rows in total (limit); PY_SSIZE_T_MAX for all */
     ptrdiff_t block_size;/* bytes read from the source per block */
     ptrdiff_t min_piece; /* a block is split into at most size/min_piece pieces for threads */
     int threads;         /* pieces parsed in parallel */
