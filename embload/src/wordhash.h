@@ -151,40 +151,40 @@ static inline void el_wh_free(el_wordhash *t) {
     t->entries = NULL;
 }
 
+/* The entry holding the word [p, p+n) whose hash is h, or the empty entry where it would
+ * go (the table is never full, see el_wh_init). */
+static inline el_wh_entry *el_wh_find(const el_wordhash *t, const char *p, int64_t n,
+                                      uint64_t h) {
+    int64_t i = (int64_t)(h & (uint64_t)t->mask);
+    for (;;) {
+        el_wh_entry *e = &t->entries[i];
+        if (e->key < 0 ||
+            (e->hash == h && e->len == n && memcmp(t->arena + e->key, p, (size_t)n) == 0))
+            return e;
+        i = (i + 1) & t->mask;
+    }
+}
+
 /* Insert arena[key, key+len) -> value. Returns the value already stored for an equal key
  * (the table keeps the first), or `value` when the key is new. The caller sized the table
  * (el_wh_init with the number of keys), so there is always an empty entry. */
 static inline int64_t el_wh_put(el_wordhash *t, int64_t key, int64_t len, int64_t value) {
     const char *p = t->arena + key;
     uint64_t h = el_wh_hash(p, len);
-    int64_t i = (int64_t)(h & (uint64_t)t->mask);
-    for (;;) {
-        el_wh_entry *e = &t->entries[i];
-        if (e->key < 0) {
-            e->hash = h;
-            e->key = key;
-            e->len = len;
-            e->value = value;
-            t->count++;
-            return value;
-        }
-        if (e->hash == h && e->len == len && memcmp(t->arena + e->key, p, (size_t)len) == 0)
-            return e->value;
-        i = (i + 1) & t->mask;
-    }
+    el_wh_entry *e = el_wh_find(t, p, len, h);
+    if (e->key >= 0) return e->value;
+    e->hash = h;
+    e->key = key;
+    e->len = len;
+    e->value = value;
+    t->count++;
+    return value;
 }
 
 /* Value of the word [p, p+n), or -1. */
 static inline int64_t el_wh_get(const el_wordhash *t, const char *p, int64_t n) {
-    uint64_t h = el_wh_hash(p, n);
-    int64_t i = (int64_t)(h & (uint64_t)t->mask);
-    for (;;) {
-        const el_wh_entry *e = &t->entries[i];
-        if (e->key < 0) return -1;
-        if (e->hash == h && e->len == n && memcmp(t->arena + e->key, p, (size_t)n) == 0)
-            return e->value;
-        i = (i + 1) & t->mask;
-    }
+    const el_wh_entry *e = el_wh_find(t, p, n, el_wh_hash(p, n));
+    return e->key < 0 ? -1 : e->value;
 }
 
 /* Value of the word [p, p+n) with its ASCII letters lowercased, or -1. The keys of a table
@@ -390,18 +390,21 @@ static inline int el_is_ascii(const char *p, int64_t n) {
     return acc < 0x80;
 }
 
+/* The word [w, w+n) in the exact table and, in fallback mode, the lowercase one. */
+static inline void el_lookup(const el_scan_cfg *cfg, const char *w, int64_t n,
+                             int64_t *exact, int64_t *lower) {
+    *exact = el_wh_get(cfg->exact, w, n);
+    *lower = EL_NO_ID;
+    if (cfg->lower != NULL)
+        *lower = el_is_ascii(w, n) ? el_wh_get_lower(cfg->lower, w, n) : EL_ASK_PYTHON;
+}
+
 /* Look the word up in both tables; push a hit when either wants it. */
 static inline void el_record(const char *buf, int64_t line, int64_t ws, int64_t we, int64_t le,
                              int64_t lineno, int64_t fields, const el_scan_cfg *cfg,
                              el_hitbuf *out) {
-    int64_t exact = el_wh_get(cfg->exact, buf + ws, we - ws);
-    int64_t lower = EL_NO_ID;
-    if (cfg->lower != NULL) {
-        if (el_is_ascii(buf + ws, we - ws))
-            lower = el_wh_get_lower(cfg->lower, buf + ws, we - ws);
-        else
-            lower = EL_ASK_PYTHON;
-    }
+    int64_t exact, lower;
+    el_lookup(cfg, buf + ws, we - ws, &exact, &lower);
     if (exact == EL_NO_ID && lower == EL_NO_ID) return;
     if (fields < 0 && (exact != EL_NO_ID || lower >= 0)) {
         fields = el_count_fields(buf, we, le);
@@ -484,14 +487,8 @@ static inline int64_t el_scan_binary(const char *buf, int64_t start, int64_t end
         int64_t we = (int64_t)(sp - buf);
         int64_t vs = we + 1;
         if (end - vs < vbytes) break;
-        int64_t exact = el_wh_get(cfg->exact, buf + ws, we - ws);
-        int64_t lower = EL_NO_ID;
-        if (cfg->lower != NULL) {
-            if (el_is_ascii(buf + ws, we - ws))
-                lower = el_wh_get_lower(cfg->lower, buf + ws, we - ws);
-            else
-                lower = EL_ASK_PYTHON;
-        }
+        int64_t exact, lower;
+        el_lookup(cfg, buf + ws, we - ws, &exact, &lower);
         if (exact != EL_NO_ID || lower != EL_NO_ID) {
             el_hit *h = el_hitbuf_push(out);
             if (h != NULL) {
