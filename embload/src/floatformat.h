@@ -319,6 +319,20 @@ static inline int el__zero(int neg, char *out) {
     return 3;
 }
 
+/* digits * 10^exp10 correctly rounded to a double, as float() reads it;
+ * 0 if the parser refuses (it never does for these spellings). */
+static inline int el__decimal_to_double(uint64_t digits, int exp10, double *d) {
+    char buf[48];
+    int k;
+    if (digits <= (UINT64_C(1) << 53) && exp10 >= -22 && exp10 <= 22) {
+        /* Clinger: one correctly rounded operation on exact doubles */
+        *d = exp10 < 0 ? (double)digits / el_pow10_exact[-exp10] : (double)digits * el_pow10_exact[exp10];
+        return 1;
+    }
+    k = snprintf(buf, sizeof buf, "%llue%d", (unsigned long long)digits, exp10);
+    return el_parse_double(buf, buf + k, d) == buf + k;
+}
+
 /* Does digits * 10^exp10 read back to the positive float32 with bits `want`
  * the way np.float32(float(text)) reads it: correctly rounded to a double,
  * then that double rounded to float32? */
@@ -326,34 +340,36 @@ static inline int el__f32_reads_back(uint64_t digits, int exp10, uint32_t want) 
     double d;
     float f;
     uint32_t got;
-    if (digits <= (UINT64_C(1) << 53) && exp10 >= -22 && exp10 <= 22) {
-        /* Clinger: one correctly rounded operation on exact doubles */
-        d = exp10 < 0 ? (double)digits / el_pow10_exact[-exp10] : (double)digits * el_pow10_exact[exp10];
-    } else {
-        char buf[48];
-        int k = snprintf(buf, sizeof buf, "%llue%d", (unsigned long long)digits, exp10);
-        if (el_parse_double(buf, buf + k, &d) != buf + k) return 0;
-    }
+    if (!el__decimal_to_double(digits, exp10, &d)) return 0;
     f = (float)d;
     memcpy(&got, &f, 4);
     return got == want;
+}
+
+/* glibc's correctly rounded p-significant-digit decimal of ax >= 0 as
+ * digits * 10^exp10, trailing zeros kept (read from "%.*e" digit by digit, so
+ * the locale's decimal point does not matter). */
+static inline void el__printf_digits(double ax, int p, uint64_t *digits, int *exp10) {
+    char buf[64];
+    int len = snprintf(buf, sizeof buf, "%.*e", p - 1, ax), i, e = 0, eneg = 0, nd = 0;
+    uint64_t r = 0;
+    for (i = 0; i < len && buf[i] != 'e'; i++)
+        if (buf[i] >= '0' && buf[i] <= '9') { r = r * 10 + (uint64_t)(buf[i] - '0'); nd++; }
+    i++;
+    if (i < len && (buf[i] == '-' || buf[i] == '+')) { eneg = buf[i] == '-'; i++; }
+    for (; i < len; i++) e = e * 10 + (buf[i] - '0');
+    *digits = r;
+    *exp10 = (eneg ? -e : e) - (nd - 1);
 }
 
 /* Rare fallback (a decimal within 2^-53 of a midpoint between two floats, where
  * the double rounding of float() then float32 differs from rounding once):
  * glibc's correctly rounded p-digit decimal and its neighbours, shortest first. */
 static inline void el__f32_fallback(float ax, uint32_t want, uint64_t *digits, int *exp10) {
-    int p, i;
+    int p, e;
+    uint64_t r;
     for (p = 1; p <= 17; p++) {
-        char buf[64];
-        int len = snprintf(buf, sizeof buf, "%.*e", p - 1, (double)ax), e = 0, eneg = 0, nd = 0;
-        uint64_t r = 0;
-        for (i = 0; i < len && buf[i] != 'e'; i++)
-            if (buf[i] >= '0' && buf[i] <= '9') { r = r * 10 + (uint64_t)(buf[i] - '0'); nd++; }
-        i++;
-        if (i < len && (buf[i] == '-' || buf[i] == '+')) { eneg = buf[i] == '-'; i++; }
-        for (; i < len; i++) e = e * 10 + (buf[i] - '0');
-        e = (eneg ? -e : e) - (nd - 1);
+        el__printf_digits((double)ax, p, &r, &e);
         if (el__f32_reads_back(r, e, want)) { *digits = r; *exp10 = e; return; }
         if (el__f32_reads_back(r + 1, e, want)) { *digits = r + 1; *exp10 = e; return; }
         if (r > 1 && el__f32_reads_back(r - 1, e, want)) { *digits = r - 1; *exp10 = e; return; }
@@ -419,25 +435,13 @@ static inline int el_format_float64(double x, char *out) {
     if ((b << 1) == 0) return el__zero(neg, out);
     /* subnormals carry fewer than 15 significant digits: try every precision */
     for (p = ((b >> 52) & 0x7ff) ? 15 : 1; p <= 17; p++) {
-        char buf[48], num[48];
-        int len = snprintf(buf, sizeof buf, "%.*e", p - 1, neg ? -x : x);
-        int i, nd = 0, k = 0, exp10 = 0, eneg = 0;
-        uint64_t digits = 0;
+        int exp10;
+        uint64_t digits;
         double back;
-        /* digits before 'e' (whatever the locale's decimal point), then the exponent */
-        for (i = 0; i < len && buf[i] != 'e'; i++) {
-            if (buf[i] >= '0' && buf[i] <= '9') { digits = digits * 10 + (uint64_t)(buf[i] - '0'); nd++; }
-        }
-        i++;
-        if (i < len && (buf[i] == '-' || buf[i] == '+')) { eneg = buf[i] == '-'; i++; }
-        for (; i < len; i++) exp10 = exp10 * 10 + (buf[i] - '0');
-        if (eneg) exp10 = -exp10;
-        exp10 -= nd - 1;
+        el__printf_digits(neg ? -x : x, p, &digits, &exp10);
         while (digits % 10 == 0) { digits /= 10; exp10++; }
-        k = snprintf(num, sizeof num, "%llue%d", (unsigned long long)digits, exp10);
-        if (el_parse_double(num, num + k, &back) == num + k && back == (neg ? -x : x) ) {
+        if (el__decimal_to_double(digits, exp10, &back) && back == (neg ? -x : x))
             return el__layout(neg, digits, exp10, -1, out);
-        }
     }
     return 0;  /* unreachable: 17 digits always read back */
 }
