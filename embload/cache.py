@@ -55,6 +55,7 @@ never half a cache. An existing folder that is not a cache is never replaced.
 import datetime
 import errno
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -408,18 +409,18 @@ def _write_npy(file_path, matrix, bar):
     """Write ``matrix`` as a .npy file in row chunks; return (size, crc32)."""
     header = np.lib.format.header_data_from_array_1_0(matrix)
     header["fortran_order"] = False
-    crc = 0
+    # The header is built in memory so its checksum needs no read-back of the file.
+    # Version 2.0 only when a 1.0 header cannot hold the shape (never in practice).
+    head = io.BytesIO()
+    try:
+        np.lib.format.write_array_header_1_0(head, header)
+    except ValueError:
+        head = io.BytesIO()
+        np.lib.format.write_array_header_2_0(head, header)
+    head = head.getvalue()
+    crc = zlib.crc32(head)
     with open(file_path, "wb") as handle:
-        # version 2.0 header only when a 1.0 header cannot hold the shape (never in practice)
-        try:
-            np.lib.format.write_array_header_1_0(handle, header)
-        except ValueError:
-            handle.seek(0)
-            handle.truncate()
-            np.lib.format.write_array_header_2_0(handle, header)
-        handle.flush()
-        with open(file_path, "rb") as head:
-            crc = zlib.crc32(head.read(), crc)
+        handle.write(head)
         rows = matrix.shape[0]
         row_bytes = max(1, matrix.itemsize * int(np.prod(matrix.shape[1:])))
         step = max(1, _CHUNK_BYTES // row_bytes)
