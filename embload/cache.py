@@ -502,9 +502,7 @@ def write_cache(vectors, path, *, source=None, source_format=None, progress=None
         raise ValueError(f"the cache stores float16, float32 or float64 matrices, not {matrix.dtype}")
     if source is None and getattr(vectors, "path", None) and os.path.isfile(vectors.path):
         source = vectors.path
-        if source_format is None:
-            source_format = getattr(vectors, "format", None)
-    elif source is not None and source_format is None:
+    if source is not None and source_format is None:
         source_format = getattr(vectors, "format", None)
 
     try:
