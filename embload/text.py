@@ -143,6 +143,10 @@ def _splitter(filters, lower, split):
     return words
 
 
+def _identity(x):
+    return x
+
+
 def text_to_word_sequence(text, filters=DEFAULT_FILTERS, lower=True, split=" "):
     """Split a text into a list of words, as Keras does.
 
@@ -261,16 +265,11 @@ class Tokenizer:
     def _tokenize_fn(self):
         """A function document -> tokens following Keras' rules for the current options."""
         lower = self.lower
-        if self.char_level:
-
-            def tokens(text):
-                if isinstance(text, list):
-                    return [t.lower() for t in text] if lower else text
-                return text.lower() if lower else text
-
-            return tokens
-        # read the options now: attributes may be changed between calls, as in Keras
-        words = _splitter(self.filters, lower, self.split)
+        if self.char_level:  # the (lowercased) string itself: each character a token
+            words = operator.methodcaller("lower") if lower else _identity
+        else:
+            # read the options now: attributes may be changed between calls, as in Keras
+            words = _splitter(self.filters, lower, self.split)
 
         def tokens(text):
             if isinstance(text, list):
