@@ -113,6 +113,7 @@ def _positive_int(text):
 def build_parser():
     """The ``argparse`` parser of the ``embload`` command."""
     from . import __version__
+    from .writers import FORMATS as WRITABLE
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--no-progress", dest="progress", action="store_false", default=None,
@@ -151,7 +152,7 @@ def build_parser():
                                parents=[common, reading])
     conv.add_argument("src", metavar="SRC", help="vectors file or cache folder to read")
     conv.add_argument("dst", metavar="DST", help="file or cache folder to write")
-    conv.add_argument("--to", choices=("glove", "word2vec", "word2vec-binary", "embload"),
+    conv.add_argument("--to", choices=WRITABLE,
                       help="output format (default: from DST's name)")
     conv.add_argument("--limit", type=_positive_int, metavar="N", help="write at most N vectors")
     conv.add_argument("--vocab", metavar="FILE", help="keep only the words of this file (one per line)")
