@@ -354,3 +354,25 @@ def test_dim_zero_keeps_whole_words(tmp_path, dtype):
     assert (tmp_path / "z.txt").read_bytes() == b"ab\ncd\n"
     embload.save((["ab", "cd"], m), tmp_path / "z.bin")
     assert (tmp_path / "z.bin").read_bytes() == b"2 0\nab \ncd \n"
+
+
+def test_words_that_are_not_utf8(tmp_path):
+    # surrogate escapes (how the loaders keep bytes that are not UTF-8) go back to those bytes
+    p = tmp_path / "esc.txt"
+    embload.save((["a\udcff", "b"], np.ones((2, 1), np.float32)), p, format="glove")
+    assert p.read_bytes() == b"a\xff 1.0\nb 1.0\n"
+    back = embload.load(p, format="glove", errors="surrogateescape", progress=False)
+    assert back.words == ["a\udcff", "b"]
+    # any other lone surrogate has no bytes at all: refused, naming the row, nothing written
+    q = tmp_path / "bad.txt"
+    with pytest.raises(ValueError, match="row 1 cannot be written as UTF-8"):
+        embload.save((["a", "b\ud800"], np.ones((2, 1), np.float32)), q, format="glove")
+    assert list(tmp_path.iterdir()) == [p]
+
+
+def test_target_that_is_a_folder(tmp_path):
+    (tmp_path / "out.vec").mkdir()
+    with pytest.raises(IsADirectoryError):
+        embload.save(sample(), tmp_path / "out.vec")
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["out.vec"]
+    assert list((tmp_path / "out.vec").iterdir()) == []
