@@ -24,6 +24,7 @@ __all__ = ["load"]
 
 _TEXT_BYTES_PER_VALUE = 9   # "-0.20036 ": a typical GloVe value with its separator
 _COMPRESSION_RATIO = 3      # text vectors compress about 3:1
+_MAX_INFLATE = 1032         # the most deflate (and about bz2/xz) can expand data
 
 
 def load(path, *, format="auto", limit=None, dtype=None, errors="strict", threads=None,
@@ -120,6 +121,14 @@ def load_with(path, opts):
                                    path=path, line=1)
 
     with open_source(path, opts.member) as src:
+        # a damaged header dim must be an error naming the line, not a MemoryError or
+        # OverflowError from allocating one row. Every value takes at least one byte;
+        # the slack keeps small dims (a header-only file "3 300") on the usual paths.
+        most_bytes = src.total if src.compression in (None, "zip") else src.total * _MAX_INFLATE
+        if dim > most_bytes + (1 << 20):
+            raise EmbeddingFormatError(
+                f"the header says dim {dim}, more values than the file's data can hold; "
+                f"the header is damaged", path=path, line=1)
         name = os.path.basename(path)
         bar = make_progress(opts.progress, total=src.total, desc=f"loading {name}")
         try:

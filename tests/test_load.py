@@ -240,6 +240,21 @@ def test_header_dim_zero(tmp_path):
         embload.load(path)
 
 
+@pytest.mark.parametrize("data", [b"1 999999999999\na 1 2\n", b"1 99999999999999999999999\n",
+                                  b"2 3000000\n"])
+def test_header_dim_larger_than_the_file(tmp_path, data):
+    # was a MemoryError / OverflowError from allocating one row
+    path = tmp_path / "h.vec"
+    path.write_bytes(data)
+    with pytest.raises(EmbeddingFormatError, match=r"line 1: the header says dim \d+, more values than"):
+        embload.load(path)
+    gz = tmp_path / "h.vec.gz"
+    gz.write_bytes(gzip.compress(data))
+    if int(data.split()[1]) > 1 << 24:
+        with pytest.raises(EmbeddingFormatError, match=r"line 1: the header says dim"):
+            embload.load(gz)
+
+
 # --- options ------------------------------------------------------------------
 
 def test_options_validate_on_set():
