@@ -8,7 +8,9 @@ _MAX_SNIPPET = 100
 def shorten(text, limit=_MAX_SNIPPET):
     """The offending text cut to about ``limit`` characters, shown with repr()."""
     if isinstance(text, (bytes, bytearray, memoryview)):
-        text = bytes(text).decode("utf-8", errors="backslashreplace")
+        # cut before decoding: the "line" of a broken file can be gigabytes, and
+        # a character is at most 4 bytes, so this still leaves more than limit
+        text = bytes(text[: 4 * limit + 4]).decode("utf-8", errors="backslashreplace")
     if len(text) > limit:
         text = text[:limit] + "..."
     return repr(text)
