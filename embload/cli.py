@@ -252,11 +252,17 @@ def _statistics(matrix, progress):
 def _word_problems(words):
     import re
 
-    empty = sum(1 for w in words if not w)
-    whitespace = re.compile(r"\s")
-    surrogate = re.compile("[\ud800-\udfff]")
-    spaces = sum(1 for w in words if whitespace.search(w))
-    surrogates = sum(1 for w in words if surrogate.search(w))
+    words = list(words)
+    # One C-level search over all the words joined; the per-word count runs only when it
+    # finds something (rare), not three Python passes over millions of words every time.
+    joined = "\0".join(words)
+
+    def count(pattern):
+        return sum(1 for w in words if pattern.search(w)) if pattern.search(joined) else 0
+
+    empty = words.count("")
+    spaces = count(re.compile(r"\s"))
+    surrogates = count(re.compile("[\ud800-\udfff]"))
     problems = []
     if empty:
         problems.append(f"{empty} empty word(s)")
