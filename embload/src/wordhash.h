@@ -39,6 +39,7 @@
 #endif
 
 #include "floatparse.h"
+#include "textscan.h" /* the readers' separator rule and right split: one definition */
 
 /* Hand the whole pages inside [a, b) of a read-only FILE mapping back to the OS (they are
  * re-read from the page cache if touched again). Never call it on anonymous memory: there
@@ -209,9 +210,9 @@ static inline int64_t el_wh_get_lower(const el_wordhash *t, const char *p, int64
 /* Value conversion                                                           */
 /* ------------------------------------------------------------------------ */
 
-/* The separators of embload's text readers (textscan.h): a run of them splits fields. */
+/* The separators of embload's text readers: a run of them splits fields. */
 static inline int el_is_blank(char c) {
-    return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+    return EL_IS_SEP(c);
 }
 
 #define EL_AL_F16 0
@@ -372,18 +373,6 @@ static inline int64_t el_count_fields(const char *buf, int64_t p, int64_t q) {
     return n;
 }
 
-/* Start of the last `dim` fields of [p, q): returns the end of the word before them
- * (blanks between excluded), or -1 when the line has fewer than dim + 1 fields. */
-static inline int64_t el_split_right(const char *buf, int64_t p, int64_t q, int64_t dim) {
-    int64_t i = q;
-    for (int64_t k = 0; k < dim; k++) {
-        while (i > p && !el_is_blank(buf[i - 1])) i--;  /* the field */
-        while (i > p && el_is_blank(buf[i - 1])) i--;   /* the blanks before it */
-        if (i <= p) return -1;                          /* no word left */
-    }
-    return i;
-}
-
 static inline int el_is_ascii(const char *p, int64_t n) {
     unsigned char acc = 0;
     for (int64_t i = 0; i < n; i++) acc |= (unsigned char)p[i];
@@ -445,9 +434,11 @@ static inline int64_t el_scan_text(const char *buf, int64_t start, int64_t end,
         while (le > pos && el_is_blank(buf[le - 1])) le--;
         if (le > pos) {
             if (cfg->general) {
-                int64_t we = el_split_right(buf, pos, le, cfg->dim);
-                if (we >= 0) {
-                    el_record(buf, pos, pos, we, le, lineno, cfg->dim, cfg, out);
+                /* dim >= 1 and buf[le - 1] is not blank, as textscan.h's split wants */
+                const char *wend;
+                ptrdiff_t nf;
+                if (el_split_right(buf + pos, buf + le, (ptrdiff_t)cfg->dim, &wend, &nf) != NULL) {
+                    el_record(buf, pos, pos, (int64_t)(wend - buf), le, lineno, cfg->dim, cfg, out);
                 } else {
                     /* too few fields: report it if the first token is wanted */
                     int64_t fe = pos;
