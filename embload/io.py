@@ -8,6 +8,7 @@ word arena, and this module decodes the words, drops duplicates and wraps it up.
 import codecs
 import gc
 import os
+import sys
 import warnings
 
 import numpy as np
@@ -134,7 +135,8 @@ def load_with(path, opts):
         try:
             if fmt == "word2vec-binary":
                 matrix, arena, offsets, stats = _parse.read_binary(
-                    src, dim=dim, skip_bytes=skip, count=count,
+                    # a damaged count past C's range: no file holds that many records anyway
+                    src, dim=dim, skip_bytes=skip, count=min(count, sys.maxsize),
                     est_rows=_estimate_rows(src, dim, count, binary=True),
                     dtype=opts.dtype, limit=limit, threads=opts.resolved_threads,
                     block_size=opts.block_size, min_piece=opts.min_piece, bar=bar, path=path)

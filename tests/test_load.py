@@ -255,6 +255,16 @@ def test_header_dim_larger_than_the_file(tmp_path, data):
             embload.load(gz)
 
 
+def test_header_count_past_c_range(tmp_path):
+    # was an OverflowError for binary files
+    vec = np.array([1, 2], "<f4").tobytes()
+    path = tmp_path / "c.bin"
+    path.write_bytes(b"99999999999999999999 2\na " + vec + b"\n")
+    with pytest.warns(UserWarning, match=r"announces 99999999999999999999 vectors but the file holds 1"):
+        v = embload.load(path)
+    assert v.words == ["a"] and v.vectors.tolist() == [[1, 2]]
+
+
 # --- options ------------------------------------------------------------------
 
 def test_options_validate_on_set():
