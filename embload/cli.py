@@ -408,18 +408,11 @@ def _cmd_align(args):
 
 
 def _save_npy_atomic(path, array):
-    directory = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as handle:
-            np.save(handle, array, allow_pickle=False)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    # the writers' atomic file: unique temporary name, cleanup on any error, usual permissions
+    from .writers import _AtomicFile
+
+    with _AtomicFile(path) as handle:
+        np.save(handle, array, allow_pickle=False)
 
 
 # --- entry point -------------------------------------------------------------------------
