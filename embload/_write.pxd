@@ -4,8 +4,6 @@
 # contiguous runs, one run per thread), so that the caller writes the buffers
 # in order and the file is identical whatever the thread count.
 
-from libc.stdint cimport uint8_t
-
 cdef struct RowBlock:
     # the rows [start, stop) of a C-contiguous (rows, dim) matrix
     const char *data          # first byte of row 0 of the matrix

@@ -13,7 +13,7 @@ to nearest even, float16 rows widened exactly.
 import numpy as np
 cimport numpy as cnp
 from cython.parallel cimport prange
-from libc.stdint cimport uint16_t, uint8_t
+from libc.stdint cimport uint16_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
@@ -30,7 +30,7 @@ VALUE_BOUND = EL_FORMAT_MAX + 1
 
 
 cdef inline void _store_le32(char *dst, float v) noexcept nogil:
-    # x86 and ARM are little-endian; writes the bytes explicitly elsewhere
+    # byte by byte, so the file is little-endian whatever the machine's order
     cdef unsigned int u
     memcpy(&u, &v, 4)
     dst[0] = <char>(u & 0xff)
