@@ -452,6 +452,18 @@ def test_empty_word_index(small):
     assert e.matrix.shape == (1, 7) and not e.matrix.any() and e.coverage == 0.0
 
 
+def test_empty_file_and_zero_dim(tmp_path):
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    for wi in ({}, {"a": 1}):
+        with pytest.raises(EmbeddingFormatError, match="no vectors"):
+            load_aligned(empty, wi)
+    zero = tmp_path / "zero.vec"
+    zero.write_text("2 0\na\nb\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="dim"):
+        load_aligned(zero, {"a": 1})
+
+
 def test_truncated_binary(small, tmp_path):
     _, _, paths = small
     data = paths["bin"].read_bytes()
