@@ -193,16 +193,12 @@ def build_parser():
 # --- commands ----------------------------------------------------------------------------
 def _load_any(path, *, limit=None, fmt="auto", errors="strict", progress=None):
     """Vectors from a file or cache, and the warnings the reader gave."""
-    from .cache import is_cache, open_cache
+    from .io import load
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        if is_cache(path):
-            vectors = open_cache(path, mmap=True, limit=limit)
-        else:
-            from .io import load
-
-            vectors = load(path, format=fmt, limit=limit, errors=errors, progress=progress)
+        # load() opens a cache folder itself (memory-mapped, stored dtype)
+        vectors = load(path, format=fmt, limit=limit, errors=errors, progress=progress)
     return vectors, [str(w.message) for w in caught]
 
 
