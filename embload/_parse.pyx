@@ -187,11 +187,12 @@ cdef class _Store:
     cdef public Py_ssize_t arena_len
     cdef Py_ssize_t dim
 
-    def __init__(self, Py_ssize_t cap_rows, Py_ssize_t dim, str dtype):
+    def __init__(self, Py_ssize_t cap_rows, Py_ssize_t dim, str dtype, bint with_lineno=True):
         cap_rows = max(cap_rows, 1)
         self.dim = dim
         self.matrix = np.empty((cap_rows, dim), dtype=dtype)
-        self.lineno = np.empty(cap_rows, dtype=np.int64)
+        # binary records have no line numbers: no array to grow alongside the matrix
+        self.lineno = np.empty(cap_rows, dtype=np.int64) if with_lineno else None
         self.offsets = np.empty(cap_rows + 1, dtype=np.int64)
         self.arena = np.empty(max(cap_rows * 8, 4096), dtype=np.uint8)
         self.rows = 0
@@ -204,7 +205,8 @@ cdef class _Store:
         cap = max(rows, cap + cap // 2)
         # ndarray.resize reallocs in place (mremap for large blocks): no second copy
         self.matrix.resize((cap, self.dim), refcheck=False)
-        self.lineno.resize(cap, refcheck=False)
+        if self.lineno is not None:
+            self.lineno.resize(cap, refcheck=False)
         self.offsets.resize(cap + 1, refcheck=False)
         return 0
 
@@ -228,10 +230,11 @@ cdef class _Store:
         return 0
 
     def finish(self):
-        """Shrink to the rows read; returns (matrix, arena, offsets, lineno)."""
+        """Shrink to the rows read; returns (matrix, arena, offsets, lineno or None)."""
         (<int64_t *>_ptr(self.offsets))[self.rows] = self.arena_len
         self.matrix.resize((self.rows, self.dim), refcheck=False)
-        self.lineno.resize(self.rows, refcheck=False)
+        if self.lineno is not None:
+            self.lineno.resize(self.rows, refcheck=False)
         self.offsets.resize(self.rows + 1, refcheck=False)
         self.arena.resize(self.arena_len, refcheck=False)
         return self.matrix, self.arena, self.offsets, self.lineno
@@ -429,7 +432,7 @@ def read_binary(src, *, Py_ssize_t dim, Py_ssize_t skip_bytes, Py_ssize_t count,
     cdef Py_ssize_t rowbytes = dim * itemsize
     cdef Py_ssize_t recbytes = 4 * dim + 1
     cdef _Reader reader = _Reader(src, cfg.block_size, bar, cfg.threads, cfg.min_piece)
-    cdef _Store store = _Store(min(est_rows, limit), dim, dtype)
+    cdef _Store store = _Store(min(est_rows, limit), dim, dtype, False)
     cdef el_piece pc
     cdef Py_ssize_t avail, want
     cdef cnp.ndarray wstart = np.empty(1024, dtype=np.int64)
@@ -498,7 +501,7 @@ def read_binary(src, *, Py_ssize_t dim, Py_ssize_t skip_bytes, Py_ssize_t count,
             reader.fill()
         rest = (<bytes>(_ptr(reader.buf)[reader.pos:min(reader.filled, reader.pos + 4096)]))
         trailing = bool(rest.strip(b"\n\r\t "))
-    matrix, arena, offsets, lineno = store.finish()
+    matrix, arena, offsets, _ = store.finish()
     return matrix, arena, offsets, {"trailing": trailing}
 
 
