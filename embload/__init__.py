@@ -18,6 +18,8 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "EmbeddingFormatError": "embload.errors",
     "Vectors": "embload.vectors",
+    "WordList": "embload.vectors",
+    "WordIndex": "embload.vectors",
     "load": "embload.io",
     "LoadOptions": "embload.options",
     "detect_format": "embload.formats",

@@ -19,13 +19,17 @@ from ._source import open_source
 from .errors import EmbeddingFormatError
 from .formats import sniff
 from .options import LoadOptions
-from .vectors import Vectors
+from .vectors import Vectors, WordIndex, WordList
 
 __all__ = ["load"]
 
 _TEXT_BYTES_PER_VALUE = 9   # "-0.20036 ": a typical GloVe value with its separator
 _COMPRESSION_RATIO = 3      # text vectors compress about 3:1
 _MAX_INFLATE = 1032         # the most deflate (and about bz2/xz) can expand data
+# Binary vectors are copied out of the read block into the matrix: a block that stays in
+# the last-level cache between the read and the copy loads 485 MB in 0.10 s instead of
+# 0.15 s with 32 MiB blocks (2 threads, this machine's 32 MiB L3).
+_BINARY_BLOCK_SIZE = 8 << 20
 
 
 def load(path, *, format="auto", limit=None, dtype=None, errors="strict", threads=None,
@@ -139,7 +143,8 @@ def load_with(path, opts):
                     src, dim=dim, skip_bytes=skip, count=min(count, sys.maxsize),
                     est_rows=_estimate_rows(src, dim, count, binary=True),
                     dtype=opts.dtype, limit=limit, threads=opts.resolved_threads,
-                    block_size=opts.block_size, min_piece=opts.min_piece, bar=bar, path=path)
+                    block_size=min(opts.block_size, _BINARY_BLOCK_SIZE), min_piece=opts.min_piece,
+                    bar=bar, path=path)
                 lineno = None
             else:
                 matrix, arena, offsets, lineno, stats = _parse.read_text(
@@ -159,17 +164,32 @@ def load_with(path, opts):
     if lineno is None and stats.get("trailing"):
         warnings.warn(f"{path}: data after the {count} records announced by the header was ignored",
                       UserWarning, stacklevel=3)
+    words, key_to_index, matrix = _word_table(arena, offsets, lineno, matrix, opts.errors, path)
+    return Vectors(words, matrix, key_to_index=key_to_index, path=path, format=fmt)
+
+
+def _word_table(arena, offsets, lineno, matrix, errors, path):
+    """The words and their index. Usually the arena itself, wrapped (a WordList and its C
+    hash index: no str objects, no dict); only invalid UTF-8 or duplicate words take the
+    slower path through a list of str, which is then stored as a WordList too."""
+    try:
+        words = WordList(arena, offsets)
+    except ValueError:
+        words = None  # not valid UTF-8: _decode_words raises (strict) or applies `errors`
+    if words is not None and words.build_index() == 0:
+        return words, WordIndex(words), matrix
     # Building n strings and a dict of n entries would trigger the cyclic garbage
     # collector many times over (it scans every young container); none is needed here.
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        words = _decode_words(arena, offsets, lineno, opts.errors, path)
+        listed = _decode_words(arena, offsets, lineno, errors, path) if words is None else words.tolist()
         del arena
-        key_to_index = dict(zip(words, range(n)))
-        if len(key_to_index) != n:
-            words, matrix, key_to_index = _drop_duplicates(words, matrix, lineno, path)
-        return Vectors(words, matrix, key_to_index=key_to_index, path=path, format=fmt)
+        key_to_index = dict(zip(listed, range(len(listed))))
+        if len(key_to_index) != len(listed):
+            listed, matrix, key_to_index = _drop_duplicates(listed, matrix, lineno, path)
+        words = WordList.from_words(listed)
+        return words, WordIndex(words), matrix
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -245,7 +265,7 @@ def _drop_duplicates(words, matrix, lineno, path):
     else:
         where = f"record {i + 1} repeats record {j + 1}"
     warnings.warn(f"{path}: {dropped} duplicate word{'s' if dropped != 1 else ''} dropped, keeping the "
-                  f"first vector of each (e.g. {word!r}: {where})", UserWarning, stacklevel=4)
+                  f"first vector of each (e.g. {word!r}: {where})", UserWarning, stacklevel=5)
     keep = np.asarray(keep, dtype=np.int64)
     matrix = _parse.compact_rows(matrix, keep)
     words = [words[i] for i in keep]

@@ -2,7 +2,9 @@
 
 import numpy as np
 
-__all__ = ["Vectors"]
+from ._words import WordIndex, WordList
+
+__all__ = ["Vectors", "WordList", "WordIndex"]
 
 _MISSING = object()
 
@@ -12,12 +14,14 @@ class Vectors:
 
     Parameters
     ----------
-    words : list of str
-        Unique words, in file order.
+    words : sequence of str
+        Unique words, in file order. Kept as a :class:`~embload.WordList` (a read-only,
+        list-like sequence holding the words as UTF-8 bytes; ``list(v.words)`` gives a list).
     vectors : ndarray, shape (len(words), dim)
         C-contiguous; float16, float32 or float64. Not copied.
-    key_to_index : dict, optional
-        ``{word: row}``; built from ``words`` when not given.
+    key_to_index : mapping, optional
+        ``{word: row}``; by default a :class:`~embload.WordIndex` over ``words`` (a C hash
+        index, no dict of str).
     path, format : optional
         Where the vectors came from (for ``repr`` and error messages).
     """
@@ -28,17 +32,18 @@ class Vectors:
         vectors = np.asarray(vectors)
         if vectors.ndim != 2:
             raise ValueError(f"vectors must be 2-D (words x dim), got shape {vectors.shape}")
-        words = list(words)
+        if not isinstance(words, WordList):
+            words = WordList.from_words(words)
         if len(words) != vectors.shape[0]:
             raise ValueError(
                 f"{len(words)} words but {vectors.shape[0]} rows of vectors; they must match"
             )
         if key_to_index is None:
-            key_to_index = dict(zip(words, range(len(words))))
-            if len(key_to_index) != len(words):
-                seen = set()
-                duplicate = next(w for w in words if w in seen or seen.add(w))
-                raise ValueError(f"duplicate word {duplicate!r}; words must be unique")
+            key_to_index = WordIndex(words)
+            if words.build_index():
+                row, earlier = words.first_duplicate()
+                raise ValueError(f"duplicate word {words[row]!r} (rows {earlier} and {row}); "
+                                 f"words must be unique")
         self.words = words
         self.vectors = vectors
         self.key_to_index = key_to_index

@@ -1,0 +1,162 @@
+"""WordList / WordIndex (embload._words, src/vocab.h) against Python lists, dicts and the
+bytes.decode of CPython as references."""
+
+import copy
+import pickle
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import embload
+from embload._words import WordIndex, WordList
+
+# words as files have them: ASCII, accents, CJK, emoji, spaces, the odd "\n" (binary
+# files), lone surrogates (errors="surrogateescape")
+word_text = st.text(
+    alphabet=st.one_of(st.characters(codec="utf-8"), st.sampled_from(["\n", " ", "\udcff", "\ud800"])),
+    max_size=12)
+word_lists = st.lists(word_text, unique=True, max_size=60)
+
+
+def _arena_of(words, errors="strict"):
+    encoded = [w.encode("utf-8", errors) for w in words]
+    offsets = np.zeros(len(words) + 1, dtype=np.int64)
+    np.cumsum([len(e) + 1 for e in encoded], out=offsets[1:])
+    return b"".join(e + b"\n" for e in encoded), offsets
+
+
+@settings(max_examples=200, deadline=None)
+@given(word_lists)
+def test_from_words_is_the_list(words):
+    wl = WordList.from_words(words)
+    assert len(wl) == len(words)
+    assert wl == words and list(wl) == words and wl.tolist() == words
+    for i, w in enumerate(words):
+        assert wl.find(w) == i and wl.index(w) == i and w in wl
+    assert wl[:3] == words[:3] and wl[::-2] == words[::-2]
+    if words:
+        assert wl[-1] == words[-1]
+    assert pickle.loads(pickle.dumps(wl)) == words
+
+
+@settings(max_examples=200, deadline=None)
+@given(word_lists, st.lists(word_text, max_size=10))
+def test_lookups_from_raw_arena_match_a_dict(words, probes):
+    errors = "surrogatepass" if any("\ud800" <= c <= "\udfff" for w in words for c in w) else "strict"
+    arena, offsets = _arena_of(words, errors)
+    wl = WordList(arena, offsets, errors)  # decoded lazily, word by word
+    reference = dict(zip(words, range(len(words))))
+    for i in range(len(words)):
+        assert wl[i] == words[i]
+    for probe in probes + words:
+        assert wl.find(probe) == reference.get(probe, -1)
+    index = WordIndex(wl)
+    assert index == reference and dict(index) == reference
+    assert list(index.items()) == list(reference.items())
+    assert list(index.values()) == list(reference.values())
+    for probe in probes:
+        assert index.get(probe, "absent") == reference.get(probe, "absent")
+        assert (probe in index) == (probe in reference)
+    assert list(wl) == words  # after lookups, the one-pass decode
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.binary(max_size=40), st.sampled_from(["strict", "surrogatepass"]))
+def test_utf8_check_matches_python(raw, errors):
+    raw = raw.replace(b"\n", b" ")
+    try:
+        expected = raw.decode("utf-8", errors)
+    except UnicodeDecodeError:
+        expected = None
+    if expected is None:
+        with pytest.raises(ValueError, match="not valid UTF-8") as info:
+            WordList(raw + b"\n", [0, len(raw) + 1], errors)
+        assert info.value.row == 0
+    else:
+        assert WordList(raw + b"\n", [0, len(raw) + 1], errors)[0] == expected
+
+
+@pytest.mark.parametrize("raw", [
+    b"\xc0\xaf", b"\xe0\x80\xaf", b"\xf0\x80\x80\xaf",  # overlong
+    b"\xed\xa0\x80",                                      # surrogate
+    b"\xf4\x90\x80\x80", b"\xf5\x80\x80\x80",             # above U+10FFFF
+    b"abc\xe2\x82", b"\x80", b"ok\xff",                   # cut short, stray bytes
+])
+def test_utf8_check_rejects_what_python_rejects(raw):
+    with pytest.raises(UnicodeDecodeError):
+        raw.decode("utf-8")
+    with pytest.raises(ValueError, match="not valid UTF-8"):
+        WordList(b"fine\n" + raw + b"\n", [0, 5, 5 + len(raw) + 1])
+
+
+def test_surrogates_pass_only_when_asked():
+    raw = "\ud800".encode("utf-8", "surrogatepass")
+    assert WordList(raw + b"\n", [0, 4], "surrogatepass")[0] == "\ud800"
+    with pytest.raises(ValueError):
+        WordList(raw + b"\n", [0, 4])
+
+
+@pytest.mark.parametrize("offsets", [[0, 3, 2], [1, 0], [0, 99], [-1, 2], [0, 0]])
+def test_bad_offsets_are_errors_not_crashes(offsets):
+    with pytest.raises(ValueError, match="offsets"):
+        WordList(b"ab\ncd\n", offsets)
+
+
+def test_duplicates_are_counted_and_the_first_wins():
+    wl = WordList.from_lines(b"a\nb\na\nc\nb")
+    assert wl.build_index() == 2
+    assert wl.first_duplicate() == (2, 0)
+    assert wl.find("a") == 0 and wl.find("b") == 1
+    with pytest.raises(ValueError, match="duplicate word 'a'"):
+        WordIndex(wl)["c"]
+    with pytest.raises(ValueError, match="duplicate word 'a'"):
+        embload.Vectors(wl, np.zeros((5, 2)))
+    with pytest.raises(ValueError, match="duplicate word 'x'"):
+        embload.Vectors(["x", "y", "x"], np.zeros((3, 2)))
+
+
+def test_list_behaviour():
+    wl = WordList.from_words(["the", "of", "été"])
+    assert wl.index("of") == 1 and wl.count("of") == 1 and wl.count("zz") == 0
+    with pytest.raises(ValueError, match="not in the word list"):
+        wl.index("zz")
+    with pytest.raises(ValueError):
+        wl.index("the", 1)
+    with pytest.raises(IndexError):
+        wl[3]
+    assert wl[np.int64(2)] == "été"
+    assert 3 not in wl and None not in wl and b"the" not in wl
+    assert wl + ["x"] == ["the", "of", "été", "x"] and ["x"] + wl == ["x", "the", "of", "été"]
+    assert list(reversed(wl)) == ["été", "of", "the"]
+    assert wl != ["the"] and wl != "the of été"
+    assert copy.deepcopy(wl) is wl
+    with pytest.raises(TypeError):
+        hash(wl)
+    with pytest.raises(TypeError):
+        wl[0] = "x"
+    assert repr(wl) == "WordList(['the', 'of', 'été'])"
+    assert "399994 more" not in repr(wl)
+    from collections.abc import Sequence
+    assert isinstance(wl, Sequence)
+    assert WordList.empty() == [] and len(WordList.from_lines(b"")) == 1
+
+
+def test_from_words_needs_str():
+    with pytest.raises(TypeError, match="word 1 is int"):
+        WordList.from_words(["a", 3])
+
+
+def test_loaded_vectors_keep_words_as_bytes(tmp_path):
+    path = tmp_path / "v.txt"
+    path.write_text("the 1 2\nété 3 4\nthe 5 6\nof 7 8\n", encoding="utf-8")
+    with pytest.warns(UserWarning, match="1 duplicate word dropped"):
+        v = embload.load(path)
+    assert isinstance(v.words, WordList) and isinstance(v.key_to_index, WordIndex)
+    assert v.words == ["the", "été", "of"] and v.index("of") == 2
+    assert v["été"].tolist() == [3, 4]
+    path.write_bytes(b"a 1\n\xff 2\n")
+    v = embload.load(path, errors="replace")
+    assert v.words == ["a", "\ufffd"] and v.index("\ufffd") == 1
+    v = embload.load(path, errors="surrogateescape")
+    assert v.words == ["a", "\udcff"] and v.index("\udcff") == 1 and v.words.errors == "surrogatepass"
