@@ -22,18 +22,35 @@
  *       IEEE binary16 bits of x rounded to nearest even (what np.float16(x) gives),
  *       directly from the double (no double rounding through float).
  *
- * HOW: the digits are scanned once; up to 19 significant digits accumulate in
- * a uint64 and the decimal exponent is tracked. When nothing non-zero was
- * dropped, the mantissa is at most 2^53 and |exponent| <= 22, the result is
- * one IEEE multiplication or division of two exact doubles, hence correctly
- * rounded (Clinger's fast path; x86-64 uses SSE2, not x87, so no extended
- * precision sneaks in). Every other token (about 0 in real embedding files)
- * is rewritten into a small stack buffer as "DIGITSe<exp>" - at most 800
- * significant digits plus a sticky '1' standing for the dropped non-zero tail,
- * which cannot change the rounding because a double's halfway points need at
- * most 767 significant digits - and handed to glibc's strtod, which is
- * correctly rounded. The rewritten text holds no '.', so the locale's decimal
- * point never matters.
+ *   static inline const char *el_parse_float32(const char *p, const char *last, float *out);
+ *       Same grammar and end pointer; *out = (float) of the correctly rounded
+ *       double, i.e. np.float32(float(token)) (what the float32 readers store).
+ *
+ * HOW: tokens of the common shape ([sign] <= 7 integer digits [. <= 15 digits]
+ * [e [sign] <= 3 digits], <= 19 digits, >= 32 bytes of buffer left) take
+ * el__parse_fast: the integer part byte by byte (almost always one digit, so
+ * the loop is predicted), the fraction 8 bytes at a time (SWAR), the exponent
+ * unrolled. The uint64 mantissa m and exponent e then become a double by
+ *   - Clinger's fast path when m <= 2^53 and |e| <= 22: one IEEE division or
+ *     multiplication of two exact doubles, hence correctly rounded (x86-64
+ *     uses SSE2, not x87, so no extended precision sneaks in). Measured: for
+ *     GloVe's "-0.20036" this beats the division-free step below.
+ *   - else Eisel-Lemire (el__eisel_lemire, its proof is above it): a 64x128
+ *     bit product with a power of five from pow5table.h; the rare undecided
+ *     cases (a remainder of exactly one half: exact ties such as
+ *     2^53 + 1, practically never otherwise), subnormal and
+ *     overflowing results fall back.
+ * Everything else goes to el__parse_general (any length, underscores, inf,
+ * nan, the end of the buffer), which uses the same two steps for <= 19 digits;
+ * its last resort rewrites the token into a small stack buffer as
+ * "DIGITSe<exp>" - at most 800 significant digits plus a sticky '1' standing
+ * for the dropped non-zero tail, which cannot change the rounding because a
+ * double's halfway points need at most 767 significant digits - and hands it
+ * to glibc's strtod, which is correctly rounded. The rewritten text holds no
+ * '.', so the locale's decimal point never matters.
+ * Checked against Python's float() by tests/test_floatparse.py and
+ * tests/test_conversions.py, and against strtod on tens of millions of random
+ * tokens by scripts/bench_floatparse.py --check.
  */
 #ifndef EMBLOAD_FLOATPARSE_H
 #define EMBLOAD_FLOATPARSE_H
@@ -42,8 +59,14 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "pow5table.h"
 
 #define EL_SLOW_MAX_DIGITS 800
+/* -DEL_NO_CLINGER=1: Eisel-Lemire for every fast-path token (for measuring;
+ * slower on GloVe tokens, see the HOW note) */
+#ifndef EL_NO_CLINGER
+#define EL_NO_CLINGER 0
+#endif
 
 static inline int el_is_digit(char c) { return (unsigned char)(c - '0') < 10; }
 
@@ -202,6 +225,86 @@ static inline const char *el__digits(const char *s, const char *last, uint64_t *
     return s;
 }
 
+/* ---- Eisel-Lemire: w * 10^q to the nearest double without a division ------
+ *
+ * With w' = w << l in [2^63, 2^64) (l = leading zeros of w) and T = 5^q scaled
+ * into [2^127, 2^128) and rounded up (pow5table.h; exact for 0 <= q <= 55):
+ *     x = w * 10^q = (w' * T_exact) * 2^(e5 + q - l),   T_exact = 5^q * 2^-e5.
+ * We compute H = floor(w' * T / 2^64) from two 64x64->128 products (all 128
+ * upper bits, no truncation). Since 0 <= w' * (T - T_exact) < w' < 2^64,
+ *     w' * T_exact / 2^64  lies in the open interval (H - 1, H + 1).
+ * H has its top bit at 127 or 126; the double keeps the 53 bits from there
+ * down and R = H mod 2^(s+64) (s = 11 or 10) is what is rounded away, to be
+ * compared with half = 2^(s-1+64). The true remainder lies in (R - 1, R + 1):
+ *   - R <= half - 1: the true remainder is in (-1, half): round down. (A
+ *     negative true remainder means the true mantissa is one less with a
+ *     remainder just under 2^(s+64), which rounds up to the same result.)
+ *   - R >= half + 1: the true remainder is in (half, 2^(s+64) + 1): round up
+ *     (a remainder past 2^(s+64) again gives the same double).
+ *   - R == half: undecided (a tie or either side): the caller falls back.
+ * In the same way a top bit of H at 127 while the true value is just below
+ * 2^127 (or H just below it) gives the same double. Results that would be
+ * subnormal (binary exponent below the normal range before rounding: a
+ * 53-bit rounding would then be a double rounding) or overflow also fall
+ * back, as do q outside the table. The binary exponent uses
+ * floor(q * log2(10)) == (q * 217706) >> 16, checked for every q of the
+ * table by scripts/make_pow5_table.py.
+ * Returns 1 and stores |x| in *out, or 0 (undecided; *out untouched). */
+#if defined(__SIZEOF_INT128__)
+static inline uint64_t el__mul128(uint64_t a, uint64_t b, uint64_t *hi) {
+    unsigned __int128 r = (unsigned __int128)a * b;
+    *hi = (uint64_t)(r >> 64);
+    return (uint64_t)r;
+}
+#else
+static inline uint64_t el__mul128(uint64_t a, uint64_t b, uint64_t *hi) {
+    uint64_t a0 = a & 0xffffffffu, a1 = a >> 32, b0 = b & 0xffffffffu, b1 = b >> 32;
+    uint64_t p00 = a0 * b0, p01 = a0 * b1, p10 = a1 * b0, p11 = a1 * b1;
+    uint64_t mid = (p00 >> 32) + (p01 & 0xffffffffu) + (p10 & 0xffffffffu);
+    *hi = p11 + (p01 >> 32) + (p10 >> 32) + (mid >> 32);
+    return (mid << 32) | (p00 & 0xffffffffu);
+}
+#endif
+
+static inline int el__clz64(uint64_t w) {
+#if defined(__GNUC__)
+    return __builtin_clzll(w);
+#else
+    int n = 0;
+    while (!(w & (UINT64_C(1) << 63))) { w <<= 1; n++; }
+    return n;
+#endif
+}
+
+static inline int el__eisel_lemire(uint64_t w, int64_t q, double *out) {
+    const uint64_t *t;
+    uint64_t wn, hi1, lo1, hi2, lower, upper, mant, rbits, half, bits;
+    int l, top, s;
+    int64_t e2;
+    if (w == 0 || q < EL_POW5_MIN || q > EL_POW5_MAX) return 0;
+    l = el__clz64(w);
+    wn = w << l;
+    t = el_pow5_128[q - EL_POW5_MIN];
+    lo1 = el__mul128(wn, t[0], &hi1);
+    (void)el__mul128(wn, t[1], &hi2);
+    lower = lo1 + hi2;
+    upper = hi1 + (lower < lo1);
+    top = (int)(upper >> 63);
+    s = 10 + top;
+    mant = upper >> s;                                 /* in [2^52, 2^53) */
+    rbits = upper & ((UINT64_C(1) << s) - 1);
+    half = UINT64_C(1) << (s - 1);
+    e2 = ((q * 217706) >> 16) + 63 + top - l + 1023;   /* biased exponent */
+    if (rbits == half && lower == 0) return 0;
+    if (e2 < 1) return 0;
+    mant += rbits >= half;
+    if (mant >> 53) { mant >>= 1; e2++; }
+    if (e2 > 2046) return 0;
+    bits = ((uint64_t)e2 << 52) | (mant & ((UINT64_C(1) << 52) - 1));
+    memcpy(out, &bits, 8);
+    return 1;
+}
+
 /* The complete parser: every token of the grammar, any length, any position.
  * Kept out of line so that the fast path inlined into a reader's loop stays small. */
 #if defined(__GNUC__)
@@ -262,23 +365,13 @@ static const char *el__parse_general(const char *p, const char *last, double *ou
             s = t;
         }
     }
-    if (count <= 19 && m <= (UINT64_C(1) << 53)) {
-        if (m == 0) {
-            v = 0.0;
-        } else if (e10 >= -22 && e10 <= 22) {
-            v = (double)m;
-            if (e10 < 0) v = v / el_pow10_exact[-e10];
-            else v = v * el_pow10_exact[e10];
-        } else if (e10 > 22 && e10 <= 22 + 16) {
-            /* move exact factors of ten into the mantissa while it stays exact */
-            uint64_t mm = m;
-            int64_t e = e10;
-            while (e > 22 && mm <= (UINT64_C(1) << 53) / 10) { mm *= 10; e--; }
-            v = e <= 22 ? (double)mm * el_pow10_exact[e] : el__parse_slow(num, s);
-        } else {
-            v = el__parse_slow(num, s);
-        }
-    } else {
+    if (count <= 19 && m == 0) {
+        v = 0.0;
+    } else if (count <= 19 && m <= (UINT64_C(1) << 53) && e10 >= -22 && e10 <= 22) {
+        v = (double)m;   /* Clinger: one correctly rounded operation on exact doubles */
+        if (e10 < 0) v = v / el_pow10_exact[-e10];
+        else v = v * el_pow10_exact[e10];
+    } else if (!(count <= 19 && el__eisel_lemire(m, e10, &v))) {
         v = el__parse_slow(num, s);
     }
     *out = neg ? -v : v;
@@ -291,78 +384,130 @@ static const char *el__parse_general(const char *p, const char *last, double *ou
 #define EL_LIKELY(x) (x)
 #endif
 
-static inline const char *el_parse_double(const char *p, const char *last, double *out) {
 #if EL_SWAR
-    /* Fast path for what embedding files hold: [sign] 1-8 digits [. 0-7 digits]
-     * [e[sign]1-3 digits] with at least 19 bytes of buffer left, so that the
-     * integer loop (reads up to p[9]) and one 8-byte load of the fraction (up
-     * to p[18]) stay inside [p, last); the exponent checks its own bound.
-     * Anything else (underscores, long mantissas, inf/nan, ".5", big
-     * exponents, the end of the buffer) goes to the general parser. */
-    if (EL_LIKELY(last - p >= 19)) {
-        const char *s = p, *q;
-        int neg = *s == '-';
-        uint64_t m, w, bad, frac;
-        int64_t e10 = 0;
-        int n;
-        double v;
-        s += neg | (*s == '+');
-        m = (uint64_t)(unsigned char)*s - '0';
-        if (m >= 10) goto general;
-        q = s + 1;
-        while ((unsigned)(unsigned char)*q - '0' < 10) {
-            m = m * 10 + ((unsigned)(unsigned char)*q - '0');
-            if (++q - s > 8) goto general;
+/* high bit of a byte set <=> that byte is not '0'..'9' (exact up to and
+ * including the first non-digit: carries and borrows only move towards later
+ * bytes, i.e. later characters) */
+#define EL__NONDIGITS(w) \
+    ((((w) + UINT64_C(0x4646464646464646)) | ((w) - UINT64_C(0x3030303030303030))) & \
+     UINT64_C(0x8080808080808080))
+/* value of the first n (1..7) digit bytes of w */
+#define EL__FIRST_DIGITS(w, n) el__eight_digits(((w) - UINT64_C(0x3030303030303030)) << (64 - 8 * (n)))
+#endif
+
+/* Fast path for what embedding files hold: [sign] 0-7 digits [. 0-15 digits]
+ * [e|E [sign] 1-3 digits], at most 19 digits in all (leading zeros count),
+ * with at least 32 bytes of buffer left: the loads and reads below stay
+ * below p + 30 (sign p[0]; integer load p[1..8]; '.' at most p[8]; fraction
+ * loads p[9..24]; 'e' at most p[24]; exponent sign p[25], digits p[26..28],
+ * the byte after them p[29]). Everything else (underscores, long mantissas,
+ * inf/nan, no digits, the end of the buffer, undecided or subnormal
+ * Eisel-Lemire cases) goes to the general parser, which is complete.
+ * Sets *v to the magnitude and returns the end, or NULL for "not handled". */
+static inline const char *el__parse_fast(const char *p, double *v, int *negp) {
+#if EL_SWAR
+    const char *s = p, *q;
+    int neg = *s == '-';
+    uint64_t w, bad, m;
+    int64_t e10 = 0;
+    int ni, nf, nd;
+    s += neg | (*s == '+');
+    /* the integer part byte by byte: almost always one digit, so the loop
+     * is predicted and the end of the number does not wait for a ctz */
+    q = s;
+    m = 0;
+    while ((unsigned)(unsigned char)*q - '0' < 10) {
+        m = m * 10 + ((unsigned)(unsigned char)*q - '0');
+        if (++q - s > 7) return NULL;       /* 8 or more integer digits */
+    }
+    nd = (int)(q - s);
+    if (*q == '.') {
+        q++;
+        memcpy(&w, q, 8);
+        bad = EL__NONDIGITS(w);
+        if (bad == 0) {                     /* 8 fraction digits and maybe 7 more */
+            uint64_t w2;
+            m = m * 100000000u + el__eight_digits(w - UINT64_C(0x3030303030303030));
+            memcpy(&w2, q + 8, 8);
+            bad = EL__NONDIGITS(w2);
+            if (bad == 0) return NULL;
+            nf = __builtin_ctzll(bad) >> 3;
+            if (nd + 8 + nf > 19) return NULL;
+            if (nf) m = m * el_pow10_u64[nf] + EL__FIRST_DIGITS(w2, nf);
+            nf += 8;
+        } else {
+            nf = __builtin_ctzll(bad) >> 3;
+            if (nf) m = m * el_pow10_u64[nf] + EL__FIRST_DIGITS(w, nf);
         }
-        if (*q == '.') {
-            q++;
-            memcpy(&w, q, 8);
-            bad = ((w + UINT64_C(0x4646464646464646)) | (w - UINT64_C(0x3030303030303030))) &
-                  UINT64_C(0x8080808080808080);
-            if (bad == 0) goto general;
-            n = __builtin_ctzll(bad) >> 3;
-            if (n) {
-                frac = el__eight_digits((w - UINT64_C(0x3030303030303030)) << (64 - 8 * n));
-                m = m * el_pow10_u64[n] + frac;
-                e10 = -n;
-                q += n;
+        q += nf;
+        e10 = -nf;
+        nd += nf;
+    }
+    if (nd == 0) return NULL;               /* "inf", "nan", ".", "-" ... */
+    if ((*q | 0x20) == 'e') {
+        const char *t = q + 1;
+        int eneg = *t == '-';
+        unsigned d;
+        t += eneg | (*t == '+');
+        d = (unsigned)(unsigned char)*t - '0';
+        if (d < 10) {                       /* else "1e", "1e+": the number ends before 'e' */
+            int64_t ex = d;
+            d = (unsigned)(unsigned char)*++t - '0';
+            if (d < 10) {
+                ex = ex * 10 + d;
+                d = (unsigned)(unsigned char)*++t - '0';
+                if (d < 10) {
+                    ex = ex * 10 + d;
+                    if ((unsigned)(unsigned char)*++t - '0' < 10) return NULL;
+                }
             }
-        }
-        if ((*q | 0x20) == 'e') {
-            /* q <= p + 17 here; the exponent needs its own bounds checks */
-            const char *t = q + 1;
-            int eneg;
-            int64_t ex;
-            if (last - t < 8) goto general;
-            eneg = *t == '-';
-            t += eneg | (*t == '+');
-            ex = (int64_t)(unsigned char)*t - '0';
-            if ((uint64_t)ex >= 10) goto done;   /* "1e" or "1e+": the number ends before 'e' */
-            t++;
-            while ((unsigned)(unsigned char)*t - '0' < 10) {   /* reads at most q + 6 */
-                ex = ex * 10 + ((unsigned char)*t - '0');
-                if (++t - q > 5) goto general;
-            }
-            if (*t == '_') goto general;
             e10 += eneg ? -ex : ex;
             q = t;
         }
-    done:
-        if (*q == '_' || m > (UINT64_C(1) << 53) || e10 < -22 || e10 > 22) goto general;
-        v = (double)m;
-        v = e10 < 0 ? v / el_pow10_exact[-e10] : v * el_pow10_exact[e10];
-        {   /* the sign by bits: random signs must not cost a branch mispredict */
+    }
+    if (*q == '_') return NULL;
+    if (m == 0) {
+        *v = 0.0;
+    } else if (!EL_NO_CLINGER && m <= (UINT64_C(1) << 53) && e10 >= -22 && e10 <= 22) {
+        double x = (double)m;   /* Clinger */
+        *v = e10 < 0 ? x / el_pow10_exact[-e10] : x * el_pow10_exact[e10];
+    } else if (!el__eisel_lemire(m, e10, v)) {
+        return NULL;
+    }
+    *negp = neg;
+    return q;
+#else
+    (void)p; (void)v; (void)negp;
+    return NULL;
+#endif
+}
+
+static inline const char *el_parse_double(const char *p, const char *last, double *out) {
+    if (EL_LIKELY(last - p >= 32)) {
+        double v;
+        int neg;
+        const char *q = el__parse_fast(p, &v, &neg);
+        if (EL_LIKELY(q != NULL)) {
+            /* the sign by bits: random signs must not cost a branch mispredict */
             uint64_t b;
             memcpy(&b, &v, 8);
             b |= (uint64_t)neg << 63;
             memcpy(out, &b, 8);
+            return q;
         }
-        return q;
     }
-general:
-#endif
     return el__parse_general(p, last, out);
 }
+
+/* float32 of the correctly rounded double, i.e. np.float32(float(token)), the
+ * value the float32 readers store. Same contract as el_parse_double otherwise. */
+static inline const char *el_parse_float32(const char *p, const char *last, float *out) {
+    double d;
+    const char *q = el_parse_double(p, last, &d);
+    *out = (float)d;
+    return q;
+}
+#define EL_HAVE_PARSE_FLOAT32 1
 
 static inline uint16_t el_double_to_half(double x) {
     uint64_t b, mant;

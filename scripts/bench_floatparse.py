@@ -1,0 +1,109 @@
+"""Micro-benchmark of the float parser (embload/src/floatparse.h), before vs after.
+
+Compiles scripts/bench_floatparse.c twice with the flags setup.py uses (gcc -O3
+-std=c99 -fno-strict-aliasing): once against the header as it is in git at
+--before (default: the commit before the Eisel-Lemire work), once against the
+working tree; runs both in the same session, alternating, and prints ns/token
+per token family and the ratio.
+
+    python scripts/bench_floatparse.py                  # timing, 2M tokens per family
+    python scripts/bench_floatparse.py --check 50000000 # + bulk exactness vs strtod
+
+--check N parses N random tokens of many shapes (embedding-like, 1-25 digits with
+exponents -350..350 and underscores, float32 and double halfway points written
+with 9-60 digits, subnormals, overflow, long mantissas, zeros with huge
+exponents) with the working-tree header and compares every double and float32
+bit for bit with glibc's strtod (correctly rounded) and (float)strtod, split over
+the cores. Exits non-zero on any mismatch.
+"""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+SRC = os.path.join(ROOT, "embload", "src")
+CFLAGS = ["-O3", "-std=gnu99", "-fno-strict-aliasing"]
+
+
+def build(include_dir, exe):
+    cmd = ["gcc", *CFLAGS, "-I", include_dir, os.path.join(HERE, "bench_floatparse.c"),
+           "-o", exe, "-lm"]
+    subprocess.run(cmd, check=True)
+
+
+def run_bench(exe, n, seed, reps):
+    out = subprocess.run([exe, "bench", str(n), str(seed), str(reps)], check=True,
+                         capture_output=True, text=True).stdout
+    res = {}
+    for line in out.splitlines():
+        fam, kind, val = line.split()
+        res[(fam, kind)] = float(val)
+    return res
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--before", default="42c8bf9", help="git revision of the baseline header")
+    ap.add_argument("--tokens", type=int, default=2_000_000, help="tokens per family")
+    ap.add_argument("--rounds", type=int, default=3, help="alternating runs of each build (best counts)")
+    ap.add_argument("--check", type=int, default=0, help="also check N random tokens against strtod")
+    ap.add_argument("--seed", type=int, default=12345)
+    args = ap.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        old_dir = os.path.join(tmp, "before")
+        os.mkdir(old_dir)
+        for name in ("floatparse.h", "pow5table.h"):
+            r = subprocess.run(["git", "-C", ROOT, "show", f"{args.before}:embload/src/{name}"],
+                               capture_output=True)
+            if r.returncode == 0:
+                with open(os.path.join(old_dir, name), "wb") as f:
+                    f.write(r.stdout)
+        exe_old = os.path.join(tmp, "bench_before")
+        exe_new = os.path.join(tmp, "bench_after")
+        build(old_dir, exe_old)
+        build(SRC, exe_new)
+
+        if args.tokens:
+            best = {}
+            for rnd in range(args.rounds):
+                for tag, exe in (("before", exe_old), ("after", exe_new)):
+                    for key, v in run_bench(exe, args.tokens, args.seed, 3).items():
+                        k = (tag,) + key
+                        best[k] = min(best.get(k, v), v)
+            print(f"ns/token, best of {args.rounds}x3 runs, {args.tokens:,} tokens per family "
+                  f"(gcc {' '.join(CFLAGS)}; before = {args.before})")
+            print(f"{'family':<10} {'bytes/tok':>9} {'path':<22} {'before':>8} {'after':>8} {'speedup':>8}")
+            for fam in ("glove", "word2vec", "exponent"):
+                bpt = best[("after", fam, "bytes_per_token")]
+                rows = [("double->float32", "f32", "f32"), ("double", "f64", "f64")]
+                if ("after", fam, "f32direct") in best:
+                    rows.append(("el_parse_float32", "f32", "f32direct"))
+                for label, kb, ka in rows:
+                    b = best[("before", fam, kb)]
+                    a = best[("after", fam, ka)]
+                    print(f"{fam:<10} {bpt:>9.2f} {label:<22} {b:>8.2f} {a:>8.2f} {b / a:>7.2f}x")
+
+        if args.check:
+            ncpu = os.cpu_count() or 1
+            per = -(-args.check // ncpu)
+            procs = [subprocess.Popen([exe_new, "check", str(per), str(args.seed + 1000 * i + 1)],
+                                      stdout=subprocess.PIPE, text=True) for i in range(ncpu)]
+            failed = False
+            total = 0
+            for p in procs:
+                out, _ = p.communicate()
+                sys.stdout.write(out)
+                failed |= p.returncode != 0
+                total += per
+            print(f"exactness: {total:,} random tokens checked against strtod: "
+                  f"{'FAILED' if failed else 'all identical'}")
+            if failed:
+                sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
