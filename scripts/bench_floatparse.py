@@ -79,7 +79,8 @@ def main():
             print(f"{'family':<10} {'bytes/tok':>9} {'path':<22} {'before':>8} {'after':>8} {'speedup':>8}")
             for fam in ("glove", "word2vec", "exponent"):
                 bpt = best[("after", fam, "bytes_per_token")]
-                rows = [("double->float32", "f32", "f32"), ("double", "f64", "f64")]
+                rows = [("double->float32", "f32", "f32"), ("double", "f64", "f64"),
+                        ("..., last = token end", "f32tail", "f32tail")]
                 if ("after", fam, "f32direct") in best:
                     rows.append(("el_parse_float32", "f32", "f32direct"))
                 for label, kb, ka in rows:

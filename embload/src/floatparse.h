@@ -396,15 +396,17 @@ static const char *el__parse_general(const char *p, const char *last, double *ou
 #endif
 
 /* Fast path for what embedding files hold: [sign] 0-7 digits [. 0-15 digits]
- * [e|E [sign] 1-3 digits], at most 19 digits in all (leading zeros count),
- * with at least 32 bytes of buffer left: the loads and reads below stay
- * below p + 30 (sign p[0]; integer load p[1..8]; '.' at most p[8]; fraction
- * loads p[9..24]; 'e' at most p[24]; exponent sign p[25], digits p[26..28],
- * the byte after them p[29]). Everything else (underscores, long mantissas,
- * inf/nan, no digits, the end of the buffer, undecided or subnormal
- * Eisel-Lemire cases) goes to the general parser, which is complete.
+ * [e|E [sign] 1-3 digits], at most 19 digits in all (leading zeros count).
+ * Bounds: the caller guarantees last - p >= 24, enough for every read of
+ * the common shape (sign p[0]; integer digits p[1..8]; fraction load
+ * p[9..16]; 'e' at most p[16]; exponent sign p[17], digits p[18..20], the
+ * byte after them p[21]). A fraction of 8+ digits needs a second load and
+ * then reads up to p[29]: it checks last - p >= 32 itself.
+ * Everything else (underscores, long mantissas, inf/nan, no digits, the end
+ * of the buffer, undecided or subnormal Eisel-Lemire cases) goes to the
+ * general parser, which is complete.
  * Sets *v to the magnitude and returns the end, or NULL for "not handled". */
-static inline const char *el__parse_fast(const char *p, double *v, int *negp) {
+static inline const char *el__parse_fast(const char *p, const char *last, double *v, int *negp) {
 #if EL_SWAR
     const char *s = p, *q;
     int neg = *s == '-';
@@ -425,8 +427,18 @@ static inline const char *el__parse_fast(const char *p, double *v, int *negp) {
         q++;
         memcpy(&w, q, 8);
         bad = EL__NONDIGITS(w);
-        if (bad == 0) {                     /* 8 fraction digits and maybe 7 more */
+        if (EL_LIKELY(bad != 0)) {
+            /* 0-7 fraction digits. The value does not wait for a ctz or a
+             * table: the lowest flagged bit is 0x80 << 8*nf, so the digit bytes
+             * are kept by a mask and the rest read as zeros, giving the
+             * fraction times 10^(8-nf); the exponent is then always -8. */
+            uint64_t low = (bad & (0 - bad)) >> 7;     /* 1 << 8*nf */
+            m = m * 100000000u + el__eight_digits((w - UINT64_C(0x3030303030303030)) & (low - 1));
+            nf = __builtin_ctzll(bad) >> 3;
+            e10 = -8;
+        } else {                            /* 8 fraction digits and maybe 7 more */
             uint64_t w2;
+            if (last - p < 32) return NULL;
             m = m * 100000000u + el__eight_digits(w - UINT64_C(0x3030303030303030));
             memcpy(&w2, q + 8, 8);
             bad = EL__NONDIGITS(w2);
@@ -435,12 +447,9 @@ static inline const char *el__parse_fast(const char *p, double *v, int *negp) {
             if (nd + 8 + nf > 19) return NULL;
             if (nf) m = m * el_pow10_u64[nf] + EL__FIRST_DIGITS(w2, nf);
             nf += 8;
-        } else {
-            nf = __builtin_ctzll(bad) >> 3;
-            if (nf) m = m * el_pow10_u64[nf] + EL__FIRST_DIGITS(w, nf);
+            e10 = -nf;
         }
         q += nf;
-        e10 = -nf;
         nd += nf;
     }
     if (nd == 0) return NULL;               /* "inf", "nan", ".", "-" ... */
@@ -477,26 +486,50 @@ static inline const char *el__parse_fast(const char *p, double *v, int *negp) {
     *negp = neg;
     return q;
 #else
-    (void)p; (void)v; (void)negp;
+    (void)p; (void)last; (void)v; (void)negp;
     return NULL;
 #endif
 }
 
+/* A number at the very end of the buffer (the last field of a line when the
+ * caller bounds the parse by the line) is copied into a zeroed local buffer
+ * so that it can still take the fast path: a NUL is no part of any number, so
+ * the fast path stops there exactly as it would at `last` ("1e" and "1_"
+ * included: the first ends before the 'e', the second goes general). */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static const char *el__parse_tail(const char *p, const char *last, double *out) {
+    char tmp[32];
+    double v;
+    int neg;
+    size_t n = (size_t)(last - p);   /* 1..23 */
+    const char *q;
+    memset(tmp, 0, sizeof tmp);
+    memcpy(tmp, p, n);
+    q = el__parse_fast(tmp, tmp + sizeof tmp, &v, &neg);
+    if (q == NULL) return el__parse_general(p, last, out);
+    *out = neg ? -v : v;
+    return p + (q - tmp);
+}
+
 static inline const char *el_parse_double(const char *p, const char *last, double *out) {
-    if (EL_LIKELY(last - p >= 32)) {
+    if (EL_LIKELY(last - p >= 24)) {
         double v;
         int neg;
-        const char *q = el__parse_fast(p, &v, &neg);
+        const char *q = el__parse_fast(p, last, &v, &neg);
         if (EL_LIKELY(q != NULL)) {
-            /* the sign by bits: random signs must not cost a branch mispredict */
-            uint64_t b;
-            memcpy(&b, &v, 8);
-            b |= (uint64_t)neg << 63;
-            memcpy(out, &b, 8);
+            /* the sign without a branch (random signs would mispredict) and
+             * without moving the value through an integer register: x * -1.0
+             * is exact, also for 0 */
+            static const double sign[2] = {1.0, -1.0};
+            *out = v * sign[neg];
             return q;
         }
+        return el__parse_general(p, last, out);
     }
-    return el__parse_general(p, last, out);
+    if (last > p) return el__parse_tail(p, last, out);
+    return NULL;
 }
 
 /* float32 of the correctly rounded double, i.e. np.float32(float(token)), the
