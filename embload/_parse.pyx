@@ -36,6 +36,9 @@ copied in parallel. The partial last line is carried to
 the next block. Words are copied into one growing byte arena, ``'\\n'``-separated,
 with int64 start offsets, and decoded to ``str`` once at the end (by embload.io).
 """
+import os
+import sys
+
 import numpy as np
 
 cimport numpy as cnp
@@ -416,6 +419,138 @@ def read_text(src, *, Py_ssize_t dim, Py_ssize_t skip_bytes, int64_t first_line,
     return matrix, arena, offsets, lineno_arr, {"lines": line - first_line, "limited": limited}
 
 
+cdef bint _LITTLE_ENDIAN = sys.byteorder == "little"
+# In-place binary reading: how much more data than `count` records of short words the file
+# may hold before reading it whole into the matrix wastes memory.
+cdef Py_ssize_t IN_PLACE_SLACK_PER_ROW = 64
+_BLANKS = b"\n\r\t "
+
+
+cdef int _raise_truncated(el_piece *pc, const char *base, Py_ssize_t filled, Py_ssize_t rows,
+                          Py_ssize_t count, Py_ssize_t dim, path) except -1:
+    record = rows + pc.rows + 1
+    start = pc.err_pos - base
+    word_end = min(filled, start + 200)
+    partial = (<bytes>base[start:word_end]).split(b" ", 1)[0]
+    if pc.err_field == 0 and filled - start > 0:
+        what = "no space after the word"
+    else:
+        what = f"{pc.err_field} of the {4 * dim} vector bytes present"
+    raise EmbeddingFormatError(
+        f"file ends early (truncated download?): record {record} of {count} "
+        f"is incomplete ({what})", path=path, record=record, text=partial)
+
+
+cdef int _raise_no_space(const char *base, Py_ssize_t pos, Py_ssize_t rows, path) except -1:
+    raise EmbeddingFormatError(
+        f"record {rows + 1}: no space ending the word within {MAX_BINARY_WORD} bytes; "
+        f"is this a word2vec binary file?", path=path, record=rows + 1,
+        text=(<bytes>base[pos:pos + 100]))
+
+
+cdef object _read_binary_in_place(src, el_config cfg, Py_ssize_t skip_bytes, Py_ssize_t count,
+                                  bar, path):
+    """read_binary for a plain file of float32 into float32 rows, with no read buffer: the
+    file's bytes are read straight into the matrix's memory and each vector is then moved
+    down to its row. A record is at least one byte longer than its row, so a row's place
+    never lies past its record, and moving rows in file order never overwrites bytes not
+    yet used; words are copied to the arena before their vectors move. One copy out of the
+    page cache instead of two, and the matrix's first touch happens inside that copy.
+    Reads ``cfg.block_size`` bytes at a time (parallel pread), so each block is still in
+    cache when its vectors move.
+
+    Returns None when this path does not apply (the caller reads the usual way)."""
+    cdef int fd = src.plain_fileno()
+    if fd < 0:
+        return None
+    cdef int64_t data = os.fstat(fd).st_size - skip_bytes
+    cdef Py_ssize_t dim = cfg.dim
+    cdef Py_ssize_t rowbytes = dim * 4
+    if data <= 0 or data // rowbytes + 1 > (<Py_ssize_t>1 << 62) // rowbytes:
+        return None
+    # a header announcing far fewer records than the file holds: do not allocate the file
+    if data > cfg.block_size and count + 1 < (data - cfg.block_size) // (rowbytes + IN_PLACE_SLACK_PER_ROW):
+        return None
+    cdef _Store store = _Store(data // rowbytes + 1, dim, "float32", False)
+    cdef char *base = _ptr(store.matrix)
+    cdef int64_t filled = 0, pos = 0, offset
+    cdef Py_ssize_t want, part, nparts, t, r, got
+    cdef Py_ssize_t[64] results
+    cdef el_piece pc
+    cdef cnp.ndarray wstart = np.empty(1024, dtype=np.int64)
+    cdef cnp.ndarray wlen = np.empty(1024, dtype=np.int64)
+    cdef int64_t *ws
+    cdef int64_t *wl
+    cdef bint at_eof = False
+    cdef bint trailing = False
+    while store.rows < count:
+        if filled < data:
+            want = min(cfg.block_size, data - filled)
+            nparts = max(1, min(cfg.threads, want // cfg.min_piece))
+            part = (want + nparts - 1) // nparts
+            offset = skip_bytes + filled
+            with nogil:
+                for t in prange(nparts, schedule='static', num_threads=nparts):
+                    results[t] = el_pread_full(fd, base + filled + t * part,
+                                               min(part, want - t * part), offset + t * part)
+            got = 0
+            for t in range(nparts):
+                if results[t] == -2:
+                    return None if filled == 0 else _io_error(src, offset)
+                if results[t] < 0:
+                    _io_error(src, offset + t * part)
+                got += results[t]
+                if results[t] < min(part, want - t * part):
+                    data = filled + got  # the file shrank while we read it
+                    break
+            filled += got
+            bar.update(got)
+        at_eof = filled >= data
+        want = min(count - store.rows, (filled - pos) // (rowbytes + 1) + 1)
+        if wstart.shape[0] < want:
+            wstart = np.empty(want, dtype=np.int64)
+            wlen = np.empty(want, dtype=np.int64)
+        ws = <int64_t *>_ptr(wstart)
+        wl = <int64_t *>_ptr(wlen)
+        pc.begin = base + pos
+        pc.end = base + filled
+        pc.first_row = 0
+        pc.max_rows = want
+        with nogil:
+            el_binary_records(&cfg, &pc, NULL, base, ws, wl, at_eof)
+        if pc.err != EL_OK:
+            _raise_truncated(&pc, base, filled, store.rows, count, dim, path)
+        store.add_words(base, ws, wl, pc.rows)
+        with nogil:
+            for r in range(pc.rows):
+                memmove(base + (store.rows + r) * rowbytes, base + ws[r] + wl[r] + 1, rowbytes)
+        store.rows += pc.rows
+        pos = pc.stop - base
+        if at_eof:
+            break
+        if pc.rows == 0 and filled - pos > MAX_BINARY_WORD:
+            _raise_no_space(base, pos, store.rows, path)
+    if store.rows == count:
+        # bytes after the announced records: a header that announces too few
+        while pos < filled and not trailing:
+            rest = <bytes>base[pos:min(filled, pos + 4096)]
+            trailing = bool(rest.strip(_BLANKS))
+            pos += len(rest)
+        offset = skip_bytes + filled
+        while not trailing:
+            rest = os.pread(fd, 1 << 16, offset)
+            if not rest:
+                break
+            trailing = bool(rest.strip(_BLANKS))
+            offset += len(rest)
+    matrix, arena, offsets, _ = store.finish()
+    return matrix, arena, offsets, {"trailing": trailing}
+
+
+cdef object _io_error(src, int64_t offset):
+    raise OSError(f"cannot read {src.path}: I/O error at byte {offset}")
+
+
 def read_binary(src, *, Py_ssize_t dim, Py_ssize_t skip_bytes, Py_ssize_t count, Py_ssize_t est_rows,
                 str dtype="float32", Py_ssize_t limit=-1, int threads=1, Py_ssize_t block_size=1 << 25,
                 Py_ssize_t min_piece=1 << 20, bar=None, path=None):
@@ -428,6 +563,10 @@ def read_binary(src, *, Py_ssize_t dim, Py_ssize_t skip_bytes, Py_ssize_t count,
     if limit < 0 or limit > count:
         limit = count
     cdef el_config cfg = _config(dim, dtype, threads, block_size, min_piece)
+    if limit == count and dtype == "float32" and _LITTLE_ENDIAN and hasattr(src, "plain_fileno"):
+        result = _read_binary_in_place(src, cfg, skip_bytes, count, bar, path)
+        if result is not None:
+            return result
     cdef Py_ssize_t itemsize = np.dtype(dtype).itemsize
     cdef Py_ssize_t rowbytes = dim * itemsize
     cdef Py_ssize_t recbytes = 4 * dim + 1
@@ -474,33 +613,26 @@ def read_binary(src, *, Py_ssize_t dim, Py_ssize_t skip_bytes, Py_ssize_t count,
                 for r in prange(pc.rows, schedule='static', num_threads=cfg.threads):
                     el_binary_row(&cfg, out + r * rowbytes, base + ws[r] + wl[r] + 1)
         if pc.err != EL_OK:
-            record = store.rows + pc.rows + 1
-            start = pc.err_pos - base
-            word_end = min(reader.filled, start + 200)
-            partial = (<bytes>base[start:word_end]).split(b" ", 1)[0]
-            if pc.err_field == 0 and reader.filled - start > 0:
-                what = "no space after the word"
-            else:
-                what = f"{pc.err_field} of the {4 * dim} vector bytes present"
-            raise EmbeddingFormatError(
-                f"file ends early (truncated download?): record {record} of {count} "
-                f"is incomplete ({what})", path=path, record=record, text=partial)
+            _raise_truncated(&pc, base, reader.filled, store.rows, count, dim, path)
         store.add_words(base, <int64_t *>_ptr(wstart), <int64_t *>_ptr(wlen), pc.rows)
         store.rows += pc.rows
         reader.pos = pc.stop - base
         if reader.eof:
             break
         if pc.rows == 0 and reader.filled - reader.pos > MAX_BINARY_WORD:
-            raise EmbeddingFormatError(
-                f"record {store.rows + 1}: no space ending the word within {MAX_BINARY_WORD} bytes; "
-                f"is this a word2vec binary file?", path=path, record=store.rows + 1,
-                text=(<bytes>base[reader.pos:reader.pos + 100]))
+            _raise_no_space(base, reader.pos, store.rows, path)
     if store.rows == count:
-        # bytes after the announced records: a header that announces too few
-        if reader.pos >= reader.filled and not reader.eof:
-            reader.fill()
-        rest = (<bytes>(_ptr(reader.buf)[reader.pos:min(reader.filled, reader.pos + 4096)]))
-        trailing = bool(rest.strip(b"\n\r\t "))
+        # bytes after the announced records: a header that announces too few (blanks
+        # alone, however many, are not data)
+        while not trailing:
+            if reader.pos >= reader.filled:
+                if reader.eof:
+                    break
+                reader.fill()
+                continue
+            rest = (<bytes>(_ptr(reader.buf)[reader.pos:min(reader.filled, reader.pos + 4096)]))
+            trailing = bool(rest.strip(_BLANKS))
+            reader.pos += len(rest)
     matrix, arena, offsets, _ = store.finish()
     return matrix, arena, offsets, {"trailing": trailing}
 

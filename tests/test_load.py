@@ -357,3 +357,28 @@ def test_progress_counts_every_byte(tmp_path, monkeypatch, compress):
     embload.load(path, progress=True, _block_size=10000)
     assert bars[0].total == os.path.getsize(path)
     assert bars[0].done == bars[0].total
+
+
+@pytest.mark.parametrize("block_size", [1, 7, 64, 1 << 20])
+def test_binary_in_place_and_buffered_paths_agree(tmp_path, block_size):
+    """Plain float32 files are read straight into the matrix (rows moved down in place);
+    everything else goes through a read buffer. Both must give the same words and bits,
+    with trailing data detected either way; a header announcing far fewer records than
+    the file holds makes the in-place reader step aside (it would allocate the file)."""
+    rng = np.random.default_rng(5)
+    words = [("w" * int(k)) + str(i) for i, k in enumerate(rng.integers(0, 40, size=300))]
+    m = rng.normal(size=(300, 3)).astype(np.float32)
+    body = b"".join(w.encode() + b" " + r.tobytes() + (b"\n" if i % 3 else b"") for i, (w, r) in
+                    enumerate(zip(words, m)))
+    path = tmp_path / "b.bin"
+    path.write_bytes(b"300 3\n" + body)
+    for threads in (1, 2):
+        v = embload.load(path, _block_size=block_size, threads=threads, _min_piece=1)  # in place
+        assert v.words == words and np.array_equal(v.vectors.view(np.uint32), m.view(np.uint32))
+        w64 = embload.load(path, _block_size=block_size, threads=threads, dtype="float64")  # buffered
+        assert w64.words == words and np.array_equal(w64.vectors, m.astype(np.float64))
+    for count in (299, 5):
+        path.write_bytes(f"{count} 3\n".encode() + body)
+        with pytest.warns(UserWarning, match=rf"data after the {count} records announced"):
+            v = embload.load(path, _block_size=block_size)
+        assert v.words == words[:count] and np.array_equal(v.vectors, m[:count])
