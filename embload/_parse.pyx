@@ -31,10 +31,12 @@ handed out dynamically, so a thread descheduled on a busy machine delays one sma
 piece); each piece's lines are counted (memchr) so it knows its first row and
 physical line; then the pieces are parsed in parallel without the GIL straight into
 the final matrix (rows of blank lines are closed up afterwards). Plain files are read
-with pread() by several threads; binary records are found serially and their vectors
-copied in parallel. The partial last line is carried to
-the next block. Words are copied into one growing byte arena, ``'\\n'``-separated,
-with int64 start offsets, and decoded to ``str`` once at the end (by embload.io).
+with pread() by several threads. A plain binary file read as float32 needs no buffer at
+all: its blocks are read straight into the matrix's memory and each vector is moved down
+to its row (``_read_binary_in_place``); otherwise binary records are found serially in the
+buffer and their vectors copied in parallel. The partial last line is carried to the
+next block. Words are copied into one growing byte arena, ``'\\n'``-separated,
+with int64 start offsets; embload.io wraps them as a WordList (no str per word).
 """
 import os
 import sys
