@@ -183,6 +183,10 @@ cdef class WordList:
         For writers that want the bytes without encoding every word again."""
         return self._arena, self._offsets
 
+    def _is_plain(self):
+        """True when every separator is a "\\n" and no word holds one."""
+        return self._plain
+
     @property
     def errors(self):
         return self._errors

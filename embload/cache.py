@@ -415,6 +415,19 @@ def _write_bytes(file_path, data):
     return len(data), zlib.crc32(data)
 
 
+def _word_bytes(words):
+    """words.txt straight from a WordList's UTF-8 arena (no str is made), or None when the
+    words are not such a list or need offsets.npy (a word holds a "\\n")."""
+    from ._words import WordList
+
+    if not isinstance(words, WordList) or not words._is_plain():
+        return None
+    arena, offsets = words._utf8_arena()
+    if len(words) == 0:
+        return b""
+    return bytes(memoryview(arena)[int(offsets[0]):int(offsets[len(words)]) - 1])
+
+
 def _check_target(path):
     """Raise if ``path`` exists and is something we must not replace."""
     if not os.path.lexists(path):
@@ -457,7 +470,9 @@ def write_cache(vectors, path, *, source=None, source_format=None, progress=None
     if kwargs:
         raise TypeError(f"write_cache() got unexpected keyword argument(s): {', '.join(sorted(kwargs))}")
     path = os.fspath(path)
-    words = list(vectors.words)
+    words = vectors.words
+    if not isinstance(words, (list, tuple)) and _word_bytes(words) is None:
+        words = list(words)
     matrix = vectors.vectors
     if not isinstance(matrix, np.ndarray):
         matrix = np.asarray(matrix)
@@ -472,7 +487,9 @@ def write_cache(vectors, path, *, source=None, source_format=None, progress=None
         source_format = getattr(vectors, "format", None)
 
     try:
-        blob = "\n".join(words).encode("utf-8", _WORD_ERRORS)
+        blob = _word_bytes(vectors.words)
+        if blob is None:
+            blob = "\n".join(words).encode("utf-8", _WORD_ERRORS)
     except TypeError:
         bad = next(w for w in words if not isinstance(w, str))
         raise TypeError(f"words must be str, got {type(bad).__name__} {bad!r}") from None
