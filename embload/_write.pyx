@@ -13,12 +13,17 @@ to nearest even, float16 rows widened exactly.
 import numpy as np
 cimport numpy as cnp
 from cython.parallel cimport prange
-from libc.stdint cimport uint16_t
+from libc.stdint cimport int64_t, uint16_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
 from embload._conversions cimport (EL_FORMAT_MAX, el_format_float32, el_format_float64,
                                    el_half_to_float)
+
+cdef extern from "floatformat.h" nogil:
+    # el_format_float32 with the decimal places of the previous value as a hint
+    # (speed only: the text does not depend on it)
+    int el_format_float32_hint(float x, char *out, int *khint)
 
 cnp.import_array()
 
@@ -45,6 +50,7 @@ cdef Py_ssize_t format_rows(const RowBlock *blk, Py_ssize_t first, Py_ssize_t st
 
     `row0` is the matrix row of block index 0 (blk.words[0])."""
     cdef Py_ssize_t i, j, k = 0, dim = blk.dim, wl
+    cdef int khint = 0
     cdef const float *f32
     cdef const double *f64
     cdef const uint16_t *f16
@@ -65,7 +71,7 @@ cdef Py_ssize_t format_rows(const RowBlock *blk, Py_ssize_t first, Py_ssize_t st
             else:
                 for j in range(dim):
                     out[k] = b' '
-                    k += 1 + el_format_float32(f32[j], out + k + 1)
+                    k += 1 + el_format_float32_hint(f32[j], out + k + 1, &khint)
         elif blk.kind == 64:
             f64 = <const double *>blk.data + <Py_ssize_t>(row0 + i) * dim
             if blk.binary:
@@ -85,7 +91,7 @@ cdef Py_ssize_t format_rows(const RowBlock *blk, Py_ssize_t first, Py_ssize_t st
             else:
                 for j in range(dim):
                     out[k] = b' '
-                    k += 1 + el_format_float32(el_half_to_float(f16[j]), out + k + 1)
+                    k += 1 + el_format_float32_hint(el_half_to_float(f16[j]), out + k + 1, &khint)
         out[k] = b'\n'
         k += 1
     return k
@@ -96,15 +102,17 @@ def row_bound(Py_ssize_t dim, bint binary):
     return 2 + dim * (4 if binary else VALUE_BOUND)
 
 
-def format_block(matrix, list words, Py_ssize_t start, Py_ssize_t stop, bint binary,
+def format_block(matrix, arena, offsets, Py_ssize_t start, Py_ssize_t stop, bint binary,
                  list buffers, int threads):
     """Format rows ``[start, stop)`` of ``matrix`` into ``buffers`` (one per part).
 
     Parameters
     ----------
     matrix : ndarray, C-contiguous, (rows, dim), float16/float32/float64
-    words : list of bytes
-        The UTF-8 words of rows ``start..stop`` (``words[0]`` is row ``start``).
+    arena, offsets : bytes-like, int64 ndarray
+        The UTF-8 words of all rows: word ``i`` is ``arena[offsets[i]:offsets[i + 1] - 1]``
+        (each word is followed by one separator byte, never written). Words are
+        pointed at, not copied into Python objects.
     buffers : list of writable uint8 ndarrays
         The rows are split into ``len(buffers)`` contiguous runs; run ``t`` goes to
         ``buffers[t]``, which must hold at least the run's words plus
@@ -119,14 +127,21 @@ def format_block(matrix, list words, Py_ssize_t start, Py_ssize_t stop, bint bin
         the block's bytes.
     """
     cdef cnp.ndarray arr = matrix
+    cdef const unsigned char[::1] text = arena
+    cdef const int64_t[::1] off = offsets
     cdef Py_ssize_t n = stop - start, nparts = len(buffers), t, i
     cdef RowBlock blk
     if not arr.flags.c_contiguous or arr.ndim != 2:
         raise ValueError("matrix must be a C-contiguous 2-D array")
-    if len(words) != n:
-        raise ValueError(f"{len(words)} words for {n} rows")
     if start < 0 or stop > arr.shape[0] or n < 0:
         raise ValueError(f"rows [{start}, {stop}) outside a matrix of {arr.shape[0]} rows")
+    if off.shape[0] < stop + 1:
+        raise ValueError(f"{off.shape[0]} word offsets for rows up to {stop}")
+    # every word of the block inside the arena, lengths >= 0 (monotonic offsets)
+    for i in range(start, stop):
+        if off[i] < 0 or off[i + 1] <= off[i] or off[i + 1] - 1 > text.shape[0]:
+            raise ValueError(f"word offsets {off[i]}, {off[i + 1]} of row {i} do not fit an arena "
+                             f"of {text.shape[0]} bytes")
     if arr.dtype == np.float32:
         blk.kind = 32
     elif arr.dtype == np.float64:
@@ -146,15 +161,16 @@ def format_block(matrix, list words, Py_ssize_t start, Py_ssize_t stop, bint bin
     cdef char **outs = <char **>malloc(max(nparts, 1) * sizeof(char *))
     cdef Py_ssize_t *used = <Py_ssize_t *>malloc(max(nparts, 1) * sizeof(Py_ssize_t))
     cdef Py_ssize_t need, rb = row_bound(arr.shape[1], binary)
-    cdef bytes w
+    cdef const char *base = NULL
     cdef cnp.ndarray buf
     try:
         if wp == NULL or wl == NULL or bounds == NULL or outs == NULL or used == NULL:
             raise MemoryError()
+        if text.shape[0]:
+            base = <const char *>&text[0]
         for i in range(n):
-            w = words[i]
-            wp[i] = w
-            wl[i] = len(w)
+            wp[i] = base + off[start + i]
+            wl[i] = off[start + i + 1] - 1 - off[start + i]
         blk.words = wp
         blk.word_len = wl
         for t in range(nparts + 1):
@@ -163,9 +179,7 @@ def format_block(matrix, list words, Py_ssize_t start, Py_ssize_t stop, bint bin
             buf = buffers[t]
             if buf.dtype != np.uint8 or not buf.flags.c_contiguous or not buf.flags.writeable:
                 raise ValueError("buffers must be writable C-contiguous uint8 arrays")
-            need = 0
-            for i in range(bounds[t], bounds[t + 1]):
-                need += wl[i] + rb
+            need = off[start + bounds[t + 1]] - off[start + bounds[t]] + (bounds[t + 1] - bounds[t]) * rb
             if buf.shape[0] < need:
                 raise ValueError(f"buffer {t} holds {buf.shape[0]} bytes, the rows need up to {need}")
             outs[t] = <char *>cnp.PyArray_DATA(buf)

@@ -51,6 +51,11 @@ BLOCK_BYTES = 32 * 1024 * 1024
 # "\n" followed by one of these in the "\n"-joined words is a word starting with
 # whitespace. Plain substring tests run at memchr speed, unlike a regex.
 _SPACES = [c for c in map(chr, range(0x3001)) if c.isspace() and c != "\n"]
+# First UTF-8 bytes of those characters: a word whose first byte is none of these does
+# not start with whitespace. One NumPy gather over the words' first bytes replaces ~30
+# substring scans of the joined words; the few candidates are then checked as str.
+_SPACE_LEAD = np.zeros(256, dtype=bool)
+_SPACE_LEAD[[c.encode("utf-8")[0] for c in _SPACES]] = True
 
 # Called after each block is written with (rows_done, rows_total); tests set it to
 # interrupt a write half way. None in normal use.
@@ -117,7 +122,7 @@ def save(vectors, path, format=None, *, header=None, progress=None, threads=None
         header = format != "glove"
     elif binary and not header:
         raise ValueError("the word2vec-binary format always has a header; header=False is not possible")
-    encoded = _encode_words(words, binary, format)
+    arena, offsets = _word_arena(words, binary, format)
     n, dim = matrix.shape
     threads = resolve_threads(threads)
 
@@ -127,7 +132,7 @@ def save(vectors, path, format=None, *, header=None, progress=None, threads=None
         try:
             if header:
                 out.write(f"{n} {dim}\n".encode("ascii"))
-            _write_rows(out, matrix, encoded, binary, threads, bar)
+            _write_rows(out, matrix, arena, offsets, binary, threads, bar)
         finally:
             bar.close()
     return path
@@ -153,48 +158,103 @@ def _unpack(vectors):
         raise TypeError(f"cannot write a matrix of dtype {matrix.dtype}; use float16, float32 or float64")
     if matrix.dtype not in (np.float16, np.float32, np.float64):
         matrix = matrix.astype(np.float32)
-    return list(words), matrix
+    if not isinstance(words, list) and not hasattr(words, "_utf8_arena"):
+        words = list(words)
+    return words, matrix
 
 
-def _encode_words(words, binary, format):
-    """UTF-8 bytes of every word, after checking that the format can hold each one.
+def _word_arena(words, binary, format):
+    """UTF-8 bytes of every word as ``(arena, offsets)``, word ``i`` being
+    ``arena[offsets[i]:offsets[i + 1] - 1]``, after checking that the format can hold
+    each one.
 
-    The checks and the encoding run over one joined string (C loops, not a Python
-    test per word); the offending word is looked up only when there is one.
+    Words that already live in such an arena (``WordList`` of a loaded file, strict
+    UTF-8) are used as they are, checked with NumPy over the bytes. Others are
+    checked and encoded as one joined string (C loops, not a Python test per word);
+    the offending word is looked up only when there is one.
     """
+    if hasattr(words, "_utf8_arena") and getattr(words, "errors", "strict") == "strict":
+        arena, offsets = words._utf8_arena()
+        offsets = np.ascontiguousarray(offsets, dtype=np.int64)
+        _check_arena(words, arena, offsets, binary, format)
+        return arena, offsets
+    if not words:
+        return b"", np.zeros(1, dtype=np.int64)
     try:
         joined = "\n".join(words)
     except TypeError:
         i = next(i for i, w in enumerate(words) if not isinstance(w, str))
         raise TypeError(f"word at row {i} is {type(words[i]).__name__} {words[i]!r}, not str") from None
     bad_chars = ("\r",) + ((" ",) if binary else ())
-    if joined.count("\n") != max(len(words) - 1, 0):
+    if joined.count("\n") != len(words) - 1:
         bad_chars = ("\n",) + bad_chars
     for ch in bad_chars:
         if ch in joined:
-            for i, w in enumerate(words):
-                if ch in w:
-                    what = {"\n": "a newline", "\r": "a carriage return", " ": "a space"}[ch]
-                    raise ValueError(f"word {w!r} at row {i} contains {what}, which the {format} format "
-                                     f"cannot hold (it ends the {'word' if ch == ' ' else 'line'}); "
-                                     "rename or drop it before saving")
-    if words and ("\n\n" in joined or not words[0] or not words[-1] or words[0][0].isspace()
-                  or any("\n" + c in joined for c in _SPACES)):
-        for i, w in enumerate(words):
-            if not w:
-                raise ValueError(f"the word at row {i} is empty; the {format} format cannot hold an empty word")
-            if w[0].isspace() and not binary:
-                raise ValueError(f"word {w!r} at row {i} starts with whitespace, which text readers strip; "
-                                 "rename it before saving")
+            _raise_bad_char(words, ch, format)
+    suspects = "\n\n" in joined or not words[0] or not words[-1] or words[0][0].isspace()
     try:
-        data = joined.encode("utf-8", "surrogateescape")
+        arena = joined.encode("utf-8", "surrogateescape") + b"\n"
     except UnicodeEncodeError as exc:
+        _check_starts(words, binary, format)
         i = joined.count("\n", 0, exc.start)
         raise ValueError(f"word {words[i]!r} at row {i} cannot be written as UTF-8: {exc.reason}") from exc
-    return data.split(b"\n") if words else []
+    data = np.frombuffer(arena, dtype=np.uint8)
+    # "\n" is never inside a UTF-8 (or surrogateescape) sequence: the newlines are the
+    # len(words) separators
+    offsets = np.empty(len(words) + 1, dtype=np.int64)
+    offsets[0] = 0
+    offsets[1:] = np.flatnonzero(data == 10) + 1
+    if suspects or _SPACE_LEAD[data[offsets[:-1]]].any():
+        _check_starts(words, binary, format)
+    return arena, offsets
 
 
-def _write_rows(out, matrix, encoded, binary, threads, bar):
+def _raise_bad_char(words, ch, format, row=None):
+    """Raise the error for the first word (or the word at ``row``) holding ``ch``."""
+    i = row if row is not None else next(i for i, w in enumerate(words) if ch in w)
+    what = {"\n": "a newline", "\r": "a carriage return", " ": "a space"}[ch]
+    raise ValueError(f"word {words[i]!r} at row {i} contains {what}, which the {format} format "
+                     f"cannot hold (it ends the {'word' if ch == ' ' else 'line'}); "
+                     "rename or drop it before saving")
+
+
+def _check_starts(words, binary, format, rows=None):
+    """Refuse an empty word, or (text formats) one starting with whitespace."""
+    for i in range(len(words)) if rows is None else rows:
+        w = words[i]
+        if not w:
+            raise ValueError(f"the word at row {i} is empty; the {format} format cannot hold an empty word")
+        if w[0].isspace() and not binary:
+            raise ValueError(f"word {w!r} at row {i} starts with whitespace, which text readers strip; "
+                             "rename it before saving")
+
+
+def _check_arena(words, arena, offsets, binary, format):
+    """The checks of ``_word_arena`` on words already in an arena, over its bytes."""
+    n = len(offsets) - 1
+    if n <= 0:
+        return
+    data = np.frombuffer(arena, dtype=np.uint8)
+    if offsets[0] < 0 or np.any(np.diff(offsets) < 1) or offsets[-1] - 1 > data.shape[0]:
+        raise ValueError("the words' UTF-8 arena and offsets do not match (offsets must increase "
+                         f"and end within the {data.shape[0]} bytes)")
+    body = data[offsets[0]:offsets[-1] - 1]
+    seps = offsets[1:-1] - 1 - offsets[0]   # separator bytes between words, inside body
+    for ch in ("\n", "\r") + ((" ",) if binary else ()):
+        hits = np.flatnonzero(body == ord(ch))
+        if hits.shape[0] and hits.shape[0] > np.count_nonzero(body[seps] == ord(ch)):
+            hits = np.setdiff1d(hits, seps, assume_unique=True)
+            row = int(np.searchsorted(offsets, hits[0] + offsets[0], side="right")) - 1
+            _raise_bad_char(words, ch, format, row)
+    empty = np.flatnonzero(np.diff(offsets) == 1)
+    if empty.shape[0]:
+        _check_starts(words, binary, format, rows=empty[:1].tolist())
+    if not binary:
+        firsts = data[offsets[:-1]]
+        _check_starts(words, binary, format, rows=np.flatnonzero(_SPACE_LEAD[firsts]).tolist())
+
+
+def _write_rows(out, matrix, arena, offsets, binary, threads, bar):
     """Format blocks of rows in C and write them in order.
 
     Two sets of buffers alternate: while a helper thread writes (or compresses)
@@ -214,7 +274,7 @@ def _write_rows(out, matrix, encoded, binary, threads, bar):
     if binary:
         threads = 1
     bound = row_bound(dim, binary)
-    per_row = bound + max(1, max(len(w) for w in encoded[: min(n, 1000)]))
+    per_row = bound + int(np.diff(offsets[: min(n, 1000) + 1]).max())
     rows_per_block = max(threads, min(n, BLOCK_BYTES // per_row))
     parts = max(1, min(threads, rows_per_block))
     buffer_sets = [[], []]
@@ -230,17 +290,16 @@ def _write_rows(out, matrix, encoded, binary, threads, bar):
             start, block = 0, 0
             while start < n:
                 stop = min(n, start + rows_per_block)
-                words = encoded[start:stop]
                 buffers = buffer_sets[block % 2]
                 # size each part's buffer for its own rows (long words are allowed anywhere)
-                cuts = [(stop - start) * t // parts for t in range(parts + 1)]
+                cuts = [start + (stop - start) * t // parts for t in range(parts + 1)]
                 for t in range(parts):
-                    need = sum(map(len, words[cuts[t]:cuts[t + 1]])) + (cuts[t + 1] - cuts[t]) * bound
+                    need = int(offsets[cuts[t + 1]] - offsets[cuts[t]]) + (cuts[t + 1] - cuts[t]) * bound
                     if t == len(buffers):
                         buffers.append(np.empty(need, dtype=np.uint8))
                     elif buffers[t].shape[0] < need:
                         buffers[t] = np.empty(need, dtype=np.uint8)
-                used = format_block(matrix, words, start, stop, binary, buffers[:parts], threads)
+                used = format_block(matrix, arena, offsets, start, stop, binary, buffers[:parts], threads)
                 if pending is not None:
                     pending.result()   # block - 1 is on its way; its buffers are free again after this
                 pending = pool.submit(write_parts, buffers[:parts], used)

@@ -25,6 +25,16 @@ NaNs are skipped (written as "nan"). Takes minutes on 2 cores:
 
     python scripts/check_float32_format.py            # all 2^32
     python scripts/check_float32_format.py --step 997 # a quick sample
+
+--compare-exact checks something else, in about half a minute for all 2^32 patterns:
+that the fast path of el_format_float32 (el__format_float32_fast, the usual
+1e-4 <= |x| < 1e6) writes exactly the bytes of the general algorithm
+(el__format_float32_exact) for every value it takes, whatever decimal-places hint
+it starts from (a hint scrambled from the bits, and the hint chained from the
+previous value as the writer passes it). With that, the checks above on the general
+algorithm hold for the fast path too.
+
+    python scripts/check_float32_format.py --compare-exact
 """
 import argparse
 import os
@@ -244,17 +254,61 @@ int main(int argc, char **argv) {
 }
 """
 
+COMPARE_SOURCE = r"""
+#include "floatformat.h"
+#include <stdio.h>
+#include <stdlib.h>
+
+int main(int argc, char **argv) {
+    uint64_t step = strtoull(argv[1], NULL, 10);
+    long long taken = 0, bad = 0, i;
+    #pragma omp parallel for schedule(dynamic, 1) reduction(+:taken,bad)
+    for (i = 0; i < 4096; i++) {
+        char a[EL_FORMAT_MAX + 16], c[EL_FORMAT_MAX + 16], z[EL_FORMAT_MAX + 16];
+        int chained = 0;
+        uint64_t lo;
+        /* every step-th pattern of the whole range: (i << 20) + lo divisible by step */
+        for (lo = (step - ((uint64_t)i << 20) % step) % step; lo < (1u << 20); lo += step) {
+            uint32_t b = (uint32_t)(((uint64_t)i << 20) | lo);
+            float x;
+            int scrambled = (int)((b * 2654435761u) >> 28) - 2;   /* -2 .. 13 */
+            int n1, n2, n3;
+            memcpy(&x, &b, 4);
+            if (x != x) continue;
+            n1 = el__format_float32_fast(b, a, &scrambled);
+            n3 = el__format_float32_fast(b, z, &chained);
+            if (!n1 && !n3) continue;
+            taken++;
+            n2 = el__format_float32_exact(x, c);
+            if ((n1 && (n1 != n2 || memcmp(a, c, (size_t)n1))) || (n3 && (n3 != n2 || memcmp(z, c, (size_t)n3)))) {
+                if (bad < 5) {
+                    #pragma omp critical
+                    printf("MISMATCH %08x: fast %.*s / %.*s, exact %.*s\n", b, n1, a, n3, z, n2, c);
+                }
+                bad++;
+            }
+        }
+    }
+    printf("fast path took %lld values; %lld differ from the general algorithm\n", taken, bad);
+    return bad ? 1 : 0;
+}
+"""
+
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--step", type=int, default=1, help="check every STEP-th bit pattern (default 1: all)")
     ap.add_argument("--threads", type=int, default=None, help="OpenMP threads (default: all cores)")
+    ap.add_argument("--compare-exact", action="store_true",
+                    help="check instead that the fast path writes the general algorithm's bytes (~30 s)")
     args = ap.parse_args()
+    if args.step < 1:
+        ap.error("--step must be at least 1")
     with tempfile.TemporaryDirectory() as tmp:
         src = os.path.join(tmp, "check.c")
         exe = os.path.join(tmp, "check")
         with open(src, "w") as f:
-            f.write(C_SOURCE)
+            f.write(COMPARE_SOURCE if args.compare_exact else C_SOURCE)
         subprocess.run(["gcc", "-O2", "-std=gnu99", "-fno-fast-math", "-fopenmp", "-I", SRC_DIR, src, "-o", exe, "-lm"], check=True)
         env = dict(os.environ)
         if args.threads:

@@ -376,3 +376,153 @@ def test_target_that_is_a_folder(tmp_path):
         embload.save(sample(), tmp_path / "out.vec")
     assert sorted(x.name for x in tmp_path.iterdir()) == ["out.vec"]
     assert list((tmp_path / "out.vec").iterdir()) == []
+
+
+# --- the fast float32 formatter, and the words' arena --------------------------------
+
+def _mixed_values(seed=3):
+    """GloVe-like values with 0..8 decimals (so the formatter's decimal-places hint moves
+    up and down along a row), and the edges of its fast path."""
+    rng = np.random.default_rng(seed)
+    cols = [np.round(rng.standard_normal(120) * 10.0 ** rng.integers(-3, 4), int(rng.integers(0, 9)))
+            for _ in range(40)]
+    m = np.stack(cols, axis=1).astype(np.float32)
+    f = np.float32
+    edges = [1e-4, 1e6, 0.1, 1.0, 10.0, 100.0, 123456.0, 999999.94, 2.197265625, 0.0031738281,
+             0.5, 0.25, 3.0, 0.3, 0.7, 9.999999e-5, 1.0000001e-4, 99999.99, 1e5, 0.12345678]
+    vals = []
+    for e in edges:
+        x = f(e)
+        vals += [x, np.nextafter(x, f(0)), np.nextafter(x, f(np.inf)), -x]
+    bits = rng.integers(0x38d00000, 0x49800000, 400, dtype=np.int64).astype(np.uint32).view(np.float32)
+    extra = np.concatenate([np.array(vals, np.float32), bits])
+    extra = np.resize(extra, (len(extra) + 39) // 40 * 40).reshape(-1, 40)
+    return np.vstack([m, extra])
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_fast_formatter_cases_match_numpy(tmp_path, threads):
+    m = _mixed_values()
+    words = [f"w{i}" for i in range(m.shape[0])]
+    p = tmp_path / "mixed.txt"
+    embload.save((words, m), p, format="glove", threads=threads)
+    assert p.read_bytes() == reference_bytes(words, m, "glove")
+    # and as float16 rows (formatted as the float32 they widen to)
+    h = np.clip(m, -6e4, 6e4).astype(np.float16)
+    embload.save((words, h), p, format="glove", threads=threads)
+    assert p.read_bytes() == reference_bytes(words, h.astype(np.float32), "glove")
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("n", [1, 2, 5, 7, 31])
+def test_rows_that_do_not_divide_between_threads_and_long_words(tmp_path, monkeypatch, fmt, n):
+    rng = np.random.default_rng(n)
+    words = [f"w{i}" for i in range(n)]
+    words[n // 2] = "y" * 70_000                       # a word longer than a whole block
+    words[-1] = "ü" * (n * 3)
+    m = np.round(rng.standard_normal((n, 13)), 4).astype(np.float32)
+    want = reference_bytes(words, m, fmt)
+    for block in (1, 5000, 80_000):
+        monkeypatch.setattr(writers, "BLOCK_BYTES", block)
+        for threads in (1, 2, 3, 4):
+            p = tmp_path / f"r{block}_{threads}"
+            embload.save((words, m), p, format=fmt, threads=threads)
+            assert p.read_bytes() == want, (block, threads)
+
+
+class ArenaWords:
+    """A stand-in for a loaded file's words: str on indexing, UTF-8 bytes in one arena
+    (separator bytes chosen by the test, trailing bytes that belong to no word)."""
+
+    def __init__(self, words, sep=b"\0", errors="strict"):
+        self._words = list(words)
+        self.errors = errors
+        encoded = [w.encode("utf-8", "surrogatepass") for w in self._words]
+        self._arena = b"".join(e + sep for e in encoded) + b"tail bytes of no word"
+        self._offsets = np.concatenate([[0], np.cumsum([len(e) + 1 for e in encoded])]).astype(np.int64)
+        self.arena_calls = 0
+
+    def _utf8_arena(self):
+        self.arena_calls += 1
+        return self._arena, self._offsets
+
+    def __len__(self):
+        return len(self._words)
+
+    def __getitem__(self, i):
+        return self._words[i]
+
+    def __iter__(self):
+        return iter(self._words)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("sep", [b"\0", b"\n", b" "])
+def test_words_from_an_arena_give_the_same_bytes(tmp_path, fmt, sep):
+    v = sample(n=60)
+    words = list(v.words) + ["y" * 70_000]
+    m = np.vstack([v.vectors, np.ones((1, v.dim), np.float32)])
+    arena = ArenaWords(words, sep)
+    p, q = tmp_path / "arena", tmp_path / "list"
+    embload.save((arena, m), p, format=fmt, threads=2)
+    embload.save((words, m), q, format=fmt, threads=2)
+    assert arena.arena_calls == 1
+    assert p.read_bytes() == q.read_bytes() == reference_bytes(words, m, fmt)
+
+
+@pytest.mark.parametrize("fmt,word,what", [
+    ("glove", "bad\nword", "contains a newline"),
+    ("word2vec", "bad\rword", "contains a carriage return"),
+    ("word2vec-binary", "two words", "contains a space"),
+    ("glove", "", "is empty"),
+    ("word2vec-binary", "", "is empty"),
+    ("word2vec", "\u3000lead", "starts with whitespace"),
+    ("glove", "\x85nel", "starts with whitespace"),
+])
+def test_arena_words_checked_like_str_words(tmp_path, fmt, word, what):
+    words = [f"w{i}" for i in range(30)]
+    words[17] = word
+    m = np.zeros((30, 2), np.float32)
+    with pytest.raises(ValueError) as from_list:
+        embload.save((words, m), tmp_path / "a", format=fmt)
+    with pytest.raises(ValueError) as from_arena:
+        embload.save((ArenaWords(words), m), tmp_path / "b", format=fmt)
+    assert str(from_arena.value) == str(from_list.value)
+    assert "row 17" in str(from_list.value) and what in str(from_list.value)
+    assert os.listdir(tmp_path) == []
+
+
+def test_arena_words_that_only_look_like_whitespace_are_written(tmp_path):
+    # first bytes shared with whitespace characters ("\xc2" of NEL, "\xe3" of U+3000)
+    words = ["\xc2ab", "\u3001x", "ok"]
+    m = np.ones((3, 1), np.float32)
+    embload.save((ArenaWords(words), m), tmp_path / "a.vec")
+    assert (tmp_path / "a.vec").read_bytes() == reference_bytes(words, m, "word2vec")
+
+
+def test_arena_with_other_errors_handler_is_encoded_again(tmp_path):
+    # an arena holding lone surrogates as their UTF-8 forms ("surrogatepass") is not the
+    # bytes we write for them (surrogateescape: the original byte), so it is not used
+    words = ["a\udcff", "b"]
+    arena = ArenaWords(words, errors="surrogatepass")
+    embload.save((arena, np.ones((2, 1), np.float32)), tmp_path / "s.txt", format="glove")
+    assert arena.arena_calls == 0
+    assert (tmp_path / "s.txt").read_bytes() == b"a\xff 1.0\nb 1.0\n"
+
+
+def test_arena_offsets_that_do_not_fit_are_refused(tmp_path):
+    arena = ArenaWords(["ab", "cd"])
+    arena._offsets = np.array([0, 3, 400], np.int64)
+    with pytest.raises(ValueError, match="arena and offsets do not match"):
+        embload.save((arena, np.ones((2, 1), np.float32)), tmp_path / "x.vec")
+    assert os.listdir(tmp_path) == []
+
+
+def test_loaded_words_written_back_unchanged(tmp_path):
+    v = sample(n=80)
+    src = tmp_path / "src.vec"
+    embload.save(v, src)
+    back = embload.load(src, progress=False)
+    for fmt, name in (("word2vec", "again.vec"), ("word2vec-binary", "again.bin")):
+        embload.save(back, tmp_path / name, format=fmt)
+        assert (tmp_path / name).read_bytes() == reference_bytes(list(v.words), v.vectors, fmt)

@@ -62,7 +62,7 @@
 #define EL_FORMAT_MAX 32
 
 /* 5^k as (high, low) 64-bit halves of a 128-bit integer, k = 0..55 */
-static const uint64_t el_pow5_128[56][2] = {
+static const uint64_t el__fmt_pow5[56][2] = {
     {UINT64_C(0x0000000000000000), UINT64_C(0x0000000000000001)}, /* 5^0 */
     {UINT64_C(0x0000000000000000), UINT64_C(0x0000000000000005)}, /* 5^1 */
     {UINT64_C(0x0000000000000000), UINT64_C(0x0000000000000019)}, /* 5^2 */
@@ -127,7 +127,7 @@ static inline uint64_t el__scaled(uint64_t X, int e, int q, int *exact) {
     if (e >= 0 && q >= 0) {
         /* X * 2^(e-q) / 5^q ; e - q <= 73 keeps it under 2^100 */
         unsigned __int128 num = (unsigned __int128)X << (e - q);
-        unsigned __int128 den = ((unsigned __int128)el_pow5_128[q][0] << 64) | el_pow5_128[q][1];
+        unsigned __int128 den = ((unsigned __int128)el__fmt_pow5[q][0] << 64) | el__fmt_pow5[q][1];
         unsigned __int128 quo = num / den;
         *exact = quo * den == num;
         return (uint64_t)quo;
@@ -139,15 +139,15 @@ static inline uint64_t el__scaled(uint64_t X, int e, int q, int *exact) {
     {
         /* X * 5^-q / 2^s with s = q - e */
         int k = -q, s = q - e;
-        if (s < 0) { *exact = 1; return (X * el_pow5_128[k][1]) << -s; }
+        if (s < 0) { *exact = 1; return (X * el__fmt_pow5[k][1]) << -s; }
         if (k <= 13) {  /* 5^13 < 2^31: one 64-bit product (the common case) */
-            uint64_t prod = X * el_pow5_128[k][1];
+            uint64_t prod = X * el__fmt_pow5[k][1];
             if (s >= 64) { *exact = prod == 0; return 0; }
             *exact = s == 0 || (prod << (64 - s)) == 0;
             return prod >> s;
         } else {
-            unsigned __int128 lo = (unsigned __int128)X * el_pow5_128[k][1];
-            unsigned __int128 hi = (unsigned __int128)X * el_pow5_128[k][0];
+            unsigned __int128 lo = (unsigned __int128)X * el__fmt_pow5[k][1];
+            unsigned __int128 hi = (unsigned __int128)X * el__fmt_pow5[k][0];
             unsigned __int128 t = (lo >> 64) + (uint64_t)hi;
             uint64_t w0 = (uint64_t)lo, w1 = (uint64_t)t;
             uint64_t w2 = (uint64_t)(hi >> 64) + (uint64_t)(t >> 64);
@@ -376,7 +376,15 @@ static inline void el__f32_fallback(float ax, uint32_t want, uint64_t *digits, i
     }
 }
 
-static inline int el_format_float32(float x, char *out) {
+/* The general float32 formatter (the reference of the fast path below). Kept out
+ * of line where the compiler allows: inlined into a caller's loop, its registers
+ * would crowd the fast path's. */
+#if defined(__GNUC__)
+#define EL__COLD __attribute__((noinline, cold))
+#else
+#define EL__COLD
+#endif
+static EL__COLD int el__format_float32_exact(float x, char *out) {
     uint32_t b, mant;
     int ex, neg, exp10;
     uint64_t digits;
@@ -399,6 +407,175 @@ static inline int el_format_float32(float x, char *out) {
         double a = neg ? -(double)x : (double)x;
         return el__layout(neg, digits, exp10, a >= 1e-4 && a < 1e6, out);
     }
+}
+
+/* The usual case, 1e-4 <= |x| < 1e6 and not a power of two, in a few 64-bit
+ * integer operations; returns 0 to leave x to el__format_float32_exact, whose
+ * output it reproduces byte for byte (scripts/check_float32_format.py
+ * --compare-exact checks this for every float32 and several hints).
+ *
+ * Why it gives the same digits: x = m * 2^-s (2^23 <= m < 2^24, 4 <= s <= 37
+ * in this range), and the decimals that read back to x (rounding once) lie
+ * within half a unit 2^-s-1 of it: the interval is symmetric because m is not
+ * a power of two. So an L-digit decimal lies in it iff the L-digit decimal
+ * nearest x does, and this predicate holds for every L from the shortest
+ * length on. With E = floor(log10 x) and k = L - 1 - E decimal places
+ * (0 <= k <= 12 here), P = m * 10^k < 2^64 is x * 10^k scaled by 2^s, so the
+ * nearest L-digit decimal is r = round(P / 2^s), and its distance to x is
+ * dist / 2^s in units of 10^-k: it reads back iff 2 * dist < 10^k (or ==, when
+ * m is even: ties to even). The shortest L that passes gives the shortest
+ * decimal, and its nearest one, which is what the exact algorithm chooses.
+ *
+ * Finding L: *khint is the number of decimal places of the previous value
+ * (GloVe-like data: the same for every value); if k = *khint passes and
+ * k - 1 fails, L is the shortest (monotonic predicate) after two tests;
+ * otherwise every L is tried from the first with k >= 0 (shorter integers that
+ * read back are found there too, spelled the same: "100.0"). An exact tie at
+ * some L' means x is an exact (L' + 1)-digit decimal, so a tie can only
+ * occur at L or L - 1, the lengths tested.
+ *
+ * Left to the exact path: an exact tie between two L-digit decimals, a carry
+ * to 10^L (x just under a power of ten), and a decimal so close to the end
+ * of the interval (relative 2^-49) that float()'s rounding to a double first
+ * could move it onto the end. The digits are stored as the bytes of an
+ * integer: little-endian machines only. */
+#if defined(__BYTE_ORDER__) && defined(__ORDER_LITTLE_ENDIAN__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ \
+    && defined(__SIZEOF_INT128__)
+#define EL_FORMAT_FAST 1
+#else
+#define EL_FORMAT_FAST 0
+#endif
+
+/* For the binary exponents 113..146 of x in [2^-14, 2^20): the exponent E0 of
+ * the power of ten at or below 2^(ex-127), and the bits of the smallest float32
+ * >= 10^(E0+1) when that lies below 2^(ex-126) (else all ones): for positive
+ * floats the bit patterns are ordered like the values, so
+ * floor(log10 x) = E0 + (bits >= threshold) exactly. */
+static const signed char el__f32_e10[34] = {
+    -5, -4, -4, -4, -4, -3, -3, -3, -2, -2, -2, -1, -1, -1, 0, 0, 0,
+    0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 5, 5, 5};
+static const uint32_t el__f32_e10_next[34] = {
+    0x38d1b718u, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0x3a83126fu, 0xffffffffu, 0xffffffffu,
+    0x3c23d70bu, 0xffffffffu, 0xffffffffu, 0x3dcccccdu, 0xffffffffu, 0xffffffffu, 0xffffffffu,
+    0xffffffffu, 0xffffffffu, 0xffffffffu, 0x41200000u, 0xffffffffu, 0xffffffffu, 0x42c80000u,
+    0xffffffffu, 0xffffffffu, 0x447a0000u, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0x461c4000u,
+    0xffffffffu, 0xffffffffu, 0x47c35000u, 0xffffffffu, 0xffffffffu, 0x49742400u};
+/* bits of the smallest float32 >= 1e-4, and of 1e6 (exact) */
+#define EL__F32_BITS_1EM4 0x38d1b718u
+#define EL__F32_BITS_1E6 0x49742400u
+
+/* Test k decimal places for m * 2^-s: rem is P = m * 10^k modulo 2^s, and the
+ * nearest decimal lies half - |rem - half| units of 2^-s from x. Returns 1 if
+ * it reads back, 0 if not, -1 on an exact tie. */
+static inline int el__f32_places_ok(uint32_t m, int s, int k, uint64_t *P_out, uint64_t *dist_out) {
+    uint64_t p10 = el_pow10_u64[k], P = (uint64_t)m * p10;
+    uint64_t half = UINT64_C(1) << (s - 1), rem = P & ((half << 1) - 1);
+    /* |rem - half| without a branch: which side of x the decimal falls is a coin
+     * toss, and a mispredicted branch costs more than this whole test */
+    uint64_t c = rem - half, sign = (uint64_t)((int64_t)c >> 63), dist = half - ((c ^ sign) - sign);
+    *P_out = P;
+    *dist_out = dist;
+    if (c == 0) return -1;
+    return 2 * dist < p10 + ((m & 1) ^ 1);   /* the ends belong to x when m is even */
+}
+
+static inline int el__format_float32_fast(uint32_t b, char *out, int *khint) {
+#if EL_FORMAT_FAST
+    uint32_t a = b & 0x7fffffffu, ex = a >> 23, m = (a & 0x7fffffu) | 0x800000u, r;
+    int s = 150 - (int)ex, E, L, k, kmin, n, ok, ok1;
+    uint64_t P, dist, P1, dist1, p10;
+    if (a - EL__F32_BITS_1EM4 >= EL__F32_BITS_1E6 - EL__F32_BITS_1EM4 || (a & 0x7fffffu) == 0) return 0;
+    E = el__f32_e10[ex - 113] + (a >= el__f32_e10_next[ex - 113]);
+    kmin = E >= 0 ? 0 : -1 - E;          /* L = 1, or E + 1 when x >= 1 */
+    /* start at the hint, step down while the shorter decimal still reads back,
+     * or up until one does */
+    k = *khint < kmin ? kmin : *khint > 8 - E ? 8 - E : *khint;
+    ok = el__f32_places_ok(m, s, k, &P, &dist);
+    if (ok > 0) {
+        while (k > kmin && (ok1 = el__f32_places_ok(m, s, k - 1, &P1, &dist1)) != 0) {
+            if (ok1 < 0) return 0;
+            k--; P = P1; dist = dist1;
+        }
+    } else {
+        while (ok == 0 && k < 8 - E) ok = el__f32_places_ok(m, s, ++k, &P, &dist);
+        if (ok <= 0) return 0;
+    }
+    *khint = k;
+    L = k + 1 + E;
+    p10 = el_pow10_u64[k];
+    /* far enough from the interval's ends that float()'s double rounding agrees */
+    if (p10 - 2 * dist <= (P >> 49)) return 0;
+    r = (uint32_t)((P >> s) + ((P & ((UINT64_C(1) << s) - 1)) > (UINT64_C(1) << (s - 1))));
+    if (r == (uint32_t)el_pow10_u64[L]) return 0;   /* carried to 10^L */
+    {
+        /* The last eight digits of r as the bytes of a 64-bit integer, first digit
+         * lowest, in a few multiplications on all lanes at once: 4-digit halves
+         * in 32-bit lanes, /100 (x * 10486 >> 20, exact below 10^4) into 16-bit
+         * lanes, /10 (x * 103 >> 10, exact below 100) into bytes. No
+         * data-dependent branches; shifting out the leading zeros and storing 8
+         * (or 16) bytes leaves the digits followed by NULs, for which the
+         * caller's EL_FORMAT_MAX bytes have room and which do not count. */
+        uint32_t lo8 = r % 100000000u;
+        uint64_t v = (uint64_t)(lo8 / 10000u) | (uint64_t)(lo8 % 10000u) << 32, top, pairs, tens, d8;
+        top = ((v * 10486u) >> 20) & ((UINT64_C(0x7f) << 32) | 0x7f);
+        pairs = ((v - 100 * top) << 16) | top;
+        tens = ((pairs * 103u) >> 10) & UINT64_C(0x000f000f000f000f);
+        d8 = (tens | (pairs - 10 * tens) << 8) + UINT64_C(0x3030303030303030);
+        out[0] = '-';
+        n = (int)(b >> 31);
+        if (L == 9) {            /* 9 digits: a leading digit, then as below with L = 8 */
+            if (E < 0) {
+                memcpy(out + n, "0.000000", 8);
+                n += 1 - E;
+                out[n] = (char)('0' + r / 100000000u);
+                memcpy(out + n + 1, &d8, 8);
+                return n + 9;
+            }
+            {
+                unsigned __int128 w = (unsigned __int128)d8 << 8 | (unsigned)('0' + r / 100000000u);
+                memcpy(out + n, &w, 16);
+                n += E + 1;
+                out[n] = '.';
+                w >>= 8 * (E + 1);
+                memcpy(out + n + 1, &w, 16);
+                return n + 1 + k;    /* k >= 9 - 6 > 0 */
+            }
+        }
+        d8 >>= 8 * (8 - L);
+        if (E < 0) {             /* 0.000ddd: "0." and -E - 1 zeros */
+            memcpy(out + n, "0.000000", 8);
+            n += 1 - E;
+            memcpy(out + n, &d8, 8);
+            return n + L;
+        }
+        /* E + 1 integer digits, ".", the k fraction digits or "0" */
+        memcpy(out + n, &d8, 8);
+        n += E + 1;
+        out[n] = '.';
+        d8 = k ? d8 >> (8 * (E + 1)) : '0';
+        memcpy(out + n + 1, &d8, 8);
+        return n + 1 + (k ? k : 1);
+    }
+#else
+    (void)b; (void)out; (void)khint;
+    return 0;
+#endif
+}
+
+/* el_format_float32 for a run of values: *khint carries the number of decimal
+ * places from one value to the next (start it at any int, e.g. 0); the text
+ * does not depend on it, only the time. */
+static inline int el_format_float32_hint(float x, char *out, int *khint) {
+    uint32_t b;
+    int n;
+    memcpy(&b, &x, 4);
+    n = el__format_float32_fast(b, out, khint);
+    return n ? n : el__format_float32_exact(x, out);
+}
+
+static inline int el_format_float32(float x, char *out) {
+    int khint = 0;
+    return el_format_float32_hint(x, out, &khint);
 }
 
 static inline int el_format_half(uint16_t h, char *out) {
