@@ -431,7 +431,24 @@ class Embedding:
         n = self.weights.shape[0]
         if mask.shape != (n,):
             raise ValueError(f"trainable_mask must have shape ({n},), got {mask.shape}")
-        if self.mask_zero and n:
+        self._rows_asked = mask
+        self._apply_row_mask()
+
+    @property
+    def mask_zero(self):
+        """Index 0 is padding: masked by :meth:`compute_mask`, and row 0 never trains
+        (setting it later freezes row 0 too; unsetting gives row 0 back its own setting)."""
+        return self._mask_zero
+
+    @mask_zero.setter
+    def mask_zero(self, value):
+        self._mask_zero = bool(value)
+        if getattr(self, "_rows_asked", None) is not None:
+            self._apply_row_mask()
+
+    def _apply_row_mask(self):
+        mask = self._rows_asked.copy()
+        if self._mask_zero and mask.shape[0]:
             mask[0] = False  # the padding row never learns
         # _keep is None when every row trains: the kernels then skip the mask.
         self._keep = None if mask.all() else mask.view(np.uint8)

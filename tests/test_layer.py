@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from embload import Embedding, SparseGrad
+from embload import SGD, Embedding, SparseGrad
 from embload import _layer
 
 DTYPES = [np.float32, np.float64]
@@ -462,3 +462,16 @@ def test_kernel_wrappers_refuse_inputs_that_would_write_out_of_bounds():
         with pytest.raises((ValueError, IndexError), match="embload._layer"):
             call()
     assert not t.any()
+
+
+def test_mask_zero_set_later_freezes_row_zero_and_unset_restores_it():
+    layer = Embedding(4, 2, frozen_rows=[2], seed=0)
+    assert layer.trainable_mask.tolist() == [True, True, False, True]
+    layer.mask_zero = True
+    assert layer.trainable_mask.tolist() == [False, True, False, True]
+    before = layer.weights.copy()
+    SGD(0.5).update(layer, np.array([[0, 1, 2]]), np.ones((1, 3, 2), dtype=np.float32))
+    assert np.array_equal(layer.weights[[0, 2, 3]], before[[0, 2, 3]])
+    assert np.array_equal(layer.weights[1], before[1] - 0.5)
+    layer.mask_zero = False
+    assert layer.trainable_mask.tolist() == [True, True, False, True]
