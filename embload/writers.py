@@ -32,7 +32,9 @@ import bz2
 import gzip
 import lzma
 import os
+import stat
 import tempfile
+import threading
 import zipfile
 
 import numpy as np
@@ -376,7 +378,11 @@ class _AtomicFile:
                 os.fsync(self._raw.fileno())
             self._raw.close()
             os.chmod(self._tmp, _default_mode(self.path))
-            os.replace(self._tmp, self.path)
+            old = _hold_replaced(self.path)
+            try:
+                os.replace(self._tmp, self.path)
+            finally:
+                _release_in_background(old)
         except BaseException:
             self._discard()
             raise
@@ -394,6 +400,40 @@ class _AtomicFile:
                 os.unlink(self._tmp)
             except FileNotFoundError:
                 pass
+
+
+# Replacing a large file frees its storage inside the rename when the rename drops
+# its last link: ~70 ms per 500 MB on tmpfs, more on some disks. Holding the old
+# file open across the rename and closing it in a helper thread moves that work
+# off the caller's path; the new file is in place either way.
+RELEASE_IN_BACKGROUND_BYTES = 64 * 1024 * 1024
+
+
+def _hold_replaced(path):
+    """A descriptor of the large regular file ``path`` is about to replace, or None."""
+    if os.name != "posix":   # elsewhere an open file cannot be replaced
+        return None
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISREG(st.st_mode) and st.st_nlink == 1 and st.st_size >= RELEASE_IN_BACKGROUND_BYTES:
+            return fd
+    except OSError:
+        pass
+    os.close(fd)
+    return None
+
+
+def _release_in_background(fd):
+    if fd is not None:
+        try:
+            threading.Thread(target=os.close, args=(fd,), name="embload-release", daemon=True).start()
+        except BaseException:
+            os.close(fd)
+            raise
 
 
 def _default_mode(path):

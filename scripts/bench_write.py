@@ -11,6 +11,10 @@ of the comparison.
     python scripts/bench_write.py                     # 400,000 x 300 (gensim text takes minutes)
     python scripts/bench_write.py --rows 50000 --dim 100
     python scripts/bench_write.py --gensim-text-rows 40000   # time gensim text on a slice, scaled up
+
+Each time is the best of --repeat runs (2), for embload and gensim alike. Both writers
+replace files left by the previous run, so both pay for freeing the old file's pages
+(embload does it in a helper thread after the rename: see writers._hold_replaced).
 """
 import argparse
 import os
@@ -46,6 +50,7 @@ def main():
     ap.add_argument("--gensim-text-rows", type=int, default=None,
                     help="time gensim's text writer on only this many rows and scale (it is slow)")
     ap.add_argument("--dir", default=None, help="where to write (default: a temporary folder)")
+    ap.add_argument("--repeat", type=int, default=2, help="best of this many runs, for both writers (default 2)")
     args = ap.parse_args()
 
     import embload
@@ -63,19 +68,19 @@ def main():
         theirs_txt, theirs_bin = os.path.join(folder, "gensim.vec"), os.path.join(folder, "gensim.bin")
         rows = []
 
-        t_bin = timed(lambda: embload.save(vectors, ours_bin, threads=args.threads, progress=False), 2)
-        g_bin = timed(lambda: kv.save_word2vec_format(theirs_bin, binary=True))
+        t_bin = timed(lambda: embload.save(vectors, ours_bin, threads=args.threads, progress=False), args.repeat)
+        g_bin = timed(lambda: kv.save_word2vec_format(theirs_bin, binary=True), args.repeat)
         rows.append(("word2vec binary", t_bin, g_bin, os.path.getsize(ours_bin)))
 
-        t_txt = timed(lambda: embload.save(vectors, ours_txt, threads=args.threads, progress=False), 2)
+        t_txt = timed(lambda: embload.save(vectors, ours_txt, threads=args.threads, progress=False), args.repeat)
         if args.gensim_text_rows and args.gensim_text_rows < args.rows:
             part = _keyed_vectors(KeyedVectors, words[: args.gensim_text_rows],
                                   matrix[: args.gensim_text_rows])
-            g_txt = timed(lambda: part.save_word2vec_format(theirs_txt, binary=False))
+            g_txt = timed(lambda: part.save_word2vec_format(theirs_txt, binary=False), args.repeat)
             g_txt *= args.rows / args.gensim_text_rows
             note = f" (gensim timed on {args.gensim_text_rows:,} rows, scaled)"
         else:
-            g_txt = timed(lambda: kv.save_word2vec_format(theirs_txt, binary=False))
+            g_txt = timed(lambda: kv.save_word2vec_format(theirs_txt, binary=False), args.repeat)
             with open(ours_txt, "rb") as a, open(theirs_txt, "rb") as b:
                 same = a.read() == b.read()
             note = " (files byte-identical)" if same else " (files differ!)"

@@ -526,3 +526,41 @@ def test_loaded_words_written_back_unchanged(tmp_path):
     for fmt, name in (("word2vec", "again.vec"), ("word2vec-binary", "again.bin")):
         embload.save(back, tmp_path / name, format=fmt)
         assert (tmp_path / name).read_bytes() == reference_bytes(list(v.words), v.vectors, fmt)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc/self/fd")
+def test_replaced_file_released_in_background(tmp_path, monkeypatch):
+    import threading
+
+    def open_deleted():
+        found = []
+        for fd in os.listdir("/proc/self/fd"):
+            try:
+                target = os.readlink(f"/proc/self/fd/{fd}")
+            except OSError:
+                continue
+            if target.startswith(str(tmp_path)) and target.endswith("(deleted)"):
+                found.append(target)
+        return found
+
+    monkeypatch.setattr(writers, "RELEASE_IN_BACKGROUND_BYTES", 1)
+    v = sample()
+    p = tmp_path / "a.vec"
+    embload.save(v, p)
+    first = p.read_bytes()
+    embload.save((list(v.words), v.vectors * 2), p)
+    for t in threading.enumerate():
+        if t.name == "embload-release":
+            t.join(5)
+    assert p.read_bytes() == reference_bytes(list(v.words), v.vectors * 2, "word2vec") != first
+    assert open_deleted() == []
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["a.vec"]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_replacing_a_named_pipe_does_not_block(tmp_path, monkeypatch):
+    monkeypatch.setattr(writers, "RELEASE_IN_BACKGROUND_BYTES", 0)
+    p = tmp_path / "pipe.vec"
+    os.mkfifo(p)
+    embload.save(sample(), p)
+    assert p.read_bytes() == reference_bytes(sample().words, sample().vectors, "word2vec")

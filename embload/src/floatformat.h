@@ -7,6 +7,11 @@
  *       Write at most EL_FORMAT_MAX bytes (no terminating NUL) and return the
  *       count. np.float32(float(text)) == x (np.float16 / float for the other
  *       two), bit for bit, for every non-NaN x including -0.0 and +-inf.
+ *       The out buffer must have EL_FORMAT_MAX bytes: the float32 fast path
+ *       stores whole words, and bytes past the returned count are scratch.
+ *   static inline int el_format_float32_hint(float x, char *out, int *khint);
+ *       The same text; *khint carries the decimal places of the previous value
+ *       of a run (start it at 0), which makes GloVe-like data faster.
  *   static inline float el_half_to_float(uint16_t h);   exact widening
  *
  * STYLE: float32 exactly as NumPy's str(np.float32(x)) - which is what gensim
@@ -17,6 +22,11 @@
  * exponent is in [-4, 16). "-0.0" keeps the sign of zero; "inf", "-inf",
  * "nan" (the sign and payload of a NaN are not kept) - all spelled so that
  * float() reads them.
+ *
+ * FAST PATH (float32, 1e-4 <= |x| < 1e6, not a power of two: nearly every value
+ * of a trained embedding): see el__format_float32_fast below; it writes the bytes
+ * of the general algorithm, checked for all 2^32 values by
+ * scripts/check_float32_format.py --compare-exact.
  *
  * HOW (float32 and float16): the value is m * 2^e. The numbers that round
  * back to it form the interval between the midpoints to its neighbours
