@@ -320,3 +320,30 @@ def test_through_the_reader(tmp_path, dtype):
         want = np.array([[float(t) for t in r] for r in rows], dtype=np.float64).astype(dtype)
     assert vecs.vectors.dtype == np.dtype(dtype)
     assert vecs.vectors.tobytes() == want.tobytes()
+
+
+def test_pow5_table_is_generated_and_right():
+    """pow5table.h is what scripts/make_pow5_table.py writes, and a sample of its
+    entries is 5^q scaled into [2^127, 2^128) and rounded up (checked here with
+    Fraction, independently of the script's integer code)."""
+    import importlib.util
+    import re
+    path = os.path.join(os.path.dirname(__file__), "..", "scripts", "make_pow5_table.py")
+    spec = importlib.util.spec_from_file_location("make_pow5_table", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    with open(os.path.join(SRC, "pow5table.h")) as f:
+        text = f.read()
+    assert text == mod.render()
+    entries = re.findall(r"0x([0-9a-f]{16})\), UINT64_C\(0x([0-9a-f]{16})\)\}, /\* 5\^(-?\d+) \*/", text)
+    assert len(entries) == mod.Q_MAX - mod.Q_MIN + 1
+    for hi, lo, q in entries[::7] + entries[-3:]:
+        t, q = (int(hi, 16) << 64) | int(lo, 16), int(q)
+        v = Fraction(5) ** q
+        k = 0
+        while v * Fraction(2) ** k < 2 ** 127:
+            k += 1
+        while v * Fraction(2) ** k >= 2 ** 128:
+            k -= 1
+        scaled = v * Fraction(2) ** k
+        assert t - 1 < scaled <= t, q

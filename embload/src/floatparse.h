@@ -412,7 +412,7 @@ static inline const char *el__parse_fast(const char *p, const char *last, double
     int neg = *s == '-';
     uint64_t w, bad, m;
     int64_t e10 = 0;
-    int ni, nf, nd;
+    int nf, nd;
     s += neg | (*s == '+');
     /* the integer part byte by byte: almost always one digit, so the loop
      * is predicted and the end of the number does not wait for a ctz */
