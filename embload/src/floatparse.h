@@ -27,7 +27,7 @@
  *       double, i.e. np.float32(float(token)) (what the float32 readers store).
  *
  * HOW: tokens of the common shape ([sign] <= 7 integer digits [. <= 15 digits]
- * [e [sign] <= 3 digits], <= 19 digits, >= 32 bytes of buffer left) take
+ * [e [sign] <= 3 digits], <= 19 digits, >= 24 bytes of buffer left) take
  * el__parse_fast: the integer part byte by byte (almost always one digit, so
  * the loop is predicted), the fraction 8 bytes at a time (SWAR), the exponent
  * unrolled. The uint64 mantissa m and exponent e then become a double by
@@ -416,11 +416,16 @@ static inline const char *el__parse_fast(const char *p, const char *last, double
     s += neg | (*s == '+');
     /* the integer part byte by byte: almost always one digit, so the loop
      * is predicted and the end of the number does not wait for a ctz */
-    q = s;
-    m = 0;
-    while ((unsigned)(unsigned char)*q - '0' < 10) {
-        m = m * 10 + ((unsigned)(unsigned char)*q - '0');
-        if (++q - s > 7) return NULL;       /* 8 or more integer digits */
+    m = (unsigned)(unsigned char)*s - '0';
+    if (EL_LIKELY(m < 10 && s[1] == '.')) {
+        q = s + 1;                          /* "d." : the usual case */
+    } else {
+        q = s;
+        m = 0;
+        while ((unsigned)(unsigned char)*q - '0' < 10) {
+            m = m * 10 + ((unsigned)(unsigned char)*q - '0');
+            if (++q - s > 7) return NULL;   /* 8 or more integer digits */
+        }
     }
     nd = (int)(q - s);
     if (*q == '.') {
@@ -475,9 +480,7 @@ static inline const char *el__parse_fast(const char *p, const char *last, double
         }
     }
     if (*q == '_') return NULL;
-    if (m == 0) {
-        *v = 0.0;
-    } else if (!EL_NO_CLINGER && m <= (UINT64_C(1) << 53) && e10 >= -22 && e10 <= 22) {
+    if (!EL_NO_CLINGER && m <= (UINT64_C(1) << 53) && (uint64_t)(e10 + 22) <= 44) {
         double x = (double)m;   /* Clinger */
         *v = e10 < 0 ? x / el_pow10_exact[-e10] : x * el_pow10_exact[e10];
     } else if (!el__eisel_lemire(m, e10, v)) {
@@ -489,28 +492,6 @@ static inline const char *el__parse_fast(const char *p, const char *last, double
     (void)p; (void)last; (void)v; (void)negp;
     return NULL;
 #endif
-}
-
-/* A number at the very end of the buffer (the last field of a line when the
- * caller bounds the parse by the line) is copied into a zeroed local buffer
- * so that it can still take the fast path: a NUL is no part of any number, so
- * the fast path stops there exactly as it would at `last` ("1e" and "1_"
- * included: the first ends before the 'e', the second goes general). */
-#if defined(__GNUC__)
-__attribute__((noinline))
-#endif
-static const char *el__parse_tail(const char *p, const char *last, double *out) {
-    char tmp[32];
-    double v;
-    int neg;
-    size_t n = (size_t)(last - p);   /* 1..23 */
-    const char *q;
-    memset(tmp, 0, sizeof tmp);
-    memcpy(tmp, p, n);
-    q = el__parse_fast(tmp, tmp + sizeof tmp, &v, &neg);
-    if (q == NULL) return el__parse_general(p, last, out);
-    *out = neg ? -v : v;
-    return p + (q - tmp);
 }
 
 static inline const char *el_parse_double(const char *p, const char *last, double *out) {
@@ -526,10 +507,11 @@ static inline const char *el_parse_double(const char *p, const char *last, doubl
             *out = v * sign[neg];
             return q;
         }
-        return el__parse_general(p, last, out);
     }
-    if (last > p) return el__parse_tail(p, last, out);
-    return NULL;
+    /* A number near the end of the buffer (such as the last field of a line
+     * when the caller bounds the parse by the line): copying it into a padded
+     * local buffer for the fast path was tried and measured no faster. */
+    return el__parse_general(p, last, out);
 }
 
 /* float32 of the correctly rounded double, i.e. np.float32(float(token)), the
