@@ -193,7 +193,7 @@ def _word_arena(words, binary, format):
     for ch in bad_chars:
         if ch in joined:
             _raise_bad_char(words, ch, format)
-    suspects = "\n\n" in joined or not words[0] or not words[-1] or words[0][0].isspace()
+    suspects = not words[0] or not words[-1] or words[0][0].isspace()
     try:
         arena = joined.encode("utf-8", "surrogateescape") + b"\n"
     except UnicodeEncodeError as exc:
@@ -206,7 +206,9 @@ def _word_arena(words, binary, format):
     offsets = np.empty(len(words) + 1, dtype=np.int64)
     offsets[0] = 0
     offsets[1:] = np.flatnonzero(data == 10) + 1
-    if suspects or _SPACE_LEAD[data[offsets[:-1]]].any():
+    # an empty word inside is two adjacent newlines (a NumPy test: "\n\n" in joined
+    # is a slow substring search, "\n" being everywhere)
+    if suspects or _SPACE_LEAD[data[offsets[:-1]]].any() or (np.diff(offsets) == 1).any():
         _check_starts(words, binary, format)
     return arena, offsets
 
@@ -242,10 +244,10 @@ def _check_arena(words, arena, offsets, binary, format):
                          f"and end within the {data.shape[0]} bytes)")
     body = data[offsets[0]:offsets[-1] - 1]
     seps = offsets[1:-1] - 1 - offsets[0]   # separator bytes between words, inside body
+    sep_bytes = body[seps]
     for ch in ("\n", "\r") + ((" ",) if binary else ()):
-        hits = np.flatnonzero(body == ord(ch))
-        if hits.shape[0] and hits.shape[0] > np.count_nonzero(body[seps] == ord(ch)):
-            hits = np.setdiff1d(hits, seps, assume_unique=True)
+        if np.count_nonzero(body == ord(ch)) > np.count_nonzero(sep_bytes == ord(ch)):
+            hits = np.setdiff1d(np.flatnonzero(body == ord(ch)), seps, assume_unique=True)
             row = int(np.searchsorted(offsets, hits[0] + offsets[0], side="right")) - 1
             _raise_bad_char(words, ch, format, row)
     empty = np.flatnonzero(np.diff(offsets) == 1)

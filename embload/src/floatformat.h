@@ -525,7 +525,7 @@ static inline int el__format_float32_fast(uint32_t b, char *out, int *khint) {
          * data-dependent branches; shifting out the leading zeros and storing 8
          * (or 16) bytes leaves the digits followed by NULs, for which the
          * caller's EL_FORMAT_MAX bytes have room and which do not count. */
-        uint32_t lo8 = r % 100000000u;
+        uint32_t lo8 = L == 9 ? r % 100000000u : r;   /* r < 10^L */
         uint64_t v = (uint64_t)(lo8 / 10000u) | (uint64_t)(lo8 % 10000u) << 32, top, pairs, tens, d8;
         top = ((v * 10486u) >> 20) & ((UINT64_C(0x7f) << 32) | 0x7f);
         pairs = ((v - 100 * top) << 16) | top;
