@@ -8,8 +8,12 @@
  *                                   exponent tokens, parsed from one buffer the
  *                                   way the text reader walks a line
  *   bench_floatparse check N SEED   N random tokens of many shapes, each parsed
- *                                   twice (with >= 19 bytes after it: fast path;
- *                                   ending exactly at `last`: general parser) and
+ *                                   three times (40 bytes after it: fast path;
+ *                                   ending exactly at `last`: general parser;
+ *                                   0-31 bytes after it in a heap block of
+ *                                   exactly that size: both, and with
+ *                                   -fsanitize=address any read past `last`
+ *                                   is caught) and
  *                                   compared bit for bit with glibc's strtod
  *                                   (correctly rounded; underscores removed) and
  *                                   with (float)strtod, the independent reference;
@@ -341,11 +345,18 @@ static int run_check(long long n) {
         int len = check_token(tok), pass;
         double want = ref_strtod(tok);
         float want32 = (float)want;
+        /* pass 0: 40 bytes after the token; pass 1: the buffer ends with the
+         * token; pass 2: 0-31 bytes after it, in a heap block of exactly that
+         * size (build with -fsanitize=address to catch any read past `last`) */
+        int extra = (int)(rnd() % 32);
+        char *exact = malloc((size_t)(len + extra));
+        memcpy(exact, tok, (size_t)len);
+        memset(exact + len, rnd() % 2 ? ' ' : '\n', (size_t)extra);
         memcpy(padded, tok, (size_t)len);
         memset(padded + len, ' ', 40);
-        for (pass = 0; pass < 2; pass++) {
-            const char *last = pass ? tok + len : padded + len + 40;
-            const char *p = pass ? tok : padded;
+        for (pass = 0; pass < 3; pass++) {
+            const char *last = pass == 0 ? padded + len + 40 : pass == 1 ? tok + len : exact + len + extra;
+            const char *p = pass == 0 ? padded : pass == 1 ? tok : exact;
             double d;
             const char *q = el_parse_double(p, last, &d);
             if (q != p + len || memcmp(&d, &want, 8) != 0) {
@@ -364,9 +375,10 @@ static int run_check(long long n) {
             (void)want32;
 #endif
         }
+        free(exact);
         fast += len <= 24;
     }
-    printf("checked %lld tokens (x2 buffer shapes%s), %lld mismatches\n", n,
+    printf("checked %lld tokens (x3 buffer ends%s), %lld mismatches\n", n,
            EL_HAVE_PARSE_FLOAT32 ? ", double and float32" : ", double", bad);
     return bad != 0;
 }

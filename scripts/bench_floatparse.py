@@ -8,13 +8,16 @@ per token family and the ratio.
 
     python scripts/bench_floatparse.py                  # timing, 2M tokens per family
     python scripts/bench_floatparse.py --check 50000000 # + bulk exactness vs strtod
+    python scripts/bench_floatparse.py --tokens 0 --sanitize 2000000  # ASan/UBSan build
 
 --check N parses N random tokens of many shapes (embedding-like, 1-25 digits with
 exponents -350..350 and underscores, float32 and double halfway points written
 with 9-60 digits, subnormals, overflow, long mantissas, zeros with huge
 exponents) with the working-tree header and compares every double and float32
 bit for bit with glibc's strtod (correctly rounded) and (float)strtod, split over
-the cores. Exits non-zero on any mismatch.
+the cores; each token three times: with 40 bytes after it, ending the buffer, and
+with 0-31 bytes after it in a heap block of exactly that size. Exits non-zero on
+any mismatch.
 """
 import argparse
 import os
@@ -50,6 +53,9 @@ def main():
     ap.add_argument("--tokens", type=int, default=2_000_000, help="tokens per family")
     ap.add_argument("--rounds", type=int, default=3, help="alternating runs of each build (best counts)")
     ap.add_argument("--check", type=int, default=0, help="also check N random tokens against strtod")
+    ap.add_argument("--sanitize", type=int, default=0,
+                    help="also check N tokens with a -fsanitize=address,undefined build "
+                         "(tokens in heap blocks of exact size: any read past `last` aborts)")
     ap.add_argument("--seed", type=int, default=12345)
     args = ap.parse_args()
 
@@ -87,6 +93,17 @@ def main():
                     b = best[("before", fam, kb)]
                     a = best[("after", fam, ka)]
                     print(f"{fam:<10} {bpt:>9.2f} {label:<22} {b:>8.2f} {a:>8.2f} {b / a:>7.2f}x")
+
+        if args.sanitize:
+            exe_san = os.path.join(tmp, "check_sanitized")
+            subprocess.run(["gcc", "-O1", "-g", "-fsanitize=address,undefined",
+                            "-fno-sanitize-recover=undefined", "-std=gnu99", "-fno-strict-aliasing",
+                            "-I", SRC, os.path.join(HERE, "bench_floatparse.c"), "-o", exe_san, "-lm"],
+                           check=True)
+            r = subprocess.run([exe_san, "check", str(args.sanitize), str(args.seed + 99)])
+            print(f"sanitized check of {args.sanitize:,} tokens: {'FAILED' if r.returncode else 'clean'}")
+            if r.returncode:
+                sys.exit(1)
 
         if args.check:
             ncpu = os.cpu_count() or 1
