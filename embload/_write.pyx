@@ -114,7 +114,8 @@ def format_block(matrix, arena, offsets, Py_ssize_t start, Py_ssize_t stop, bint
         (each word is followed by one separator byte, never written). Words are
         pointed at, not copied into Python objects.
     buffers : list of writable uint8 ndarrays
-        The rows are split into ``len(buffers)`` contiguous runs; run ``t`` goes to
+        The rows are split into ``len(buffers)`` contiguous runs (handed to the
+        threads as they come free); run ``t`` goes to
         ``buffers[t]``, which must hold at least the run's words plus
         ``row_bound(dim, binary)`` per row (the caller sizes them).
     threads : int
@@ -184,7 +185,7 @@ def format_block(matrix, arena, offsets, Py_ssize_t start, Py_ssize_t stop, bint
                 raise ValueError(f"buffer {t} holds {buf.shape[0]} bytes, the rows need up to {need}")
             outs[t] = <char *>cnp.PyArray_DATA(buf)
         with nogil:
-            for t in prange(nparts, schedule="static", chunksize=1, num_threads=max(threads, 1)):
+            for t in prange(nparts, schedule="dynamic", chunksize=1, num_threads=max(threads, 1)):
                 used[t] = format_rows(&blk, bounds[t], bounds[t + 1], start, outs[t])
         return [used[t] for t in range(nparts)]
     finally:

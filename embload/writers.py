@@ -48,6 +48,8 @@ _COMPRESSORS = (".gz", ".bz2", ".xz", ".zip")
 
 # Rows are formatted in blocks of about this many output bytes (split over the threads).
 BLOCK_BYTES = 32 * 1024 * 1024
+# Parts of a block per formatting thread (see _write_rows).
+PARTS_PER_THREAD = 4
 
 # Every character str.isspace() accepts except "\n" (already refused in words):
 # "\n" followed by one of these in the "\n"-joined words is a word starting with
@@ -280,7 +282,9 @@ def _write_rows(out, matrix, arena, offsets, binary, threads, bar):
     bound = row_bound(dim, binary)
     per_row = bound + int(np.diff(offsets[: min(n, 1000) + 1]).max())
     rows_per_block = max(threads, min(n, BLOCK_BYTES // per_row))
-    parts = max(1, min(threads, rows_per_block))
+    # several parts per thread, handed out as threads come free: on a shared machine one
+    # thread may get less CPU, and with one part each the other would wait for it
+    parts = max(1, min(threads * PARTS_PER_THREAD if threads > 1 else 1, rows_per_block))
     buffer_sets = [[], []]
 
     def write_parts(buffers, used):
