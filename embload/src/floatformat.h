@@ -437,12 +437,13 @@ static EL__COLD int el__format_float32_exact(float x, char *out) {
  * decimal, and its nearest one, which is what the exact algorithm chooses.
  *
  * Finding L: *khint is the number of decimal places of the previous value
- * (GloVe-like data: the same for every value); if k = *khint passes and
- * k - 1 fails, L is the shortest (monotonic predicate) after two tests;
- * otherwise every L is tried from the first with k >= 0 (shorter integers that
- * read back are found there too, spelled the same: "100.0"). An exact tie at
- * some L' means x is an exact (L' + 1)-digit decimal, so a tie can only
- * occur at L or L - 1, the lengths tested.
+ * (GloVe-like data: the same for every value). From k = *khint the search
+ * steps down while k - 1 places still pass, or up until k passes (the
+ * predicate is monotonic); k never goes below the first k >= 0 (shorter
+ * integers that read back are found there too, spelled the same: "100.0").
+ * An exact tie at L' means x is an exact (L' + 1)-digit decimal, so stepping
+ * up meets no tie below the answer; stepping down, a tie sends x to the exact
+ * path.
  *
  * Left to the exact path: an exact tie between two L-digit decimals, a carry
  * to 10^L (x just under a power of ten), and a decimal so close to the end
@@ -501,21 +502,29 @@ static inline int el__format_float32_fast(uint32_t b, char *out, int *khint) {
      * or up until one does */
     k = *khint < kmin ? kmin : *khint > 8 - E ? 8 - E : *khint;
     ok = el__f32_places_ok(m, s, k, &P, &dist);
+    r = (uint32_t)((P >> s) + ((P & ((UINT64_C(1) << s) - 1)) > (UINT64_C(1) << (s - 1))));
     if (ok > 0) {
-        while (k > kmin && (ok1 = el__f32_places_ok(m, s, k - 1, &P1, &dist1)) != 0) {
-            if (ok1 < 0) return 0;
-            k--; P = P1; dist = dist1;
+        /* An interval narrower than 10^-k (10^k < 2^s) holds one k-place decimal
+         * at most, r: a shorter decimal in it would be r, ending in 0. So when r
+         * does not end in 0, k is the shortest without testing k - 1 (the usual
+         * case: the hint was right). */
+        if (k > kmin && ((el_pow10_u64[k] >> s) != 0 || r % 10 == 0)) {
+            while (k > kmin && (ok1 = el__f32_places_ok(m, s, k - 1, &P1, &dist1)) != 0) {
+                if (ok1 < 0) return 0;
+                k--; P = P1; dist = dist1;
+            }
+            r = (uint32_t)((P >> s) + ((P & ((UINT64_C(1) << s) - 1)) > (UINT64_C(1) << (s - 1))));
         }
     } else {
         while (ok == 0 && k < 8 - E) ok = el__f32_places_ok(m, s, ++k, &P, &dist);
         if (ok <= 0) return 0;
+        r = (uint32_t)((P >> s) + ((P & ((UINT64_C(1) << s) - 1)) > (UINT64_C(1) << (s - 1))));
     }
     *khint = k;
     L = k + 1 + E;
     p10 = el_pow10_u64[k];
     /* far enough from the interval's ends that float()'s double rounding agrees */
     if (p10 - 2 * dist <= (P >> 49)) return 0;
-    r = (uint32_t)((P >> s) + ((P & ((UINT64_C(1) << s) - 1)) > (UINT64_C(1) << (s - 1))));
     if (r == (uint32_t)el_pow10_u64[L]) return 0;   /* carried to 10^L */
     {
         /* The last eight digits of r as the bytes of a 64-bit integer, first digit
