@@ -7,6 +7,9 @@
  *   bench_floatparse bench N SEED   ns/token for GloVe-like, word2vec-like and
  *                                   exponent tokens, parsed from one buffer the
  *                                   way the text reader walks a line
+ *   bench_floatparse file PATH      ns/token over the numbers in PATH (blank-
+ *                                   separated; the runner extracts them from a
+ *                                   real vectors file)
  *   bench_floatparse check N SEED   N random tokens of many shapes, each parsed
  *                                   three times (40 bytes after it: fast path;
  *                                   ending exactly at `last`: general parser;
@@ -176,6 +179,41 @@ __attribute__((noinline)) static double bench_f32_direct(const char *b, size_t l
     return t;
 }
 #endif
+
+/* Tokens from a file of numbers separated by blanks and newlines (the runner
+ * writes one from a real vectors file, words removed). */
+static int run_bench_file(const char *path, int reps) {
+    FILE *f = fopen(path, "rb");
+    long len;
+    char *b;
+    size_t n = 0, i;
+    int r;
+    double best32 = 1e9, best64 = 1e9;
+    float *o32;
+    double *o64;
+    if (!f) { perror(path); return 2; }
+    fseek(f, 0, SEEK_END);
+    len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    b = malloc((size_t)len + 1);
+    if (fread(b, 1, (size_t)len, f) != (size_t)len) { perror(path); return 2; }
+    fclose(f);
+    for (i = 0; i < (size_t)len; i++)
+        if (!IS_SEP(b[i]) && (i == 0 || IS_SEP(b[i - 1]))) n++;
+    while (len > 0 && IS_SEP(b[len - 1])) len--;
+    o32 = malloc(n * sizeof(float));
+    o64 = malloc(n * sizeof(double));
+    for (r = 0; r < reps; r++) {
+        double t = bench_f32(b, (size_t)len, o32, n);
+        if (t < best32) best32 = t;
+        t = bench_f64(b, (size_t)len, o64, n);
+        if (t < best64) best64 = t;
+    }
+    printf("file f32 %.3f\n", best32 * 1e9 / n);
+    printf("file f64 %.3f\n", best64 * 1e9 / n);
+    printf("file bytes_per_token %.2f\n", (double)len / n);
+    return 0;
+}
 
 static int run_bench(size_t n, int reps, int only) {
     int fam, r;
@@ -387,5 +425,6 @@ int main(int argc, char **argv) {
     long long n = argc > 2 ? atoll(argv[2]) : 1000000;
     rng_state = argc > 3 ? (uint64_t)atoll(argv[3]) : 1;
     if (argc > 1 && strcmp(argv[1], "check") == 0) return run_check(n);
+    if (argc > 2 && strcmp(argv[1], "file") == 0) return run_bench_file(argv[2], argc > 3 ? atoi(argv[3]) : 7);
     return run_bench((size_t)n, argc > 4 ? atoi(argv[4]) : 7, argc > 5 ? atoi(argv[5]) : -1);
 }

@@ -37,6 +37,22 @@ def build(include_dir, exe):
     subprocess.run(cmd, check=True)
 
 
+def extract_numbers(src, dst, lines):
+    """The numbers of the first `lines` lines of a text vectors file (words dropped)."""
+    with open(src, "rb") as f, open(dst, "wb") as out:
+        for i, line in enumerate(f):
+            if i >= lines:
+                break
+            parts = line.split()
+            if len(parts) > 2:
+                out.write(b" ".join(parts[1:]) + b"\n")
+
+
+def run_bench_file(exe, path, reps):
+    out = subprocess.run([exe, "file", path, str(reps)], check=True, capture_output=True, text=True).stdout
+    return {tuple(line.split()[:2]): float(line.split()[2]) for line in out.splitlines()}
+
+
 def run_bench(exe, n, seed, reps):
     out = subprocess.run([exe, "bench", str(n), str(seed), str(reps)], check=True,
                          capture_output=True, text=True).stdout
@@ -56,6 +72,9 @@ def main():
     ap.add_argument("--sanitize", type=int, default=0,
                     help="also check N tokens with a -fsanitize=address,undefined build "
                          "(tokens in heap blocks of exact size: any read past `last` aborts)")
+    ap.add_argument("--file", default=os.path.join(ROOT, "bench_data", "glove_400000x100.txt"),
+                    help="also time the numbers of this text vectors file (if it exists)")
+    ap.add_argument("--file-lines", type=int, default=100_000)
     ap.add_argument("--seed", type=int, default=12345)
     args = ap.parse_args()
 
@@ -80,9 +99,22 @@ def main():
                     for key, v in run_bench(exe, args.tokens, args.seed, 3).items():
                         k = (tag,) + key
                         best[k] = min(best.get(k, v), v)
+            if args.file and os.path.exists(args.file):
+                nums = os.path.join(tmp, "numbers.txt")
+                extract_numbers(args.file, nums, args.file_lines)
+                for rnd in range(args.rounds):
+                    for tag, exe in (("before", exe_old), ("after", exe_new)):
+                        for key, v in run_bench_file(exe, nums, 3).items():
+                            k = (tag,) + key
+                            best[k] = min(best.get(k, v), v)
             print(f"ns/token, best of {args.rounds}x3 runs, {args.tokens:,} tokens per family "
                   f"(gcc {' '.join(CFLAGS)}; before = {args.before})")
             print(f"{'family':<10} {'bytes/tok':>9} {'path':<22} {'before':>8} {'after':>8} {'speedup':>8}")
+            if ("after", "file", "f32") in best:
+                b, a = best[("before", "file", "f32")], best[("after", "file", "f32")]
+                bpt = best[("after", "file", "bytes_per_token")]
+                name = f"{os.path.basename(args.file)} (first {args.file_lines:,} lines)"
+                print(f"{'file':<10} {bpt:>9.2f} {'double->float32':<22} {b:>8.2f} {a:>8.2f} {b / a:>7.2f}x   {name}")
             for fam in ("glove", "word2vec", "exponent"):
                 bpt = best[("after", fam, "bytes_per_token")]
                 rows = [("double->float32", "f32", "f32"), ("double", "f64", "f64"),

@@ -306,9 +306,11 @@ static inline int el__eisel_lemire(uint64_t w, int64_t q, double *out) {
 }
 
 /* The complete parser: every token of the grammar, any length, any position.
- * Kept out of line so that the fast path inlined into a reader's loop stays small. */
+ * Kept out of line so that the fast path inlined into a reader's loop stays
+ * small; not marked cold (GCC would optimise it for size): readers that bound
+ * the parse by the line send the last field or two of every line here. */
 #if defined(__GNUC__)
-__attribute__((noinline, cold, unused))
+__attribute__((noinline, unused))
 #endif
 static const char *el__parse_general(const char *p, const char *last, double *out) {
     const char *s = p, *num, *run;
