@@ -10,8 +10,8 @@ Formats written::
 
 Text values are the shortest decimal that reads back to the same value (so a round
 trip is bit-exact and the file small), written in parallel by C code (``_write.pyx``)
-into per-thread buffers that are written in row order: the bytes do not depend on
-the thread count. float32 values are spelled as NumPy spells them (``str(np.float32)``,
+into one buffer per part of the rows, written in row order: the bytes do not depend
+on the thread count. float32 values are spelled as NumPy spells them (``str(np.float32)``,
 which is what gensim writes: the same vectors give the same file); float16 values
 as the float32 they widen to (so the text reads back exactly as float16 and as
 float32); float64 values as Python's ``repr``. The binary format holds float32:
@@ -46,10 +46,9 @@ __all__ = ["save", "FORMATS"]
 FORMATS = ("glove", "word2vec", "word2vec-binary", "embload")
 _COMPRESSORS = (".gz", ".bz2", ".xz", ".zip")
 
-# Rows are formatted in blocks of about this many output bytes (split over the threads).
-BLOCK_BYTES = 32 * 1024 * 1024
-# Parts of a block per formatting thread (see _write_rows).
-PARTS_PER_THREAD = 4
+# Rows are formatted in parts whose worst-case text is about this many bytes, each by one
+# thread (real text is ~4x shorter).
+BLOCK_BYTES = 16 * 1024 * 1024
 
 # Every character str.isspace() accepts except "\n" (already refused in words):
 # "\n" followed by one of these in the "\n"-joined words is a word starting with
@@ -61,7 +60,7 @@ _SPACES = [c for c in map(chr, range(0x3001)) if c.isspace() and c != "\n"]
 _SPACE_LEAD = np.zeros(256, dtype=bool)
 _SPACE_LEAD[[c.encode("utf-8")[0] for c in _SPACES]] = True
 
-# Called after each block is written with (rows_done, rows_total); tests set it to
+# Called after each part is written with (rows_done, rows_total); tests set it to
 # interrupt a write half way. None in normal use.
 _after_block = None
 
@@ -261,12 +260,18 @@ def _check_arena(words, arena, offsets, binary, format):
 
 
 def _write_rows(out, matrix, arena, offsets, binary, threads, bar):
-    """Format blocks of rows in C and write them in order.
+    """Format parts of the rows in C on worker threads and write them in row order.
 
-    Two sets of buffers alternate: while a helper thread writes (or compresses)
-    block k, the C kernel formats block k + 1 into the other set; both release
-    the GIL. Binary records are plain copies, so they use one formatting thread.
+    Each part (rows whose worst-case text fills about ``BLOCK_BYTES``) is formatted by
+    one worker without the GIL into its own buffer; this thread writes the finished
+    parts in order (the write releases the GIL too), so formatting and writing overlap.
+    Plain Python workers rather than an OpenMP team per block: between and at the end
+    of parallel regions OpenMP threads spin, which on 2 cores took a quarter of the CPU
+    that formatting and the kernel's write needed; and a part queue balances a thread
+    that a busy machine slows down. At most ``2 * threads + 1`` parts are in flight,
+    their buffers reused. Binary records are plain copies: one worker.
     """
+    from collections import deque
     from concurrent.futures import ThreadPoolExecutor
     from concurrent.futures import wait as concurrent_wait
 
@@ -281,47 +286,43 @@ def _write_rows(out, matrix, arena, offsets, binary, threads, bar):
         threads = 1
     bound = row_bound(dim, binary)
     per_row = bound + int(np.diff(offsets[: min(n, 1000) + 1]).max())
-    rows_per_block = max(threads, min(n, BLOCK_BYTES // per_row))
-    # several parts per thread, handed out as threads come free: on a shared machine one
-    # thread may get less CPU, and with one part each the other would wait for it
-    parts = max(1, min(threads * PARTS_PER_THREAD if threads > 1 else 1, rows_per_block))
-    buffer_sets = [[], []]
+    rows_per_part = max(1, min(n, BLOCK_BYTES // per_row))
+    depth = 2 * threads + 1
+    pending = deque()   # (future, buffer, stop) in row order
+    free = []
 
-    def write_parts(buffers, used):
-        for buf, size in zip(buffers, used):
-            out.write(memoryview(buf)[:size])
-            bar.update(size)
+    def write_first():
+        fut, buf, stop = pending.popleft()
+        used = fut.result()[0]
+        out.write(memoryview(buf)[:used])
+        bar.update(used)
+        free.append(buf)
+        if _after_block is not None:
+            _after_block(stop, n)
 
-    pending = None
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="embload-write") as pool:
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="embload-format") as pool:
         try:
-            start, block = 0, 0
+            start = 0
             while start < n:
-                stop = min(n, start + rows_per_block)
-                buffers = buffer_sets[block % 2]
-                # size each part's buffer for its own rows (long words are allowed anywhere)
-                cuts = [start + (stop - start) * t // parts for t in range(parts + 1)]
-                for t in range(parts):
-                    need = int(offsets[cuts[t + 1]] - offsets[cuts[t]]) + (cuts[t + 1] - cuts[t]) * bound
-                    if t == len(buffers):
-                        buffers.append(np.empty(need, dtype=np.uint8))
-                    elif buffers[t].shape[0] < need:
-                        buffers[t] = np.empty(need, dtype=np.uint8)
-                used = format_block(matrix, arena, offsets, start, stop, binary, buffers[:parts], threads)
-                if pending is not None:
-                    pending.result()   # block - 1 is on its way; its buffers are free again after this
-                pending = pool.submit(write_parts, buffers[:parts], used)
+                stop = min(n, start + rows_per_part)
+                if len(pending) >= depth:
+                    write_first()
+                # sized for its own rows: long words are allowed anywhere
+                need = int(offsets[stop] - offsets[start]) + (stop - start) * bound
+                buf = free.pop() if free else None
+                if buf is None or buf.shape[0] < need:
+                    buf = np.empty(need, dtype=np.uint8)
+                pending.append((pool.submit(format_block, matrix, arena, offsets, start, stop, binary, [buf], 1),
+                                buf, stop))
                 start = stop
-                block += 1
-                if _after_block is not None:
-                    _after_block(start, n)
+            while pending:
+                write_first()
         except BaseException:
-            # never leave a write running into a file that is about to be discarded
-            if pending is not None and not pending.cancel():
-                concurrent_wait([pending])
+            # no kernel may still be formatting when the caller discards the file
+            for fut, _, _ in pending:
+                fut.cancel()
+            concurrent_wait([fut for fut, _, _ in pending])
             raise
-        if pending is not None:
-            pending.result()
 
 
 class _AtomicFile:
