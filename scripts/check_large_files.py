@@ -3,7 +3,7 @@
 Unit tests cannot afford such files, so this script writes them, loads them with
 embload, and compares every row (binary) or a sample of rows (text, checked with
 Python's float()) against what was written. It needs free disk and memory of about
-``--binary-rows * dim * 4`` bytes each (defaults: 8.7 GB binary file, 4.5 GB text file).
+``--binary-rows * dim * 4`` bytes each (defaults: 8.1 GiB binary file, 4.6 GiB text file).
 
     python scripts/check_large_files.py                      # both checks, files in /tmp
     python scripts/check_large_files.py --only text --dir /data
@@ -102,7 +102,7 @@ def main():
     parser.add_argument("--only", choices=["binary", "text"])
     parser.add_argument("--dim", type=int, default=300)
     parser.add_argument("--binary-rows", type=int, default=7_200_000, help="7.2M x 300 > 2^31 values")
-    parser.add_argument("--text-rows", type=int, default=1_500_000, help="1.5M x 300: a 4.5 GB file")
+    parser.add_argument("--text-rows", type=int, default=1_800_000, help="1.8M x 300: a 4.6 GiB file")
     args = parser.parse_args()
     if args.only in (None, "binary"):
         check_binary(args.dir, args.binary_rows, args.dim)
