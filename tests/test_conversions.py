@@ -294,6 +294,22 @@ def test_format32_random_bits_and_edges():
     check_format32((rng.standard_normal(5000) * 0.3).astype(np.float32))
 
 
+def test_format32_fast_path_range():
+    # 1e-4 <= |x| < 1e6 takes the integer fast path of floatformat.h: values with few
+    # decimals (GloVe-like), exact binary fractions (ties between shorter decimals),
+    # integers, the range's ends and values just under powers of ten (carry to 10^L)
+    rng = np.random.default_rng(7)
+    short = np.concatenate([np.round(rng.standard_normal(3000) * 10.0 ** rng.integers(-3, 6, 3000), int(d))
+                            for d in range(0, 9)])
+    fractions = rng.integers(1, 2**20, 3000) / 2.0 ** rng.integers(1, 24, 3000)
+    ints = rng.integers(1, 10**6, 2000).astype(np.float64)
+    tens = np.array([10.0**k for k in range(-4, 7)], dtype=np.float32)
+    edges = np.concatenate([tens, np.nextafter(tens, np.float32(0)), np.nextafter(tens, np.float32(np.inf))])
+    values = np.concatenate([short, fractions, ints]).astype(np.float32)
+    values = values[(np.abs(values) >= 1e-4) & (np.abs(values) < 1e6)]
+    check_format32(np.concatenate([values, -values, edges, -edges]))
+
+
 def test_format16_exhaustive():
     h = np.arange(0, 2**16, dtype=np.uint32).astype(np.uint16).view(np.float16)
     texts = format_float16(h)
