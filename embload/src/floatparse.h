@@ -239,8 +239,9 @@ static inline const char *el__digits(const char *s, const char *last, uint64_t *
  *   - R <= half - 1: the true remainder is in (-1, half): round down. (A
  *     negative true remainder means the true mantissa is one less with a
  *     remainder just under 2^(s+64), which rounds up to the same result.)
- *   - R >= half + 1: the true remainder is in (half, 2^(s+64) + 1): round up
- *     (a remainder past 2^(s+64) again gives the same double).
+ *   - R >= half + 1: the true remainder is in (half, 2^(s+64)) (R is at
+ *     most 2^(s+64) - 1): round up; a carry out of the 53 bits moves the
+ *     exponent up by one.
  *   - R == half: undecided (a tie or either side): the caller falls back.
  * In the same way a top bit of H at 127 while the true value is just below
  * 2^127 (or H just below it) gives the same double. Results that would be
