@@ -1,7 +1,8 @@
 """Micro-benchmark of the float parser (embload/src/floatparse.h), before vs after.
 
 Compiles scripts/bench_floatparse.c twice with the flags setup.py uses (gcc -O3
--std=c99 -fno-strict-aliasing): once against the header as it is in git at
+-fno-strict-aliasing; gnu99 instead of c99 for the harness's POSIX clock): once
+against the header as it is in git at
 --before (default: the commit before the Eisel-Lemire work), once against the
 working tree; runs both in the same session, alternating, and prints ns/token
 per token family and the ratio.
