@@ -12,9 +12,10 @@ of the comparison.
     python scripts/bench_write.py --rows 50000 --dim 100
     python scripts/bench_write.py --gensim-text-rows 40000   # time gensim text on a slice, scaled up
 
-Each time is the best of --repeat runs (2), for embload and gensim alike. Both writers
-replace files left by the previous run, so both pay for freeing the old file's pages
-(embload does it in a helper thread after the rename: see writers._hold_replaced).
+Each time is the best of --repeat runs (2), for embload and gensim alike. The target is
+deleted before each timed run, so every write makes a new file and neither writer pays
+for freeing an old one's pages (embload would free them in a helper thread after the
+rename, see writers._hold_replaced, which would flatter it here).
 """
 import argparse
 import os
@@ -25,9 +26,11 @@ import time
 import numpy as np
 
 
-def timed(fn, repeat=1):
+def timed(fn, repeat=1, target=None):
     best = float("inf")
     for _ in range(repeat):
+        if target is not None and os.path.exists(target):
+            os.unlink(target)
         t = time.perf_counter()
         fn()
         best = min(best, time.perf_counter() - t)
@@ -68,19 +71,21 @@ def main():
         theirs_txt, theirs_bin = os.path.join(folder, "gensim.vec"), os.path.join(folder, "gensim.bin")
         rows = []
 
-        t_bin = timed(lambda: embload.save(vectors, ours_bin, threads=args.threads, progress=False), args.repeat)
-        g_bin = timed(lambda: kv.save_word2vec_format(theirs_bin, binary=True), args.repeat)
+        t_bin = timed(lambda: embload.save(vectors, ours_bin, threads=args.threads, progress=False), args.repeat,
+                      ours_bin)
+        g_bin = timed(lambda: kv.save_word2vec_format(theirs_bin, binary=True), args.repeat, theirs_bin)
         rows.append(("word2vec binary", t_bin, g_bin, os.path.getsize(ours_bin)))
 
-        t_txt = timed(lambda: embload.save(vectors, ours_txt, threads=args.threads, progress=False), args.repeat)
+        t_txt = timed(lambda: embload.save(vectors, ours_txt, threads=args.threads, progress=False), args.repeat,
+                      ours_txt)
         if args.gensim_text_rows and args.gensim_text_rows < args.rows:
             part = _keyed_vectors(KeyedVectors, words[: args.gensim_text_rows],
                                   matrix[: args.gensim_text_rows])
-            g_txt = timed(lambda: part.save_word2vec_format(theirs_txt, binary=False), args.repeat)
+            g_txt = timed(lambda: part.save_word2vec_format(theirs_txt, binary=False), args.repeat, theirs_txt)
             g_txt *= args.rows / args.gensim_text_rows
             note = f" (gensim timed on {args.gensim_text_rows:,} rows, scaled)"
         else:
-            g_txt = timed(lambda: kv.save_word2vec_format(theirs_txt, binary=False), args.repeat)
+            g_txt = timed(lambda: kv.save_word2vec_format(theirs_txt, binary=False), args.repeat, theirs_txt)
             with open(ours_txt, "rb") as a, open(theirs_txt, "rb") as b:
                 same = a.read() == b.read()
             note = " (files byte-identical)" if same else " (files differ!)"
