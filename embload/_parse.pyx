@@ -458,8 +458,8 @@ cdef object _read_binary_in_place(src, el_config cfg, Py_ssize_t skip_bytes, Py_
     never lies past its record, and moving rows in file order never overwrites bytes not
     yet used; words are copied to the arena before their vectors move. One copy out of the
     page cache instead of two, and the matrix's first touch happens inside that copy.
-    Reads ``cfg.block_size`` bytes at a time (parallel pread), so each block is still in
-    cache when its vectors move.
+    Reads ``cfg.block_size`` bytes at a time, so each block is still in cache when its
+    vectors move; the moves of one block and the reads of the next run side by side.
 
     Returns None when this path does not apply (the caller reads the usual way)."""
     cdef int fd = src.plain_fileno()
@@ -476,61 +476,73 @@ cdef object _read_binary_in_place(src, el_config cfg, Py_ssize_t skip_bytes, Py_
     cdef _Store store = _Store(data // rowbytes + 1, dim, "float32", False)
     cdef char *base = _ptr(store.matrix)
     cdef int64_t filled = 0, pos = 0, offset
-    cdef Py_ssize_t want, part, nparts, t, r, got
+    cdef Py_ssize_t want, part, nparts, t, r, got, expect, max_rows
+    cdef Py_ssize_t moved = 0, pending = 0
     cdef Py_ssize_t[64] results
     cdef el_piece pc
     cdef cnp.ndarray wstart = np.empty(1024, dtype=np.int64)
     cdef cnp.ndarray wlen = np.empty(1024, dtype=np.int64)
-    cdef int64_t *ws
-    cdef int64_t *wl
+    cdef int64_t *ws = <int64_t *>_ptr(wstart)
+    cdef int64_t *wl = <int64_t *>_ptr(wlen)
     cdef bint at_eof = False
     cdef bint trailing = False
-    while store.rows < count:
-        if filled < data:
-            want = min(cfg.block_size, data - filled)
-            nparts = max(1, min(cfg.threads, want // cfg.min_piece))
-            part = (want + nparts - 1) // nparts
-            offset = skip_bytes + filled
-            with nogil:
-                for t in prange(nparts, schedule='static', num_threads=nparts):
-                    results[t] = el_pread_full(fd, base + filled + t * part,
-                                               min(part, want - t * part), offset + t * part)
-            got = 0
-            for t in range(nparts):
-                if results[t] == -2:
-                    return None if filled == 0 else _io_error(src, offset)
-                if results[t] < 0:
-                    _io_error(src, offset + t * part)
-                got += results[t]
-                if results[t] < min(part, want - t * part):
-                    data = filled + got  # the file shrank while we read it
-                    break
-            filled += got
-            bar.update(got)
+    cdef bint last = False
+    while True:
+        # One parallel step: task 0 moves the rows of the block scanned last (they lie
+        # below `filled`), the other tasks read the next block's parts (at `filled` and
+        # beyond): disjoint memory, so the threads share both kinds of work.
+        want = min(cfg.block_size, data - filled) if not last else 0
+        nparts = min(_MAX_PIECES - 1, max(1, want // cfg.min_piece)) if want > 0 else 0
+        part = (want + nparts - 1) // nparts if nparts else 0
+        offset = skip_bytes + filled
+        with nogil:
+            for t in prange(nparts + 1, schedule='dynamic', chunksize=1, num_threads=cfg.threads):
+                if t == 0:
+                    for r in range(pending):
+                        memmove(base + (moved + r) * rowbytes, base + ws[r] + wl[r] + 1, rowbytes)
+                else:
+                    results[t - 1] = el_pread_full(fd, base + filled + (t - 1) * part,
+                                                   min(part, want - (t - 1) * part), offset + (t - 1) * part)
+        moved += pending
+        pending = 0
+        if last:
+            break
+        got = 0
+        for t in range(nparts):
+            if results[t] == -2:
+                return None if filled == 0 else _io_error(src, offset)
+            if results[t] < 0:
+                _io_error(src, offset + t * part)
+            got += results[t]
+            expect = min(part, want - t * part)
+            if results[t] < expect:
+                data = filled + got  # the file shrank while we read it
+                break
+        filled += got
+        bar.update(got)
         at_eof = filled >= data
-        want = min(count - store.rows, (filled - pos) // (rowbytes + 1) + 1)
-        if wstart.shape[0] < want:
-            wstart = np.empty(want, dtype=np.int64)
-            wlen = np.empty(want, dtype=np.int64)
-        ws = <int64_t *>_ptr(wstart)
-        wl = <int64_t *>_ptr(wlen)
+        max_rows = min(count - store.rows, (filled - pos) // (rowbytes + 1) + 1)
+        if wstart.shape[0] < max_rows:
+            wstart = np.empty(max_rows, dtype=np.int64)
+            wlen = np.empty(max_rows, dtype=np.int64)
+            ws = <int64_t *>_ptr(wstart)
+            wl = <int64_t *>_ptr(wlen)
         pc.begin = base + pos
         pc.end = base + filled
         pc.first_row = 0
-        pc.max_rows = want
+        pc.max_rows = max_rows
         with nogil:
             el_binary_records(&cfg, &pc, NULL, base, ws, wl, at_eof)
         if pc.err != EL_OK:
             _raise_truncated(&pc, base, filled, store.rows, count, dim, path)
+        # the words leave before their bytes can be overwritten by the rows' moves
         store.add_words(base, ws, wl, pc.rows)
-        with nogil:
-            for r in range(pc.rows):
-                memmove(base + (store.rows + r) * rowbytes, base + ws[r] + wl[r] + 1, rowbytes)
         store.rows += pc.rows
+        pending = pc.rows
         pos = pc.stop - base
-        if at_eof:
-            break
-        if pc.rows == 0 and filled - pos > MAX_BINARY_WORD:
+        if at_eof or store.rows == count:
+            last = True  # one more step: move the pending rows, read nothing
+        elif pc.rows == 0 and filled - pos > MAX_BINARY_WORD:
             _raise_no_space(base, pos, store.rows, path)
     if store.rows == count:
         # bytes after the announced records: a header that announces too few

@@ -5,7 +5,10 @@ Generates (once, cached) GloVe-like text files of 400,000 words x 100 and x 300
 and a 400,000 x 300 word2vec binary file. Each reader runs in a fresh subprocess,
 so its peak memory is its own (VmHWM minus the resident size after its imports);
 times exclude imports and are the best of --repeat runs; "cpu s" is the process CPU
-time (all threads), a fair per-core figure when the machine is busy.
+time (all threads), a fair per-core figure when the machine is busy. The "floor: pread"
+row is no reader: it only moves the file's bytes into fresh memory (two threads), the
+least any reader must do; "vs gensim" on that row is the most any reader could reach.
+Children run with OPENBLAS_NUM_THREADS=1 (see CHILD_ENV).
 
     python scripts/bench_load.py            # full size (gensim takes minutes)
     python scripts/bench_load.py --small    # 40,000 words: a quick check
@@ -112,6 +115,14 @@ READERS = {
     "polars": ("import polars as pl",
                "df = pl.read_csv(PATH, separator=' ', has_header=False, quote_char=None); "
                "m = df[:, 1:].to_numpy().astype('float32', copy=False); shape = m.shape"),
+    # Not a reader: the floor under every reader of this file on this machine, moving its
+    # bytes from the page cache into fresh memory with two parallel pread() calls (the
+    # kernel's copy plus the first touch of the pages, which a fresh process pays).
+    "floor: pread": ("import os, threading, numpy as np",
+                     "fd = os.open(PATH, os.O_RDONLY); size = os.fstat(fd).st_size; "
+                     "buf = np.empty(size, np.uint8); mv = memoryview(buf); half = size // 2; "
+                     "th = threading.Thread(target=os.preadv, args=(fd, [mv[:half]], 0)); th.start(); "
+                     "os.preadv(fd, [mv[half:]], half); th.join(); os.close(fd); shape = (size, 1)"),
 }
 TEXT_ONLY = {"pandas (c)", "pandas (pyarrow)", "pyarrow.csv", "polars"}
 
@@ -134,6 +145,13 @@ print(json.dumps({{"seconds": seconds, "cpu": cpu, "peak_mb": rss("VmHWM:") - ba
 """
 
 
+# No reader uses BLAS, but NumPy's OpenBLAS starts its threads at import and they spin
+# for about 0.1 s, taking a core from whatever runs next: the timed load, in a fresh
+# child. One BLAS thread for every child alike (a user's OPENBLAS_NUM_THREADS wins).
+CHILD_ENV = dict(os.environ)
+CHILD_ENV.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+
 def available(reader):
     module = {"gensim": "gensim", "polars": "polars", "pyarrow.csv": "pyarrow", "pandas (c)": "pandas",
               "pandas (pyarrow)": "pyarrow"}.get(reader)
@@ -149,7 +167,7 @@ def run(reader, path, fmt, timeout):
     code = CHILD.format(setup=setup, code=timed)
     try:
         out = subprocess.run([sys.executable, "-c", code, path, fmt], capture_output=True, text=True,
-                             timeout=timeout)
+                             timeout=timeout, env=CHILD_ENV)
     except subprocess.TimeoutExpired:
         return {"error": f"timeout {timeout}s"}
     if out.returncode != 0:
@@ -165,12 +183,15 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=3, help="runs of each fast reader; the best counts")
     parser.add_argument("--readers", default=",".join(READERS), help="comma-separated subset")
     parser.add_argument("--timeout", type=float, default=1800)
+    parser.add_argument("--only", choices=["text", "binary"], help="only the text files, or only the binary one")
     args = parser.parse_args(argv)
     n = 40_000 if args.small else 400_000
     files = ensure_files(args.cache, n)
     readers = [r for r in args.readers.split(",") if r in READERS and available(r)]
     print(f"cores: {len(os.sched_getaffinity(0))}, python {sys.version.split()[0]}")
     for name, (path, fmt, dim) in files.items():
+        if args.only and (fmt == "word2vec-binary") != (args.only == "binary"):
+            continue
         size_mb = os.path.getsize(path) / 1e6
         matrix_mb = n * dim * 4 / 1e6
         print(f"\n{name}: {size_mb:.0f} MB file, float32 matrix {matrix_mb:.0f} MB")
