@@ -100,6 +100,9 @@ cdef class WordList:
             raise ValueError(f"errors must be one of {_HANDLERS}, not {errors!r}")
         if isinstance(arena, cnp.ndarray):
             arena = arena.view(np.uint8).reshape(-1)
+        elif not isinstance(arena, bytes):
+            # the pointer kept below must not dangle: a bytearray could be resized later
+            arena = bytes(arena)
         view = arena if len(arena) else b"\0"
         off = np.ascontiguousarray(offsets, dtype=np.int64)
         if off.ndim != 1 or off.shape[0] < 1:

@@ -160,3 +160,10 @@ def test_loaded_vectors_keep_words_as_bytes(tmp_path):
     assert v.words == ["a", "\ufffd"] and v.index("\ufffd") == 1
     v = embload.load(path, errors="surrogateescape")
     assert v.words == ["a", "\udcff"] and v.index("\udcff") == 1 and v.words.errors == "surrogatepass"
+
+
+def test_a_mutable_arena_is_copied():
+    blob = bytearray(b"ab\ncd\n")
+    wl = WordList(blob, [0, 3, 6])
+    blob[:] = b"x" * 1000  # resizing the caller's buffer must not touch the list
+    assert wl == ["ab", "cd"] and wl.find("cd") == 1
