@@ -21,7 +21,6 @@ import numpy as np
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 DEBUG = os.environ.get("EMBLOAD_DEBUG", "0") == "1"
 
 COMPILER_DIRECTIVES = {
