@@ -6,6 +6,7 @@ Data flows one way through the package::
       -> record splitter (_parse: header, lines, word split from the right)
       -> float conversion (src/floatparse.h: exact, locale-free)
       -> row storage (one matrix, allocated once)          -> Vectors      (vectors.py)
+         words kept as one UTF-8 arena (_words)               .words: WordList, .key_to_index: WordIndex
       -> alignment to a tokenizer's word_index (_align)    -> AlignedEmbedding (align.py)
       -> embedding layer: lookup + sparse updates (_layer) -> Embedding   (layer.py)
 
