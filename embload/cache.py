@@ -471,7 +471,9 @@ def write_cache(vectors, path, *, source=None, source_format=None, progress=None
         raise TypeError(f"write_cache() got unexpected keyword argument(s): {', '.join(sorted(kwargs))}")
     path = os.fspath(path)
     words = vectors.words
-    if not isinstance(words, (list, tuple)) and _word_bytes(words) is None:
+    # a plain WordList gives words.txt as it is; other words are joined and encoded once
+    blob = _word_bytes(words)
+    if blob is None and not isinstance(words, (list, tuple)):
         words = list(words)
     matrix = vectors.vectors
     if not isinstance(matrix, np.ndarray):
@@ -486,15 +488,16 @@ def write_cache(vectors, path, *, source=None, source_format=None, progress=None
     if source is not None and source_format is None:
         source_format = getattr(vectors, "format", None)
 
-    try:
-        blob = _word_bytes(vectors.words)
-        if blob is None:
+    if blob is None:
+        try:
             blob = "\n".join(words).encode("utf-8", _WORD_ERRORS)
-    except TypeError:
-        bad = next(w for w in words if not isinstance(w, str))
-        raise TypeError(f"words must be str, got {type(bad).__name__} {bad!r}") from None
-    # Offsets only when a word holds the separator itself; otherwise split() recovers them.
-    needs_offsets = len(words) > 0 and blob.count(b"\n") != len(words) - 1
+        except TypeError:
+            bad = next(w for w in words if not isinstance(w, str))
+            raise TypeError(f"words must be str, got {type(bad).__name__} {bad!r}") from None
+        # Offsets only when a word holds the separator itself; otherwise split() recovers them.
+        needs_offsets = len(words) > 0 and blob.count(b"\n") != len(words) - 1
+    else:
+        needs_offsets = False   # a plain WordList: no word holds a "\n"
 
     _check_target(path)
     parent = os.path.dirname(os.path.abspath(path))
