@@ -98,19 +98,27 @@ class _SparseOptimizer:
 
     def step(self, layer, grad):
         """Apply ``grad`` (a SparseGrad from ``layer.backward``) to ``layer.weights``."""
-        from .layer import SparseGrad
+        from .layer import SparseGrad, _as_indices
 
         if not isinstance(grad, SparseGrad):
             raise TypeError(f"grad must be a SparseGrad (from layer.backward), "
                             f"not {type(grad).__name__}")
         table = _writable_table(layer)
         n, dim = table.shape
-        rows, values = grad.rows, grad.values
-        if values.ndim != 2 or values.shape[1] != dim:
-            raise ValueError(f"gradient rows have length {values.shape[-1]}, the table "
+        # rows and values may have been edited by hand: check them as the layer
+        # checks indices (a float or 2-D rows array is refused, never truncated).
+        rows, values = np.asarray(grad.rows), np.asarray(grad.values)
+        if values.ndim != 2 or values.dtype.kind not in "fiu":
+            raise ValueError(f"gradient values must be a 2-D float array (rows, {dim}), "
+                             f"got {values.dtype} of shape {values.shape}")
+        if values.shape[1] != dim:
+            raise ValueError(f"gradient rows have length {values.shape[1]}, the table "
                              f"rows {dim}")
-        rows = np.ascontiguousarray(rows, dtype=np.int64)
-        bad = _layer.check_indices(rows, n)  # rows may have been edited by hand
+        if rows.ndim != 1:
+            raise ValueError(f"gradient rows must be a 1-D array of row numbers, got "
+                             f"shape {rows.shape}")
+        rows = _as_indices(rows, "gradient rows")[0].astype(np.int64, copy=False)
+        bad = _layer.check_indices(rows, n)
         if bad >= 0:
             raise IndexError(f"gradient row {int(rows[bad])} is out of range for a table of "
                              f"{n} rows")

@@ -218,6 +218,32 @@ def test_optimizer_errors():
         Adam(betas=(1.0, 0.9))
 
 
+def test_step_refuses_hand_edited_gradients_of_the_wrong_kind():
+    # Each edit must be refused before any write: never truncated, never a
+    # Cython dispatch error.
+    layer = Embedding(5, 3, seed=0)
+    before = layer.weights.copy()
+    edits = [
+        ("rows", np.array([1.5]), TypeError, "gradient rows must be integer token ids"),
+        ("rows", np.array([[1]]), ValueError, "gradient rows must be a 1-D array"),
+        ("rows", np.array([True]), TypeError, "boolean"),
+        ("values", np.ones(3), ValueError, r"gradient values must be a 2-D float array"),
+        ("values", np.float64(2.0), ValueError, r"shape \(\)"),
+        ("values", np.array([["a", "b", "c"]]), ValueError, "2-D float array"),
+    ]
+    for field, value, exc, message in edits:
+        grad = SparseGrad([1], np.ones((1, 3)), 5)
+        setattr(grad, field, value)
+        with pytest.raises(exc, match=message):
+            SGD(lr=1.0).step(layer, grad)
+    assert layer.weights.tobytes() == before.tobytes()
+    # int32 rows edited in by hand are fine
+    grad = SparseGrad([1], np.ones((1, 3)), 5)
+    grad.rows = np.array([2], np.int32)
+    SGD(lr=1.0).step(layer, grad)
+    np.testing.assert_array_equal(layer.weights[2], before[2] - 1)
+
+
 def test_state_is_per_layer_and_resettable():
     a, b = Embedding(5, 2, seed=0), Embedding(5, 2, seed=1)
     opt = Adagrad(lr=0.1)
