@@ -172,22 +172,21 @@ def _word_table(arena, offsets, lineno, matrix, errors, path):
     """The words and their index. Usually the arena itself, wrapped (a WordList and its C
     hash index: no str objects, no dict); only invalid UTF-8 or duplicate words take the
     slower path through a list of str, which is then stored as a WordList too."""
-    try:
-        words = WordList(arena, offsets)
-    except ValueError:
-        words = None  # not valid UTF-8: _decode_words raises (strict) or applies `errors`
-    if words is not None and words.build_index() == 0:
-        return words, WordIndex(words), matrix
-    # Building n strings and a dict of n entries would trigger the cyclic garbage
-    # collector many times over (it scans every young container); none is needed here.
+    # Building n strings (and for duplicates a dict of n entries) would trigger the cyclic
+    # garbage collector many times over (it scans every young container); none is needed.
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        listed = _decode_words(arena, offsets, lineno, errors, path) if words is None else words.tolist()
+        try:
+            words = WordList(arena, offsets)
+        except ValueError:
+            # not valid UTF-8: _decode_words raises (strict) or applies `errors`
+            words = WordList.from_words(_decode_words(arena, offsets, lineno, errors, path))
         del arena
-        key_to_index = dict(zip(listed, range(len(listed))))
-        if len(key_to_index) != len(listed):
-            listed, matrix, key_to_index = _drop_duplicates(listed, matrix, lineno, path)
+        # the C index finds duplicates without a dict of str
+        if words.build_index() == 0:
+            return words, WordIndex(words), matrix
+        listed, matrix = _drop_duplicates(words.tolist(), matrix, lineno, path)
         words = WordList.from_words(listed)
         return words, WordIndex(words), matrix
     finally:
@@ -268,5 +267,4 @@ def _drop_duplicates(words, matrix, lineno, path):
                   f"first vector of each (e.g. {word!r}: {where})", UserWarning, stacklevel=5)
     keep = np.asarray(keep, dtype=np.int64)
     matrix = _parse.compact_rows(matrix, keep)
-    words = [words[i] for i in keep]
-    return words, matrix, dict(zip(words, range(len(words))))
+    return [words[i] for i in keep], matrix

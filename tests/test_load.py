@@ -82,6 +82,17 @@ def test_invalid_utf8_file_same_as_gensim(errors):
     same(v, kv)
 
 
+def test_words_equal_after_replace_are_duplicates(tmp_path):
+    # two different invalid words that "replace" makes equal: the first vector is kept
+    path = tmp_path / "v.txt"
+    path.write_bytes(b"a\xff 1 2\nb 3 4\na\xfe 5 6\n")
+    with pytest.warns(UserWarning, match=r"1 duplicate word dropped.*'a\ufffd': line 3 repeats line 1"):
+        v = embload.load(path, errors="replace")
+    assert v.words == ["a\ufffd", "b"]
+    assert v.key_to_index == {"a\ufffd": 0, "b": 1}
+    assert v.vectors.tolist() == [[1, 2], [3, 4]]
+
+
 def test_fasttext_model_is_refused_with_advice():
     with pytest.raises(EmbeddingFormatError, match=r"this is a fastText \.bin model, not a vectors file"):
         embload.load(datapath("crime-and-punishment.bin"))
