@@ -88,6 +88,15 @@ def outcome(fn, *args, **kwargs):
         return type(exc)
 
 
+def assert_same_outcome(got, expected):
+    """Equal arrays (dtype and shape too), or the same exception type."""
+    if isinstance(expected, np.ndarray):
+        assert got.dtype == expected.dtype and got.shape == expected.shape
+        np.testing.assert_array_equal(got, expected)
+    else:
+        assert got is expected
+
+
 # -------------------------------------------------- Tokenizer vs Keras (random)
 @pytest.mark.parametrize("options", OPTIONS, ids=lambda o: repr(o))
 @SETTINGS
@@ -114,17 +123,10 @@ def test_tokenizer_matches_keras(options, first, second, probe):
     for mode in ("binary", "count", "tfidf", "freq"):
         expected = outcome(theirs.sequences_to_matrix, probes, mode=mode)
         got = outcome(ours.sequences_to_matrix, probes, mode=mode)
-        if isinstance(expected, np.ndarray):
-            assert got.dtype == expected.dtype
-            np.testing.assert_array_equal(got, expected)
-        else:
-            assert got is expected
+        assert_same_outcome(got, expected)
         expected = outcome(theirs.texts_to_matrix, texts, mode=mode)
         got = outcome(ours.texts_to_matrix, texts, mode=mode)
-        if isinstance(expected, np.ndarray):
-            np.testing.assert_array_equal(got, expected)
-        else:
-            assert got is expected
+        assert_same_outcome(got, expected)
 
 
 @pytest.mark.parametrize("options", [{}, {"num_words": 4, "oov_token": "<OOV>"}], ids=repr)
@@ -141,10 +143,7 @@ def test_fit_on_sequences_and_matrices_match_keras(options, seqs, texts):
     for mode in ("binary", "count", "tfidf", "freq"):
         expected = outcome(theirs.sequences_to_matrix, seqs, mode=mode)
         got = outcome(ours.sequences_to_matrix, seqs, mode=mode)
-        if isinstance(expected, np.ndarray):
-            np.testing.assert_array_equal(got, expected)
-        else:
-            assert got is expected
+        assert_same_outcome(got, expected)
 
 
 @SETTINGS
@@ -390,11 +389,7 @@ def test_pad_sequences_matches_keras(kpad, dtype, value, seqs, maxlen, as_tuple,
         warnings.simplefilter("ignore")  # NumPy's overflow warnings, same on both sides
         expected = outcome(kpad, seqs, **kwargs)
         got = outcome(pad_sequences, seqs, **kwargs)
-    if isinstance(expected, np.ndarray):
-        assert got.dtype == expected.dtype and got.shape == expected.shape
-        np.testing.assert_array_equal(got, expected)
-    else:
-        assert got is expected
+    assert_same_outcome(got, expected)
 
 
 scalars = st.one_of(
@@ -421,11 +416,7 @@ def test_pad_sequences_mixed_scalars_match_keras(kpad, dtype, seqs, maxlen, padd
         warnings.simplefilter("ignore")
         expected = outcome(kpad, seqs, **kwargs)
         got = outcome(pad_sequences, seqs, **kwargs)
-    if isinstance(expected, np.ndarray):
-        assert got.dtype == expected.dtype
-        np.testing.assert_array_equal(got, expected)
-    else:
-        assert got is expected
+    assert_same_outcome(got, expected)
 
 
 @pytest.mark.parametrize("padding", ["pre", "post"])
