@@ -139,6 +139,12 @@ def sniff(path, member=None):
     EmbeddingFormatError
         If the start of the data is not any supported format.
     """
+    return _sniff(path, member)[0]
+
+
+def _sniff(path, member=None):
+    """:func:`sniff`, and the head of the data it read (so :mod:`embload.io` can size
+    its matrix from the head's line lengths without reading the file again)."""
     path = os.fspath(path)
     nbytes = _SNIFF_BYTES
     while True:
@@ -183,7 +189,7 @@ def sniff(path, member=None):
                 fmt = "word2vec"
             else:
                 fmt = "word2vec-binary"
-            return FormatInfo(fmt, compression, count, dim, length, 1, bom, member_name)
+            return FormatInfo(fmt, compression, count, dim, length, 1, bom, member_name), head
     # GloVe: dim from the first non-blank line
     dim = None
     for number, line in enumerate(body.split(b"\n"), 1):
@@ -195,7 +201,7 @@ def sniff(path, member=None):
                     "no numbers after the word on the first line; not a GloVe/word2vec text file?",
                     path=path, line=number, text=line[:200])
             break
-    return FormatInfo("glove", compression, None, dim, skip, 0, bom, member_name)
+    return FormatInfo("glove", compression, None, dim, skip, 0, bom, member_name), head
 
 
 def detect_format(path, member=None):

@@ -17,7 +17,7 @@ from . import _parse
 from ._runtime import make_progress
 from ._source import open_source
 from .errors import EmbeddingFormatError
-from .formats import sniff
+from .formats import _sniff
 from .options import LoadOptions
 from .vectors import Vectors, WordIndex, WordList
 
@@ -99,7 +99,9 @@ def load_with(path, opts):
     if not isinstance(path, (str, bytes, os.PathLike)):
         raise TypeError(f"path must be a str or os.PathLike, not {type(path).__name__}")
     path = os.fsdecode(os.fspath(path))
-    info = sniff(path, member=opts.member)
+    info, head = _sniff(path, member=opts.member)
+    line_bytes = _mean_line_bytes(head)
+    del head
     fmt = info.format if opts.format == "auto" else opts.format
     if fmt != info.format:
         if fmt == "word2vec-binary" or info.format == "word2vec-binary":
@@ -149,7 +151,7 @@ def load_with(path, opts):
             else:
                 matrix, arena, offsets, lineno, stats = _parse.read_text(
                     src, dim=dim, skip_bytes=skip, first_line=header_lines + 1,
-                    est_rows=_estimate_rows(src, dim, count, binary=False, path=path, member=opts.member),
+                    est_rows=_estimate_rows(src, dim, count, binary=False, line_bytes=line_bytes),
                     dtype=opts.dtype, limit=limit, threads=opts.resolved_threads,
                     block_size=opts.block_size, min_piece=opts.min_piece, bar=bar, path=path)
         finally:
@@ -194,10 +196,17 @@ def _word_table(arena, offsets, lineno, matrix, errors, path):
             gc.enable()
 
 
-def _estimate_rows(src, dim, count, *, binary, path=None, member=None):
+def _mean_line_bytes(head):
+    """Mean length of the lines in the head of the data, or None for fewer than 4."""
+    lines = head.count(b"\n")
+    return (head.rfind(b"\n") + 1) / lines if lines >= 4 else None
+
+
+def _estimate_rows(src, dim, count, *, binary, line_bytes=None):
     """Rows to allocate up front: the header's count, capped by what the file's size
     can hold (a lying or damaged header must not allocate terabytes); without a
-    count, the data size over the mean length of the first lines, plus 5%.
+    count, the data size over the mean length of the first lines (``line_bytes``,
+    else a guess from ``dim``), plus 5%.
 
     Too many rows cost only address space (pages never written are never touched,
     and the matrix is shrunk in place at the end); too few cost a realloc."""
@@ -213,14 +222,8 @@ def _estimate_rows(src, dim, count, *, binary, path=None, member=None):
         most = data_bytes // (2 * dim) + 1
     if count is not None:
         return max(1, min(count, most)) if src.compression in (None, "zip") else max(1, min(count, 4 * most))
-    line_bytes = dim * _TEXT_BYTES_PER_VALUE + 8
-    if path is not None:
-        from ._source import read_head
-
-        head, _, _ = read_head(path, 1 << 16, member)
-        lines = head.count(b"\n")
-        if lines >= 4:
-            line_bytes = (head.rfind(b"\n") + 1) / lines
+    if line_bytes is None:
+        line_bytes = dim * _TEXT_BYTES_PER_VALUE + 8
     return max(1, int(data_bytes / line_bytes * 1.05) + 16)
 
 
