@@ -4,7 +4,8 @@
 # shapes, dtypes and index ranges the caller has already checked: the `def`
 # wrappers at the bottom of _layer.pyx check them (again) before dropping the
 # GIL, after embload/layer.py and embload/optimizers.py checked them with
-# messages for users. A table is `nrows x dim` elements of `floating` (float or
+# messages for users. A batch's indices are checked by the wrappers only; their
+# BadIndex(position) lets layer.py name the offending entry. A table is `nrows x dim` elements of `floating` (float or
 # double), row r starting at `<Py_ssize_t>r * dim`.
 #
 # Sparse gradients are "coalesced": `rows` holds unique, ascending row numbers

@@ -446,6 +446,17 @@ cdef void adam_rows(floating* table, floating* m, floating* v, Py_ssize_t dim,
 # Called by layer.py / optimizers.py, which check the input first and word the
 # errors for users. The wrappers check shapes and ranges again (cheap next to
 # the work) so that no call, even a wrong one, can write out of bounds.
+# Batch indices are the exception: they are checked here only (a sweep per
+# token is a tenth of a small-dim lookup), and BadIndex tells layer.py where
+# the bad one is so that it can name it for the user.
+
+class BadIndex(IndexError):
+    """An index outside the table; ``position`` is its place in the flat batch."""
+
+    def __init__(self, position, value, nrows):
+        super().__init__(f"embload._layer: index {value} at position {position} is "
+                         f"outside 0..{nrows - 1}")
+        self.position = position
 
 cdef _need(bint ok, str what):
     if not ok:
@@ -461,6 +472,16 @@ cdef _keep_ok(keep, Py_ssize_t nrows):
     if keep is not None:
         _need(keep.shape == (nrows,), "keep must have one entry per table row")
 
+
+cdef _indices_ok(const index_t[::1] idx, Py_ssize_t nrows):
+    cdef Py_ssize_t bad = -1
+    if idx.shape[0]:
+        with nogil:
+            bad = first_bad_index(&idx[0], idx.shape[0], nrows)
+    if bad >= 0:
+        raise BadIndex(bad, idx[bad], nrows)
+
+
 def check_indices(const index_t[::1] idx, Py_ssize_t nrows):
     """Flat position of the first index outside [0, nrows), or -1."""
     cdef Py_ssize_t bad
@@ -473,12 +494,12 @@ def check_indices(const index_t[::1] idx, Py_ssize_t nrows):
 
 def gather(const floating[:, ::1] table, const index_t[::1] idx, floating[:, ::1] out,
            int nthreads):
-    """out[i] = table[idx[i]]."""
+    """out[i] = table[idx[i]]; BadIndex when an index is outside the table."""
     _need(out.shape[0] == idx.shape[0] and out.shape[1] == table.shape[1],
           "out must have shape (len(idx), dim)")
+    _indices_ok(idx, table.shape[0])
     if idx.shape[0] == 0 or table.shape[1] == 0:
         return
-    _need(check_indices(idx, table.shape[0]) < 0, "index out of range")
     with nogil:
         gather_rows(&table[0, 0], table.shape[1], &idx[0], idx.shape[0], &out[0, 0],
                     nthreads)
@@ -489,7 +510,7 @@ def _sorted_runs(const index_t[::1] idx, Py_ssize_t nrows, keep):
     cdef Py_ssize_t count = idx.shape[0], m, nruns
     cdef const unsigned char[::1] keep_view
     cdef const unsigned char* keep_ptr = NULL
-    _need(check_indices(idx, nrows) < 0, "index out of range")
+    _indices_ok(idx, nrows)
     _keep_ok(keep, nrows)
     keys_arr = np.empty(count, dtype=np.int64)
     pos_arr = np.empty(count, dtype=np.int64)
@@ -554,9 +575,9 @@ def sgd_fused(floating[:, ::1] table, const index_t[::1] idx, const floating[:, 
     _need(grad.shape[0] == idx.shape[0] and grad.shape[1] == table.shape[1],
           "grad must have shape (len(idx), dim)")
     _keep_ok(keep, table.shape[0])
+    _indices_ok(idx, table.shape[0])
     if idx.shape[0] == 0 or table.shape[1] == 0:
         return
-    _need(check_indices(idx, table.shape[0]) < 0, "index out of range")
     if keep is not None:
         keep_view = keep
         keep_ptr = &keep_view[0]

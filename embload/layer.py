@@ -486,13 +486,17 @@ class Embedding:
 
     # ---------------------------------------------------------------- compute
 
-    def _checked(self, indices):
-        flat, shape = _as_indices(indices)
-        n = self.weights.shape[0]
-        bad = _layer.check_indices(flat, n)
+    # The kernels check the batch's indices (once, in C) and raise
+    # _layer.BadIndex; _bad_index words it for the user. Only a path that calls
+    # no kernel checks them here, with _check_range.
+
+    def _bad_index(self, position, flat, shape):
+        return _index_error(int(flat[position]), position, shape, self.weights.shape[0])
+
+    def _check_range(self, flat, shape):
+        bad = _layer.check_indices(flat, self.weights.shape[0])
         if bad >= 0:
-            raise _index_error(int(flat[bad]), bad, shape, n)
-        return flat, shape
+            raise self._bad_index(bad, flat, shape)
 
     def __call__(self, indices, out=None):
         """Look up ``indices`` (integers, any shape) -> array of shape (*shape, output_dim).
@@ -500,7 +504,7 @@ class Embedding:
         ``out``, when given, must be a C-contiguous array of that shape and the
         table's dtype; it is filled and returned.
         """
-        flat, shape = self._checked(indices)
+        flat, shape = _as_indices(indices)
         dim = self.weights.shape[1]
         full = tuple(shape) + (dim,)
         if out is None:
@@ -516,14 +520,17 @@ class Embedding:
             if np.may_share_memory(out, self.weights):
                 raise ValueError("out must not overlap the table")
         threads = resolve_threads(self.threads)
-        if self.max_norm is not None and flat.size:
-            if not self.weights.flags.writeable:
-                raise ValueError("max_norm rescales rows in the table, which is read-only "
-                                 "(a memory-mapped or shared matrix?): build the layer "
-                                 "with copy=True or without max_norm")
-            rows = _layer.unique_rows(flat, self.weights.shape[0])
-            _layer.renorm(self.weights, rows, self.max_norm, self.norm_type, threads)
-        _layer.gather(self.weights, flat, out.reshape(flat.shape[0], dim), threads)
+        try:
+            if self.max_norm is not None and flat.size:
+                rows = _layer.unique_rows(flat, self.weights.shape[0])
+                if not self.weights.flags.writeable:
+                    raise ValueError("max_norm rescales rows in the table, which is "
+                                     "read-only (a memory-mapped or shared matrix?): build "
+                                     "the layer with copy=True or without max_norm")
+                _layer.renorm(self.weights, rows, self.max_norm, self.norm_type, threads)
+            _layer.gather(self.weights, flat, out.reshape(flat.shape[0], dim), threads)
+        except _layer.BadIndex as err:
+            raise self._bad_index(err.position, flat, shape) from None
         return out
 
     def compute_mask(self, indices, mask=None):
@@ -534,8 +541,9 @@ class Embedding:
         return (flat != 0).reshape(shape)
 
     def _checked_grad(self, indices, grad_output):
-        """(flat indices, grad_output as a C-contiguous (count, dim) table-dtype array)."""
-        flat, shape = self._checked(indices)
+        """(flat indices, their shape, grad_output as a C-contiguous (count, dim)
+        table-dtype array); the indices' range is left to the kernel."""
+        flat, shape = _as_indices(indices)
         dim = self.weights.shape[1]
         full = tuple(shape) + (dim,)
         grad = np.asarray(grad_output)
@@ -545,7 +553,7 @@ class Embedding:
         if grad.dtype.kind not in "fiu":
             raise TypeError(f"grad_output must be a float array, got {grad.dtype}")
         grad = np.ascontiguousarray(grad, dtype=self.weights.dtype)
-        return flat, grad.reshape(flat.shape[0], dim)
+        return flat, shape, grad.reshape(flat.shape[0], dim)
 
     def backward(self, indices, grad_output):
         """Gradient of the table for a lookup of ``indices`` given d(loss)/d(output).
@@ -555,12 +563,16 @@ class Embedding:
         batch order: exact however often a row repeats, identical bits for any
         thread count. Frozen rows and the padding row are left out.
         """
-        flat, grad = self._checked_grad(indices, grad_output)
+        flat, shape, grad = self._checked_grad(indices, grad_output)
         dim = self.weights.shape[1]
         n = self.weights.shape[0]
         if not self._any_trainable:
+            self._check_range(flat, shape)
             return SparseGrad(np.empty(0, np.int64), np.empty((0, dim), self.weights.dtype),
                               n, _coalesced=True)
-        rows, values = _layer.coalesce(flat, grad, n, self._keep,
-                                       resolve_threads(self.threads))
+        try:
+            rows, values = _layer.coalesce(flat, grad, n, self._keep,
+                                           resolve_threads(self.threads))
+        except _layer.BadIndex as err:
+            raise self._bad_index(err.position, flat, shape) from None
         return SparseGrad(rows, values, n, _coalesced=True)

@@ -171,11 +171,16 @@ class SGD(_SparseOptimizer):
         if self.momentum or self.weight_decay:
             return super().update(layer, indices, grad_output)
         table = _writable_table(layer)
-        flat, grad = layer._checked_grad(indices, grad_output)
+        flat, shape, grad = layer._checked_grad(indices, grad_output)
+        if not layer.trainable:
+            layer._check_range(flat, shape)
+        else:
+            try:
+                _layer.sgd_fused(table, flat, grad, layer._keep, self.lr,
+                                 resolve_threads(layer.threads))
+            except _layer.BadIndex as err:
+                raise layer._bad_index(err.position, flat, shape) from None
         self.state(layer)["step"] += 1
-        if layer.trainable:
-            _layer.sgd_fused(table, flat, grad, layer._keep, self.lr,
-                             resolve_threads(layer.threads))
 
     update.__doc__ = _SparseOptimizer.update.__doc__
 

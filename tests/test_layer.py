@@ -475,3 +475,26 @@ def test_mask_zero_set_later_freezes_row_zero_and_unset_restores_it():
     assert np.array_equal(layer.weights[1], before[1] - 0.5)
     layer.mask_zero = False
     assert layer.trainable_mask.tolist() == [True, True, False, True]
+
+
+@pytest.mark.parametrize("path", ["forward", "max_norm", "backward", "update",
+                                  "frozen backward", "frozen update", "dim 0"])
+@pytest.mark.parametrize("bad", [-1, 6])
+def test_every_path_names_the_bad_index_and_writes_nothing(path, bad):
+    # The kernels check the indices (once); each path must still name the
+    # offending entry as the user wrote it, and leave the table alone.
+    dim = 0 if path == "dim 0" else 3
+    layer = Embedding(6, dim, seed=0, trainable=not path.startswith("frozen"),
+                      max_norm=1e-3 if path == "max_norm" else None)
+    before = layer.weights.copy()
+    idx = np.array([[1, 2], [3, bad]], dtype=np.int32)
+    grad = np.ones((2, 2, dim), np.float32)
+    call = {"forward": lambda: layer(idx), "max_norm": lambda: layer(idx),
+            "dim 0": lambda: layer(idx),
+            "backward": lambda: layer.backward(idx, grad),
+            "frozen backward": lambda: layer.backward(idx, grad),
+            "update": lambda: SGD(1.0).update(layer, idx, grad),
+            "frozen update": lambda: SGD(1.0).update(layer, idx, grad)}[path]
+    with pytest.raises(IndexError, match=rf"indices\[1, 1\] = {bad} "):
+        call()
+    assert layer.weights.tobytes() == before.tobytes()
