@@ -297,7 +297,7 @@ class Embedding:
 
     def _setup(self, table, trainable_mask, *, mask_zero, max_norm, norm_type, threads):
         self._table = table
-        self.mask_zero = bool(mask_zero)
+        self._mask_zero = bool(mask_zero)  # the trainable_mask setter below applies it
         if max_norm is not None:
             max_norm = float(max_norm)
             if not max_norm > 0:
@@ -443,8 +443,7 @@ class Embedding:
     @mask_zero.setter
     def mask_zero(self, value):
         self._mask_zero = bool(value)
-        if getattr(self, "_rows_asked", None) is not None:
-            self._apply_row_mask()
+        self._apply_row_mask()
 
     def _apply_row_mask(self):
         mask = self._rows_asked.copy()
