@@ -97,10 +97,39 @@ def test_surrogates_pass_only_when_asked():
         WordList(raw + b"\n", [0, 4])
 
 
-@pytest.mark.parametrize("offsets", [[0, 3, 2], [1, 0], [0, 99], [-1, 2], [0, 0]])
+@pytest.mark.parametrize("offsets", [[0, 3, 2], [1, 0], [0, 99], [-1, 2], [0, 0],
+                                     [0, 10**9, 3], [0, 2, 10**9, 6]])  # huge, then smaller
 def test_bad_offsets_are_errors_not_crashes(offsets):
     with pytest.raises(ValueError, match="offsets"):
         WordList(b"ab\ncd\n", offsets)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.binary(max_size=6), st.sampled_from([b"\n", b" ", b"\xff"])),
+                max_size=6),
+       st.sampled_from(["strict", "surrogatepass"]))
+def test_first_bad_word_and_plainness_match_python(parts, errors):
+    # the whole-span check (all separators "\n") and the word-by-word one must name the
+    # same first bad word as decoding each word in Python
+    arena = b"".join(w + sep for w, sep in parts)
+    offsets = np.cumsum([0] + [len(w) + 1 for w, _ in parts])
+    bad = None
+    for row, (w, _) in enumerate(parts):
+        try:
+            w.decode("utf-8", errors)
+        except UnicodeDecodeError:
+            bad = row
+            break
+    if bad is not None:
+        with pytest.raises(ValueError, match="not valid UTF-8") as info:
+            WordList(arena, offsets, errors)
+        assert info.value.row == bad
+        return
+    wl = WordList(arena, offsets, errors)
+    words = [w.decode("utf-8", errors) for w, _ in parts]
+    assert wl._is_plain() == (all(sep == b"\n" for _, sep in parts[:-1])
+                              and not any("\n" in w for w in words))
+    assert list(wl) == words
 
 
 def test_duplicates_are_counted_and_the_first_wins():

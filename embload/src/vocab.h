@@ -71,13 +71,31 @@ static inline int64_t el_utf8_valid_prefix(const unsigned char *s, int64_t n, in
     return n;
 }
 
+/* Number of '\n' bytes in blob[0, n). */
+static inline int64_t el_count_newlines(const char *blob, int64_t n) {
+    int64_t count = 0;
+    const char *p = blob, *end = blob + n;
+    for (;;) {
+        const char *q = (const char *)memchr(p, '\n', (size_t)(end - p));
+        if (q == NULL) return count;
+        count++;
+        p = q + 1;
+    }
+}
+
 /* Checks the arena of n words. Returns -1 when all is well, else the index of the first
  * bad word; *why is 1 for offsets out of order or out of [0, size], 2 for a word that is
  * not valid UTF-8. *plain is set to 1 when every separator is '\n' and no word holds a
- * '\n' (so splitting base[off[0], off[n]-1) at '\n' gives exactly the words). */
+ * '\n' (so splitting base[off[0], off[n]-1) at '\n' gives exactly the words).
+ *
+ * Every offset is checked before any byte is read: one offset too large followed by a
+ * smaller one would otherwise send the UTF-8 check past the arena. When every separator
+ * is '\n' (the readers' arenas and from_lines), the words are valid exactly when the whole
+ * span is (a multi-byte sequence cannot straddle an ASCII byte), so one pass over the
+ * span replaces n short calls; only a failure walks the words to name the bad one. */
 static inline int64_t el_words_check(const char *base, int64_t size, const int64_t *off, int64_t n,
                                      int allow_surrogates, int *why, int *plain) {
-    int is_plain = 1;
+    int nl_separators = 1;
     *why = 0;
     *plain = 0;
     if (n > 0 && (off[0] < 0 || off[n] - 1 > size)) {
@@ -85,19 +103,35 @@ static inline int64_t el_words_check(const char *base, int64_t size, const int64
         return 0;
     }
     for (int64_t i = 0; i < n; i++) {
-        int64_t a = off[i], b = off[i + 1] - 1; /* the word is [a, b); b is its separator */
-        if (b < a) {
+        if (off[i + 1] - 1 < off[i]) { /* the word [off[i], off[i+1]-1) has its separator at off[i+1]-1 */
             *why = 1;
             return i;
         }
+    }
+    /* offsets increase from off[0] >= 0 to off[n] - 1 <= size: every separator but the
+     * last (imaginary at size) lies inside the arena */
+    for (int64_t i = 0; i + 1 < n; i++) {
+        if (base[off[i + 1] - 1] != '\n') {
+            nl_separators = 0;
+            break;
+        }
+    }
+    if (n > 0 && nl_separators) {
+        const unsigned char *span = (const unsigned char *)base + off[0];
+        int64_t len = off[n] - 1 - off[0];
+        if (el_utf8_valid_prefix(span, len, allow_surrogates) == len) {
+            *plain = el_count_newlines((const char *)span, len) == n - 1;
+            return -1;
+        }
+    }
+    for (int64_t i = 0; i < n; i++) {
+        int64_t a = off[i], b = off[i + 1] - 1;
         if (el_utf8_valid_prefix((const unsigned char *)base + a, b - a, allow_surrogates) != b - a) {
             *why = 2;
             return i;
         }
-        if (is_plain && ((i + 1 < n && base[b] != '\n') || memchr(base + a, '\n', (size_t)(b - a)) != NULL))
-            is_plain = 0;
     }
-    *plain = is_plain;
+    *plain = n == 0; /* n > 0 here means some separator is not '\n' */
     return -1;
 }
 
@@ -116,18 +150,6 @@ static inline int64_t el_split_lines(const char *blob, int64_t n, int64_t *off) 
     }
     off[++count] = n + 1;
     return count;
-}
-
-/* Number of '\n' bytes in blob[0, n). */
-static inline int64_t el_count_newlines(const char *blob, int64_t n) {
-    int64_t count = 0;
-    const char *p = blob, *end = blob + n;
-    for (;;) {
-        const char *q = (const char *)memchr(p, '\n', (size_t)(end - p));
-        if (q == NULL) return count;
-        count++;
-        p = q + 1;
-    }
 }
 
 /* --- hash index --------------------------------------------------------------------- */
