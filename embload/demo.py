@@ -45,9 +45,16 @@ def find_data_dir(explicit=None):
 def read_labelled(path):
     """``(texts, labels)`` from a ``label<TAB>text`` file; labels 1 for "pos", 0 otherwise."""
     texts, labels = [], []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            line = line.rstrip("\n")
+    # Read bytes and decode line by line, so that a line that is not UTF-8 is
+    # named (a text-mode file would only say which byte offset failed).
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, 1):
+            try:
+                line = raw.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError as exc:
+                shown = raw.decode("utf-8", "backslashreplace").rstrip("\r\n")
+                raise ValueError(f"{path}, line {number}: not UTF-8 ({exc.reason} at byte "
+                                 f"{exc.start}): {shown[:100]!r}") from None
             if not line:
                 continue
             label, sep, text = line.partition("\t")
@@ -55,6 +62,8 @@ def read_labelled(path):
                 raise ValueError(f"{path}, line {number}: expected 'label<TAB>text': {line[:100]!r}")
             texts.append(text)
             labels.append(1 if label == "pos" else 0)
+    if not texts:
+        raise ValueError(f"{path}: no labelled sentences (expected 'label<TAB>text' lines)")
     return texts, np.asarray(labels, dtype=np.float64)
 
 

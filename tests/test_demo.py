@@ -25,6 +25,21 @@ def test_read_labelled_names_file_and_line(tmp_path):
         demo.read_labelled(str(path))
 
 
+def test_read_labelled_refuses_non_utf8_and_empty_files(tmp_path):
+    path = tmp_path / "latin1.tsv"
+    path.write_bytes(b"pos\tgood\r\nneg\tna\xefve film\n")
+    with pytest.raises(ValueError, match=r"latin1\.tsv, line 2: not UTF-8 .*'neg\\tna\\\\xefve film'"):
+        demo.read_labelled(str(path))
+    empty = tmp_path / "empty.tsv"
+    empty.write_bytes(b"\n\n")
+    with pytest.raises(ValueError, match=r"empty\.tsv: no labelled sentences"):
+        demo.read_labelled(str(empty))
+    crlf = tmp_path / "crlf.tsv"
+    crlf.write_bytes(b"pos\tgood\r\nneg\tbad\r\n")
+    texts, labels = demo.read_labelled(str(crlf))
+    assert texts == ["good", "bad"] and labels.tolist() == [1.0, 0.0]
+
+
 def test_run_demo_reports_every_mode():
     out = io.StringIO()
     results = demo.run_demo(DATA, folds=2, epochs=2, progress=False, out=out)
