@@ -145,6 +145,8 @@ class SparseGrad:
             return
         flat, _ = _as_indices(rows, "rows")
         values = np.asarray(values)
+        if values.dtype.kind not in "fiu":  # as grad_output: complex would lose its imaginary part
+            raise TypeError(f"values must be a float array, got {values.dtype}")
         if values.dtype not in _FLOAT_DTYPES:
             values = values.astype(np.float64 if values.dtype.kind == "f" and
                                    values.dtype.itemsize > 8 else np.float32)
@@ -155,6 +157,8 @@ class SparseGrad:
         limit = int(flat.max()) + 1 if flat.size else 0
         if num_rows is not None:
             num_rows = operator.index(num_rows)
+            if num_rows < 0:
+                raise ValueError(f"num_rows must be >= 0, got {num_rows}")
             limit = num_rows
         bad = _layer.check_indices(flat, limit)
         if bad >= 0:

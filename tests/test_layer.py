@@ -498,3 +498,14 @@ def test_every_path_names_the_bad_index_and_writes_nothing(path, bad):
     with pytest.raises(IndexError, match=rf"indices\[1, 1\] = {bad} "):
         call()
     assert layer.weights.tobytes() == before.tobytes()
+
+
+def test_sparse_grad_refuses_non_float_values_and_negative_num_rows():
+    for values in (np.array([[1j, 2, 3]]), np.array([[True, False, True]]),
+                   np.array([[1, 2, None]], dtype=object)):
+        with pytest.raises(TypeError, match="values must be a float array"):
+            SparseGrad([1], values, 5)
+    with pytest.raises(ValueError, match="num_rows must be >= 0, got -2"):
+        SparseGrad([], np.ones((0, 3)), -2)
+    assert SparseGrad([1, 1], np.array([[1, 2]], dtype=np.int16).repeat(2, 0), 3).values.tolist() \
+        == [[2.0, 4.0]]
