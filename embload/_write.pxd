@@ -1,8 +1,8 @@
 # Contract of the writer kernels: rows of a matrix -> bytes of a vectors file.
 #
-# One call formats a block of rows into per-thread buffers (rows split into
-# contiguous runs, one run per thread), so that the caller writes the buffers
-# in order and the file is identical whatever the thread count.
+# One call formats a block of rows into one buffer; the caller formats blocks
+# on several threads and writes the buffers in row order, so the file is
+# identical whatever the thread count.
 
 cdef struct RowBlock:
     # the rows [start, stop) of a C-contiguous (rows, dim) matrix

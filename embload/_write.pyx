@@ -1,6 +1,7 @@
 # cython: freethreading_compatible = True
 """Writer kernels: a block of matrix rows to the bytes of a GloVe / word2vec
-text line or a word2vec binary record, formatted in parallel without the GIL.
+text line or a word2vec binary record, formatted without the GIL (the writer
+runs blocks on several threads at once).
 
 Text values are the shortest decimal that reads back to the same value
 (``src/floatformat.h``): float32 and float16 rows use the float32 form (a
@@ -12,7 +13,6 @@ to nearest even, float16 rows widened exactly.
 
 import numpy as np
 cimport numpy as cnp
-from cython.parallel cimport prange
 from libc.stdint cimport int64_t, uint16_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
@@ -102,9 +102,11 @@ def row_bound(Py_ssize_t dim, bint binary):
     return 2 + dim * (4 if binary else VALUE_BOUND)
 
 
-def format_block(matrix, arena, offsets, Py_ssize_t start, Py_ssize_t stop, bint binary,
-                 list buffers, int threads):
-    """Format rows ``[start, stop)`` of ``matrix`` into ``buffers`` (one per part).
+def format_block(matrix, arena, offsets, Py_ssize_t start, Py_ssize_t stop, bint binary, out):
+    """Format rows ``[start, stop)`` of ``matrix`` into ``out``; return the bytes used.
+
+    Called from the writer's worker threads, one part of the rows per call; the GIL
+    is released while formatting, so parts format in parallel.
 
     Parameters
     ----------
@@ -113,24 +115,19 @@ def format_block(matrix, arena, offsets, Py_ssize_t start, Py_ssize_t stop, bint
         The UTF-8 words of all rows: word ``i`` is ``arena[offsets[i]:offsets[i + 1] - 1]``
         (each word is followed by one separator byte, never written). Words are
         pointed at, not copied into Python objects.
-    buffers : list of writable uint8 ndarrays
-        The rows are split into ``len(buffers)`` contiguous runs (handed to the
-        threads as they come free); run ``t`` goes to
-        ``buffers[t]``, which must hold at least the run's words plus
-        ``row_bound(dim, binary)`` per row (the caller sizes them).
-    threads : int
-        OpenMP threads formatting the runs.
+    out : writable C-contiguous uint8 ndarray
+        Must hold at least the rows' words plus ``row_bound(dim, binary)`` per row
+        (the caller sizes it).
 
     Returns
     -------
-    list of int
-        Bytes used in each buffer; writing ``buffers[t][:used[t]]`` in order gives
-        the block's bytes.
+    int
+        Bytes used: ``out[:used]`` are the rows' bytes.
     """
     cdef cnp.ndarray arr = matrix
     cdef const unsigned char[::1] text = arena
     cdef const int64_t[::1] off = offsets
-    cdef Py_ssize_t n = stop - start, nparts = len(buffers), t, i
+    cdef Py_ssize_t n = stop - start, i, used
     cdef RowBlock blk
     if not arr.flags.c_contiguous or arr.ndim != 2:
         raise ValueError("matrix must be a C-contiguous 2-D array")
@@ -153,19 +150,21 @@ def format_block(matrix, arena, offsets, Py_ssize_t start, Py_ssize_t stop, bint
         raise TypeError(f"matrix dtype must be float16, float32 or float64, not {arr.dtype}")
     if not arr.dtype.isnative:
         raise TypeError("matrix must be in native byte order")
+    cdef cnp.ndarray buf = out
+    if buf.dtype != np.uint8 or not buf.flags.c_contiguous or not buf.flags.writeable or buf.ndim != 1:
+        raise ValueError("out must be a writable C-contiguous 1-D uint8 array")
+    cdef Py_ssize_t need = off[stop] - off[start] + n * row_bound(arr.shape[1], binary)
+    if buf.shape[0] < need:
+        raise ValueError(f"out holds {buf.shape[0]} bytes, the rows need up to {need}")
     blk.data = <const char *>cnp.PyArray_DATA(arr)
     blk.dim = arr.shape[1]
     blk.binary = binary
     cdef const char **wp = <const char **>malloc(max(n, 1) * sizeof(char *))
     cdef Py_ssize_t *wl = <Py_ssize_t *>malloc(max(n, 1) * sizeof(Py_ssize_t))
-    cdef Py_ssize_t *bounds = <Py_ssize_t *>malloc((nparts + 1) * sizeof(Py_ssize_t))
-    cdef char **outs = <char **>malloc(max(nparts, 1) * sizeof(char *))
-    cdef Py_ssize_t *used = <Py_ssize_t *>malloc(max(nparts, 1) * sizeof(Py_ssize_t))
-    cdef Py_ssize_t need, rb = row_bound(arr.shape[1], binary)
     cdef const char *base = NULL
-    cdef cnp.ndarray buf
+    cdef char *dst = <char *>cnp.PyArray_DATA(buf)
     try:
-        if wp == NULL or wl == NULL or bounds == NULL or outs == NULL or used == NULL:
+        if wp == NULL or wl == NULL:
             raise MemoryError()
         if text.shape[0]:
             base = <const char *>&text[0]
@@ -174,23 +173,9 @@ def format_block(matrix, arena, offsets, Py_ssize_t start, Py_ssize_t stop, bint
             wl[i] = off[start + i + 1] - 1 - off[start + i]
         blk.words = wp
         blk.word_len = wl
-        for t in range(nparts + 1):
-            bounds[t] = (n * t) // nparts if nparts else 0
-        for t in range(nparts):
-            buf = buffers[t]
-            if buf.dtype != np.uint8 or not buf.flags.c_contiguous or not buf.flags.writeable:
-                raise ValueError("buffers must be writable C-contiguous uint8 arrays")
-            need = off[start + bounds[t + 1]] - off[start + bounds[t]] + (bounds[t + 1] - bounds[t]) * rb
-            if buf.shape[0] < need:
-                raise ValueError(f"buffer {t} holds {buf.shape[0]} bytes, the rows need up to {need}")
-            outs[t] = <char *>cnp.PyArray_DATA(buf)
         with nogil:
-            for t in prange(nparts, schedule="dynamic", chunksize=1, num_threads=max(threads, 1)):
-                used[t] = format_rows(&blk, bounds[t], bounds[t + 1], start, outs[t])
-        return [used[t] for t in range(nparts)]
+            used = format_rows(&blk, 0, n, start, dst)
+        return used
     finally:
         free(wp)
         free(wl)
-        free(bounds)
-        free(outs)
-        free(used)

@@ -293,7 +293,7 @@ def _write_rows(out, matrix, arena, offsets, binary, threads, bar):
 
     def write_first():
         fut, buf, stop = pending.popleft()
-        used = fut.result()[0]
+        used = fut.result()
         out.write(memoryview(buf)[:used])
         bar.update(used)
         free.append(buf)
@@ -312,7 +312,7 @@ def _write_rows(out, matrix, arena, offsets, binary, threads, bar):
                 buf = free.pop() if free else None
                 if buf is None or buf.shape[0] < need:
                     buf = np.empty(need, dtype=np.uint8)
-                pending.append((pool.submit(format_block, matrix, arena, offsets, start, stop, binary, [buf], 1),
+                pending.append((pool.submit(format_block, matrix, arena, offsets, start, stop, binary, buf),
                                 buf, stop))
                 start = stop
             while pending:
