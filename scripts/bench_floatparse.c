@@ -18,9 +18,8 @@
  *                                   -fsanitize=address any read past `last`
  *                                   is caught) and
  *                                   compared bit for bit with glibc's strtod
- *                                   (correctly rounded; underscores removed) and
- *                                   with (float)strtod, the independent reference;
- *                                   el_parse_float32 too when the header has it.
+ *                                   (correctly rounded; underscores removed); the
+ *                                   float32 the readers store is (float) of it.
  *
  * Prints one line per result; exits 1 on the first few mismatches.
  */
@@ -30,10 +29,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#ifndef EL_HAVE_PARSE_FLOAT32
-#define EL_HAVE_PARSE_FLOAT32 0
-#endif
 
 static uint64_t rng_state;
 static uint64_t rnd(void) { /* splitmix64 */
@@ -162,24 +157,6 @@ __attribute__((noinline)) static double bench_f32_tail(const char *b, size_t len
     return t;
 }
 
-#if EL_HAVE_PARSE_FLOAT32
-__attribute__((noinline)) static double bench_f32_direct(const char *b, size_t len, float *out, size_t n) {
-    const char *p = b, *end = b + len;
-    size_t k = 0;
-    double t = now();
-    while (p < end) {
-        const char *q = el_parse_float32(p, end, &out[k]);
-        if (q == NULL) { fprintf(stderr, "parse error\n"); exit(2); }
-        k++;
-        p = q;
-        while (p < end && IS_SEP(*p)) p++;
-    }
-    t = now() - t;
-    if (k != n) { fprintf(stderr, "count %zu != %zu\n", k, n); exit(2); }
-    return t;
-}
-#endif
-
 /* Tokens from a file of numbers separated by blanks and newlines (the runner
  * writes one from a real vectors file, words removed). */
 static int run_bench_file(const char *path, int reps) {
@@ -221,7 +198,7 @@ static int run_bench(size_t n, int reps, int only) {
     double *o64 = malloc(n * sizeof(double));
     for (fam = 0; fam < NFAM; fam++) {
         size_t len;
-        double best32 = 1e9, best64 = 1e9, bestd = 1e9, bestt = 1e9;
+        double best32 = 1e9, best64 = 1e9, bestt = 1e9;
         char *b;
         if (only >= 0 && fam != only) continue;
         b = make_buffer(fam, n, &len);
@@ -232,15 +209,10 @@ static int run_bench(size_t n, int reps, int only) {
             if (t < best64) best64 = t;
             t = bench_f32_tail(b, len, o32, n);
             if (t < bestt) bestt = t;
-#if EL_HAVE_PARSE_FLOAT32
-            t = bench_f32_direct(b, len, o32, n);
-            if (t < bestd) bestd = t;
-#endif
         }
         printf("%s f32 %.3f\n", fam_name[fam], best32 * 1e9 / n);
         printf("%s f64 %.3f\n", fam_name[fam], best64 * 1e9 / n);
         printf("%s f32tail %.3f\n", fam_name[fam], bestt * 1e9 / n);
-        if (bestd < 1e9) printf("%s f32direct %.3f\n", fam_name[fam], bestd * 1e9 / n);
         printf("%s bytes_per_token %.2f\n", fam_name[fam], (double)len / n);
         free(b);
     }
@@ -382,7 +354,6 @@ static int run_check(long long n) {
     for (i = 0; i < n; i++) {
         int len = check_token(tok), pass;
         double want = ref_strtod(tok);
-        float want32 = (float)want;
         /* pass 0: 40 bytes after the token; pass 1: the buffer ends with the
          * token; pass 2: 0-31 bytes after it, in a heap block of exactly that
          * size (build with -fsanitize=address to catch any read past `last`) */
@@ -400,24 +371,11 @@ static int run_check(long long n) {
             if (q != p + len || memcmp(&d, &want, 8) != 0) {
                 if (bad++ < 10) printf("MISMATCH double %s pass %d: got %.17g want %.17g\n", tok, pass, d, want);
             }
-#if EL_HAVE_PARSE_FLOAT32
-            {
-                float f;
-                q = el_parse_float32(p, last, &f);
-                if (q != p + len || memcmp(&f, &want32, 4) != 0) {
-                    if (bad++ < 10) printf("MISMATCH float32 %s pass %d: got %.9g want %.9g\n", tok, pass,
-                                           (double)f, (double)want32);
-                }
-            }
-#else
-            (void)want32;
-#endif
         }
         free(exact);
         fast += len <= 24;
     }
-    printf("checked %lld tokens (x3 buffer ends%s), %lld mismatches\n", n,
-           EL_HAVE_PARSE_FLOAT32 ? ", double and float32" : ", double", bad);
+    printf("checked %lld tokens (x3 buffer ends), %lld mismatches\n", n, bad);
     return bad != 0;
 }
 

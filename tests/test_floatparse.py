@@ -4,8 +4,8 @@ and every float32 the bits of ``np.float32(float(tok))``.
 
 Three ways in: the existing hook ``embload._conversions.parse_float_tokens``
 (el_parse_double, with paddings that select the fast path or the general one),
-a small ctypes library compiled here from the header (el_parse_double and
-el_parse_float32 on one token, any buffer end), and tiny GloVe files through
+a small ctypes library compiled here from the header (el_parse_double, and its
+float32 as the readers store it, on one token, any buffer end), and tiny GloVe files through
 ``embload.load`` (the reader's own call sites). Bulk checks at scale against
 glibc's strtod live in scripts/bench_floatparse.py --check.
 """
@@ -37,8 +37,11 @@ long t_parse64(const char *p, long n, long pad, double *out) {
     const char *q = el_parse_double(p, p + n + pad, out);
     return q ? (long)(q - p) : -1;
 }
+/* float32 as the readers store it (textscan.h's EL_STORE_F32) */
 long t_parse32(const char *p, long n, long pad, float *out) {
-    const char *q = el_parse_float32(p, p + n + pad, out);
+    double d;
+    const char *q = el_parse_double(p, p + n + pad, &d);
+    *out = (float)d;
     return q ? (long)(q - p) : -1;
 }
 """

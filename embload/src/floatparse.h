@@ -22,9 +22,8 @@
  *       IEEE binary16 bits of x rounded to nearest even (what np.float16(x) gives),
  *       directly from the double (no double rounding through float).
  *
- *   static inline const char *el_parse_float32(const char *p, const char *last, float *out);
- *       Same grammar and end pointer; *out = (float) of the correctly rounded
- *       double, i.e. np.float32(float(token)) (what the float32 readers store).
+ *   float32 readers store (float) of el_parse_double's result, which is
+ *   np.float32(float(token)): one rounding of the exact double, no second parser.
  *
  * HOW: tokens of the common shape ([sign] <= 7 integer digits [. <= 15 digits]
  * [e [sign] <= 3 digits], <= 19 digits, >= 24 bytes of buffer left) take
@@ -516,16 +515,6 @@ static inline const char *el_parse_double(const char *p, const char *last, doubl
      * local buffer for the fast path was tried and measured no faster. */
     return el__parse_general(p, last, out);
 }
-
-/* float32 of the correctly rounded double, i.e. np.float32(float(token)), the
- * value the float32 readers store. Same contract as el_parse_double otherwise. */
-static inline const char *el_parse_float32(const char *p, const char *last, float *out) {
-    double d;
-    const char *q = el_parse_double(p, last, &d);
-    *out = (float)d;
-    return q;
-}
-#define EL_HAVE_PARSE_FLOAT32 1
 
 static inline uint16_t el_double_to_half(double x) {
     uint64_t b, mant;
