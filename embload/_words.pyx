@@ -263,13 +263,26 @@ cdef class WordList:
         return 1 if self.find(word) >= 0 else 0
 
     def __eq__(self, other):
+        cdef WordList that
+        if other is self:
+            return True
         if isinstance(other, WordList):
-            if other is self:
-                return True
-            return len(other) == self._n and self._all() == (<WordList>other)._all()
-        if isinstance(other, list):
-            return len(other) == self._n and self._all() == other
-        return NotImplemented
+            that = <WordList>other
+            if len(that) != self._n:
+                return False
+            if self._plain and that._plain:
+                # "\n"-joined UTF-8 spans: equal bytes are equal words, none decoded
+                return self._span() == that._span()
+            other = that._all()
+        elif not isinstance(other, list):
+            return NotImplemented
+        return len(other) == self._n and self._all() == other
+
+    cdef bytes _span(self):
+        """The words joined by "\n" as bytes (only meaningful when ``_plain``)."""
+        if self._n == 0:
+            return b""
+        return self._base[self._off[0]:self._off[self._n] - 1]
 
     __hash__ = None
 

@@ -196,3 +196,17 @@ def test_a_mutable_arena_is_copied():
     wl = WordList(blob, [0, 3, 6])
     blob[:] = b"x" * 1000  # resizing the caller's buffer must not touch the list
     assert wl == ["ab", "cd"] and wl.find("cd") == 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(word_lists, word_lists)
+def test_equality_of_two_word_lists_is_list_equality(a, b):
+    # from_words keeps a decoded list; a raw arena does not: compare each kind with each
+    def kinds(words):
+        errors = "surrogatepass" if any("\ud800" <= c <= "\udfff" for w in words for c in w) else "strict"
+        return [WordList.from_words(words), WordList(*_arena_of(words, errors), errors)]
+
+    for x in kinds(a):
+        for y in kinds(b) + kinds(a):
+            expected = list(x) == list(y)
+            assert (x == y) is expected and (x != y) is not expected
