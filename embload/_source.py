@@ -104,7 +104,13 @@ class Source:
                 raise ValueError(f"{self.path}: no member {member!r} in zip archive (it holds {listing})") from None
         self._zip_info = info
         self.member = info.filename
-        self._stream = self._zip.open(info)
+        try:
+            self._stream = self._zip.open(info)
+        except (NotImplementedError, RuntimeError) as exc:
+            # zipfile says "compression method not supported" / "encrypted, password
+            # required" without naming the archive
+            raise EmbeddingFormatError(f"cannot read zip member {info.filename!r} ({exc}); "
+                                       f"unzip it and load the file", path=self.path) from exc
 
     def plain_fileno(self):
         """The file descriptor when the data is the file itself (uncompressed), else -1.

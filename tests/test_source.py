@@ -60,3 +60,25 @@ def test_closes_file_on_error(tmp_path):
     path.write_bytes(b"abc")
     with pytest.raises(ValueError, match="only for zip archives"):
         open_source(path, member="m")
+
+
+@pytest.mark.parametrize("what", ["method", "encrypted"])
+def test_unreadable_zip_member_names_the_file(tmp_path, what):
+    import struct
+
+    import embload
+    from embload import EmbeddingFormatError
+
+    path = tmp_path / "v.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("v.txt", b"a 1 2\n" * 100)
+    raw = bytearray(path.read_bytes())
+    central = raw.find(b"PK\x01\x02")
+    if what == "method":  # a method zipfile cannot read (99: WinZip AES)
+        raw[8:10] = raw[central + 10:central + 12] = struct.pack("<H", 99)
+    else:  # the "encrypted" flag bit
+        raw[6:8] = raw[central + 8:central + 10] = struct.pack("<H", 1)
+    path.write_bytes(bytes(raw))
+    with pytest.raises(EmbeddingFormatError, match=r"cannot read zip member 'v.txt'") as info:
+        embload.load(path)
+    assert str(info.value).startswith(f"{path}: ")
