@@ -16,6 +16,9 @@ cdef extern from "floatformat.h" nogil:
     # and returns the number of bytes written.
     enum: EL_FORMAT_MAX
     int el_format_float32(float x, char *out)
+    # the same text; *khint carries the decimal places of the previous value of a
+    # run (speed only: start it at 0)
+    int el_format_float32_hint(float x, char *out, int *khint)
     int el_format_float64(double x, char *out)
     int el_format_half(uint16_t h, char *out)
     float el_half_to_float(uint16_t h)

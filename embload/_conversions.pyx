@@ -1,7 +1,8 @@
 # cython: freethreading_compatible = True
 """Bulk numeric conversions over the C kernels of ``src/floatparse.h`` and
 ``src/floatformat.h``: used by the tests (to compare the C code with Python's
-``float()``/``repr()`` and NumPy's casts) and by the writers.
+``float()``/``repr()`` and NumPy's casts); the writers cimport the kernels
+through ``_conversions.pxd``.
 
 Every function here takes whole lists or arrays so that the per-value work runs
 in C without the GIL; none of them goes through a Python float per value except
@@ -11,7 +12,6 @@ where noted.
 import numpy as np
 cimport numpy as cnp
 from libc.stdint cimport uint16_t
-from libc.string cimport memcpy
 
 cnp.import_array()
 

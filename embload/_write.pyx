@@ -17,13 +17,8 @@ from libc.stdint cimport int64_t, uint16_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
-from embload._conversions cimport (EL_FORMAT_MAX, el_format_float32, el_format_float64,
+from embload._conversions cimport (EL_FORMAT_MAX, el_format_float32_hint, el_format_float64,
                                    el_half_to_float)
-
-cdef extern from "floatformat.h" nogil:
-    # el_format_float32 with the decimal places of the previous value as a hint
-    # (speed only: the text does not depend on it)
-    int el_format_float32_hint(float x, char *out, int *khint)
 
 cnp.import_array()
 
