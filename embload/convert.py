@@ -78,6 +78,16 @@ def read_vocab(vocab):
     return list(dict.fromkeys(words))
 
 
+def _same_file(src, dst):
+    """True when ``dst`` names ``src`` itself, through symbolic links or hard links too."""
+    if os.path.realpath(src) == os.path.realpath(dst):
+        return True
+    try:
+        return os.path.samefile(src, dst)
+    except OSError:   # dst does not exist yet (or src does not: load() says so)
+        return False
+
+
 def _select(vectors, words, limit):
     """Rows of ``vectors`` for ``words`` (vocabulary order), at most ``limit`` of them."""
     from .vectors import Vectors
@@ -145,7 +155,7 @@ def convert(src, dst, *, to=None, limit=None, vocab=None, dtype=None, progress=N
         dtype = np.dtype(dtype).name
         if dtype not in ("float16", "float32", "float64"):
             raise ValueError(f"dtype must be float16, float32 or float64, got {dtype!r}")
-    if os.path.abspath(src) == os.path.abspath(dst):
+    if _same_file(src, dst):
         raise ValueError(f"source and destination are the same path {src!r}; write elsewhere")
     words = None if vocab is None else read_vocab(vocab)
 

@@ -161,6 +161,18 @@ def test_argument_errors(sources, tmp_path):
         convert(sources["word2vec"], tmp_path / "o", to="pickle")
     with pytest.raises(ValueError, match="same path"):
         convert(sources["word2vec"], sources["word2vec"], to="word2vec")
+    # the same file or cache under another name: a link to it, or it through a link
+    os.symlink(sources["word2vec"], tmp_path / "link.vec")
+    with pytest.raises(ValueError, match="same path"):
+        convert(tmp_path / "link.vec", sources["word2vec"], to="word2vec")
+    cache.write_cache(Vectors(["a"], np.zeros((1, 2), np.float32)), tmp_path / "c.embload")
+    os.symlink(tmp_path / "c.embload", tmp_path / "clink.embload")
+    for src, dst in [("c.embload", "clink.embload"), ("clink.embload", "c.embload")]:
+        with pytest.raises(ValueError, match="same path"):
+            convert(tmp_path / src, tmp_path / dst)
+    os.link(sources["word2vec"], tmp_path / "hard.vec")
+    with pytest.raises(ValueError, match="same path"):
+        convert(tmp_path / "hard.vec", sources["word2vec"], to="word2vec")
     with pytest.raises(ValueError, match="limit"):
         convert(sources["word2vec"], tmp_path / "o.embload", limit=-2)
     with pytest.raises(ValueError, match="dtype"):
