@@ -519,7 +519,7 @@ def write_cache(vectors, path, *, source=None, source_format=None, progress=None
                                   dtype=np.int64, count=len(words))
             offsets = np.zeros(len(words) + 1, dtype=np.int64)
             np.cumsum(lengths + 1, out=offsets[1:])
-            size, crc = _write_npy(os.path.join(tmp, OFFSETS), offsets, _NullBar())
+            size, crc = _write_npy(os.path.join(tmp, OFFSETS), offsets, make_progress(False))
             files[OFFSETS] = {"size": size, "crc32": crc}
         meta = {
             "format": FORMAT_NAME,
@@ -545,11 +545,6 @@ def write_cache(vectors, path, *, source=None, source_format=None, progress=None
     finally:
         bar.close()
     return path
-
-
-class _NullBar:
-    def update(self, n=1):
-        pass
 
 
 def _swap_into_place(tmp, path):
