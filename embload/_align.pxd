@@ -22,6 +22,7 @@ cdef extern from "wordhash.h" nogil:
     int64_t el_wh_put(el_wordhash *t, int64_t key, int64_t len, int64_t value)
     int64_t el_wh_get(const el_wordhash *t, const char *p, int64_t n)
     int64_t el_wh_get_lower(const el_wordhash *t, const char *p, int64_t n)
+    int el_is_ascii(const char *p, int64_t n)
 
     int64_t EL_NO_ID
     int64_t EL_ASK_PYTHON

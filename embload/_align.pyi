@@ -12,6 +12,9 @@ class WordTable:
     def get_lower(self, word: bytes) -> int: ...
     def __len__(self) -> int: ...
 
+def first_lower_rows(lower: WordTable, lower_str: dict, arena: object,
+                     offsets: np.ndarray) -> np.ndarray: ...
+
 class Scanner:
     group_word: list
     n_exact: int

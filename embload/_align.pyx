@@ -74,6 +74,38 @@ cdef class WordTable:
         return self.size
 
 
+def first_lower_rows(WordTable lower, dict lower_str, arena, offsets):
+    """For each case group, the first word of a UTF-8 word arena whose ``str.lower()`` is
+    the group's key, or -1 (``Vectors.align(case="fallback")``).
+
+    ``lower``: the keys' UTF-8 -> group; ``lower_str``: the keys as str -> group. Word
+    ``i`` is ``arena[offsets[i]:offsets[i + 1] - 1]`` (a WordList's arena, valid UTF-8,
+    lone surrogates as "surrogatepass" forms). ASCII words are looked up in C as if
+    lowercased (no str is made, as the file scanner does); others are decoded and
+    lowercased by Python.
+    """
+    cdef const unsigned char[::1] view = arena if len(arena) else b"\0"
+    cdef const int64_t[::1] off = np.ascontiguousarray(offsets, dtype=np.int64)
+    cdef const char *base = <const char *>&view[0]
+    cdef Py_ssize_t n = off.shape[0] - 1, i, left = len(lower_str)
+    cdef int64_t a, b, g
+    first = np.full(len(lower_str), -1, dtype=np.int64)
+    cdef int64_t[::1] f = first
+    for i in range(n):
+        if left == 0:
+            break
+        a = off[i]
+        b = off[i + 1] - 1
+        if el_is_ascii(base + a, b - a):
+            g = el_wh_get_lower(&lower.table, base + a, b - a)
+        else:
+            g = lower_str.get(base[a:b].decode("utf-8", "surrogatepass").lower(), -1)
+        if g >= 0 and f[g] < 0:
+            f[g] = i
+            left -= 1
+    return first
+
+
 cdef inline bytes _slice(const char *p, Py_ssize_t a, Py_ssize_t b):
     return p[a:b]
 

@@ -31,6 +31,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from ._runtime import make_progress, resolve_threads
+from ._words import WordList
 from .errors import EmbeddingFormatError
 
 __all__ = ["load_aligned", "AlignedEmbedding", "align_vectors", "read_word_index"]
@@ -429,15 +430,9 @@ def align_vectors(vectors, word_index, *, num_words=None, oov="zeros", seed=None
                 src[row], rank[row] = i, 0
     case_matched = {}
     if case == "fallback" and not slot_found.all():
-        wanted = {plan.group_keys[g] for s, g in enumerate(plan.slot_group.tolist())
-                  if not slot_found[s]}
-        first = {}
-        for i, word in enumerate(vectors.words):
-            key = word.lower()
-            if key in wanted and key not in first:
-                first[key] = i
-                if len(first) == len(wanted):
-                    break
+        wanted = list(dict.fromkeys(plan.group_keys[g] for s, g in enumerate(plan.slot_group.tolist())
+                                    if not slot_found[s]))
+        first = _first_lower_rows(vectors.words, wanted)
         for s, (word, row) in enumerate(zip(plan.words, plan.rows.tolist())):
             if slot_found[s]:
                 continue
@@ -455,6 +450,21 @@ def align_vectors(vectors, word_index, *, num_words=None, oov="zeros", seed=None
         order = np.argsort(take, kind="stable")  # ascending rows of a memory map read in order
         matrix[rows[order]] = np.asarray(vectors.vectors[take[order]], dtype=dt)
     return _finish(plan, matrix, row_found, slot_found, case_matched, oov, seed, vectors.path)
+
+
+def _first_lower_rows(words, keys):
+    """``{key: row}`` of the first word whose ``str.lower()`` is each key (those found).
+
+    The WordList is read in its UTF-8 arena (ASCII words looked up in C), without making
+    the 400,000 str objects that iterating it would decode and keep."""
+    from . import _align
+
+    if not isinstance(words, WordList):  # Vectors makes one; someone may have set .words
+        words = WordList.from_words(words)
+    arena, offsets = words._utf8_arena()
+    rows = _align.first_lower_rows(_align.WordTable(*_unique_keys(keys)),
+                                   dict(zip(keys, range(len(keys)))), arena, offsets)
+    return {key: row for key, row in zip(keys, rows.tolist()) if row >= 0}
 
 
 # --------------------------------------------------------------------------------------

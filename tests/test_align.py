@@ -612,3 +612,27 @@ def test_embload_tokenizer_end_to_end(small):
     assert e.missing == ["<unk>"]  # row 1, the OOV token
     covered = sum(c for w, c in tok.word_counts.items() if w in simple and tok.word_index[w] < 20)
     assert e.token_coverage(tok) == pytest.approx(covered / sum(tok.word_counts.values()))
+
+
+# words with case pairs, non-ASCII case (É/é, Kelvin sign), "\n", blanks, lone surrogates
+odd_word = st.text(alphabet=st.sampled_from(list("aAbBéÉ\u212ak \n") + ["\udcff", "\ud800"]),
+                   max_size=4)
+
+
+@settings(max_examples=200, deadline=None)
+@given(words=st.lists(odd_word, unique=True, max_size=12),
+       wanted=st.lists(odd_word, unique=True, max_size=8))
+def test_vectors_align_fallback_with_odd_words_matches_reference(words, wanted):
+    # Vectors.align(case="fallback") reads the words' UTF-8 arena, not a list of str
+    matrix = np.arange(len(words) * 2, dtype=np.float32).reshape(-1, 2) + 1
+    v = embload.Vectors(words, matrix)
+    wi = {w: i + 1 for i, w in enumerate(wanted)}
+    got = v.align(wi, case="fallback")
+    expect, found = reference_align(words, matrix, wi, case="fallback")
+    assert got.matrix.tobytes() == expect.tobytes()
+    assert got.found.tolist() == found.tolist()
+    lower_first = {}
+    for i, w in enumerate(words):
+        lower_first.setdefault(w.lower(), i)
+    assert got.case_matched == {w: words[lower_first[w.lower()]] for w in wanted
+                                if w not in words and w.lower() in lower_first}
