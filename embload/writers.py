@@ -159,7 +159,7 @@ def _unpack(vectors):
         raise ValueError(f"{len(words)} words but {matrix.shape[0]} rows; they must match")
     if matrix.dtype.kind not in "fiub" or matrix.dtype.kind == "f" and matrix.dtype.itemsize > 8:
         raise TypeError(f"cannot write a matrix of dtype {matrix.dtype}; use float16, float32 or float64")
-    if matrix.dtype not in (np.float16, np.float32, np.float64):
+    if matrix.dtype.kind != "f":   # any byte order of float16/32/64 is kept (_write_rows swaps it)
         matrix = matrix.astype(np.float32)
     if not isinstance(words, list) and not hasattr(words, "_utf8_arena"):
         words = list(words)

@@ -356,6 +356,19 @@ def test_dim_zero_keeps_whole_words(tmp_path, dtype):
     assert (tmp_path / "z.bin").read_bytes() == b"2 0\nab \ncd \n"
 
 
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_big_endian_matrix_keeps_its_precision(tmp_path, dtype):
+    # a byte-swapped float64 was once taken for "not a float dtype" and written as float32
+    native = np.array([[0.1, 1 / 3, -2.5e-7]], dtype=dtype)
+    swapped = native.astype(native.dtype.newbyteorder(">" if native.dtype.byteorder != ">" else "<"))
+    for name, fmt in [("n.txt", "glove"), ("s.txt", "glove"), ("n.bin", None), ("s.bin", None)]:
+        embload.save((["a"], native if name[0] == "n" else swapped), tmp_path / name, format=fmt)
+    assert (tmp_path / "s.txt").read_bytes() == (tmp_path / "n.txt").read_bytes()
+    assert (tmp_path / "s.bin").read_bytes() == (tmp_path / "n.bin").read_bytes()
+    assert (tmp_path / "n.txt").read_text().split()[1:] == [repr(float(x)) if dtype == "float64"
+                                                          else str(np.float32(x)) for x in native[0]]
+
+
 def test_words_that_are_not_utf8(tmp_path):
     # surrogate escapes (how the loaders keep bytes that are not UTF-8) go back to those bytes
     p = tmp_path / "esc.txt"
