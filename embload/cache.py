@@ -372,9 +372,12 @@ def is_fresh(cache_path, source_path):
 
 # --- writing -----------------------------------------------------------------------------
 def _write_npy(file_path, matrix, bar):
-    """Write ``matrix`` as a .npy file in row chunks; return (size, crc32)."""
+    """Write ``matrix`` as a .npy file in row chunks, in native byte order (what
+    ``_open_matrix`` expects of ``meta["dtype"]``); return (size, crc32)."""
+    native = matrix.dtype.newbyteorder("=")
     header = np.lib.format.header_data_from_array_1_0(matrix)
     header["fortran_order"] = False
+    header["descr"] = np.lib.format.dtype_to_descr(native)
     # The header is built in memory so its checksum needs no read-back of the file.
     # Version 2.0 only when a 1.0 header cannot hold the shape (never in practice).
     head = io.BytesIO()
@@ -397,7 +400,7 @@ def _write_npy(file_path, matrix, bar):
         with ThreadPoolExecutor(max_workers=1) as pool:
             pending = None
             for start in range(0, rows, step):
-                chunk = np.ascontiguousarray(matrix[start:start + step])
+                chunk = np.ascontiguousarray(matrix[start:start + step], dtype=native)
                 data = chunk.reshape(-1).view(np.uint8)
                 if pending is not None:
                     crc = pending.result()

@@ -385,3 +385,15 @@ def test_embload_load_on_a_foreign_folder_names_it(tmp_path):
         load(tmp_path / "junk")
     with pytest.raises(ValueError, match="format='glove' does not apply"):
         load(tmp_path / "junk", format="glove")
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_byte_swapped_matrix_is_stored_native(tmp_path, dtype):
+    # a ">f8" matrix was stored as such, and opening then called the cache damaged
+    native = np.array([[0.1, 1 / 3], [-2.5, 7.0]], dtype=dtype)
+    swapped = native.astype(native.dtype.newbyteorder("S"))
+    cache.write_cache(Vectors(["a", "b"], swapped), tmp_path / "c")
+    back = cache.open_cache(tmp_path / "c")
+    assert back.vectors.dtype == native.dtype and back.vectors.dtype.isnative
+    assert back.vectors.tobytes() == native.tobytes()
+    cache.verify_cache(tmp_path / "c")
