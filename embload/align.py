@@ -90,7 +90,15 @@ def _read_word_index_file(path):
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ValueError(f"{path}: word_index file is not UTF-8 ({exc})") from None
+        # name the line and show it, as every other error about a file's content does
+        raw = exc.object  # without the BOM, which exc.start does not count
+        line = raw.count(b"\n", 0, exc.start) + 1
+        a = raw.rfind(b"\n", 0, exc.start) + 1
+        b = raw.find(b"\n", exc.start)
+        text = raw[a:b if b >= 0 else len(raw)][:100]
+        at = exc.start + len(data) - len(raw)
+        raise ValueError(f"{path}, line {line}: word_index file is not UTF-8 ({exc.reason} "
+                         f"at byte {at}): {text!r}") from None
     if text.lstrip().startswith("{"):
         return _word_index_from_json(text, path)
     lines = text.split("\n")

@@ -316,6 +316,13 @@ def test_bad_vocab_files(tmp_path):
     p.write_text('{"config": {"num_words": null}}')
     with pytest.raises(ValueError, match="no 'word_index'"):
         read_word_index(p)
+    p.write_bytes(b"a\nb\ncaf\xe9 au lait\nd\n")  # Latin-1, not UTF-8
+    with pytest.raises(ValueError, match=r"v.txt, line 3: word_index file is not UTF-8 "
+                                         r"\(invalid continuation byte at byte 7\): b'caf\\xe9 au lait'"):
+        read_word_index(p)
+    p.write_bytes(b"\xef\xbb\xbfa\n\xff")  # after a BOM
+    with pytest.raises(ValueError, match=r"v.txt, line 2: .*not UTF-8 \(invalid start byte at byte 5\): b'\\xff'"):
+        read_word_index(p)
 
 
 # ------------------------------------------------------------------ oov modes
