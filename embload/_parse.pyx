@@ -183,14 +183,20 @@ cdef class _Reader:
 
 cdef class _Store:
     """The result under construction: matrix (grown by realloc, never copied
-    twice), per-row physical line, and the word arena with its offsets."""
-    cdef public object matrix
-    cdef public object lineno
-    cdef public object offsets
-    cdef public object arena
-    cdef public Py_ssize_t rows
-    cdef public Py_ssize_t arena_len
+    twice), per-row physical line, and the word arena with its offsets; plus the
+    scratch the kernels fill with the words of the block being parsed (``ws``:
+    offsets from the block's base, ``wl``: lengths), reused for every block."""
+    cdef object matrix
+    cdef object lineno
+    cdef object offsets
+    cdef object arena
+    cdef Py_ssize_t rows
+    cdef Py_ssize_t arena_len
     cdef Py_ssize_t dim
+    cdef cnp.ndarray wstart
+    cdef cnp.ndarray wlen
+    cdef int64_t *ws
+    cdef int64_t *wl
 
     def __init__(self, Py_ssize_t cap_rows, Py_ssize_t dim, str dtype, bint with_lineno=True):
         cap_rows = max(cap_rows, 1)
@@ -202,6 +208,10 @@ cdef class _Store:
         self.arena = np.empty(max(cap_rows * 8, 4096), dtype=np.uint8)
         self.rows = 0
         self.arena_len = 0
+        self.wstart = np.empty(1024, dtype=np.int64)
+        self.wlen = np.empty(1024, dtype=np.int64)
+        self.ws = <int64_t *>_ptr(self.wstart)
+        self.wl = <int64_t *>_ptr(self.wlen)
 
     cdef int reserve(self, Py_ssize_t rows) except -1:
         cdef Py_ssize_t cap = self.matrix.shape[0]
@@ -215,10 +225,24 @@ cdef class _Store:
         self.offsets.resize(cap + 1, refcheck=False)
         return 0
 
-    cdef int add_words(self, const char *base, int64_t *wstart, int64_t *wlen, Py_ssize_t n) except -1:
+    cdef int block_words(self, Py_ssize_t n) except -1:
+        """Make ``ws``/``wl`` hold at least ``n`` words (their contents are not kept)."""
+        if self.wstart.shape[0] < n:
+            n += n // 2
+            self.wstart = np.empty(n, dtype=np.int64)
+            self.wlen = np.empty(n, dtype=np.int64)
+            self.ws = <int64_t *>_ptr(self.wstart)
+            self.wl = <int64_t *>_ptr(self.wlen)
+        return 0
+
+    cdef int add_rows(self, const char *base, Py_ssize_t n) except -1:
+        """Count ``n`` more rows, whose words are ``ws``/``wl`` (from ``base``): copied to
+        the arena."""
         cdef Py_ssize_t i, need = n
         cdef char *dst
         cdef int64_t *offs
+        cdef int64_t *wstart = self.ws
+        cdef int64_t *wlen = self.wl
         for i in range(n):
             need += wlen[i]
         if self.arena_len + need > self.arena.shape[0]:
@@ -232,6 +256,7 @@ cdef class _Store:
                 self.arena_len += wlen[i]
                 dst[self.arena_len] = b'\n'
                 self.arena_len += 1
+        self.rows += n
         return 0
 
     def finish(self):
@@ -304,18 +329,14 @@ def read_text(src, *, Py_ssize_t dim, Py_ssize_t skip_bytes, int64_t first_line,
     cdef _Store store = _Store(min(est_rows, limit), dim, dtype)
     cdef el_piece pieces[64]
     cdef Py_ssize_t bounds[65]
-    cdef Py_ssize_t npieces, nthreads, t, n, lend, start, total_lines, new_rows, remaining, want, dst
+    cdef Py_ssize_t npieces, nthreads, t, n, lend, start, total_lines, remaining, want, dst
     cdef const char *base
     cdef const char *q
     cdef char *out
     cdef int64_t *lineno
-    cdef int64_t *ws
-    cdef int64_t *wl
     cdef int64_t line = first_line
     cdef bint limited = False
     cdef Py_ssize_t scanned = 0  # bytes after reader.pos known to hold no '\n'
-    cdef cnp.ndarray wstart = np.empty(1024, dtype=np.int64)
-    cdef cnp.ndarray wlen = np.empty(1024, dtype=np.int64)
     cdef el_piece *pc
 
     reader.skip(skip_bytes)
@@ -378,13 +399,11 @@ def read_text(src, *, Py_ssize_t dim, Py_ssize_t skip_bytes, int64_t first_line,
             pieces[0].first_line = line
         want = min(total_lines, remaining)
         store.reserve(store.rows + want)
-        if wstart.shape[0] < total_lines:
-            wstart = np.empty(total_lines + total_lines // 2, dtype=np.int64)
-            wlen = np.empty(total_lines + total_lines // 2, dtype=np.int64)
+        store.block_words(total_lines)
         out = _ptr(store.matrix) + store.rows * rowbytes
         lineno = (<int64_t *>_ptr(store.lineno)) + store.rows
-        ws = <int64_t *>_ptr(wstart)
-        wl = <int64_t *>_ptr(wlen)
+        ws = store.ws
+        wl = store.wl
         if npieces == 1:
             with nogil:
                 el_text_piece(&cfg, &pieces[0], out, base, ws, wl, lineno)
@@ -402,12 +421,10 @@ def read_text(src, *, Py_ssize_t dim, Py_ssize_t skip_bytes, int64_t first_line,
             if pieces[t].first_row != dst and pieces[t].rows:
                 el_move_rows(out, rowbytes, dst, pieces[t].first_row, pieces[t].rows)
                 el_move_rows(<char *>lineno, 8, dst, pieces[t].first_row, pieces[t].rows)
-                el_move_rows(_ptr(wstart), 8, dst, pieces[t].first_row, pieces[t].rows)
-                el_move_rows(_ptr(wlen), 8, dst, pieces[t].first_row, pieces[t].rows)
+                el_move_rows(<char *>ws, 8, dst, pieces[t].first_row, pieces[t].rows)
+                el_move_rows(<char *>wl, 8, dst, pieces[t].first_row, pieces[t].rows)
             dst += pieces[t].rows
-        new_rows = dst
-        store.add_words(base, <int64_t *>_ptr(wstart), <int64_t *>_ptr(wlen), new_rows)
-        store.rows += new_rows
+        store.add_rows(base, dst)
         if npieces == 1 and pieces[0].rows == remaining:
             reader.pos = pieces[0].stop - base
             line += pieces[0].lines
@@ -480,10 +497,8 @@ cdef object _read_binary_in_place(src, el_config cfg, Py_ssize_t skip_bytes, Py_
     cdef Py_ssize_t moved = 0, pending = 0
     cdef Py_ssize_t[64] results
     cdef el_piece pc
-    cdef cnp.ndarray wstart = np.empty(1024, dtype=np.int64)
-    cdef cnp.ndarray wlen = np.empty(1024, dtype=np.int64)
-    cdef int64_t *ws = <int64_t *>_ptr(wstart)
-    cdef int64_t *wl = <int64_t *>_ptr(wlen)
+    cdef int64_t *ws = store.ws
+    cdef int64_t *wl = store.wl
     cdef bint at_eof = False
     cdef bint trailing = False
     cdef bint last = False
@@ -522,11 +537,9 @@ cdef object _read_binary_in_place(src, el_config cfg, Py_ssize_t skip_bytes, Py_
         bar.update(got)
         at_eof = filled >= data
         max_rows = min(count - store.rows, (filled - pos) // (rowbytes + 1) + 1)
-        if wstart.shape[0] < max_rows:
-            wstart = np.empty(max_rows, dtype=np.int64)
-            wlen = np.empty(max_rows, dtype=np.int64)
-            ws = <int64_t *>_ptr(wstart)
-            wl = <int64_t *>_ptr(wlen)
+        store.block_words(max_rows)
+        ws = store.ws
+        wl = store.wl
         pc.begin = base + pos
         pc.end = base + filled
         pc.first_row = 0
@@ -536,8 +549,7 @@ cdef object _read_binary_in_place(src, el_config cfg, Py_ssize_t skip_bytes, Py_
         if pc.err != EL_OK:
             _raise_truncated(&pc, base, filled, store.rows, count, dim, path)
         # the words leave before their bytes can be overwritten by the rows' moves
-        store.add_words(base, ws, wl, pc.rows)
-        store.rows += pc.rows
+        store.add_rows(base, pc.rows)
         pending = pc.rows
         pos = pc.stop - base
         if at_eof or store.rows == count:
@@ -588,8 +600,6 @@ def read_binary(src, *, Py_ssize_t dim, Py_ssize_t skip_bytes, Py_ssize_t count,
     cdef _Store store = _Store(min(est_rows, limit), dim, dtype, False)
     cdef el_piece pc
     cdef Py_ssize_t avail, want
-    cdef cnp.ndarray wstart = np.empty(1024, dtype=np.int64)
-    cdef cnp.ndarray wlen = np.empty(1024, dtype=np.int64)
     cdef const char *base
     cdef char *out
     cdef int64_t *ws
@@ -605,16 +615,14 @@ def read_binary(src, *, Py_ssize_t dim, Py_ssize_t skip_bytes, Py_ssize_t count,
         avail = reader.filled - reader.pos
         want = min(limit - store.rows, avail // recbytes + 1)
         store.reserve(store.rows + want)
-        if wstart.shape[0] < want:
-            wstart = np.empty(want, dtype=np.int64)
-            wlen = np.empty(want, dtype=np.int64)
+        store.block_words(want)
         pc.begin = base + reader.pos
         pc.end = base + reader.filled
         pc.first_row = 0
         pc.max_rows = want
         out = _ptr(store.matrix) + store.rows * rowbytes
-        ws = <int64_t *>_ptr(wstart)
-        wl = <int64_t *>_ptr(wlen)
+        ws = store.ws
+        wl = store.wl
         at_eof = reader.eof
         if cfg.threads == 1 or avail < cfg.min_piece:
             with nogil:
@@ -628,8 +636,7 @@ def read_binary(src, *, Py_ssize_t dim, Py_ssize_t skip_bytes, Py_ssize_t count,
                     el_binary_row(&cfg, out + r * rowbytes, base + ws[r] + wl[r] + 1)
         if pc.err != EL_OK:
             _raise_truncated(&pc, base, reader.filled, store.rows, count, dim, path)
-        store.add_words(base, <int64_t *>_ptr(wstart), <int64_t *>_ptr(wlen), pc.rows)
-        store.rows += pc.rows
+        store.add_rows(base, pc.rows)
         reader.pos = pc.stop - base
         if reader.eof:
             break
