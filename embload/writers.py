@@ -50,15 +50,20 @@ _COMPRESSORS = (".gz", ".bz2", ".xz", ".zip")
 # thread (real text is ~4x shorter).
 BLOCK_BYTES = 16 * 1024 * 1024
 
-# Every character str.isspace() accepts except "\n" (already refused in words):
-# "\n" followed by one of these in the "\n"-joined words is a word starting with
-# whitespace. Plain substring tests run at memchr speed, unlike a regex.
+# Every character str.isspace() accepts except "\n" (already refused in words).
 _SPACES = [c for c in map(chr, range(0x3001)) if c.isspace() and c != "\n"]
 # First UTF-8 bytes of those characters: a word whose first byte is none of these does
 # not start with whitespace. One NumPy gather over the words' first bytes replaces ~30
 # substring scans of the joined words; the few candidates are then checked as str.
 _SPACE_LEAD = np.zeros(256, dtype=bool)
 _SPACE_LEAD[[c.encode("utf-8")[0] for c in _SPACES]] = True
+# The same for the end of a word: last bytes, and the byte before the last of the
+# multi-byte ones (their last bytes are continuation bytes that most Cyrillic or CJK
+# words end with too; the byte before keeps those from all being candidates).
+_SPACE_TAIL = np.zeros(256, dtype=bool)
+_SPACE_TAIL[[c.encode("utf-8")[-1] for c in _SPACES]] = True
+_SPACE_TAIL_PREV = np.zeros(256, dtype=bool)
+_SPACE_TAIL_PREV[[c.encode("utf-8")[-2] for c in _SPACES if len(c.encode("utf-8")) > 1]] = True
 
 # Called after each part is written with (rows_done, rows_total); tests set it to
 # interrupt a write half way. None in normal use.
@@ -194,7 +199,6 @@ def _word_arena(words, binary, format):
     for ch in bad_chars:
         if ch in joined:
             _raise_bad_char(words, ch, format)
-    suspects = not words[0] or not words[-1] or words[0][0].isspace()
     try:
         arena = joined.encode("utf-8", "surrogateescape") + b"\n"
     except UnicodeEncodeError as exc:
@@ -207,11 +211,28 @@ def _word_arena(words, binary, format):
     offsets = np.empty(len(words) + 1, dtype=np.int64)
     offsets[0] = 0
     offsets[1:] = np.flatnonzero(data == 10) + 1
-    # an empty word inside is two adjacent newlines (a NumPy test: "\n\n" in joined
-    # is a slow substring search, "\n" being everywhere)
-    if suspects or _SPACE_LEAD[data[offsets[:-1]]].any() or (np.diff(offsets) == 1).any():
-        _check_starts(words, binary, format)
+    _check_starts(words, binary, format, rows=_edge_suspects(data, offsets, binary))
     return arena, offsets
+
+
+def _edge_suspects(data, offsets, binary):
+    """Rows (ascending) whose word may be empty or, in text formats, start or end with
+    whitespace, found with NumPy over the bytes (``data[offsets[i]:offsets[i + 1] - 1]``
+    is word ``i``); ``_check_starts`` then checks only those as str."""
+    starts = offsets[:-1]
+    ends = offsets[1:] - 1        # the separator after each word
+    # an empty word (a NumPy test: "\n\n" in the joined words is a slow substring
+    # search, "\n" being everywhere); refused before any other
+    empty = ends == starts
+    if binary or empty.any():
+        return np.flatnonzero(empty).tolist()
+    # every word has a byte: starts and ends - 1 index data
+    suspect = _SPACE_LEAD[data[starts]]
+    last = data[ends - 1]
+    tail = _SPACE_TAIL[last]
+    multi = np.flatnonzero(tail & (last >= 0x80))
+    tail[multi] = _SPACE_TAIL_PREV[data[ends[multi] - 2]]
+    return np.flatnonzero(suspect | tail).tolist()
 
 
 def _raise_bad_char(words, ch, format, row=None):
@@ -224,13 +245,14 @@ def _raise_bad_char(words, ch, format, row=None):
 
 
 def _check_starts(words, binary, format, rows=None):
-    """Refuse an empty word, or (text formats) one starting with whitespace."""
+    """Refuse an empty word, or (text formats) one starting or ending with whitespace."""
     for i in range(len(words)) if rows is None else rows:
         w = words[i]
         if not w:
             raise ValueError(f"the word at row {i} is empty; the {format} format cannot hold an empty word")
-        if w[0].isspace() and not binary:
-            raise ValueError(f"word {w!r} at row {i} starts with whitespace, which text readers strip; "
+        if not binary and (w[0].isspace() or w[-1].isspace()):
+            where = "starts" if w[0].isspace() else "ends"
+            raise ValueError(f"word {w!r} at row {i} {where} with whitespace, which text readers strip; "
                              "rename it before saving")
 
 
@@ -251,12 +273,7 @@ def _check_arena(words, arena, offsets, binary, format):
             hits = np.setdiff1d(np.flatnonzero(body == ord(ch)), seps, assume_unique=True)
             row = int(np.searchsorted(offsets, hits[0] + offsets[0], side="right")) - 1
             _raise_bad_char(words, ch, format, row)
-    empty = np.flatnonzero(np.diff(offsets) == 1)
-    if empty.shape[0]:
-        _check_starts(words, binary, format, rows=empty[:1].tolist())
-    if not binary:
-        firsts = data[offsets[:-1]]
-        _check_starts(words, binary, format, rows=np.flatnonzero(_SPACE_LEAD[firsts]).tolist())
+    _check_starts(words, binary, format, rows=_edge_suspects(data, offsets, binary))
 
 
 def _write_rows(out, matrix, arena, offsets, binary, threads, bar):

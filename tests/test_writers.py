@@ -491,6 +491,10 @@ def test_words_from_an_arena_give_the_same_bytes(tmp_path, fmt, sep):
     ("word2vec-binary", "", "is empty"),
     ("word2vec", "\u3000lead", "starts with whitespace"),
     ("glove", "\x85nel", "starts with whitespace"),
+    ("glove", "tail ", "ends with whitespace"),
+    ("word2vec", "\u0440\u0443\u0441\t", "ends with whitespace"),
+    ("glove", "tail\u3000", "ends with whitespace"),
+    ("word2vec", "nbsp\xa0", "ends with whitespace"),
 ])
 def test_arena_words_checked_like_str_words(tmp_path, fmt, word, what):
     words = [f"w{i}" for i in range(30)]
@@ -503,6 +507,25 @@ def test_arena_words_checked_like_str_words(tmp_path, fmt, word, what):
     assert str(from_arena.value) == str(from_list.value)
     assert "row 17" in str(from_list.value) and what in str(from_list.value)
     assert os.listdir(tmp_path) == []
+
+
+def test_trailing_whitespace_rejected_in_text_only(tmp_path):
+    # text readers strip it: "tail " was written and read back as "tail"
+    m = np.zeros((2, 2), np.float32)
+    with pytest.raises(ValueError, match=r"'tail\\t' at row 1 ends with whitespace"):
+        embload.save((["a", "tail\t"], m), tmp_path / "x.vec")
+    assert os.listdir(tmp_path) == []
+    embload.save((["a", "tail\t"], m), tmp_path / "x.bin")   # the binary format keeps it
+    assert list(embload.load(tmp_path / "x.bin", progress=False).words) == ["a", "tail\t"]
+
+
+def test_words_ending_in_whitespace_like_bytes_are_written(tmp_path):
+    # last bytes shared with multi-byte whitespace (0x80-0x8a, 0xa0: Cyrillic, CJK)
+    words = ["\u0440\u0443\u0441", "\u4e00\u4f1a", "x\u3001", "caf\xe9", "\u0440"]
+    m = np.ones((5, 1), np.float32)
+    for make in (list, ArenaWords):
+        embload.save((make(words), m), tmp_path / "a.vec")
+        assert (tmp_path / "a.vec").read_bytes() == reference_bytes(words, m, "word2vec")
 
 
 def test_arena_words_that_only_look_like_whitespace_are_written(tmp_path):
