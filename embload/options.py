@@ -7,10 +7,11 @@ each piece's row cap, ``el_piece.max_rows``).
 """
 
 from ._runtime import resolve_threads
+from .formats import FORMATS as _FILE_FORMATS
 
 __all__ = ["LoadOptions", "DTYPES"]
 
-FORMATS = ("auto", "glove", "word2vec", "word2vec-binary")
+FORMATS = ("auto",) + _FILE_FORMATS  # what load() accepts: a file format, or decide
 DTYPES = ("float32", "float16", "float64")
 DEFAULT_BLOCK_SIZE = 1 << 25  # 32 MiB: big enough to amortise a parallel region
 DEFAULT_MIN_PIECE = 1 << 20   # below 1 MiB per thread, threads cost more than they save
