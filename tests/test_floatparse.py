@@ -197,18 +197,12 @@ def test_embedding_shapes_every_length(lib):
             assert tok[:n] == tok.split(b"e")[0].split(b"E")[0] and d.value == float(tok[:n]), tok
 
 
-def test_float32_halfway_points(lib):
-    rng = random.Random(1)
+@pytest.mark.parametrize("midpoints, seed, count", [(float32_midpoints, 1, 120), (float64_midpoints, 2, 60)],
+                         ids=["float32", "float64"])
+def test_halfway_points(lib, midpoints, seed, count):
+    rng = random.Random(seed)
     toks = []
-    for mid in float32_midpoints(rng, 120):
-        toks += texts_near(mid, Fraction(1, 2 ** 1200))
-    check(lib, toks)
-
-
-def test_float64_halfway_points(lib):
-    rng = random.Random(2)
-    toks = []
-    for mid in float64_midpoints(rng, 60):
+    for mid in midpoints(rng, count):
         toks += texts_near(mid, Fraction(1, 2 ** 1200))
     check(lib, toks)
 
