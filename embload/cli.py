@@ -114,6 +114,7 @@ def build_parser():
     """The ``argparse`` parser of the ``embload`` command."""
     from . import __version__
     from .writers import FORMATS as WRITABLE
+    from .cache import _DTYPES
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--no-progress", dest="progress", action="store_false", default=None,
@@ -156,7 +157,7 @@ def build_parser():
                       help="output format (default: from DST's name)")
     conv.add_argument("--limit", type=_positive_int, metavar="N", help="write at most N vectors")
     conv.add_argument("--vocab", metavar="FILE", help="keep only the words of this file (one per line)")
-    conv.add_argument("--dtype", choices=("float16", "float32", "float64"), help="output value type")
+    conv.add_argument("--dtype", choices=_DTYPES, help="output value type")
     conv.set_defaults(func=_cmd_convert)
 
     align = commands.add_parser("align", help="build the embedding matrix for a tokenizer's word index",
@@ -173,7 +174,7 @@ def build_parser():
     align.add_argument("--seed", type=int, help="random seed for --oov uniform/normal")
     align.add_argument("--case", default="exact", choices=("exact", "fallback"),
                        help="fallback: a word not found as written takes the first file word equal ignoring case")
-    align.add_argument("--dtype", default="float32", choices=("float16", "float32", "float64"))
+    align.add_argument("--dtype", default="float32", choices=_DTYPES)
     align.add_argument("--show-missing", type=_positive_int, default=20, metavar="K",
                        help="missing words to print (default 20)")
     align.add_argument("--missing-out", metavar="FILE", help="write every missing word to FILE, one per line")

@@ -12,6 +12,8 @@ import numpy as np
 
 # One list of output formats and compression suffixes: the writer's (``embload.save``).
 from .writers import FORMATS as WRITABLE, _COMPRESSORS as _COMPRESSION
+# The value types written: the cache's (the text and binary writers take the same three).
+from .cache import _DTYPES
 
 __all__ = ["convert", "read_vocab", "infer_format"]
 
@@ -153,7 +155,7 @@ def convert(src, dst, *, to=None, limit=None, vocab=None, dtype=None, progress=N
         raise ValueError(f"limit must be a non-negative integer or None, got {limit!r}")
     if dtype is not None:
         dtype = np.dtype(dtype).name
-        if dtype not in ("float16", "float32", "float64"):
+        if dtype not in _DTYPES:
             raise ValueError(f"dtype must be float16, float32 or float64, got {dtype!r}")
     if _same_file(src, dst):
         raise ValueError(f"source and destination are the same path {src!r}; write elsewhere")
