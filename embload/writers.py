@@ -111,7 +111,7 @@ def save(vectors, path, format=None, *, header=None, progress=None, threads=None
     if format is None:
         from .convert import infer_format
 
-        format = infer_format(path[:-4] if path.lower().endswith(".zip") else path)
+        format = infer_format(path)   # looks through .gz/.bz2/.xz/.zip itself
         if format is None:
             raise ValueError(f"cannot tell the format from the name {path!r}; pass format= one of "
                              f"{', '.join(FORMATS)} (.txt is used by both glove and word2vec)")

@@ -509,6 +509,16 @@ def test_arena_words_checked_like_str_words(tmp_path, fmt, word, what):
     assert os.listdir(tmp_path) == []
 
 
+def test_compressed_cache_name_is_not_a_format(tmp_path):
+    # a cache is a folder: "x.embload.zip" once became an uncompressed folder of that name
+    # (only .zip was stripped before guessing), while "x.embload.gz" was refused
+    v = (["a"], np.ones((1, 2), np.float32))
+    for name in ("x.embload.zip", "x.embload.gz"):
+        with pytest.raises(ValueError, match="cannot tell the format"):
+            embload.save(v, tmp_path / name)
+    assert os.listdir(tmp_path) == []
+
+
 def test_trailing_whitespace_rejected_in_text_only(tmp_path):
     # text readers strip it: "tail " was written and read back as "tail"
     m = np.zeros((2, 2), np.float32)
