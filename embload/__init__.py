@@ -21,7 +21,7 @@ _EXPORTS = {
     "Vectors": "embload.vectors",
     "WordList": "embload.vectors",
     "WordIndex": "embload.vectors",
-    "load": "embload.io",
+    "load": "embload.read",
     "LoadOptions": "embload.options",
     "detect_format": "embload.formats",
     "load_aligned": "embload.align",
@@ -35,8 +35,8 @@ _EXPORTS = {
     "SGD": "embload.optimizers",
     "Adagrad": "embload.optimizers",
     "Adam": "embload.optimizers",
-    "save": "embload.writers",
-    "convert": "embload.convert",
+    "save": "embload.write",
+    "convert": "embload.conversion",
     "load_cached": "embload.cache",
 }
 

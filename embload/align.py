@@ -30,7 +30,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ._runtime import make_progress, resolve_threads
+from ._progress import make_progress
+from ._threads import resolve_threads
 from ._words import WordList
 from .errors import EmbeddingFormatError
 
@@ -730,7 +731,7 @@ def _align_cache(path, plan, oov, seed, dtype):
 
     if not is_cache(path):
         raise ValueError(f"{path} is a folder but not an embload cache (no meta.json); "
-                         "pass a vectors file or a folder written by embload.convert")
+                         "pass a vectors file or a folder written by embload.conversion")
     vectors = open_cache(path)
     return align_vectors(vectors, plan.word_index, num_words=plan.num_words, oov=oov, seed=seed,
                          case=plan.case, dtype=dtype)

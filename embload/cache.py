@@ -302,7 +302,7 @@ def verify_cache(path, *, progress=None):
     only checks sizes. Returns the metadata; raises :class:`EmbeddingFormatError` naming
     the damaged file.
     """
-    from ._runtime import make_progress
+    from ._progress import make_progress
 
     path = os.fspath(path)
     meta = read_meta(path)
@@ -467,7 +467,7 @@ def write_cache(vectors, path, *, source=None, source_format=None, progress=None
     str
         ``path``.
     """
-    from ._runtime import make_progress
+    from ._progress import make_progress
     from . import __version__
 
     if kwargs:
@@ -592,7 +592,7 @@ def load_cached(source, cache=None, *, progress=None, **load_kwargs):
     Vectors
         Memory-mapped from the cache.
     """
-    from .io import load
+    from .read import load
 
     for bad in ("limit", "dtype", "mmap"):
         if bad in load_kwargs:

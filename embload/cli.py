@@ -113,7 +113,7 @@ def _positive_int(text):
 def build_parser():
     """The ``argparse`` parser of the ``embload`` command."""
     from . import __version__
-    from .writers import FORMATS as WRITABLE
+    from .write import FORMATS as WRITABLE
     from .cache import _DTYPES
 
     common = argparse.ArgumentParser(add_help=False)
@@ -194,7 +194,7 @@ def build_parser():
 # --- commands ----------------------------------------------------------------------------
 def _load_any(path, *, limit=None, fmt="auto", errors="strict", progress=None):
     """Vectors from a file or cache, and the warnings the reader gave."""
-    from .io import load
+    from .read import load
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -205,7 +205,7 @@ def _load_any(path, *, limit=None, fmt="auto", errors="strict", progress=None):
 
 def _statistics(matrix, progress):
     """Value and norm statistics over the matrix, in row chunks (no full-size temporary)."""
-    from ._runtime import make_progress
+    from ._progress import make_progress
 
     n = matrix.shape[0]
     stats = {"min": None, "max": None, "mean": None, "std": None,
@@ -365,7 +365,7 @@ def _human_bytes(n):
 
 
 def _cmd_convert(args):
-    from .convert import convert
+    from .conversion import convert
 
     extra = {} if args.format == "auto" else {"format": args.format}
     if args.errors != "strict":  # only when asked: any load option turns off convert's vocab fast path
@@ -406,7 +406,7 @@ def _cmd_align(args):
 
 def _save_npy_atomic(path, array):
     # the writers' atomic file: unique temporary name, cleanup on any error, usual permissions
-    from .writers import _AtomicFile
+    from .write import _AtomicFile
 
     with _AtomicFile(path) as handle:
         np.save(handle, array, allow_pickle=False)

@@ -20,7 +20,7 @@ import operator
 import numpy as np
 
 from . import _layer
-from ._runtime import resolve_threads
+from ._threads import resolve_threads
 
 __all__ = ["Embedding", "SparseGrad"]
 

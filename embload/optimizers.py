@@ -36,7 +36,7 @@ import weakref
 import numpy as np
 
 from . import _layer
-from ._runtime import resolve_threads
+from ._threads import resolve_threads
 
 __all__ = ["SGD", "Adagrad", "Adam"]
 

@@ -6,7 +6,7 @@ kernels need (``dim`` from the file, ``threads`` resolved; ``limit`` reaches the
 each piece's row cap, ``el_piece.max_rows``).
 """
 
-from ._runtime import resolve_threads
+from ._threads import resolve_threads
 from .formats import FORMATS as _FILE_FORMATS
 
 __all__ = ["LoadOptions", "DTYPES"]

@@ -109,7 +109,7 @@ class Vectors:
 
     def save(self, path, format=None, **kwargs):
         """Write to ``path``; see :func:`embload.save`."""
-        from .writers import save
+        from .write import save
 
         return save(self, path, format=format, **kwargs)
 

@@ -158,10 +158,10 @@ def main(argv=None):
     out_txt = os.path.join(args.dir, "out.vec")
     out_bin = os.path.join(args.dir, "out.bin")
     try:
-        from embload.writers import save
+        from embload.write import save
     except ImportError as exc:
         save = None
-        print(f"embload.writers not available ({exc}); writer rows skipped", flush=True)
+        print(f"embload.write not available ({exc}); writer rows skipped", flush=True)
     if save is not None:
         t_save_txt, _ = best(lambda: save(vectors, out_txt, format="word2vec"), 2, sync=True)
         t_save_bin, _ = best(lambda: save(vectors, out_bin, format="word2vec-binary"), 2, sync=True)

@@ -319,7 +319,7 @@ def test_fingerprint_covers_head_and_tail(tmp_path, monkeypatch):
 
 
 def test_load_cached_builds_then_reuses(tmp_path):
-    pytest.importorskip("embload.io")
+    pytest.importorskip("embload.read")
     gensim_models = pytest.importorskip("gensim.models")
     kv = gensim_models.KeyedVectors(3)
     kv.add_vectors(["a", "b"], np.array([[1, 2, 3], [4, 5, 6]], np.float32))
@@ -334,7 +334,7 @@ def test_load_cached_builds_then_reuses(tmp_path):
 
 
 def test_embload_load_opens_a_cache(tmp_path):
-    load = pytest.importorskip("embload.io").load
+    load = pytest.importorskip("embload.read").load
     v = make(["a", "b", "c"], dtype=np.float32)
     cache.write_cache(v, tmp_path / "c.embload")
     w = load(tmp_path / "c.embload")
@@ -363,7 +363,7 @@ def test_another_writer_finishing_first(tmp_path, monkeypatch):
 
 
 def test_embload_load_keeps_a_float16_cache_mapped(tmp_path):
-    from embload.io import load
+    from embload.read import load
 
     v = make(["a", "b"], dtype=np.float16)
     cache.write_cache(v, tmp_path / "h.embload")
@@ -378,7 +378,7 @@ def test_embload_load_keeps_a_float16_cache_mapped(tmp_path):
 
 def test_embload_load_on_a_foreign_folder_names_it(tmp_path):
     from embload.errors import EmbeddingFormatError
-    from embload.io import load
+    from embload.read import load
 
     (tmp_path / "junk").mkdir()
     with pytest.raises(EmbeddingFormatError, match="junk"):

@@ -195,7 +195,7 @@ def test_convert_needs_format_for_txt(capsys, files, tmp_path):
 
 
 def test_convert_text_formats(capsys, files, tmp_path):
-    pytest.importorskip("embload.writers")
+    pytest.importorskip("embload.write")
     out = str(tmp_path / "o.txt")
     assert run(capsys, "convert", files["bin"], out, "--to", "glove")[0] == 0
     kv = KeyedVectors.load_word2vec_format(out, no_header=True)

@@ -67,7 +67,7 @@ def test_to_gensim_shares_and_behaves(vectors):
 
 def test_gensim_writes_what_embload_reads(vectors, tmp_path):
     pytest.importorskip("gensim.models")
-    load = pytest.importorskip("embload.io").load
+    load = pytest.importorskip("embload.read").load
     kv = vectors.to_gensim()
     kv.save_word2vec_format(str(tmp_path / "v.bin"), binary=True)
     back = load(tmp_path / "v.bin")

@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 
 from . import _parse
-from ._runtime import make_progress
+from ._progress import make_progress
 from ._source import open_source
 from .errors import EmbeddingFormatError
 from .formats import _sniff

@@ -11,7 +11,7 @@ import os
 import numpy as np
 
 # One list of output formats and compression suffixes: the writer's (``embload.save``).
-from .writers import FORMATS as WRITABLE, _COMPRESSORS as _COMPRESSION
+from .write import FORMATS as WRITABLE, _COMPRESSORS as _COMPRESSION
 # The value types written: the cache's (the text and binary writers take the same three).
 from .cache import _DTYPES
 
@@ -172,7 +172,7 @@ def convert(src, dst, *, to=None, limit=None, vocab=None, dtype=None, progress=N
     elif words is not None:
         vectors = _load_vocab(src, words, limit, dtype, progress, load_kwargs)
     else:
-        from .io import load
+        from .read import load
 
         vectors = load(src, limit=limit, dtype=dtype or "float32", progress=progress, **load_kwargs)
 
@@ -180,7 +180,7 @@ def convert(src, dst, *, to=None, limit=None, vocab=None, dtype=None, progress=N
         write_cache(vectors, dst, source=src if os.path.isfile(src) else None,
                     source_format=vectors.format, progress=progress)
     else:
-        from .writers import save
+        from .write import save
 
         save(vectors, dst, format=to, progress=progress)
     return vectors
@@ -208,7 +208,7 @@ def _load_vocab(src, words, limit, dtype, progress, load_kwargs):
         from .formats import detect_format
 
         return Vectors(kept, matrix, path=src, format=detect_format(src))
-    from .io import load
+    from .read import load
 
     full = load(src, dtype=dtype or "float32", progress=progress, **load_kwargs)
     return _select(full, words, limit)

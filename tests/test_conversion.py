@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from embload import cache
-from embload.convert import convert, infer_format, read_vocab
+from embload.conversion import convert, infer_format, read_vocab
 from embload.errors import EmbeddingFormatError
 from embload.vectors import Vectors
 
@@ -69,7 +69,7 @@ def test_file_to_cache_is_exact(sources, reference, tmp_path, fmt):
 @pytest.mark.parametrize("dst_fmt", ["word2vec", "word2vec-binary", "glove", "embload"])
 def test_every_pair_round_trips(sources, reference, tmp_path, src_fmt, dst_fmt):
     if "embload" not in (dst_fmt,):
-        pytest.importorskip("embload.writers")
+        pytest.importorskip("embload.write")
     if src_fmt == "embload":
         src = str(tmp_path / "src.embload")
         convert(sources["word2vec"], src)

@@ -1,9 +1,9 @@
-"""Thread-count policy shared by every stage (embload._runtime)."""
+"""Thread-count policy shared by every stage (embload._threads)."""
 import numpy as np
 import pytest
 
 from embload import Embedding
-from embload._runtime import MAX_THREADS, available_cores, resolve_threads
+from embload._threads import MAX_THREADS, available_cores, resolve_threads
 
 
 def test_resolve_threads_conventions():

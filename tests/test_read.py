@@ -364,7 +364,7 @@ def test_progress_counts_every_byte(tmp_path, monkeypatch, compress):
         bars.append(_RecordingBar(total))
         return bars[-1]
 
-    monkeypatch.setattr(embload.io, "make_progress", fake)
+    monkeypatch.setattr(embload.read, "make_progress", fake)
     embload.load(path, progress=True, _block_size=10000)
     assert bars[0].total == os.path.getsize(path)
     assert bars[0].done == bars[0].total

@@ -1,4 +1,4 @@
-"""embload.save (embload/writers.py, embload/_write.pyx) against independent references:
+"""embload.save (embload/write.py, embload/_write.pyx) against independent references:
 gensim's reader and writer, a pure-Python byte-for-byte writer, and embload.load."""
 
 import bz2
@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import embload
-from embload import writers
+from embload import write
 from embload.vectors import Vectors
 
 gensim = pytest.importorskip("gensim")
@@ -180,8 +180,8 @@ def test_binary_equals_gensim_writer_plus_record_newlines(tmp_path):
 def test_threads_and_blocks_do_not_change_bytes(tmp_path, monkeypatch):
     v = sample(n=201, dim=11, seed=9)
     want = reference_bytes(v.words, v.vectors, "word2vec")
-    for block, thread_counts in ((1, (3,)), (997, (1, 2, 8)), (10_000, (2, 3)), (writers.BLOCK_BYTES, (1, 2))):
-        monkeypatch.setattr(writers, "BLOCK_BYTES", block)
+    for block, thread_counts in ((1, (3,)), (997, (1, 2, 8)), (10_000, (2, 3)), (write.BLOCK_BYTES, (1, 2))):
+        monkeypatch.setattr(write, "BLOCK_BYTES", block)
         for threads in thread_counts:
             p = tmp_path / f"t{block}_{threads}.vec"
             embload.save(v, p, threads=threads)
@@ -278,15 +278,15 @@ def test_interrupted_write_leaves_old_file(tmp_path, monkeypatch, exc, suffix):
         if len(calls) == 2:
             raise exc("stop")
 
-    monkeypatch.setattr(writers, "BLOCK_BYTES", 2000)
-    monkeypatch.setattr(writers, "_after_block", boom)
+    monkeypatch.setattr(write, "BLOCK_BYTES", 2000)
+    monkeypatch.setattr(write, "_after_block", boom)
     with pytest.raises(exc):
         embload.save(v, path)
     assert len(calls) == 2 and calls[-1] < len(v)
     assert path.read_bytes() == b"old vectors"
     assert os.listdir(tmp_path) == [path.name]   # no temporary file left behind
     # and a later write works and replaces it
-    monkeypatch.setattr(writers, "_after_block", None)
+    monkeypatch.setattr(write, "_after_block", None)
     monkeypatch.undo()
     embload.save(v, path)
     assert embload.load(path, progress=False).vectors.tobytes() == v.vectors.tobytes()
@@ -436,7 +436,7 @@ def test_rows_that_do_not_divide_between_threads_and_long_words(tmp_path, monkey
     m = np.round(rng.standard_normal((n, 13)), 4).astype(np.float32)
     want = reference_bytes(words, m, fmt)
     for block in (1, 5000, 80_000):
-        monkeypatch.setattr(writers, "BLOCK_BYTES", block)
+        monkeypatch.setattr(write, "BLOCK_BYTES", block)
         for threads in (1, 2, 3, 4):
             p = tmp_path / f"r{block}_{threads}"
             embload.save((words, m), p, format=fmt, threads=threads)
@@ -589,7 +589,7 @@ def test_replaced_file_released_in_background(tmp_path, monkeypatch):
                 found.append(target)
         return found
 
-    monkeypatch.setattr(writers, "RELEASE_IN_BACKGROUND_BYTES", 1)
+    monkeypatch.setattr(write, "RELEASE_IN_BACKGROUND_BYTES", 1)
     v = sample()
     p = tmp_path / "a.vec"
     embload.save(v, p)
@@ -605,7 +605,7 @@ def test_replaced_file_released_in_background(tmp_path, monkeypatch):
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
 def test_replacing_a_named_pipe_does_not_block(tmp_path, monkeypatch):
-    monkeypatch.setattr(writers, "RELEASE_IN_BACKGROUND_BYTES", 0)
+    monkeypatch.setattr(write, "RELEASE_IN_BACKGROUND_BYTES", 0)
     p = tmp_path / "pipe.vec"
     os.mkfifo(p)
     embload.save(sample(), p)

@@ -39,7 +39,8 @@ import zipfile
 
 import numpy as np
 
-from ._runtime import make_progress, resolve_threads
+from ._progress import make_progress
+from ._threads import resolve_threads
 
 __all__ = ["save", "FORMATS"]
 
@@ -109,7 +110,7 @@ def save(vectors, path, format=None, *, header=None, progress=None, threads=None
     path = os.fspath(path)
     words, matrix = _unpack(vectors)
     if format is None:
-        from .convert import infer_format
+        from .conversion import infer_format
 
         format = infer_format(path)   # looks through .gz/.bz2/.xz/.zip itself
         if format is None:
