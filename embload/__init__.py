@@ -37,7 +37,7 @@ _EXPORTS = {
     "Adam": "embload.optimizers",
     "save": "embload.write",
     "convert": "embload.conversion",
-    "load_cached": "embload.cache",
+    "load_cached": "embload.read",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

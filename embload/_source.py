@@ -14,25 +14,43 @@ import os
 import stat
 import zipfile
 import zlib
+from typing import NamedTuple
 
 from .errors import EmbeddingFormatError
 
-__all__ = ["Source", "open_source", "detect_compression"]
+__all__ = ["Source", "open_source", "detect_compression", "compression_of_name", "COMPRESSIONS"]
 
-_MAGIC = (
-    (b"\x1f\x8b", "gzip"),
-    (b"BZh", "bz2"),
-    (b"\xfd7zXZ\x00", "xz"),
-    (b"PK\x03\x04", "zip"),
-    (b"PK\x05\x06", "zip"),  # empty archive
+
+class Compression(NamedTuple):
+    name: str       # what Source.compression and FormatInfo.compression say
+    suffix: str     # the file-name suffix the writers compress by (read: magic bytes only)
+    magic: tuple    # first bytes of such a file
+
+
+# The one table of compressions: readers tell them by their magic bytes, writers by the
+# target's suffix; both import it from here.
+COMPRESSIONS = (
+    Compression("gzip", ".gz", (b"\x1f\x8b",)),
+    Compression("bz2", ".bz2", (b"BZh",)),
+    Compression("xz", ".xz", (b"\xfd7zXZ\x00",)),
+    Compression("zip", ".zip", (b"PK\x03\x04", b"PK\x05\x06")),  # the second: an empty archive
 )
 
 
 def detect_compression(head):
     """Compression named by the first bytes of a file: "gzip", "bz2", "xz", "zip" or None."""
-    for magic, name in _MAGIC:
-        if head.startswith(magic):
-            return name
+    for compression in COMPRESSIONS:
+        if head.startswith(compression.magic):
+            return compression.name
+    return None
+
+
+def compression_of_name(path):
+    """The :data:`COMPRESSIONS` entry whose suffix ends ``path`` (any case), or None."""
+    name = os.path.basename(os.fspath(path)).lower()
+    for compression in COMPRESSIONS:
+        if name.endswith(compression.suffix):
+            return compression
     return None
 
 

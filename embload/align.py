@@ -22,7 +22,6 @@ Rules (also in the docstring of :func:`load_aligned`):
   failing that, of the first found ignoring case.
 """
 
-import json
 import mmap
 import os
 import warnings
@@ -32,15 +31,19 @@ import numpy as np
 
 from ._progress import make_progress
 from ._threads import resolve_threads
+from ._checks import check_dtype
 from ._words import WordList
 from .errors import EmbeddingFormatError
+from .formats import FIELD_SEPARATORS
+from .cache import open_cache
+from .read import no_vectors_reason, source_kind
+from .vocabulary import read_word_index
 
-__all__ = ["load_aligned", "AlignedEmbedding", "align_vectors", "read_word_index"]
+__all__ = ["load_aligned", "AlignedEmbedding", "align_vectors"]
 
 OOV_MODES = ("zeros", "uniform", "normal", "mean")
 CASE_MODES = ("exact", "fallback")
-DTYPES = ("float32", "float16", "float64")
-_BLANKS = " \t\r\v\f"
+_BLANKS = FIELD_SEPARATORS.decode("ascii")
 # Bytes of a plain file scanned per parallel region, per thread. Few regions: between two
 # of them an idle OpenMP thread spins (GOMP_SPINCOUNT), which costs when the machine is
 # busy. The pages of each part are returned to the OS as soon as a thread has scanned it
@@ -53,94 +56,6 @@ _STREAM_BLOCK = 16 << 20
 # --------------------------------------------------------------------------------------
 # word_index: what users pass, and the plan the scanner works from
 # --------------------------------------------------------------------------------------
-
-def read_word_index(word_index):
-    """Normalise the accepted forms of ``word_index`` to a ``dict`` {word: row}.
-
-    Parameters
-    ----------
-    word_index : dict, str, os.PathLike or object
-        A mapping word -> row (Keras' ``Tokenizer.word_index``); a path to a Keras
-        tokenizer JSON (``Tokenizer.to_json()``) or to a plain JSON object
-        ``{word: row}``; a path to a vocabulary file with one word per line (the word on
-        line ``n``, counting from 1, gets row ``n``; lines are taken as they are, only
-        the line end is removed); or any object with a ``word_index`` attribute.
-
-    Returns
-    -------
-    dict
-        A new dict in the same order. Its values are not validated here (see
-        :func:`load_aligned` for the rules).
-    """
-    if isinstance(word_index, Mapping):
-        return dict(word_index)
-    if isinstance(word_index, (str, bytes, os.PathLike)):
-        return _read_word_index_file(os.fsdecode(os.fspath(word_index)))
-    inner = getattr(word_index, "word_index", None)
-    if isinstance(inner, Mapping):
-        return dict(inner)
-    raise TypeError(
-        "word_index must be a dict {word: row}, a path to a Keras tokenizer JSON or to a "
-        "one-word-per-line vocabulary file, or an object with a word_index attribute (a "
-        f"Tokenizer), not {type(word_index).__name__}")
-
-
-def _read_word_index_file(path):
-    with open(path, "rb") as handle:
-        data = handle.read()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        # name the line and show it, as every other error about a file's content does
-        raw = exc.object  # without the BOM, which exc.start does not count
-        line = raw.count(b"\n", 0, exc.start) + 1
-        a = raw.rfind(b"\n", 0, exc.start) + 1
-        b = raw.find(b"\n", exc.start)
-        text = raw[a:b if b >= 0 else len(raw)][:100]
-        at = exc.start + len(data) - len(raw)
-        raise ValueError(f"{path}, line {line}: word_index file is not UTF-8 ({exc.reason} "
-                         f"at byte {at}): {text!r}") from None
-    if text.lstrip().startswith("{"):
-        return _word_index_from_json(text, path)
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    out = {}
-    for number, line in enumerate(lines, 1):
-        if line.endswith("\r"):
-            line = line[:-1]
-        if line == "":
-            raise ValueError(f"{path}, line {number}: empty line in a vocabulary file "
-                             "(one word per line; the word on line n gets row n)")
-        first = out.setdefault(line, number)
-        if first != number:
-            raise ValueError(f"{path}, line {number}: word {line!r} is already on line {first}")
-    return out
-
-
-def _word_index_from_json(text, path):
-    try:
-        obj = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: not valid JSON ({exc})") from None
-    if isinstance(obj, dict) and "config" in obj and isinstance(obj["config"], dict):
-        inner = obj["config"].get("word_index")
-        if inner is None:
-            raise ValueError(f"{path}: a JSON file with a 'config' but no 'word_index' in it; "
-                             "expected a Keras tokenizer JSON (Tokenizer.to_json())")
-        if isinstance(inner, str):  # Keras stores it as a JSON string inside the JSON
-            try:
-                inner = json.loads(inner)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}: config.word_index is not valid JSON ({exc})") from None
-        if not isinstance(inner, dict):
-            raise ValueError(f"{path}: config.word_index is a {type(inner).__name__}, not an object")
-        return inner
-    if isinstance(obj, dict):
-        return obj
-    raise ValueError(f"{path}: JSON holds a {type(obj).__name__}; expected a Keras tokenizer "
-                     "JSON or an object {word: row}")
-
 
 class _Plan:
     """The wanted words of one alignment, validated, as the scanner needs them.
@@ -360,13 +275,7 @@ def _check_oov(oov):
 
 
 def _check_dtype(dtype):
-    try:
-        dt = np.dtype(dtype)
-    except TypeError:
-        raise ValueError(f"dtype must be one of {DTYPES}, not {dtype!r}") from None
-    if dt.name not in DTYPES:
-        raise ValueError(f"dtype must be one of {DTYPES}, not {dtype!r}")
-    return dt
+    return np.dtype(check_dtype(dtype))
 
 
 def _fill_oov(matrix, rows, found, oov, seed, plan):
@@ -535,13 +444,13 @@ def load_aligned(path, word_index, *, num_words=None, oov="zeros", seed=None, ca
     if not isinstance(path, (str, bytes, os.PathLike)):
         raise TypeError(f"path must be a str or os.PathLike, not {type(path).__name__}")
     path = os.fsdecode(os.fspath(path))
-    if os.path.isdir(path):
+    if source_kind(path) == "cache":
         return _align_cache(path, plan, oov, seed, dt)
     from .formats import sniff
 
     info = sniff(path, member=member)
     if info.dim is None:  # no data at all
-        raise EmbeddingFormatError("no vectors in the file", path=path)
+        raise EmbeddingFormatError(no_vectors_reason(path, member), path=path)
     threads = resolve_threads(threads)
     scanner = _make_scanner(plan, info.dim, dt, threads, info.format == "word2vec-binary", path)
     if info.format != "word2vec-binary":
@@ -727,11 +636,6 @@ def _scan_binary(scanner, path, member, info, bar):
 
 
 def _align_cache(path, plan, oov, seed, dtype):
-    from .cache import is_cache, open_cache
-
-    if not is_cache(path):
-        raise ValueError(f"{path} is a folder but not an embload cache (no meta.json); "
-                         "pass a vectors file or a folder written by embload.conversion")
     vectors = open_cache(path)
     return align_vectors(vectors, plan.word_index, num_words=plan.num_words, oov=oov, seed=seed,
                          case=plan.case, dtype=dtype)

@@ -76,7 +76,6 @@ __all__ = [
     "verify_cache",
     "source_fingerprint",
     "is_fresh",
-    "load_cached",
 ]
 
 FORMAT_NAME = "embload-cache"
@@ -570,38 +569,3 @@ def _swap_into_place(tmp, path):
         os.rename(old, path)
         raise
     shutil.rmtree(old, ignore_errors=True)
-
-
-# --- convenience -------------------------------------------------------------------------
-def load_cached(source, cache=None, *, progress=None, **load_kwargs):
-    """Open the cache of ``source`` if it is current, else load ``source`` and write the cache.
-
-    Parameters
-    ----------
-    source : str or os.PathLike
-        A vectors file in any format :func:`embload.load` reads.
-    cache : str or os.PathLike, optional
-        The cache folder; default ``source + ".embload"``.
-    **load_kwargs
-        Passed to :func:`embload.load` when the source has to be parsed (``errors``,
-        ``threads``, ``format``...). ``limit`` and ``dtype`` are not accepted: a cache holds the
-        whole file; slice or convert the result instead.
-
-    Returns
-    -------
-    Vectors
-        Memory-mapped from the cache.
-    """
-    from .read import load
-
-    for bad in ("limit", "dtype", "mmap"):
-        if bad in load_kwargs:
-            raise TypeError(f"load_cached() does not take {bad}=; the cache holds the whole file")
-    source = os.fspath(source)
-    cache = source + ".embload" if cache is None else os.fspath(cache)
-    if is_fresh(cache, source):
-        return open_cache(cache)
-    vectors = load(source, progress=progress, **load_kwargs)
-    write_cache(vectors, cache, source=source, source_format=vectors.format, progress=progress)
-    del vectors
-    return open_cache(cache)

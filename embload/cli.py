@@ -13,6 +13,17 @@ import warnings
 
 import numpy as np
 
+from . import __version__
+from ._checks import DTYPES
+from ._progress import make_progress
+from .align import load_aligned
+from .cache import read_meta, verify_cache
+from .conversion import convert
+from .errors import DuplicateWordsWarning, EmbeddingFormatError
+from .formats import FORMATS, WRITABLE_FORMATS
+from .read import load, source_kind
+from .write import infer_format
+
 __all__ = ["main", "build_parser"]
 
 EXIT_OK = 0
@@ -112,10 +123,6 @@ def _positive_int(text):
 
 def build_parser():
     """The ``argparse`` parser of the ``embload`` command."""
-    from . import __version__
-    from .write import FORMATS as WRITABLE
-    from .cache import _DTYPES
-
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--no-progress", dest="progress", action="store_false", default=None,
                         help="never show progress bars (default: shown on a terminal for large work)")
@@ -130,7 +137,8 @@ def build_parser():
     parser.add_argument("--version", action="version", version=f"embload {__version__}")
     # How a vectors file is read, for the commands that parse one with embload.load.
     reading = argparse.ArgumentParser(add_help=False)
-    reading.add_argument("--format", default="auto", help="input format (default: detected from the bytes)")
+    reading.add_argument("--format", default="auto", choices=("auto",) + FORMATS,
+                         help="input format: %(choices)s (default: auto, detected from the bytes)")
     reading.add_argument("--errors", default="strict", choices=("strict", "replace", "ignore"),
                          help="words that are not valid UTF-8: stop with an error (default), replace "
                               "the bad bytes with U+FFFD, or drop them")
@@ -153,11 +161,11 @@ def build_parser():
                                parents=[common, reading])
     conv.add_argument("src", metavar="SRC", help="vectors file or cache folder to read")
     conv.add_argument("dst", metavar="DST", help="file or cache folder to write")
-    conv.add_argument("--to", choices=WRITABLE,
-                      help="output format (default: from DST's name)")
+    conv.add_argument("--to", choices=WRITABLE_FORMATS, metavar="FORMAT",
+                      help="output format: %(choices)s (default: from DST's name)")
     conv.add_argument("--limit", type=_positive_int, metavar="N", help="write at most N vectors")
     conv.add_argument("--vocab", metavar="FILE", help="keep only the words of this file (one per line)")
-    conv.add_argument("--dtype", choices=_DTYPES, help="output value type")
+    conv.add_argument("--dtype", choices=DTYPES, help="output value type")
     conv.set_defaults(func=_cmd_convert)
 
     align = commands.add_parser("align", help="build the embedding matrix for a tokenizer's word index",
@@ -174,7 +182,7 @@ def build_parser():
     align.add_argument("--seed", type=int, help="random seed for --oov uniform/normal")
     align.add_argument("--case", default="exact", choices=("exact", "fallback"),
                        help="fallback: a word not found as written takes the first file word equal ignoring case")
-    align.add_argument("--dtype", default="float32", choices=_DTYPES)
+    align.add_argument("--dtype", default="float32", choices=DTYPES)
     align.add_argument("--show-missing", type=_positive_int, default=20, metavar="K",
                        help="missing words to print (default 20)")
     align.add_argument("--missing-out", metavar="FILE", help="write every missing word to FILE, one per line")
@@ -194,19 +202,15 @@ def build_parser():
 # --- commands ----------------------------------------------------------------------------
 def _load_any(path, *, limit=None, fmt="auto", errors="strict", progress=None):
     """Vectors from a file or cache, and the warnings the reader gave."""
-    from .read import load
-
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         # load() opens a cache folder itself (memory-mapped, stored dtype)
         vectors = load(path, format=fmt, limit=limit, errors=errors, progress=progress)
-    return vectors, [str(w.message) for w in caught]
+    return vectors, caught
 
 
 def _statistics(matrix, progress):
     """Value and norm statistics over the matrix, in row chunks (no full-size temporary)."""
-    from ._progress import make_progress
-
     n = matrix.shape[0]
     stats = {"min": None, "max": None, "mean": None, "std": None,
              "norm_min": None, "norm_mean": None, "norm_max": None, "zero_rows": 0, "nonfinite_rows": 0}
@@ -271,14 +275,10 @@ def _word_problems(words):
 
 
 def _cmd_info(args):
-    from .cache import is_cache, read_meta, verify_cache
-
     path = args.file
-    if not os.path.exists(path):
-        raise FileNotFoundError(2, "No such file or directory", path)
     report = {"path": path}
     cache_meta = None
-    if is_cache(path):
+    if source_kind(path) == "cache":
         cache_meta = verify_cache(path, progress=args.progress) if args.verify else read_meta(path)
         report["format"] = "embload"
         report["cache_version"] = cache_meta["version"]
@@ -288,7 +288,7 @@ def _cmd_info(args):
         if args.verify:
             raise ValueError("--verify applies to embload cache folders only")
         report["size_bytes"] = os.path.getsize(path)
-    vectors, messages = _load_any(path, limit=args.limit, fmt=args.format, errors=args.errors,
+    vectors, caught = _load_any(path, limit=args.limit, fmt=args.format, errors=args.errors,
                                   progress=args.progress)
     if cache_meta is None:
         report["format"] = vectors.format or args.format
@@ -299,7 +299,8 @@ def _cmd_info(args):
     shown = min(args.rows, len(vectors))
     report["rows"] = [{"word": vectors.words[i], "values": [float(x) for x in matrix[i][:8]]} for i in range(shown)]
     report["statistics"] = _statistics(matrix, args.progress)
-    duplicates = [m for m in messages if "duplicate" in m.lower()]
+    duplicates = [str(w.message) for w in caught if issubclass(w.category, DuplicateWordsWarning)]
+    others = [str(w.message) for w in caught if not issubclass(w.category, DuplicateWordsWarning)]
     report["duplicates"] = duplicates[0] if duplicates else "none"
     problems = _word_problems(vectors.words)
     stats = report["statistics"]
@@ -307,7 +308,7 @@ def _cmd_info(args):
         problems.append(f"{stats['zero_rows']} all-zero vector(s)")
     if stats["nonfinite_rows"]:
         problems.append(f"{stats['nonfinite_rows']} vector(s) holding NaN or infinity")
-    problems.extend(m for m in messages if m not in duplicates)
+    problems.extend(others)
     if args.verify:
         report["verified"] = True
     report["problems"] = problems
@@ -365,8 +366,10 @@ def _human_bytes(n):
 
 
 def _cmd_convert(args):
-    from .conversion import convert
-
+    if args.to is None and infer_format(args.dst) is None:
+        raise UsageError(f"cannot tell the output format from the name {args.dst!r}; give it with "
+                         f"--to FORMAT ({', '.join(WRITABLE_FORMATS)}), or name the file .txt/.glove "
+                         f"(glove), .vec/.w2v (word2vec), .bin (word2vec-binary) or .embload")
     extra = {} if args.format == "auto" else {"format": args.format}
     if args.errors != "strict":  # only when asked: any load option turns off convert's vocab fast path
         extra["errors"] = args.errors
@@ -377,8 +380,6 @@ def _cmd_convert(args):
 
 
 def _cmd_align(args):
-    from .align import load_aligned
-
     if not args.out.endswith(".npy"):
         raise ValueError(f"--out {args.out!r}: the matrix is saved with numpy.save; give a name ending in .npy")
     if not os.path.exists(args.vectors):
@@ -413,6 +414,10 @@ def _save_npy_atomic(path, array):
 
 
 # --- entry point -------------------------------------------------------------------------
+class UsageError(Exception):
+    """A command line that cannot be carried out as given (exit status 2, like argparse's)."""
+
+
 def _error_message(exc):
     if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
         return f"{exc.filename}: {exc.strerror}"
@@ -421,8 +426,6 @@ def _error_message(exc):
 
 def main(argv=None):
     """Run the ``embload`` command; return the exit status (0 done, 1 bad input, 2 usage)."""
-    from .errors import EmbeddingFormatError
-
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "demo":
         # the demo has its own options (and its own --help)
@@ -438,6 +441,9 @@ def main(argv=None):
         args.progress = False
     try:
         return args.func(args)
+    except UsageError as exc:
+        print(f"usage: embload {args.command} ...\nembload {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except (EmbeddingFormatError, ValueError, OSError, UnicodeError, TypeError) as exc:
         if isinstance(exc, BrokenPipeError):
             return EXIT_OK

@@ -1,6 +1,6 @@
 """Exceptions a person can act on: each names the file, the place and the text."""
 
-__all__ = ["EmbeddingFormatError", "shorten"]
+__all__ = ["EmbeddingFormatError", "WordDecodeError", "DuplicateWordsWarning", "shorten"]
 
 _MAX_SNIPPET = 100
 
@@ -26,6 +26,10 @@ class EmbeddingFormatError(ValueError):
     """
 
     def __init__(self, reason, *, path=None, line=None, record=None, text=None):
+        super().__init__(self._locate(reason, path, line, record, text))
+
+    def _locate(self, reason, path, line, record, text):
+        """Keep the parts and return the message: where, what, the offending text."""
         self.reason = reason
         self.path = None if path is None else str(path)
         self.line = line
@@ -41,7 +45,7 @@ class EmbeddingFormatError(ValueError):
         message = ", ".join(where) + ": " + reason if where else reason
         if text is not None:
             message += ": " + shorten(text)
-        super().__init__(message)
+        return message
 
     def __reduce__(self):
         return (_rebuild, (self.reason, self.path, self.line, self.record, self.text))
@@ -49,3 +53,33 @@ class EmbeddingFormatError(ValueError):
 
 def _rebuild(reason, path, line, record, text):
     return EmbeddingFormatError(reason, path=path, line=line, record=record, text=text)
+
+
+class WordDecodeError(EmbeddingFormatError, UnicodeDecodeError):
+    """A word that is not valid UTF-8 under ``errors="strict"``.
+
+    Both an :class:`EmbeddingFormatError` (file, line or record, the word's bytes) and a
+    ``UnicodeDecodeError`` (``encoding``, ``object``: the word's bytes, ``start``/``end``
+    within them), so code written for gensim (``except UnicodeDecodeError``) catches it.
+    """
+
+    def __init__(self, reason, *, object, start, end, encoding="utf-8", path=None, line=None,
+                 record=None, text=None):
+        UnicodeDecodeError.__init__(self, encoding, bytes(object), start, end, reason)
+        self._message = self._locate(reason, path, line, record, text)
+
+    def __str__(self):
+        return self._message
+
+    def __reduce__(self):
+        return (_rebuild_decode, (self.reason, self.object, self.start, self.end, self.encoding,
+                                  self.path, self.line, self.record, self.text))
+
+
+def _rebuild_decode(reason, obj, start, end, encoding, path, line, record, text):
+    return WordDecodeError(reason, object=obj, start=start, end=end, encoding=encoding, path=path,
+                           line=line, record=record, text=text)
+
+
+class DuplicateWordsWarning(UserWarning):
+    """A vectors file holds some word more than once; the first vector of each was kept."""

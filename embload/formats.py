@@ -23,11 +23,29 @@ from typing import Optional
 from ._source import read_head
 from .errors import EmbeddingFormatError
 
-__all__ = ["FormatInfo", "FORMATS", "sniff", "detect_format"]
+__all__ = ["FormatInfo", "FORMATS", "CACHE_FORMAT", "WRITABLE_FORMATS", "NAME_SUFFIXES",
+           "FIELD_SEPARATORS", "sniff", "detect_format"]
 
-FORMATS = ("glove", "word2vec", "word2vec-binary")
+# The one table of format names. Files are told apart by their bytes (sniff); a cache is a
+# folder (embload.cache). Every module that names formats imports them from here.
+FORMATS = ("glove", "word2vec", "word2vec-binary")   # vectors files the readers parse
+CACHE_FORMAT = "embload"                             # the instant-open folder
+WRITABLE_FORMATS = FORMATS + (CACHE_FORMAT,)
+# What a file name says about the format a writer should give it (after any compression
+# suffix; longest first). Used only for output: input formats come from the bytes. ".txt"
+# is GloVe's own spelling (glove.6B.300d.txt); word2vec text is usually ".vec" or ".w2v".
+NAME_SUFFIXES = (
+    (".embload", CACHE_FORMAT),
+    (".word2vec.txt", "word2vec"), (".w2v.txt", "word2vec"), (".vec.txt", "word2vec"),
+    (".glove.txt", "glove"),
+    (".vec", "word2vec"), (".w2v", "word2vec"), (".word2vec", "word2vec"),
+    (".bin", "word2vec-binary"),
+    (".glove", "glove"), (".txt", "glove"),
+)
+# Bytes that separate the fields of a text line (the C scanner's EL_IS_SEP in
+# src/textscan.h is the same set; '\n' ends a line).
+FIELD_SEPARATORS = b" \t\r\v\f"
 _BOM = b"\xef\xbb\xbf"
-_SEP = b" \t\r\v\f"
 _FASTTEXT_MAGIC = b"\xba\x16\x4f\x2f"  # int32 793712314, little-endian
 _SNIFF_BYTES = 1 << 16
 _SNIFF_MAX = 1 << 26

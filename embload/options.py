@@ -6,50 +6,15 @@ kernels need (``dim`` from the file, ``threads`` resolved; ``limit`` reaches the
 each piece's row cap, ``el_piece.max_rows``).
 """
 
+from ._checks import check_count, check_dtype, check_errors, check_member, check_progress
 from ._threads import resolve_threads
 from .formats import FORMATS as _FILE_FORMATS
 
-__all__ = ["LoadOptions", "DTYPES"]
+__all__ = ["LoadOptions"]
 
-FORMATS = ("auto",) + _FILE_FORMATS  # what load() accepts: a file format, or decide
-DTYPES = ("float32", "float16", "float64")
+FORMATS = ("auto",) + _FILE_FORMATS  # what a file reader accepts: a file format, or decide
 DEFAULT_BLOCK_SIZE = 1 << 25  # 32 MiB: big enough to amortise a parallel region
 DEFAULT_MIN_PIECE = 1 << 20   # below 1 MiB per thread, threads cost more than they save
-
-
-def _check_errors(value):
-    import codecs
-
-    if not isinstance(value, str):
-        raise TypeError(f"errors must be a str such as 'strict' or 'replace', not {type(value).__name__}")
-    try:
-        codecs.lookup_error(value)
-    except LookupError:
-        raise ValueError(f"errors={value!r} is not a registered error handler "
-                         f"(use 'strict', 'replace', 'ignore', 'backslashreplace', ...)") from None
-    return value
-
-
-def _check_dtype(value):
-    import numpy as np
-
-    try:
-        name = np.dtype(value).name
-    except TypeError:
-        raise ValueError(f"dtype must be one of {DTYPES}, not {value!r}") from None
-    if name not in DTYPES:
-        raise ValueError(f"dtype must be one of {DTYPES}, not {value!r}")
-    return name
-
-
-def _check_positive_or_none(name, value):
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int or None, not {type(value).__name__}")
-    if value < 0:
-        raise ValueError(f"{name} must be >= 0, not {value}")
-    return value
 
 
 class LoadOptions:
@@ -107,7 +72,7 @@ class LoadOptions:
 
     @limit.setter
     def limit(self, value):
-        self._limit = _check_positive_or_none("limit", value)
+        self._limit = check_count(value, "limit")
 
     @property
     def dtype(self):
@@ -115,7 +80,7 @@ class LoadOptions:
 
     @dtype.setter
     def dtype(self, value):
-        self._dtype = _check_dtype(value)
+        self._dtype = check_dtype(value)
 
     @property
     def errors(self):
@@ -123,7 +88,7 @@ class LoadOptions:
 
     @errors.setter
     def errors(self, value):
-        self._errors = _check_errors(value)
+        self._errors = check_errors(value)
 
     @property
     def threads(self):
@@ -145,9 +110,7 @@ class LoadOptions:
 
     @progress.setter
     def progress(self, value):
-        if value is not None and not isinstance(value, bool):
-            raise TypeError(f"progress must be True, False or None, not {value!r}")
-        self._progress = value
+        self._progress = check_progress(value)
 
     @property
     def member(self):
@@ -155,9 +118,7 @@ class LoadOptions:
 
     @member.setter
     def member(self, value):
-        if value is not None and not isinstance(value, str):
-            raise TypeError(f"member must be a str (a name in the zip archive), not {type(value).__name__}")
-        self._member = value
+        self._member = check_member(value)
 
     @property
     def block_size(self):
@@ -165,9 +126,7 @@ class LoadOptions:
 
     @block_size.setter
     def block_size(self, value):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"block_size must be a positive int, not {value!r}")
-        self._block_size = value
+        self._block_size = check_count(value, "block_size", minimum=1, allow_none=False)
 
     @property
     def min_piece(self):
@@ -175,9 +134,7 @@ class LoadOptions:
 
     @min_piece.setter
     def min_piece(self, value):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"min_piece must be a positive int, not {value!r}")
-        self._min_piece = value
+        self._min_piece = check_count(value, "min_piece", minimum=1, allow_none=False)
 
     def __repr__(self):
         fields = ", ".join(f"{name[1:]}={getattr(self, name)!r}" for name in self.__slots__)

@@ -16,12 +16,13 @@ import numpy as np
 from . import _parse
 from ._progress import make_progress
 from ._source import open_source
-from .errors import EmbeddingFormatError
-from .formats import _sniff
+from .cache import is_cache, open_cache, is_fresh, write_cache
+from .errors import DuplicateWordsWarning, EmbeddingFormatError, WordDecodeError
+from .formats import CACHE_FORMAT, _sniff
 from .options import LoadOptions
 from .vectors import Vectors, WordIndex, WordList
 
-__all__ = ["load"]
+__all__ = ["load", "load_with", "load_cached", "source_kind", "no_vectors_reason"]
 
 _TEXT_BYTES_PER_VALUE = 9   # "-0.20036 ": a typical GloVe value with its separator
 _COMPRESSION_RATIO = 3      # text vectors compress about 3:1
@@ -33,7 +34,7 @@ _BINARY_BLOCK_SIZE = 8 << 20
 
 
 def load(path, *, format="auto", limit=None, dtype=None, errors="strict", threads=None,
-         progress=None, member=None, mmap=True, _block_size=None, _min_piece=None):
+         progress=None, member=None, mmap=True, options=None):
     """Load a GloVe, word2vec (text or binary) or fastText ``.vec`` file.
 
     Parameters
@@ -59,6 +60,10 @@ def load(path, *, format="auto", limit=None, dtype=None, errors="strict", thread
     mmap : bool, default True
         For an ``embload`` cache folder (:mod:`embload.cache`): map the matrix read-only
         (opens in O(1) time, whatever its size) instead of reading it into memory.
+    options : LoadOptions, optional
+        All of the file reader's settings in one validated object (including the block
+        size and per-thread share used for tuning); it replaces the keywords above, which
+        must then be left at their defaults.
 
     Returns
     -------
@@ -69,7 +74,10 @@ def load(path, *, format="auto", limit=None, dtype=None, errors="strict", thread
     ------
     EmbeddingFormatError
         The file is not in the format: the message names the file, the line (or
-        record) and the offending text; a truncated file says that it ends early.
+        record) and the offending text; a truncated file says that it ends early; a
+        file without any vector (empty, blank) says so. A word that is not UTF-8 under
+        ``errors="strict"`` raises :class:`~embload.errors.WordDecodeError`, which is
+        also a ``UnicodeDecodeError``.
 
     Notes
     -----
@@ -78,27 +86,67 @@ def load(path, *, format="auto", limit=None, dtype=None, errors="strict", thread
     is everything before the last ``dim`` fields of its line, so words may contain
     spaces (GloVe 840B).
     """
-    if isinstance(path, (str, bytes, os.PathLike)) and os.path.isdir(path):
-        from .cache import open_cache
-
-        if format not in ("auto", "embload"):
-            raise ValueError(f"{os.fsdecode(path)} is a folder (an embload cache); "
-                             f"format={format!r} does not apply to it")
+    path = _check_path(path)
+    if options is not None:
+        if not isinstance(options, LoadOptions):
+            raise TypeError(f"options must be an embload.LoadOptions, not {type(options).__name__}")
+        given = {name: value for name, value in (("format", format), ("limit", limit), ("dtype", dtype),
+                 ("errors", errors), ("threads", threads), ("progress", progress), ("member", member))
+                 if value != _LOAD_DEFAULTS[name]}
+        if given:
+            raise TypeError(f"give either options= or the keywords {', '.join(given)}, not both")
+    if options is not None:
+        format, limit, dtype = options.format, options.limit, options.dtype
+    if os.path.isdir(path) and format not in ("auto", CACHE_FORMAT):
+        raise ValueError(f"{path} is a folder (an embload cache); format={format!r} does not apply to it")
+    if source_kind(path) == "cache":
         return open_cache(path, mmap=mmap, limit=limit, dtype=dtype)
-    opts = LoadOptions(format=format, limit=limit, dtype="float32" if dtype is None else dtype,
-                       errors=errors, threads=threads, progress=progress, member=member)
-    if _block_size is not None:
-        opts.block_size = _block_size
-    if _min_piece is not None:
-        opts.min_piece = _min_piece
-    return load_with(path, opts)
+    if options is None:
+        options = LoadOptions(format=format, limit=limit, dtype="float32" if dtype is None else dtype,
+                              errors=errors, threads=threads, progress=progress, member=member)
+    return load_with(path, options)
+
+
+_LOAD_DEFAULTS = {"format": "auto", "limit": None, "dtype": None, "errors": "strict", "threads": None,
+                  "progress": None, "member": None}
+
+
+def _check_path(path):
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        raise TypeError(f"path must be a str or os.PathLike, not {type(path).__name__}")
+    return os.fsdecode(os.fspath(path))
+
+
+def source_kind(path):
+    """``"cache"`` for an embload cache folder, ``"file"`` for anything else that exists.
+
+    The one place that decides between the two (load, alignment, conversion and the
+    command line all ask here). A folder that is not a cache is an error that says so
+    (a cache whose writing was interrupted has no ``meta.json`` and is such a folder).
+
+    Raises
+    ------
+    FileNotFoundError
+        Nothing at ``path``.
+    EmbeddingFormatError
+        A folder that is not an embload cache.
+    """
+    path = _check_path(path)
+    if not os.path.isdir(path):
+        if not os.path.exists(path):
+            raise FileNotFoundError(2, "No such file or directory", path)
+        return "file"
+    if is_cache(path):
+        return "cache"
+    raise EmbeddingFormatError(
+        "a folder that is not an embload cache (it has no meta.json naming the embload-cache "
+        "format); give a vectors file, or a folder written by embload.save(..., format='embload')",
+        path=path)
 
 
 def load_with(path, opts):
-    """:func:`load` with a :class:`~embload.LoadOptions`."""
-    if not isinstance(path, (str, bytes, os.PathLike)):
-        raise TypeError(f"path must be a str or os.PathLike, not {type(path).__name__}")
-    path = os.fsdecode(os.fspath(path))
+    """:func:`load` of a file (not a cache folder) with a :class:`~embload.LoadOptions`."""
+    path = _check_path(path)
     info, head = _sniff(path, member=opts.member)
     line_bytes = _mean_line_bytes(head)
     del head
@@ -121,8 +169,8 @@ def load_with(path, opts):
     elif fmt in ("word2vec", "word2vec-binary") and count is None:
         raise EmbeddingFormatError(f"format {fmt!r} needs a first line 'count dim'", path=path, line=1)
     limit = -1 if opts.limit is None else opts.limit
-    if dim is None:  # no data line at all
-        return Vectors([], np.empty((0, 0), dtype=opts.dtype), path=path, format=fmt)
+    if dim is None:  # no data line at all: almost always a failed download
+        raise EmbeddingFormatError(no_vectors_reason(path, opts.member), path=path)
     if dim <= 0:
         raise EmbeddingFormatError(f"the header says dim {dim}; vectors need at least one number",
                                    path=path, line=1)
@@ -158,6 +206,9 @@ def load_with(path, opts):
             bar.close()
 
     n = matrix.shape[0]
+    if n == 0 and count != 0 and opts.limit != 0:
+        # a header and nothing after it (a header "0 dim" is an honest empty file)
+        raise EmbeddingFormatError(f"no vectors after the header (it announces {count})", path=path)
     if count is not None and n != count and not (opts.limit is not None and n == opts.limit):
         what = "lines" if lineno is not None else "records"
         warnings.warn(
@@ -238,9 +289,11 @@ def _decode_words(arena, offsets, lineno, errors, path):
         row = int(np.searchsorted(offsets, exc.start, side="right")) - 1
         word = bytes(arena[offsets[row]:offsets[row + 1] - 1])
         where = {"line": int(lineno[row])} if lineno is not None else {"record": row + 1}
-        raise EmbeddingFormatError(
-            f"word is not valid UTF-8 ({exc.reason} at byte {exc.start - offsets[row]}); "
+        start = exc.start - int(offsets[row])
+        raise WordDecodeError(
+            f"word is not valid UTF-8 ({exc.reason} at byte {start}); "
             f"pass errors='replace' or errors='ignore' to load it anyway",
+            object=word, start=start, end=min(exc.end - int(offsets[row]), len(word)),
             path=path, text=word, **where) from exc
     words = text.split("\n")
     if len(words) != n:
@@ -267,7 +320,50 @@ def _drop_duplicates(words, matrix, lineno, path):
     else:
         where = f"record {i + 1} repeats record {j + 1}"
     warnings.warn(f"{path}: {dropped} duplicate word{'s' if dropped != 1 else ''} dropped, keeping the "
-                  f"first vector of each (e.g. {word!r}: {where})", UserWarning, stacklevel=5)
+                  f"first vector of each (e.g. {word!r}: {where})", DuplicateWordsWarning, stacklevel=5)
     keep = np.asarray(keep, dtype=np.int64)
     matrix = _parse.compact_rows(matrix, keep)
     return [words[i] for i in keep], matrix
+
+
+def no_vectors_reason(path, member=None):
+    """Why a file without a single data line holds no vectors: empty, or only blanks."""
+    from ._source import open_source
+
+    with open_source(path, member) as src:
+        empty = src.total == 0 if src.compression in (None, "zip") else not src.read(1)
+    if empty:
+        return "the file is empty: no vectors in it (0 bytes of data); a failed or interrupted download?"
+    return "no vectors in the file (only blank lines); a failed or interrupted download?"
+
+
+def load_cached(source, cache=None, *, progress=None, **load_kwargs):
+    """Open the cache of ``source`` if it is current, else load ``source`` and write the cache.
+
+    Parameters
+    ----------
+    source : str or os.PathLike
+        A vectors file in any format :func:`embload.load` reads.
+    cache : str or os.PathLike, optional
+        The cache folder; default ``source + ".embload"``.
+    **load_kwargs
+        Passed to :func:`embload.load` when the source has to be parsed (``errors``,
+        ``threads``, ``format``...). ``limit`` and ``dtype`` are not accepted: a cache holds the
+        whole file; slice or convert the result instead.
+
+    Returns
+    -------
+    Vectors
+        Memory-mapped from the cache.
+    """
+    for bad in ("limit", "dtype", "mmap", "options"):
+        if bad in load_kwargs:
+            raise TypeError(f"load_cached() does not take {bad}=; the cache holds the whole file")
+    source = os.fspath(source)
+    cache = source + ".embload" if cache is None else os.fspath(cache)
+    if is_fresh(cache, source):
+        return open_cache(cache)
+    vectors = load(source, progress=progress, **load_kwargs)
+    write_cache(vectors, cache, source=source, source_format=vectors.format, progress=progress)
+    del vectors
+    return open_cache(cache)

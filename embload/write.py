@@ -40,12 +40,12 @@ import zipfile
 import numpy as np
 
 from ._progress import make_progress
+from ._source import compression_of_name
 from ._threads import resolve_threads
+from .cache import is_cache
+from .formats import CACHE_FORMAT, NAME_SUFFIXES, WRITABLE_FORMATS
 
-__all__ = ["save", "FORMATS"]
-
-FORMATS = ("glove", "word2vec", "word2vec-binary", "embload")
-_COMPRESSORS = (".gz", ".bz2", ".xz", ".zip")
+__all__ = ["save", "infer_format"]
 
 # Rows are formatted in parts whose worst-case text is about this many bytes, each by one
 # thread (real text is ~4x shorter).
@@ -110,15 +110,13 @@ def save(vectors, path, format=None, *, header=None, progress=None, threads=None
     path = os.fspath(path)
     words, matrix = _unpack(vectors)
     if format is None:
-        from .conversion import infer_format
-
         format = infer_format(path)   # looks through .gz/.bz2/.xz/.zip itself
         if format is None:
             raise ValueError(f"cannot tell the format from the name {path!r}; pass format= one of "
-                             f"{', '.join(FORMATS)} (.txt is used by both glove and word2vec)")
-    if format not in FORMATS:
-        raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {format!r}")
-    if format == "embload":
+                             f"{', '.join(WRITABLE_FORMATS)}")
+    if format not in WRITABLE_FORMATS:
+        raise ValueError(f"format must be one of {', '.join(WRITABLE_FORMATS)}, got {format!r}")
+    if format == CACHE_FORMAT:
         from .cache import write_cache
         from .vectors import Vectors
 
@@ -145,6 +143,28 @@ def save(vectors, path, format=None, *, header=None, progress=None, threads=None
         finally:
             bar.close()
     return path
+
+
+def infer_format(path):
+    """The format a destination path implies, or None when its name does not say.
+
+    An existing cache folder, or a name ending ``.embload`` -> ``"embload"``; otherwise the
+    name's ending after any compression suffix (``.gz``, ``.bz2``, ``.xz``, ``.zip``), by
+    :data:`embload.formats.NAME_SUFFIXES`: ``.bin`` -> word2vec-binary; ``.vec``, ``.w2v``,
+    ``.w2v.txt`` -> word2vec; ``.txt``, ``.glove``, ``.glove.txt`` -> glove.
+    """
+    path = os.fspath(path)
+    if is_cache(path):
+        return CACHE_FORMAT
+    name = os.path.basename(path.rstrip("/\\")).lower()
+    compression = compression_of_name(name)
+    if compression is not None:
+        name = name[: -len(compression.suffix)]
+    for suffix, fmt in NAME_SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            # a cache is a folder: "x.embload.gz" names no format
+            return None if compression is not None and fmt == CACHE_FORMAT else fmt
+    return None
 
 
 def _unpack(vectors):

@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 import embload
 from embload import _align
 from embload import align as align_mod
-from embload.align import AlignedEmbedding, load_aligned, read_word_index
+from embload.align import AlignedEmbedding, load_aligned
+from embload.vocabulary import read_word_index
 from embload.errors import EmbeddingFormatError
 
 RNG = np.random.default_rng(1234)
@@ -317,11 +318,11 @@ def test_bad_vocab_files(tmp_path):
     with pytest.raises(ValueError, match="no 'word_index'"):
         read_word_index(p)
     p.write_bytes(b"a\nb\ncaf\xe9 au lait\nd\n")  # Latin-1, not UTF-8
-    with pytest.raises(ValueError, match=r"v.txt, line 3: word_index file is not UTF-8 "
-                                         r"\(invalid continuation byte at byte 7\): b'caf\\xe9 au lait'"):
+    with pytest.raises(ValueError, match=r"v.txt, line 3: vocabulary file is not valid UTF-8 "
+                                         r"\(invalid continuation byte at byte 7\): 'caf\\\\xe9 au lait'"):
         read_word_index(p)
     p.write_bytes(b"\xef\xbb\xbfa\n\xff")  # after a BOM
-    with pytest.raises(ValueError, match=r"v.txt, line 2: .*not UTF-8 \(invalid start byte at byte 5\): b'\\xff'"):
+    with pytest.raises(ValueError, match=r"v.txt, line 2: .*not valid UTF-8 \(invalid start byte at byte 5\): '\\\\xff'"):
         read_word_index(p)
 
 

@@ -5,6 +5,8 @@ import os
 
 import numpy as np
 import pytest
+
+import embload
 from hypothesis import given, settings, strategies as st, HealthCheck
 
 from embload import cache
@@ -319,22 +321,21 @@ def test_fingerprint_covers_head_and_tail(tmp_path, monkeypatch):
 
 
 def test_load_cached_builds_then_reuses(tmp_path):
-    pytest.importorskip("embload.read")
     gensim_models = pytest.importorskip("gensim.models")
     kv = gensim_models.KeyedVectors(3)
     kv.add_vectors(["a", "b"], np.array([[1, 2, 3], [4, 5, 6]], np.float32))
     src = str(tmp_path / "v.vec")
     kv.save_word2vec_format(src)
-    first = cache.load_cached(src)
+    first = embload.load_cached(src)
     assert first.words == ["a", "b"] and cache.is_fresh(src + ".embload", src)
     created = cache.read_meta(src + ".embload")["created"]
-    again = cache.load_cached(src)
+    again = embload.load_cached(src)
     assert_same(again, first)
     assert cache.read_meta(src + ".embload")["created"] == created
 
 
 def test_embload_load_opens_a_cache(tmp_path):
-    load = pytest.importorskip("embload.read").load
+    from embload.read import load
     v = make(["a", "b", "c"], dtype=np.float32)
     cache.write_cache(v, tmp_path / "c.embload")
     w = load(tmp_path / "c.embload")

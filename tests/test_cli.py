@@ -8,11 +8,13 @@ import sys
 import numpy as np
 import pytest
 
+import embload
+from conftest import Optional
+
 from embload import cache
 from embload.cli import main
 
-gensim_models = pytest.importorskip("gensim.models")
-KeyedVectors = gensim_models.KeyedVectors
+KeyedVectors = Optional("gensim.models", "KeyedVectors")
 
 WORDS = ["the", "cat", "Sat", "on", "mat", "zero"]
 
@@ -189,13 +191,40 @@ def test_convert_with_options(capsys, files, tmp_path):
     assert np.array_equal(v.vectors, files["kv"].vectors[[4, 0]].astype(np.float16))
 
 
-def test_convert_needs_format_for_txt(capsys, files, tmp_path):
-    code, _, err = run(capsys, "convert", files["vec"], str(tmp_path / "out.txt"))
-    assert code == 1 and "(command line: --to)" in err
+def test_convert_needs_format_when_the_name_does_not_tell(capsys, files, tmp_path):
+    # a usage error (exit 2) in the command line's own words
+    code, _, err = run(capsys, "convert", files["vec"], str(tmp_path / "out.dat"))
+    assert code == 2 and "--to FORMAT (glove, word2vec, word2vec-binary, embload)" in err
+    assert not os.listdir(tmp_path)
+
+
+@pytest.mark.parametrize("name, fmt", [("x.glove.txt", "glove"), ("x.txt", "glove"), ("x.glove", "glove"),
+                                       ("x.w2v", "word2vec"), ("x.w2v.txt", "word2vec"), ("x.vec.gz", "word2vec")])
+def test_convert_recognises_the_names_people_use(capsys, files, tmp_path, name, fmt):
+    code, out, _ = run(capsys, "convert", files["bin"], str(tmp_path / name))
+    assert code == 0, out
+    back = embload.load(tmp_path / name)
+    assert back.format == fmt and back.words == WORDS
+    assert np.array_equal(back.vectors, files["kv"].vectors)
+
+
+def test_format_choices_are_listed_and_checked(capsys, files):
+    code, out, _ = run(capsys, "info", "--help")
+    assert code == 0 and "{auto,glove,word2vec,word2vec-binary}" in " ".join(out.split())
+    code, _, err = run(capsys, "info", files["vec"], "--format", "fasttext-bin")
+    assert code == 2 and "invalid choice: 'fasttext-bin'" in err
+
+
+def test_info_on_a_plain_folder_and_on_an_empty_file(capsys, tmp_path):
+    (tmp_path / "plain").mkdir()
+    code, _, err = run(capsys, "info", str(tmp_path / "plain"))
+    assert code == 1 and "a folder that is not an embload cache" in err and "interrupted" not in err
+    (tmp_path / "empty.vec").write_bytes(b"")
+    code, out, err = run(capsys, "info", str(tmp_path / "empty.vec"))
+    assert code == 1 and "the file is empty" in err and "none found" not in out
 
 
 def test_convert_text_formats(capsys, files, tmp_path):
-    pytest.importorskip("embload.write")
     out = str(tmp_path / "o.txt")
     assert run(capsys, "convert", files["bin"], out, "--to", "glove")[0] == 0
     kv = KeyedVectors.load_word2vec_format(out, no_header=True)
@@ -204,7 +233,6 @@ def test_convert_text_formats(capsys, files, tmp_path):
 
 # --- align -------------------------------------------------------------------------------
 def test_align(capsys, files, tmp_path):
-    pytest.importorskip("embload.align")
     word_index = tmp_path / "wi.json"
     word_index.write_text(json.dumps({"the": 1, "sat": 2, "dog": 3, "mat": 4, "bird": 5}))
     out = str(tmp_path / "m.npy")
@@ -224,7 +252,6 @@ def test_align(capsys, files, tmp_path):
 
 
 def test_align_from_cache_equals_file(capsys, files, tmp_path):
-    pytest.importorskip("embload.align")
     folder = str(tmp_path / "c.embload")
     run(capsys, "convert", files["vec"], folder)
     vocab = tmp_path / "vocab.txt"

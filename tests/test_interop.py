@@ -6,6 +6,8 @@ import os
 import numpy as np
 import pytest
 
+import embload
+
 from embload import cache, interop
 from embload.vectors import Vectors
 
@@ -20,7 +22,6 @@ def vectors():
 
 @pytest.fixture
 def aligned(vectors):
-    pytest.importorskip("embload.align")
     return vectors.align({"cat": 1, "dog": 2, "the": 3}, oov="zeros")
 
 
@@ -67,7 +68,7 @@ def test_to_gensim_shares_and_behaves(vectors):
 
 def test_gensim_writes_what_embload_reads(vectors, tmp_path):
     pytest.importorskip("gensim.models")
-    load = pytest.importorskip("embload.read").load
+    from embload.read import load
     kv = vectors.to_gensim()
     kv.save_word2vec_format(str(tmp_path / "v.bin"), binary=True)
     back = load(tmp_path / "v.bin")

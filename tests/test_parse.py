@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import embload
+from conftest import load_tuned
 from embload import EmbeddingFormatError
 from embload import _parse
 
@@ -175,7 +176,7 @@ def test_text_matches_reference(tmp_path_factory, case, blocks_threads, dtype):
         words = None
     if words is None or (not header and not words):
         return  # generated an ill-formed file (only possible with no rows)
-    v = load_quiet(path, dtype=dtype, threads=threads, _block_size=block_size, _min_piece=1)
+    v = load_tuned(path, quiet=True, dtype=dtype, threads=threads, block_size=block_size, min_piece=1)
     assert_same(v, words, matrix)
 
 
@@ -188,7 +189,7 @@ def test_text_limit_matches_reference(tmp_path_factory, case, limit, block_size)
     words, matrix = reference_text(data, header=header, limit=limit)
     if not header and not words:
         return
-    v = load_quiet(path, limit=limit, _block_size=block_size, threads=1 if block_size < 100 else 2, _min_piece=1)
+    v = load_tuned(path, quiet=True, limit=limit, block_size=block_size, threads=1 if block_size < 100 else 2, min_piece=1)
     assert_same(v, words, matrix)
 
 
@@ -209,7 +210,7 @@ def test_every_block_boundary(tmp_path):
     for block_size in range(1, len(data) + 2):
         # two threads with tiny pieces: slow on a busy machine, so every third size
         for threads in (1, 2) if block_size % 3 == 0 else (1,):
-            v = embload.load(path, _block_size=block_size, threads=threads, _min_piece=1)
+            v = load_tuned(path, block_size=block_size, threads=threads, min_piece=1)
             assert_same(v, words, matrix)
 
 
@@ -222,7 +223,7 @@ def test_threads_give_identical_results(tmp_path):
     assert_same(base, words, matrix)
     for threads in (2, 3, 8):
         for block_size in (1000, 1 << 16):
-            v = embload.load(path, threads=threads, _block_size=block_size, _min_piece=1)
+            v = load_tuned(path, threads=threads, block_size=block_size, min_piece=1)
             assert_same(v, words, matrix)
 
 
@@ -231,7 +232,7 @@ def test_long_word_and_long_lines(tmp_path):
     data = f"{big} 1 2\nb 3 4\n".encode()
     path = tmp_path / "g.txt"
     path.write_bytes(data)
-    v = embload.load(path, _block_size=1000)
+    v = load_tuned(path, block_size=1000)
     assert v.words == [big, "b"]
     assert v.vectors.tolist() == [[1, 2], [3, 4]]
 
@@ -259,8 +260,8 @@ def test_binary_matches_reference(tmp_path_factory, ws, dim, newline, data):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # float16 overflow in the reference
         threads = data.draw(st.sampled_from([1, 2]))  # 2: records found serially, copied in parallel
-        v = load_quiet(path, format="word2vec-binary", dtype=dtype, _block_size=block_size, threads=threads,
-                       _min_piece=1)
+        v = load_tuned(path, quiet=True, format="word2vec-binary", dtype=dtype, block_size=block_size, threads=threads,
+                       min_piece=1)
     assert_same(v, words, ref)
 
 
@@ -275,9 +276,9 @@ def test_binary_chunk_sizes_and_every_split(tmp_path):
     for block_size in [5, 16, 1024] + list(range(1, len(raw) + 2)):
         # 3 threads: the plain file is read by parallel pread() chunks
         for threads in (1, 3) if block_size % 4 == 0 else (1,):
-            v = embload.load(path, _block_size=block_size, threads=threads, _min_piece=1)
+            v = load_tuned(path, block_size=block_size, threads=threads, min_piece=1)
             assert_same(v, words, ref)
-    v = embload.load(path, limit=2, _block_size=5)
+    v = load_tuned(path, limit=2, block_size=5)
     assert_same(v, words[:2], ref[:2])
 
 
@@ -304,7 +305,7 @@ def test_error_not_a_number(tmp_path):
     path = write(tmp_path, b"2 3\nthe 1 2 3\nof 1 x2 3\n")
     for threads in (1, 2):
         with pytest.raises(EmbeddingFormatError) as info:
-            embload.load(path, threads=threads, _min_piece=1)
+            load_tuned(path, threads=threads, min_piece=1)
         assert str(info.value) == f"{path}, line 3: value 2 of 3 is not a number: 'x2'"
         assert info.value.line == 3
 
@@ -336,7 +337,7 @@ def test_error_first_in_file_wins_with_threads(tmp_path):
     path = write(tmp_path, data)
     for threads in (1, 2, 4):
         with pytest.raises(EmbeddingFormatError) as info:
-            embload.load(path, threads=threads, _min_piece=1)
+            load_tuned(path, threads=threads, min_piece=1)
         assert info.value.line == 2001
         assert "value 3 of 4 is not a number: 'zz'" in str(info.value)
 
@@ -413,7 +414,7 @@ def test_fuzz_mutations(tmp_path_factory, base, edits, blocks_threads):
     path = tmp_path_factory.mktemp("f") / "v"
     path.write_bytes(bytes(data))
     try:
-        v = load_quiet(path, _block_size=block_size, threads=threads, _min_piece=1)
+        v = load_tuned(path, quiet=True, block_size=block_size, threads=threads, min_piece=1)
     except EmbeddingFormatError:
         return
     assert isinstance(v, embload.Vectors)
@@ -438,7 +439,7 @@ def test_binary_long_word(tmp_path):
     m = np.arange(4, dtype=np.float32).reshape(2, 2)
     path = write(tmp_path, make_binary([word, "b"], m), "w.bin")
     for block_size in (1000, 1 << 20):
-        v = embload.load(path, _block_size=block_size)
+        v = load_tuned(path, block_size=block_size)
         assert_same(v, [word, "b"], m)
 
 

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 
 import embload
+from conftest import Optional, load_tuned
 from embload import EmbeddingFormatError, LoadOptions
 
-gensim = pytest.importorskip("gensim")
-from gensim.models import KeyedVectors  # noqa: E402
-from gensim.test.utils import datapath  # noqa: E402
+KeyedVectors = Optional("gensim.models", "KeyedVectors")
+datapath = Optional("gensim.test.utils", "datapath")
 
 # (file, format embload must detect, gensim arguments)
 GENSIM_FILES = [
@@ -131,7 +131,7 @@ def test_compressed_same_as_plain(tmp_path, name):
         info = embload.formats.sniff(path)
         assert info.compression == compression
         for block_size in (4000, 1 << 25):
-            v = embload.load(path, _block_size=block_size, _min_piece=100)
+            v = load_tuned(path, block_size=block_size, min_piece=100)
             assert v.words == plain.words
             assert np.array_equal(v.vectors.view(np.uint32), plain.vectors.view(np.uint32))
 
@@ -216,14 +216,58 @@ def test_crlf_bom_trailing_blanks_no_final_newline(tmp_path):
     assert v.vectors.tolist() == [[0.5, -1], [np.float32(1e-3), 2], [3, 4]]
 
 
-def test_empty_files(tmp_path):
+def test_files_without_vectors_are_errors(tmp_path):
+    # almost always a failed download: an error, not a 0 x 0 Vectors
     path = tmp_path / "e.txt"
     path.write_bytes(b"")
-    v = embload.load(path)
-    assert len(v) == 0 and v.vectors.shape[0] == 0
+    with pytest.raises(EmbeddingFormatError, match=r"e.txt: the file is empty"):
+        embload.load(path)
+    with pytest.raises(EmbeddingFormatError, match=r"e.txt: the file is empty"):
+        embload.load_aligned(path, {"a": 1})
+    gz = tmp_path / "e.txt.gz"
+    gz.write_bytes(gzip.compress(b""))
+    with pytest.raises(EmbeddingFormatError, match=r"e.txt.gz: the file is empty"):
+        embload.load(gz)
+    path.write_bytes(b"\n \r\n\t\n")
+    with pytest.raises(EmbeddingFormatError, match=r"no vectors in the file \(only blank lines\)"):
+        embload.load(path)
+    path.write_bytes(b"3 5\n")
+    with pytest.raises(EmbeddingFormatError, match=r"no vectors after the header \(it announces 3\)"):
+        embload.load(path)
+    # an honest empty export: the header says 0
     path.write_bytes(b"0 5\n")
     v = embload.load(path)
     assert v.vectors.shape == (0, 5) and v.format == "word2vec"
+
+
+def test_invalid_utf8_word_is_also_a_unicode_decode_error(tmp_path):
+    path = tmp_path / "u.txt"
+    path.write_bytes(b"ok 1 2\nab\xffc 3 4\n")
+    with pytest.raises(UnicodeDecodeError) as info:   # what code written for gensim catches
+        embload.load(path)
+    err = info.value
+    assert isinstance(err, EmbeddingFormatError) and err.line == 2
+    assert err.object == b"ab\xffc" and (err.start, err.end) == (2, 3) and err.encoding == "utf-8"
+    assert str(err).startswith(f"{path}, line 2: word is not valid UTF-8 (invalid start byte at byte 2)")
+
+
+def test_keywords_or_options_not_both(tmp_path):
+    path = tmp_path / "v.txt"
+    path.write_bytes(b"a 1 2\nb 3 4\n")
+    v = embload.load(path, options=LoadOptions(dtype="float64", block_size=3, min_piece=1))
+    assert v.vectors.dtype == np.float64 and v.words == ["a", "b"]
+    with pytest.raises(TypeError, match="give either options= or the keywords dtype, threads, not both"):
+        embload.load(path, dtype="float16", threads=2, options=LoadOptions())
+    import inspect
+    assert not [p for p in inspect.signature(embload.load).parameters if p.startswith("_")]
+
+
+def test_limit_takes_numpy_integers(tmp_path):
+    path = tmp_path / "v.txt"
+    path.write_bytes(b"a 1 2\nb 3 4\n")
+    assert embload.load(path, limit=np.int64(1)).words == ["a"]
+    embload.save(embload.load(path), tmp_path / "c.embload")
+    assert embload.load(tmp_path / "c.embload", limit=np.int64(1)).words == ["a"]
 
 
 def test_forced_formats(tmp_path):
@@ -335,7 +379,7 @@ def test_gensim_big_file_with_tiny_blocks():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         a = embload.load(path, errors="replace")
-        b = embload.load(path, errors="replace", _block_size=4096, threads=2, _min_piece=1)
+        b = load_tuned(path, errors="replace", block_size=4096, threads=2, min_piece=1)
     assert a.words == b.words and np.array_equal(a.vectors.view(np.uint32), b.vectors.view(np.uint32))
     assert os.path.getsize(path) > 4096 * 100
 
@@ -365,7 +409,7 @@ def test_progress_counts_every_byte(tmp_path, monkeypatch, compress):
         return bars[-1]
 
     monkeypatch.setattr(embload.read, "make_progress", fake)
-    embload.load(path, progress=True, _block_size=10000)
+    load_tuned(path, progress=True, block_size=10000)
     assert bars[0].total == os.path.getsize(path)
     assert bars[0].done == bars[0].total
 
@@ -384,12 +428,12 @@ def test_binary_in_place_and_buffered_paths_agree(tmp_path, block_size):
     path = tmp_path / "b.bin"
     path.write_bytes(b"300 3\n" + body)
     for threads in (1, 2):
-        v = embload.load(path, _block_size=block_size, threads=threads, _min_piece=1)  # in place
+        v = load_tuned(path, block_size=block_size, threads=threads, min_piece=1)  # in place
         assert v.words == words and np.array_equal(v.vectors.view(np.uint32), m.view(np.uint32))
-        w64 = embload.load(path, _block_size=block_size, threads=threads, dtype="float64")  # buffered
+        w64 = load_tuned(path, block_size=block_size, threads=threads, dtype="float64")  # buffered
         assert w64.words == words and np.array_equal(w64.vectors, m.astype(np.float64))
     for count in (299, 5):
         path.write_bytes(f"{count} 3\n".encode() + body)
         with pytest.warns(UserWarning, match=rf"data after the {count} records announced"):
-            v = embload.load(path, _block_size=block_size)
+            v = load_tuned(path, block_size=block_size)
         assert v.words == words[:count] and np.array_equal(v.vectors, m[:count])

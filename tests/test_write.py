@@ -15,11 +15,11 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import embload
+from conftest import Optional
 from embload import write
 from embload.vectors import Vectors
 
-gensim = pytest.importorskip("gensim")
-from gensim.models import KeyedVectors  # noqa: E402
+KeyedVectors = Optional("gensim.models", "KeyedVectors")
 
 FORMATS = ["glove", "word2vec", "word2vec-binary"]
 
@@ -225,11 +225,13 @@ def test_format_from_suffix(tmp_path):
     assert (tmp_path / "a.bin").read_bytes() == reference_bytes(v.words, v.vectors, "word2vec-binary")
     with gzip.open(tmp_path / "a.vec.gz") as f:
         assert f.read() == reference_bytes(v.words, v.vectors, "word2vec")
-    with pytest.raises(ValueError, match=r"cannot tell the format from the name .*a\.txt.*pass format="):
-        embload.save(v, tmp_path / "a.txt")
+    with pytest.raises(ValueError, match=r"cannot tell the format from the name .*a\.dat.*pass format="):
+        embload.save(v, tmp_path / "a.dat")
     with pytest.raises(ValueError, match="format must be one of"):
-        embload.save(v, tmp_path / "a.txt", format="fasttext-bin")
-    assert not (tmp_path / "a.txt").exists()
+        embload.save(v, tmp_path / "a.dat", format="fasttext-bin")
+    assert not (tmp_path / "a.dat").exists()
+    embload.save(v, tmp_path / "a.txt")   # GloVe's own spelling
+    assert (tmp_path / "a.txt").read_bytes() == reference_bytes(v.words, v.vectors, "glove")
 
 
 @pytest.mark.parametrize("fmt,word,what", [
