@@ -1,16 +1,25 @@
 """embload: pretrained word vectors into your model, fast, exact and lean.
 
-Data flows one way through the package::
+Data flows one way through the package; each module imports only from the stages above
+it (``tests/test_package.py`` checks this)::
 
-    bytes source (_source: file, gzip/bz2/xz/zip)
-      -> record splitter (_parse: header, lines, word split from the right)
-      -> float conversion (src/floatparse.h: exact, locale-free)
-      -> row storage (one matrix, allocated once)          -> Vectors      (vectors.py)
-         words kept as one UTF-8 arena (_words)               .words: WordList, .key_to_index: WordIndex
-      -> alignment to a tokenizer's word_index (_align)    -> AlignedEmbedding (align.py)
-      -> embedding layer: lookup + sparse updates (_layer) -> Embedding   (layer.py)
+    errors, _checks, _threads, _progress, _atomic   exceptions, argument rules, threads, bars
+      -> _source      bytes: a file, or a gzip/bz2/xz/zip stream (the compression table)
+      -> formats      which format the bytes are (sniff); format names, name suffixes
+      -> _parse       records -> rows: header, lines, the word split from the right
+         src/floatparse.h   floats: exact, locale-free
+      -> _words, vectors    words as one UTF-8 arena (WordList, WordIndex) + the matrix
+      -> read, cache        embload.load -> Vectors; the instant-open cache folder
+      -> _write, write      embload.save: GloVe, word2vec text/binary, the cache
+      -> vocabulary         a user's vocabulary files and word indexes
+      -> _align, align      a tokenizer's word_index -> AlignedEmbedding (parses only wanted rows)
+      -> conversion, interop, text, _layer, layer, optimizers
+                            convert, frameworks, Keras' Tokenizer, the embedding layer
+      -> demo, cli          the command line
 
-The public names below are imported lazily, so ``import embload`` stays cheap.
+Each compiled module ``_x.pyx`` has a ``.pxd`` (its C contract) and a ``.pyi`` stub; the
+public API lives in the plain Python modules. The public names below are imported
+lazily, so ``import embload`` stays cheap.
 """
 
 __version__ = "0.1.0"

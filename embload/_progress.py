@@ -7,7 +7,7 @@ update it by what they did, and :func:`make_progress` bars are closed by the cal
 
 import sys
 
-__all__ = ["progress_enabled", "make_progress", "PROGRESS_MIN_BYTES"]
+__all__ = ["progress_enabled", "make_progress", "complete", "PROGRESS_MIN_BYTES"]
 
 # A progress bar is shown by default only for work over this many bytes.
 PROGRESS_MIN_BYTES = 64 * 1024 * 1024
@@ -26,6 +26,9 @@ def progress_enabled(progress, total_bytes=None):
 
 
 class _NoBar:
+    total = None
+    n = None
+
     def update(self, n=1):
         pass
 
@@ -50,3 +53,20 @@ def make_progress(progress, *, total=None, desc=None, unit="B"):
 
     return tqdm(total=total, desc=desc, unit=unit, unit_scale=True, unit_divisor=1024,
                 dynamic_ncols=True, leave=False)
+
+
+def complete(bar):
+    """Mark the work of ``bar`` done: the bar shows 100% when the work is finished.
+
+    Where the total was an estimate (text written, records announced), the total becomes
+    what was done; where less was counted than the total (a scan that stopped early once
+    it had found everything, bytes a decompressor held back), the rest is counted."""
+    total = getattr(bar, "total", None)
+    done = getattr(bar, "n", None)
+    if total is None or done is None:
+        return
+    if done < total:
+        bar.update(total - done)
+    elif done > total:
+        bar.total = done
+        bar.refresh()

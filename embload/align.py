@@ -29,7 +29,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ._progress import make_progress
+from ._progress import complete, make_progress
 from ._threads import resolve_threads
 from ._checks import check_dtype
 from ._words import WordList
@@ -469,6 +469,7 @@ def load_aligned(path, word_index, *, num_words=None, oov="zeros", seed=None, ca
             _scan_text_mmap(scanner, path, info, bar, threads)
         else:
             _scan_stream(scanner, path, member, info, bar)
+        complete(bar)   # the scan stops once every word is found: the work is done
     finally:
         bar.close()
     matrix, row_found, slot_exact, group_found = scanner.result()

@@ -301,7 +301,7 @@ def verify_cache(path, *, progress=None):
     only checks sizes. Returns the metadata; raises :class:`EmbeddingFormatError` naming
     the damaged file.
     """
-    from ._progress import make_progress
+    from ._progress import complete, make_progress
 
     path = os.fspath(path)
     meta = read_meta(path)
@@ -466,7 +466,7 @@ def write_cache(vectors, path, *, source=None, source_format=None, progress=None
     str
         ``path``.
     """
-    from ._progress import make_progress
+    from ._progress import complete, make_progress
     from . import __version__
 
     if kwargs:
@@ -541,6 +541,7 @@ def write_cache(vectors, path, *, source=None, source_format=None, progress=None
             json.dump(meta, handle, indent=1, sort_keys=True)
             handle.write("\n")
         _swap_into_place(tmp, path)
+        complete(bar)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -78,7 +78,8 @@ CONVERT_HELP = """\
 Read SRC (any supported format, compressed or not, or a cache folder) and write DST in
 another format, atomically: an error or Ctrl-C leaves the old DST (or none). The output
 format comes from --to or from DST's name: NAME.embload is a cache folder, .bin is
-word2vec-binary, .vec is word2vec text; compression follows DST's suffix (.gz .bz2 .xz .zip)."""
+word2vec-binary, .vec/.w2v is word2vec text, .txt/.glove is GloVe text; compression follows
+DST's suffix (.gz .bz2 .xz .zip). A name that says none of these needs --to FORMAT."""
 
 CONVERT_EPILOG = """\
 examples:

@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 
 from . import _parse
-from ._progress import make_progress
+from ._progress import complete, make_progress
 from ._source import open_source
 from .cache import is_cache, open_cache, is_fresh, write_cache
 from .errors import DuplicateWordsWarning, EmbeddingFormatError, WordDecodeError
@@ -202,6 +202,7 @@ def load_with(path, opts):
                     est_rows=_estimate_rows(src, dim, count, binary=False, line_bytes=line_bytes),
                     dtype=opts.dtype, limit=limit, threads=opts.resolved_threads,
                     block_size=opts.block_size, min_piece=opts.min_piece, bar=bar, path=path)
+            complete(bar)
         finally:
             bar.close()
 

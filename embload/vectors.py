@@ -1,4 +1,11 @@
-"""``Vectors``: words in file order and their matrix, the result of ``embload.load``."""
+"""``Vectors``: words in file order and their matrix, the result of ``embload.load``.
+
+``Vectors`` knows nothing about file formats. Its methods ``align``, ``save``,
+``to_gensim`` and ``from_gensim`` are conveniences that call the later stages
+(:mod:`embload.align`, :mod:`embload.write`, :mod:`embload.interop`); they import those
+modules inside the method, and they are the only imports in the package that point up
+the data flow (``tests/test_package.py`` lists them).
+"""
 
 import numpy as np
 

@@ -17,9 +17,9 @@ as the float32 they widen to (so the text reads back exactly as float16 and as
 float32); float64 values as Python's ``repr``. The binary format holds float32:
 float64 rows are rounded to nearest, float16 rows widened exactly.
 
-The format comes from ``format=`` or, when omitted, from the file name: ``*.bin`` ->
-word2vec-binary, ``*.vec`` -> word2vec, ``*.embload`` -> embload. ``*.txt`` says
-nothing (GloVe and word2vec text both use it), so ``format=`` is required there.
+The format comes from ``format=`` or, when omitted, from the file name
+(:func:`infer_format`): ``*.bin`` -> word2vec-binary, ``*.vec``/``*.w2v`` -> word2vec,
+``*.txt``/``*.glove`` -> glove (GloVe's own spelling), ``*.embload`` -> embload.
 A ``.gz``, ``.bz2``, ``.xz`` or ``.zip`` suffix compresses the output (a zip holds one
 member named after the file without ``.zip``).
 
@@ -39,7 +39,7 @@ import zipfile
 
 import numpy as np
 
-from ._progress import make_progress
+from ._progress import complete, make_progress
 from ._source import compression_of_name
 from ._threads import resolve_threads
 from .cache import is_cache
@@ -140,6 +140,7 @@ def save(vectors, path, format=None, *, header=None, progress=None, threads=None
             if header:
                 out.write(f"{n} {dim}\n".encode("ascii"))
             _write_rows(out, matrix, arena, offsets, binary, threads, bar)
+            complete(bar)   # the total was an estimate of the text's length
         finally:
             bar.close()
     return path

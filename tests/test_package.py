@@ -110,6 +110,27 @@ def test_import_direction():
     assert not wrong, "imports must point down the data flow:\n" + "\n".join(wrong)
 
 
+def test_no_import_cycles():
+    names = set(_module_names())
+    graph = {name: {t for t in _imports_of(name) if t in names and t not in CONVENIENCE.get(name, ())}
+             for name in names}
+    state = {}
+
+    def visit(name, path):
+        if state.get(name) == "done":
+            return
+        if state.get(name) == "open":
+            cycle = path[path.index(name):] + [name]
+            raise AssertionError("import cycle: " + " -> ".join(cycle))
+        state[name] = "open"
+        for target in sorted(graph[name]):
+            visit(target, path + [name])
+        state[name] = "done"
+
+    for name in sorted(names):
+        visit(name, [])
+
+
 def test_save_then_convert_in_a_fresh_interpreter(tmp_path):
     # the reported sequence: save imported the conversion module lazily, which rebound
     # embload.convert to a module and made the next call fail
