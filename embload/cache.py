@@ -3,7 +3,7 @@
 Parse a 1-5 GB text file once, then open the result instantly on every later run::
 
     embload.convert("glove.840B.300d.txt", "glove.840B.embload")   # once
-    vectors = embload.load("glove.840B.embload")                   # ~30 ms, memory-mapped
+    vectors = embload.load("glove.840B.embload")                   # milliseconds, memory-mapped
 
 Layout (format version 1)
 -------------------------
@@ -24,8 +24,8 @@ file anyone can ``grep``. That is also the neutral interchange form: ``np.save``
 list. One file would need a container of our own; to move a cache, ``tar`` the folder.
 
 The words open as a :class:`~embload.WordList` over the bytes of ``words.txt``: one read, a
-UTF-8 check and a split in C (about 10 ms for 400,000 words; no str object is made until a
-word is used). ``key_to_index`` is a C hash index built on first use (about 10 ms).
+UTF-8 check and a split in C (no str object is made until a word is used).
+``key_to_index`` is a C hash index built on first use (README, Benchmarks, has the times).
 
 ``meta.json`` fields::
 
@@ -40,7 +40,7 @@ word is used). ``key_to_index`` is a C hash index built on first use (about 10 m
 
 Checks: opening compares every file's size with ``files`` and the ``.npy`` header with
 ``count``/``dim``/``dtype`` (cheap: a truncated or half-copied cache is caught at once).
-The CRC-32 of each file's full content (3 GB/s) is checked only by :func:`verify_cache`
+The CRC-32 of each file's full content is checked only by :func:`verify_cache`
 (``embload info --verify``), because reading the whole matrix is what the cache avoids.
 ``source`` fingerprints the file the cache was made from: size, modification time and a
 SHA-256 of its first and last MiB. That is what :func:`is_fresh` compares; a full hash of
@@ -297,7 +297,7 @@ def open_cache(path, *, mmap=True, limit=None, dtype=None):
 def verify_cache(path, *, progress=None):
     """Read every file of the cache and compare its CRC-32 with ``meta.json``.
 
-    Slow by design (reads the whole matrix, about 3 GB/s once in the page cache); opening
+    Slow by design (reads the whole matrix); opening
     only checks sizes. Returns the metadata; raises :class:`EmbeddingFormatError` naming
     the damaged file.
     """
