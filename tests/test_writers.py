@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import embload
-from embload import writers
+from embload import _atomic, writers
 from embload.vectors import Vectors
 
 gensim = pytest.importorskip("gensim")
@@ -589,7 +589,7 @@ def test_replaced_file_released_in_background(tmp_path, monkeypatch):
                 found.append(target)
         return found
 
-    monkeypatch.setattr(writers, "RELEASE_IN_BACKGROUND_BYTES", 1)
+    monkeypatch.setattr(_atomic, "RELEASE_IN_BACKGROUND_BYTES", 1)
     v = sample()
     p = tmp_path / "a.vec"
     embload.save(v, p)
@@ -605,7 +605,7 @@ def test_replaced_file_released_in_background(tmp_path, monkeypatch):
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
 def test_replacing_a_named_pipe_does_not_block(tmp_path, monkeypatch):
-    monkeypatch.setattr(writers, "RELEASE_IN_BACKGROUND_BYTES", 0)
+    monkeypatch.setattr(_atomic, "RELEASE_IN_BACKGROUND_BYTES", 0)
     p = tmp_path / "pipe.vec"
     os.mkfifo(p)
     embload.save(sample(), p)
