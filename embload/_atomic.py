@@ -18,8 +18,9 @@ old or the new content, never a file of the right size full of zeros.
 Signals. Ctrl-C raises KeyboardInterrupt and the unwinding removes the temporary; the
 default action of SIGTERM and SIGHUP (a batch scheduler's time limit, ``docker stop``,
 a closed terminal) would kill the process on the spot and leave the temporary behind.
-So, while a write is in progress, these three signals raise :class:`Interrupted` (a
-KeyboardInterrupt) instead:
+So, while a write is in progress, SIGTERM and SIGHUP raise :class:`Interrupted` (a
+KeyboardInterrupt) instead, and SIGINT its KeyboardInterrupt as usual (through our
+handler, which can hold it in a critical section, see below):
 
 - the command line (``embload.cli.main``) installs the handlers for its whole run
   (:func:`interrupt_on_signals`) and exits with status 128 + the signal number;
@@ -62,7 +63,7 @@ import uuid
 
 __all__ = ["atomic_file", "atomic_dir", "Interrupted", "interrupt_on_signals", "remove_live_temporaries"]
 
-# The signals that end a write; each becomes an Interrupted exception while one is in progress.
+# The signals that end a write; each raises an exception while one is in progress.
 SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 # Replacing a large file frees its storage inside the rename when the rename drops its
@@ -73,15 +74,21 @@ RELEASE_IN_BACKGROUND_BYTES = 64 * 1024 * 1024
 
 
 class Interrupted(KeyboardInterrupt):
-    """A write was interrupted by the signal ``signum`` (SIGINT, SIGTERM or SIGHUP).
+    """A write was interrupted by the signal ``signum`` (SIGTERM or SIGHUP).
 
     A KeyboardInterrupt, so that ``except Exception`` does not swallow it and code that
-    already handles Ctrl-C handles the other two alike.
+    already handles Ctrl-C handles the other two alike. SIGINT raises a plain
+    KeyboardInterrupt, as always (Python ends a program that does not catch it by
+    SIGINT, which it does for that exact class only).
     """
 
     def __init__(self, signum):
         self.signum = signum
         super().__init__(f"interrupted by {signal.Signals(signum).name}")
+
+
+def _exception_for(signum):
+    return KeyboardInterrupt() if signum == signal.SIGINT else Interrupted(signum)
 
 
 # --- temporaries ---------------------------------------------------------------------------
@@ -121,7 +128,7 @@ _local = threading.local()      # .depth: critical sections entered; .pending: a
 class _critical:
     """Hold our signal handlers' exceptions until the block ends (see the module docstring).
 
-    A signal that arrived inside is raised at the end, unless an Interrupted is already
+    A signal that arrived inside is raised at the end, unless a KeyboardInterrupt is already
     propagating (the process is ending for the first signal).
     """
 
@@ -134,18 +141,19 @@ class _critical:
         if _local.depth == 0 and pending is not None:
             _local.pending = None
             # inside an __exit__ or except block, the exception being handled is there
-            if not isinstance(exc if exc is not None else sys.exc_info()[1], Interrupted):
-                raise Interrupted(pending)
+            if not isinstance(exc if exc is not None else sys.exc_info()[1], KeyboardInterrupt):
+                raise _exception_for(pending)
         return False
 
 
 def _raise_interrupted(signum, frame):
-    """The handler: raise Interrupted, or hold the signal inside a critical section."""
+    """The handler: raise KeyboardInterrupt or Interrupted, or hold the signal inside a
+    critical section."""
     if getattr(_local, "depth", 0):
         if getattr(_local, "pending", None) is None:
             _local.pending = signum
         return
-    raise Interrupted(signum)
+    raise _exception_for(signum)
 
 
 def _is_default(signum, handler):
@@ -153,14 +161,15 @@ def _is_default(signum, handler):
 
 
 class interrupt_on_signals:
-    """Make SIGINT, SIGTERM and SIGHUP raise :class:`Interrupted` inside the block.
+    """Make SIGINT raise KeyboardInterrupt, SIGTERM and SIGHUP :class:`Interrupted`,
+    inside the block.
 
     Only signals whose handler is the default one are taken over (an ignored SIGHUP under
     ``nohup`` stays ignored, a program's own handler stays), only in the main thread
     (elsewhere this does nothing), and the previous handlers come back at the end.
 
     ``redeliver=True`` (the library's writes): when the block ends with an Interrupted
-    for a signal whose default action is to end the process (SIGTERM, SIGHUP), the
+    (or a signal arrived while the handlers were being restored) for a signal whose default action is to end the process (SIGTERM, SIGHUP), the
     signal is sent again after the handlers are restored, so the process dies of it as
     it would have without us. ``redeliver=False`` (the CLI): the exception propagates.
     ``received`` is the first signal number seen, or None.
@@ -211,8 +220,8 @@ class interrupt_on_signals:
                 remove_live_temporaries()
         if self._redelivers(signum, saved):
             os.kill(os.getpid(), signum)   # with SIG_DFL back: the process ends here
-        if held is not None and not isinstance(exc, Interrupted):
-            raise Interrupted(held)
+        if held is not None and not isinstance(exc, KeyboardInterrupt):
+            raise _exception_for(held)
         return False
 
     def _redelivers(self, signum, saved):

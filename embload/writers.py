@@ -346,8 +346,8 @@ def _write_rows(out, matrix, arena, offsets, binary, threads, bar):
 # Data goes to a compressor in pieces of at most this many bytes. Compressing one
 # 16 MB part in a single call holds the interpreter in C for up to seconds (xz), and a
 # signal's handler (the cleanup of an interrupted write) waits for it; ~0.1 s per piece
-# at worst.
-COMPRESS_PIECE = 256 * 1024
+# at worst (xz on a busy machine compresses ~1 MB/s).
+COMPRESS_PIECE = 64 * 1024
 
 
 @contextlib.contextmanager
