@@ -225,8 +225,9 @@ class interrupt_on_signals:
         return False
 
     def _redelivers(self, signum, saved):
-        return (self.redeliver and signum is not None and signum != signal.SIGINT
-                and saved.get(signum) == signal.SIG_DFL)
+        # only a signal these handlers caught, whose default action ends the process
+        return (self.redeliver and signum is not None and signum == self.received
+                and signum != signal.SIGINT and saved.get(signum) == signal.SIG_DFL)
 
 
 # --- the protocol both share -------------------------------------------------------------

@@ -51,7 +51,7 @@ KINDS = {
     "xz": ("out.vec.xz", None, 1_500),
     "zip": ("out.bin.zip", None, 15_000),
     "cache": ("out.embload", None, ROWS),
-    "align": ("matrix.npy", None, ROWS),
+    "align": ("matrix.npy", None, 150_000),   # rows of the vocabulary
 }
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 MOMENTS = ("early", "middle", "late")
@@ -99,7 +99,7 @@ def source(tmp_path_factory):
     matrix = (rng.integers(1, 10, size=(ROWS, DIM)) / 10).astype(np.float32)
     words = [f"w{i:07d}" for i in range(ROWS)]
     embload.save((words, matrix), folder / "src.embload", progress=False)
-    (folder / "vocab.txt").write_text("\n".join(words) + "\n")
+    (folder / "vocab.txt").write_text("\n".join(words[:KINDS["align"][2]]) + "\n")
     return folder
 
 
@@ -144,7 +144,7 @@ def reached(kind, moment, folder, lines):
         return False
     data = os.path.join(tmp, "matrix.npy") if kind == "cache" else tmp
     try:
-        return os.path.getsize(data) >= fraction * ROWS * DIM * 4
+        return os.path.getsize(data) >= fraction * KINDS[kind][2] * DIM * 4
     except OSError:   # not there yet, or just renamed
         return False
 
