@@ -190,7 +190,10 @@ class interrupt_on_signals:
                 continue
             if _is_default(signum, previous):
                 self._saved[signum] = previous   # first: restored even if a signal comes between
-                signal.signal(signum, self._handle)
+                try:
+                    signal.signal(signum, self._handle)
+                except ValueError:   # not the main interpreter
+                    del self._saved[signum]
         return self
 
     def _handle(self, signum, frame):
