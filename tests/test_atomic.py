@@ -42,15 +42,19 @@ def umask():
 # --- files -------------------------------------------------------------------------------
 def test_file_appears_only_at_the_end(tmp_path):
     target = tmp_path / "out.bin"
+    before = handlers()
     with atomic_file(target) as handle:
         handle.write(b"new")
         assert not target.exists()
+        if hasattr(signal, "SIGHUP"):   # the library's handlers, for the write only
+            assert handlers()[signal.SIGTERM] != signal.SIG_DFL
         [tmp] = listing(tmp_path)
         assert tmp.startswith(".out.bin.") and tmp.endswith(".tmp")
         assert _atomic._live == {str(tmp_path / tmp): "file"}
     assert target.read_bytes() == b"new"
     assert listing(tmp_path) == ["out.bin"]
     assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~umask()
+    assert handlers() == before
 
 
 @pytest.mark.parametrize("exc", [RuntimeError, KeyboardInterrupt, Interrupted(signal.SIGTERM)])

@@ -17,7 +17,8 @@ came (a busy machine can starve the watcher) proves nothing; such a case is run 
 
 Cases: every output kind meets every signal once and every moment once per signal
 (a Latin square, not the full product: each child costs a second), the destination
-existing in about half of them.
+existing in about half of them (``embload convert`` over an existing file or cache
+folder keeps it whole).
 """
 
 import os
@@ -155,7 +156,11 @@ def interrupt(kind, signum, moment, source, out_dir, mode="cli"):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=child_env(kind, KINDS[kind][2]), cwd=str(out_dir))
     lines = []
-    reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
+    def read():
+        for line in proc.stdout:
+            lines.append(line)
+
+    reader = threading.Thread(target=read, daemon=True)
     reader.start()
     sent = False
     while proc.poll() is None:
