@@ -36,9 +36,9 @@ handler, which can hold it in a critical section, see below):
 
 A Python signal handler runs in the main thread between two bytecodes: a long call
 into C that does not return (one huge ``write``, compressing a big buffer) delays it.
-The writers therefore hand data on in bounded pieces (``writers`` compresses in
-``COMPRESS_PIECE`` bytes, rows are formatted in parts), and the waits on worker threads
-are interruptible lock waits.
+The writers therefore hand data on in bounded pieces (:class:`ChunkedWriter`: the
+compressors get ``writers.COMPRESS_PIECE`` bytes a call, ``numpy.save`` 16 MiB; rows are
+formatted in parts), and the waits on worker threads are interruptible lock waits.
 
 Renaming and removing temporaries are critical sections (:func:`_critical`): a signal
 that arrives there is held until the section ends, so that a second signal cannot
@@ -61,7 +61,8 @@ import tempfile
 import threading
 import uuid
 
-__all__ = ["atomic_file", "atomic_dir", "Interrupted", "interrupt_on_signals", "remove_live_temporaries"]
+__all__ = ["atomic_file", "atomic_dir", "ChunkedWriter", "Interrupted", "interrupt_on_signals",
+           "remove_live_temporaries"]
 
 # The signals that end a write; each raises an exception while one is in progress.
 SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
@@ -287,6 +288,26 @@ class _AtomicWrite:
 
     def _close(self):
         pass
+
+
+class ChunkedWriter:
+    """``write(data)`` to ``stream`` in calls of at most ``size`` bytes.
+
+    A call into C that takes long (xz compressing 16 MB: seconds) holds off a signal's
+    handler, and with it the cleanup of an interrupted write, until it returns. Also makes
+    ``numpy.save`` write in 16 MiB chunks instead of one ``tofile`` of the whole array (it
+    does so for any object that is not a real file).
+    """
+
+    def __init__(self, stream, size):
+        self._stream = stream
+        self._size = size
+
+    def write(self, data):
+        view = memoryview(data).cast("B")
+        for start in range(0, len(view), self._size):
+            self._stream.write(view[start:start + self._size])
+        return len(view)
 
 
 # --- files ---------------------------------------------------------------------------------

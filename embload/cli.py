@@ -407,10 +407,11 @@ def _cmd_align(args):
 
 
 def _save_npy_atomic(path, array):
-    from ._atomic import atomic_file
+    from ._atomic import ChunkedWriter, atomic_file
 
     with atomic_file(path) as handle:
-        np.save(handle, array, allow_pickle=False)
+        # in chunks: one tofile() of a large matrix would hold off Ctrl-C/SIGTERM until done
+        np.save(ChunkedWriter(handle, 16 << 20), array, allow_pickle=False)
 
 
 # --- entry point -------------------------------------------------------------------------

@@ -38,7 +38,7 @@ import zipfile
 
 import numpy as np
 
-from ._atomic import atomic_file
+from ._atomic import ChunkedWriter, atomic_file
 from ._runtime import make_progress, resolve_threads
 
 __all__ = ["save", "FORMATS"]
@@ -354,8 +354,9 @@ COMPRESS_PIECE = 64 * 1024
 def _compressed(raw, path):
     """A binary stream writing into ``raw``, compressed as the suffix of ``path`` says
     (``.gz``, ``.bz2``, ``.xz``, ``.zip``; anything else: ``raw`` itself). Closed (the
-    compressed stream completed) when the block ends; on an exception the compressors
-    are dropped quietly, the file being discarded anyway."""
+    compressed stream completed) when the block ends; on an exception they are closed
+    with their errors ignored, the file being discarded anyway. The compressors get the
+    data in ``COMPRESS_PIECE`` bytes a call."""
     lower = path.lower()
     closers = []
     try:
@@ -372,7 +373,7 @@ def _compressed(raw, path):
             closers.append(archive)
             member = os.path.basename(path)[:-4] or "vectors"
             closers.append(archive.open(member, "w", force_zip64=True))
-        yield _InPieces(closers[-1]) if closers else raw
+        yield ChunkedWriter(closers[-1], COMPRESS_PIECE) if closers else raw
     except BaseException:
         for closer in reversed(closers):
             try:
@@ -383,15 +384,3 @@ def _compressed(raw, path):
     for closer in reversed(closers):   # the member, then the archive's directory
         closer.close()
 
-
-class _InPieces:
-    """``write`` to a compressor in ``COMPRESS_PIECE`` pieces (see there)."""
-
-    def __init__(self, stream):
-        self._stream = stream
-
-    def write(self, data):
-        view = memoryview(data).cast("B")
-        for start in range(0, len(view), COMPRESS_PIECE):
-            self._stream.write(view[start:start + COMPRESS_PIECE])
-        return len(view)

@@ -353,12 +353,12 @@ def test_compressors_fed_in_small_pieces(tmp_path, monkeypatch, suffix):
             fed.append(len(data))
             return self.stream.write(data)
 
-    class Pieces(writers._InPieces):
-        def __init__(self, stream):
-            super().__init__(Recorder(stream))
+    class Pieces(_atomic.ChunkedWriter):
+        def __init__(self, stream, size):
+            super().__init__(Recorder(stream), size)
 
     monkeypatch.setattr(writers, "COMPRESS_PIECE", 100)
-    monkeypatch.setattr(writers, "_InPieces", Pieces)
+    monkeypatch.setattr(writers, "ChunkedWriter", Pieces)
     words = [f"w{i}" for i in range(300)]
     matrix = np.random.default_rng(1).standard_normal((300, 8)).astype(np.float32)
     path = tmp_path / f"v.vec{suffix}"
@@ -368,3 +368,22 @@ def test_compressors_fed_in_small_pieces(tmp_path, monkeypatch, suffix):
     assert max(fed) == 100 and sum(fed) == plain.stat().st_size
     back = embload.load(path, progress=False)
     assert back.words == words and np.array_equal(back.vectors, matrix)
+
+
+def test_chunked_writer_gives_numpy_save_the_same_bytes(tmp_path):
+    sizes = []
+
+    class Sink:
+        def __init__(self):
+            self.data = bytearray()
+
+        def write(self, data):
+            sizes.append(len(data))
+            self.data += data
+
+    matrix = np.random.default_rng(2).standard_normal((300, 7)).astype(np.float32)
+    np.save(tmp_path / "direct.npy", matrix, allow_pickle=False)
+    sink = Sink()
+    np.save(_atomic.ChunkedWriter(sink, 1000), matrix, allow_pickle=False)
+    assert bytes(sink.data) == (tmp_path / "direct.npy").read_bytes()
+    assert max(sizes) == 1000 and len(sizes) > matrix.nbytes // 1000
