@@ -225,7 +225,7 @@ def test_cli_interrupted(kind, signum, moment, existing, source, tmp_path):
     assert f"interrupted ({signal.Signals(signum).name})" in err
 
 
-@pytest.mark.parametrize("kind, moment", [("gz", "middle"), ("word2vec-binary", "late"), ("cache", "middle")])
+@pytest.mark.parametrize("kind, moment", [("gz", "late"), ("cache", "middle")])
 @pytest.mark.parametrize("signum", SIGNALS, ids=lambda s: signal.Signals(s).name)
 def test_library_dies_of_the_signal(kind, moment, signum, source, tmp_path):
     # the old destination is kept, the temporary removed, and the program still dies
