@@ -68,7 +68,7 @@ __all__ = ["atomic_file", "atomic_dir", "ChunkedWriter", "Interrupted", "interru
 SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 # Replacing a large file frees its storage inside the rename when the rename drops its
-# last link (tens of milliseconds per 500 MB, more on some disks). Holding the old file
+# last link (scripts/bench_write.py). Holding the old file
 # open across the rename and closing it in a helper thread moves that work off the
 # caller's path; the new file is in place either way.
 RELEASE_IN_BACKGROUND_BYTES = 64 * 1024 * 1024
@@ -293,7 +293,7 @@ class _AtomicWrite:
 class ChunkedWriter:
     """``write(data)`` to ``stream`` in calls of at most ``size`` bytes.
 
-    A call into C that takes long (xz compressing 16 MB: seconds) holds off a signal's
+    A call into C that takes long (xz compressing a 16 MB part) holds off a signal's
     handler, and with it the cleanup of an interrupted write, until it returns. Also makes
     ``numpy.save`` write in 16 MiB chunks instead of one ``tofile`` of the whole array (it
     does so for any object that is not a real file).

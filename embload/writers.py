@@ -343,10 +343,10 @@ def _write_rows(out, matrix, arena, offsets, binary, threads, bar):
             raise
 
 
-# Data goes to a compressor in pieces of at most this many bytes. Compressing one
-# 16 MB part in a single call holds the interpreter in C for up to seconds (xz), and a
-# signal's handler (the cleanup of an interrupted write) waits for it; ~0.1 s per piece
-# at worst (xz on a busy machine compresses ~1 MB/s).
+# Data goes to a compressor in pieces of at most this many bytes. Compressing a whole
+# part in one call holds the interpreter in C for seconds with xz, and a signal's
+# handler (the cleanup of an interrupted write) waits for it; small pieces bound that
+# wait at no measurable cost (scripts/bench_interrupt.py measures both).
 COMPRESS_PIECE = 64 * 1024
 
 
