@@ -170,9 +170,10 @@ class interrupt_on_signals:
     (elsewhere this does nothing), and the previous handlers come back at the end.
 
     ``redeliver=True`` (the library's writes): when the block ends with an Interrupted
-    (or a signal arrived while the handlers were being restored) for a signal whose default action is to end the process (SIGTERM, SIGHUP), the
-    signal is sent again after the handlers are restored, so the process dies of it as
-    it would have without us. ``redeliver=False`` (the CLI): the exception propagates.
+    from these handlers (or one of them caught a signal while they were being restored)
+    for a signal whose default action ends the process (SIGTERM, SIGHUP), the signal is
+    sent again once the old handlers are back, so the process dies of it as it would
+    have without us. ``redeliver=False`` (the CLI): the exception propagates.
     ``received`` is the first signal number seen, or None.
     """
 
