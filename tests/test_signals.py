@@ -22,6 +22,7 @@ folder keeps it whole).
 """
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -205,8 +206,6 @@ def run_case(kind, signum, moment, existing, source, tmp_path, mode):
             break
         # the child was done before the signal came: undo its write and try again
         if os.path.isdir(dst):
-            import shutil
-
             shutil.rmtree(dst)
         elif os.path.exists(dst):
             os.unlink(dst)
