@@ -47,23 +47,23 @@ SHA-256 of its first and last MiB. That is what :func:`is_fresh` compares; a ful
 a 5 GB source would cost seconds on every check, and the three together already catch a
 file replaced, re-downloaded, appended to or truncated.
 
-Writes are atomic: everything goes into a hidden temporary folder next to the target,
-which is renamed into place at the end. An error or Ctrl-C leaves the old cache (or none),
-never half a cache. An existing folder that is not a cache is never replaced.
+Writes are atomic (``embload._atomic.atomic_dir``): everything goes into a hidden temporary
+folder next to the target, which is renamed into place at the end. An error, Ctrl-C,
+SIGTERM or SIGHUP leaves the old cache (or none), never half a cache. An existing folder
+that is not a cache is never replaced.
 """
 
+import contextlib
 import datetime
-import errno
 import hashlib
 import io
 import json
 import os
-import shutil
-import uuid
 import zlib
 
 import numpy as np
 
+from ._atomic import atomic_dir
 from .errors import EmbeddingFormatError
 
 __all__ = [
@@ -441,7 +441,7 @@ def _check_target(path):
     raise FileExistsError(17, "exists and is not a folder; an embload cache is a folder, refusing to replace it", path)
 
 
-def write_cache(vectors, path, *, source=None, source_format=None, progress=None, **kwargs):
+def write_cache(vectors, path, *, source=None, source_format=None, progress=None, fsync=False, **kwargs):
     """Write ``vectors`` as an embload cache folder at ``path``, atomically.
 
     Parameters
@@ -460,6 +460,9 @@ def write_cache(vectors, path, *, source=None, source_format=None, progress=None
         The source's format, recorded for ``embload info``. Defaults to ``vectors.format``.
     progress : bool, optional
         Progress bar over the bytes written (default: on for large work on a terminal).
+    fsync : bool, default False
+        Flush every file and the folder to the disk before renaming it into place, and
+        the parent folder after (survives a power cut).
 
     Returns
     -------
@@ -501,13 +504,9 @@ def write_cache(vectors, path, *, source=None, source_format=None, progress=None
     else:
         needs_offsets = False   # a plain WordList: no word holds a "\n"
 
-    _check_target(path)
-    parent = os.path.dirname(os.path.abspath(path))
-    name = os.path.basename(os.path.abspath(path))
-    tmp = os.path.join(parent, f".{name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-    os.mkdir(tmp)
-    bar = make_progress(progress, total=matrix.nbytes + len(blob), desc="write cache")
-    try:
+    # the bar is closed before the folder is renamed into place (or discarded)
+    with atomic_dir(path, fsync=fsync, check=_check_target) as tmp, \
+            contextlib.closing(make_progress(progress, total=matrix.nbytes + len(blob), desc="write cache")) as bar:
         files = {}
         size, crc = _write_npy(os.path.join(tmp, MATRIX), matrix, bar)
         files[MATRIX] = {"size": size, "crc32": crc}
@@ -540,33 +539,5 @@ def write_cache(vectors, path, *, source=None, source_format=None, progress=None
         with open(os.path.join(tmp, META), "w", encoding="utf-8") as handle:
             json.dump(meta, handle, indent=1, sort_keys=True)
             handle.write("\n")
-        _swap_into_place(tmp, path)
         complete(bar)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    finally:
-        bar.close()
     return path
-
-
-def _swap_into_place(tmp, path):
-    """Rename the finished temporary folder to ``path``, replacing an old cache there."""
-    if not os.path.lexists(path):
-        try:
-            os.rename(tmp, path)
-            return
-        except OSError as exc:
-            # another process put a cache there meanwhile (two runs building the same cache)
-            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
-                raise
-    _check_target(path)
-    parent = os.path.dirname(os.path.abspath(path))
-    old = os.path.join(parent, f".{os.path.basename(os.path.abspath(path))}.old-{uuid.uuid4().hex[:8]}")
-    os.rename(path, old)
-    try:
-        os.rename(tmp, path)
-    except BaseException:
-        os.rename(old, path)
-        raise
-    shutil.rmtree(old, ignore_errors=True)

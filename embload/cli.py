@@ -8,12 +8,14 @@ Each subcommand is a thin layer over the library: ``info`` over :func:`embload.l
 import argparse
 import json
 import os
+import signal
 import sys
 import warnings
 
 import numpy as np
 
 from . import __version__
+from ._atomic import ChunkedWriter, atomic_file, interrupt_on_signals, remove_live_temporaries
 from ._checks import DTYPES
 from ._progress import make_progress
 from .align import load_aligned
@@ -58,7 +60,8 @@ exit status:
   1  bad input: a file that is missing, unreadable or not what its format says (the
      message names the file, and the line or record)
   2  usage error (unknown option, missing argument)
-  130 interrupted (Ctrl-C); files being written are left as they were
+  128+N  ended by signal N: 130 Ctrl-C (SIGINT), 143 SIGTERM, 129 SIGHUP; a file
+     being written is removed, an existing one is left as it was
 """
 
 INFO_HELP = """\
@@ -407,11 +410,9 @@ def _cmd_align(args):
 
 
 def _save_npy_atomic(path, array):
-    # the writers' atomic file: unique temporary name, cleanup on any error, usual permissions
-    from .write import _AtomicFile
-
-    with _AtomicFile(path) as handle:
-        np.save(handle, array, allow_pickle=False)
+    with atomic_file(path) as handle:
+        # in chunks: one tofile() of a large matrix would hold off Ctrl-C/SIGTERM until done
+        np.save(ChunkedWriter(handle, 16 << 20), array, allow_pickle=False)
 
 
 # --- entry point -------------------------------------------------------------------------
@@ -426,7 +427,8 @@ def _error_message(exc):
 
 
 def main(argv=None):
-    """Run the ``embload`` command; return the exit status (0 done, 1 bad input, 2 usage)."""
+    """Run the ``embload`` command; return the exit status (0 done, 1 bad input, 2 usage,
+    128 + N when signal N (SIGINT, SIGTERM, SIGHUP) ended it)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "demo":
         # the demo has its own options (and its own --help)
@@ -440,19 +442,35 @@ def main(argv=None):
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     if args.no_progress_global:
         args.progress = False
+    # Ctrl-C, a closed terminal (SIGHUP) and kill, timeout or docker stop (SIGTERM) raise
+    # an exception, so that a file being written is removed on the way out.
+    signals = interrupt_on_signals()
     try:
-        return args.func(args)
+        with signals:
+            return args.func(args)
     except UsageError as exc:
         print(f"usage: embload {args.command} ...\nembload {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except (EmbeddingFormatError, ValueError, OSError, UnicodeError, TypeError) as exc:
+        if signals.received:   # failed while unwinding (after SIGHUP the terminal is gone)
+            return _interrupted(args.command, signals.received)
         if isinstance(exc, BrokenPipeError):
             return EXIT_OK
         print(f"embload {args.command}: error: {_error_message(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        print(f"embload {args.command}: interrupted", file=sys.stderr)
-        return 130
+        return _interrupted(args.command, signals.received or signal.SIGINT)
+
+
+def _interrupted(command, signum):
+    """Exit status 128 + ``signum``, as a shell reports a process that signal ended."""
+    remove_live_temporaries()   # any write still open in another thread
+    try:
+        print(f"embload {command}: interrupted ({signal.Signals(signum).name}); the file being "
+              "written was removed, an existing one is as it was", file=sys.stderr)
+    except (OSError, ValueError):   # no terminal left to tell
+        pass
+    return 128 + signum
 
 
 if __name__ == "__main__":

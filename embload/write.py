@@ -23,22 +23,22 @@ The format comes from ``format=`` or, when omitted, from the file name
 A ``.gz``, ``.bz2``, ``.xz`` or ``.zip`` suffix compresses the output (a zip holds one
 member named after the file without ``.zip``).
 
-Writes are atomic: everything goes to a temporary file next to the target, which
-replaces the target only once complete; an error or Ctrl-C removes the temporary
-file and leaves an existing target untouched.
+Writes are atomic (``embload._atomic.atomic_file``): everything goes to a temporary
+file next to the target, which replaces the target only once complete; an error,
+Ctrl-C, SIGTERM or SIGHUP removes the temporary file and leaves an existing target
+untouched (a SIGTERM or SIGHUP then still ends the process, see ``_atomic``).
 """
 
 import bz2
+import contextlib
 import gzip
 import lzma
 import os
-import stat
-import tempfile
-import threading
 import zipfile
 
 import numpy as np
 
+from ._atomic import ChunkedWriter, atomic_file
 from ._progress import complete, make_progress
 from ._source import compression_of_name
 from ._threads import resolve_threads
@@ -93,8 +93,9 @@ def save(vectors, path, format=None, *, header=None, progress=None, threads=None
     threads : int, optional
         Threads formatting text (None: all cores; see ``resolve_threads``).
     fsync : bool, default False
-        Flush the file to the disk before renaming it into place (survives a power cut,
-        costs the time of the disk write).
+        Flush the file (every file of a cache folder) to the disk before renaming it
+        into place, and the folder after (survives a power cut, costs the time of the
+        disk write).
 
     Returns
     -------
@@ -122,7 +123,7 @@ def save(vectors, path, format=None, *, header=None, progress=None, threads=None
 
         if not isinstance(vectors, Vectors):
             vectors = Vectors(words, matrix)
-        write_cache(vectors, path, progress=progress)
+        write_cache(vectors, path, progress=progress, fsync=fsync)
         return path
     binary = format == "word2vec-binary"
     if header is None:
@@ -133,7 +134,7 @@ def save(vectors, path, format=None, *, header=None, progress=None, threads=None
     n, dim = matrix.shape
     threads = resolve_threads(threads)
 
-    with _AtomicFile(path, fsync=fsync) as out:
+    with atomic_file(path, fsync=fsync) as raw, _compressed(raw, path) as out:
         est = n * (dim * (4 if binary else 11) + 8)
         bar = make_progress(progress, total=est, desc=f"writing {os.path.basename(path)}")
         try:
@@ -364,129 +365,48 @@ def _write_rows(out, matrix, arena, offsets, binary, threads, bar):
             raise
 
 
-class _AtomicFile:
-    """A binary file object that becomes ``path`` only when the ``with`` block succeeds.
+# Data goes to a compressor in pieces of at most this many bytes. Compressing a whole
+# part in one call holds the interpreter in C for seconds with xz, and a signal's
+# handler (the cleanup of an interrupted write) waits for it; small pieces bound that
+# wait at no measurable cost (scripts/bench_interrupt.py measures both).
+COMPRESS_PIECE = 64 * 1024
 
-    The temporary file lives in the target's folder (so the final ``os.replace`` is a
-    rename on the same file system) and is removed on any exception, KeyboardInterrupt
-    included. Compression is chosen by the suffix of ``path``.
-    """
 
-    def __init__(self, path, *, fsync=False):
-        self.path = path
-        self.fsync = fsync
-        self._raw = None
-        self._tmp = None
-        self._stream = None
-        self._zip = None
-
-    def __enter__(self):
-        folder = os.path.dirname(os.path.abspath(self.path))
-        if not os.path.isdir(folder):
-            raise FileNotFoundError(2, "the folder to write into does not exist", folder)
-        if os.path.isdir(self.path):
-            raise IsADirectoryError(21, "is a folder; give a file name to write", self.path)
-        fd, self._tmp = tempfile.mkstemp(prefix="." + os.path.basename(self.path) + ".", suffix=".tmp",
-                                         dir=folder)
-        try:
-            self._raw = os.fdopen(fd, "wb")
-            lower = self.path.lower()
-            if lower.endswith(".gz"):
-                # mtime=0: the same vectors give the same bytes
-                self._stream = gzip.GzipFile(filename=os.path.basename(self.path)[:-3], mode="wb",
-                                             fileobj=self._raw, compresslevel=6, mtime=0)
-            elif lower.endswith(".bz2"):
-                self._stream = bz2.BZ2File(self._raw, "wb")
-            elif lower.endswith(".xz"):
-                self._stream = lzma.LZMAFile(self._raw, "wb")
-            elif lower.endswith(".zip"):
-                self._zip = zipfile.ZipFile(self._raw, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True)
-                member = os.path.basename(self.path)[:-4] or "vectors"
-                self._stream = self._zip.open(member, "w", force_zip64=True)
-            else:
-                self._stream = self._raw
-        except BaseException:
-            self._discard()
-            raise
-        return self._stream
-
-    def __exit__(self, exc_type, exc, tb):
-        if exc_type is not None:
-            self._discard()
-            return False
-        try:
-            if self._stream is not self._raw:
-                self._stream.close()
-            if self._zip is not None:
-                self._zip.close()
-            self._raw.flush()
-            if self.fsync:
-                os.fsync(self._raw.fileno())
-            self._raw.close()
-            os.chmod(self._tmp, _default_mode(self.path))
-            old = _hold_replaced(self.path)
+@contextlib.contextmanager
+def _compressed(raw, path):
+    """A binary stream writing into ``raw``, compressed as the suffix of ``path`` says
+    (``.gz``, ``.bz2``, ``.xz``, ``.zip``; anything else: ``raw`` itself). Closed (the
+    compressed stream completed) when the block ends; on an exception they are closed
+    with their errors ignored, the file being discarded anyway. The compressors get the
+    data in ``COMPRESS_PIECE`` bytes a call."""
+    compression = compression_of_name(path)   # the one table of suffixes (embload._source)
+    name = os.path.basename(path)
+    stem = name[: len(name) - len(compression.suffix)] if compression is not None else name
+    closers = []
+    try:
+        if compression is None:
+            pass
+        elif compression.name == "gzip":
+            # mtime=0: the same vectors give the same bytes
+            closers.append(gzip.GzipFile(filename=stem, mode="wb", fileobj=raw, compresslevel=6, mtime=0))
+        elif compression.name == "bz2":
+            closers.append(bz2.BZ2File(raw, "wb"))
+        elif compression.name == "xz":
+            closers.append(lzma.LZMAFile(raw, "wb"))
+        elif compression.name == "zip":
+            archive = zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True)
+            closers.append(archive)
+            closers.append(archive.open(stem or "vectors", "w", force_zip64=True))
+        else:   # a compression added to the table without a writer
+            raise ValueError(f"{path}: writing {compression.name} is not supported")
+        yield ChunkedWriter(closers[-1], COMPRESS_PIECE) if closers else raw
+    except BaseException:
+        for closer in reversed(closers):
             try:
-                os.replace(self._tmp, self.path)
-            finally:
-                _release_in_background(old)
-        except BaseException:
-            self._discard()
-            raise
-        return False
-
-    def _discard(self):
-        for closer in (self._stream, self._zip, self._raw):
-            if closer is not None:
-                try:
-                    closer.close()
-                except Exception:
-                    pass
-        if self._tmp is not None:
-            try:
-                os.unlink(self._tmp)
-            except FileNotFoundError:
+                closer.close()
+            except Exception:
                 pass
+        raise
+    for closer in reversed(closers):   # the member, then the archive's directory
+        closer.close()
 
-
-# Replacing a large file frees its storage inside the rename when the rename drops
-# its last link: ~70 ms per 500 MB on tmpfs, more on some disks. Holding the old
-# file open across the rename and closing it in a helper thread moves that work
-# off the caller's path; the new file is in place either way.
-RELEASE_IN_BACKGROUND_BYTES = 64 * 1024 * 1024
-
-
-def _hold_replaced(path):
-    """A descriptor of the large regular file ``path`` is about to replace, or None."""
-    if os.name != "posix":   # elsewhere an open file cannot be replaced
-        return None
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except OSError:
-        return None
-    try:
-        st = os.fstat(fd)
-        if stat.S_ISREG(st.st_mode) and st.st_nlink == 1 and st.st_size >= RELEASE_IN_BACKGROUND_BYTES:
-            return fd
-    except OSError:
-        pass
-    os.close(fd)
-    return None
-
-
-def _release_in_background(fd):
-    if fd is not None:
-        try:
-            threading.Thread(target=os.close, args=(fd,), name="embload-release", daemon=True).start()
-        except BaseException:
-            os.close(fd)
-            raise
-
-
-def _default_mode(path):
-    """The target's current permissions, or what a new file would get (0o666 less the umask)."""
-    try:
-        return os.stat(path).st_mode & 0o7777
-    except FileNotFoundError:
-        mask = os.umask(0)
-        os.umask(mask)
-        return 0o666 & ~mask

@@ -15,7 +15,7 @@ of the comparison.
 Each time is the best of --repeat runs (2), for embload and gensim alike. The target is
 deleted before each timed run, so every write makes a new file and neither writer pays
 for freeing an old one's pages (embload would free them in a helper thread after the
-rename, see embload.write._hold_replaced, which would flatter it here).
+rename, see embload._atomic._hold_replaced, which would flatter it here).
 """
 import argparse
 import os

@@ -16,7 +16,7 @@ from hypothesis.extra import numpy as hnp
 
 import embload
 from conftest import Optional
-from embload import write
+from embload import _atomic, write
 from embload.vectors import Vectors
 
 KeyedVectors = Optional("gensim.models", "KeyedVectors")
@@ -591,7 +591,7 @@ def test_replaced_file_released_in_background(tmp_path, monkeypatch):
                 found.append(target)
         return found
 
-    monkeypatch.setattr(write, "RELEASE_IN_BACKGROUND_BYTES", 1)
+    monkeypatch.setattr(_atomic, "RELEASE_IN_BACKGROUND_BYTES", 1)
     v = sample()
     p = tmp_path / "a.vec"
     embload.save(v, p)
@@ -607,7 +607,7 @@ def test_replaced_file_released_in_background(tmp_path, monkeypatch):
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
 def test_replacing_a_named_pipe_does_not_block(tmp_path, monkeypatch):
-    monkeypatch.setattr(write, "RELEASE_IN_BACKGROUND_BYTES", 0)
+    monkeypatch.setattr(_atomic, "RELEASE_IN_BACKGROUND_BYTES", 0)
     p = tmp_path / "pipe.vec"
     os.mkfifo(p)
     embload.save(sample(), p)
