@@ -369,10 +369,15 @@ class AlignedEmbedding:
             items = list(self.case_matched.items())[:examples]
             lines.append(f"matched ignoring case ({len(self.case_matched)}): "
                          + ", ".join(f"{_short(w)}->{_short(f)}" for w, f in items))
-        warning = _coverage_warning(self)
+        warning = self.coverage_warning()
         if warning:
             lines.append(f"warning: {warning}")
         return "\n".join(lines)
+
+    def coverage_warning(self):
+        """The low-coverage message (under 5% of the looked-up rows found, with the
+        likely causes), or None: what :class:`~embload.errors.LowCoverageWarning` says."""
+        return _coverage_warning(self)
 
 
 def _short(token, limit=40):

@@ -95,23 +95,27 @@ def vectors_from_gensim(keyed_vectors):
 
 
 # --- PyTorch -----------------------------------------------------------------------------
-def aligned_to_torch(aligned, freeze=True, padding_idx=0):
+def aligned_to_torch(aligned, freeze=True, padding_idx="auto"):
     """A ``torch.nn.Embedding`` whose weights are the aligned matrix.
 
     Parameters
     ----------
     aligned : AlignedEmbedding or ndarray
-        Row ``i`` is the vector of the word the tokenizer numbers ``i``.
+        Row ``i`` is the vector of the token the tokenizer numbers ``i``.
     freeze : bool, default True
         ``weight.requires_grad = not freeze`` (as ``nn.Embedding.from_pretrained``).
-    padding_idx : int or None, default 0
-        Row that gets no gradient (Keras-style word indices start at 1; row 0 is padding).
+    padding_idx : "auto", int or None
+        Row that gets no gradient. "auto": the aligned embedding's own ``padding_idx``
+        (row 0 for Keras-numbered vocabularies, the ``<pad>`` / ``[PAD]`` token's id for
+        0-based ones, None when it has none); 0 for a bare matrix.
 
     The weights are a copy: training the layer does not change ``aligned.matrix``, and a
     read-only (memory-mapped) matrix is fine.
     """
     torch = _require("torch", "torch", "to_torch()")
     matrix = _matrix_of(aligned)
+    if isinstance(padding_idx, str) and padding_idx == "auto":
+        padding_idx = getattr(aligned, "padding_idx", 0)
     if padding_idx is not None and not -matrix.shape[0] <= padding_idx < matrix.shape[0]:
         raise ValueError(f"padding_idx {padding_idx} is outside the {matrix.shape[0]} rows of the matrix")
     weights = torch.from_numpy(np.array(matrix, copy=True, order="C"))
@@ -135,8 +139,11 @@ def aligned_to_keras(aligned, trainable=False, mask_zero=True, **kwargs):
     """A ``keras.layers.Embedding(num_words, dim)`` initialised with the aligned matrix.
 
     ``mask_zero=True`` makes index 0 (padding) a masked position, Keras' convention for
-    padded sequences. Extra keyword arguments go to ``keras.layers.Embedding``.
+    padded sequences; Keras masks index 0 only, so an aligned embedding whose padding row
+    is another row, or whose row 0 is a real token, is refused with ``mask_zero=True``
+    (pass ``mask_zero=False``). Extra keyword arguments go to ``keras.layers.Embedding``.
     """
+    _check_keras_mask(aligned, mask_zero)
     keras = _require("keras", "keras", "to_keras()")
     matrix = _matrix_of(aligned)
     return keras.layers.Embedding(
@@ -147,6 +154,24 @@ def aligned_to_keras(aligned, trainable=False, mask_zero=True, **kwargs):
         mask_zero=mask_zero,
         **kwargs,
     )
+
+
+def _check_keras_mask(aligned, mask_zero):
+    if not mask_zero or not hasattr(aligned, "padding_idx"):
+        return
+    pad = aligned.padding_idx
+    if pad == 0:
+        return
+    if pad is None:
+        holder = next((t for t, r in aligned.word_index.items() if r == 0), None)
+        why = (f"row 0 is the token {holder!r}, not padding" if holder is not None
+               else "the alignment has no padding row")
+    else:
+        why = f"the padding row is {pad}"
+    raise ValueError(
+        f"to_keras(mask_zero=True) masks index 0, but {why}: Keras would mask the wrong "
+        "positions. Pass mask_zero=False (and mask the padding id yourself), or align with "
+        "padding_idx=0 if id 0 is your padding")
 
 
 # --- JAX / Flax --------------------------------------------------------------------------
