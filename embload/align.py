@@ -1,7 +1,10 @@
-"""Aligned loading: a tokenizer's ``word_index`` -> the weight matrix of an Embedding layer.
+"""Aligned loading: a tokenizer's vocabulary -> the weight matrix of an Embedding layer.
 
-``load_aligned(path, word_index)`` returns a matrix whose row ``i`` is the vector of the
-word the tokenizer numbers ``i`` (Keras style: row 0 is padding and stays zeros). It
+``load_aligned(path, vocabulary)`` returns a matrix whose row ``i`` is the vector of the
+token the tokenizer numbers ``i``, whatever the numbering: Keras' (ids from 1, row 0
+padding), PyTorch's and torchtext's (ids from 0, ``<pad>`` somewhere), Hugging Face's
+(sparse ids, ``[PAD]`` at 0), sentencepiece's (pieces from 0). The vocabulary is read by
+:mod:`embload.vocabulary` (mappings, token lists, tokenizer objects and files). It
 never loads the whole file: a C hash table of the wanted words' UTF-8 bytes is read by
 threads scanning the file, a line whose word is not wanted costs a newline scan and a
 hash lookup, and floats are parsed only for the rows that are kept (``embload._align``).
@@ -14,14 +17,18 @@ Rules (also in the docstring of :func:`load_aligned`):
 * The word of a line is everything before its last ``dim`` fields, as in
   :func:`embload.load`; values are bit-identical to what ``embload.load`` returns.
 * The first line of a duplicated file word wins (``embload.load`` keeps the first too).
+* The word looked up for a token is the token, or ``lookup(token)`` (None: not looked
+  up). Several tokens may look up one word: the distinct words are scanned once and
+  their rows scattered back to every token.
 * ``case="fallback"``: a word not found as written takes the vector of the first line
   whose word equals it ignoring case (``file_word.lower() == word.lower()``, Python's
   Unicode lowercasing). A match as written always wins, wherever it is in the file.
-* Several words numbered with the same row (duplicated indices) are allowed: the row
-  takes the vector of the first of them, in ``word_index`` order, found as written;
+* Several tokens numbered with the same row (duplicated ids) are allowed: the row
+  takes the vector of the first of them, in vocabulary order, found as written;
   failing that, of the first found ignoring case.
+* The padding row (``padding_idx``) is zeros and never looked up; rows no token holds
+  are zeros; rows of tokens not found follow ``oov`` (special tokens: ``specials``).
 """
-
 import mmap
 import os
 import warnings
@@ -600,20 +607,25 @@ def load_aligned(path, word_index, *, num_words=None, oov="zeros", seed=None, ca
     path : str or os.PathLike
         A GloVe, word2vec (text or binary) or fastText ``.vec`` file, possibly gzip, bz2,
         xz or zip compressed (told by its bytes), or an ``embload`` cache folder.
-    word_index : dict, str, os.PathLike or object
-        Word -> row, 1-based (row 0 is padding and stays zeros), e.g. Keras'
-        ``Tokenizer.word_index``; or a path to a Keras tokenizer JSON, a path to a
-        one-word-per-line vocabulary file (line ``n`` -> row ``n``), or any object with a
-        ``word_index`` attribute. Rows may have gaps (they stay zeros); several words may
-        share a row (the first found, in word_index order, wins it).
+    word_index : mapping, sequence, tokenizer object, str or os.PathLike
+        The vocabulary, numbered as the model numbers it (see :mod:`embload.vocabulary`):
+        a mapping ``{token: id}`` with ids ``>= 0`` (0-based, 1-based or sparse: an id no
+        token holds is a row of zeros; several tokens may share an id, the first found in
+        vocabulary order wins it); a list of tokens (torchtext's ``itos``: id =
+        position); a torchtext ``Vocab`` (``get_stoi()``), a Hugging Face tokenizer
+        (``get_vocab()``), a Keras ``Tokenizer`` (``word_index``, its ``num_words``
+        honoured) or any object with a ``vocab`` mapping; or a path to a Keras tokenizer
+        JSON, a Hugging Face ``tokenizer.json``, a JSON ``{token: id}``, a sentencepiece
+        ``.vocab`` or a one-token-per-line file (numbered by ``start``).
     num_words : int, optional
-        Rows of the matrix; words numbered ``>= num_words`` are left out (the Keras recipe
-        ``min(MAX_NUM_WORDS, len(word_index) + 1)``). Default: the largest row + 1.
+        Rows of the matrix; tokens numbered ``>= num_words`` are left out (the Keras recipe
+        ``min(MAX_NUM_WORDS, len(word_index) + 1)``). Default: what the vocabulary asks
+        for (a Keras ``num_words``), else the largest id + 1.
     oov : {"zeros", "uniform", "normal", "mean"} or callable
-        Rows of words not found: zeros; U(-0.05, 0.05) (Keras' default initializer); a
+        Rows of tokens not found: zeros; U(-0.05, 0.05) (Keras' default initializer); a
         normal with the mean and standard deviation of all values of the found rows; the
-        mean found vector; or ``oov(word, dim, rng)`` returning a vector (called for each
-        row in increasing order, with the row's first word).
+        mean found vector; or ``oov(token, dim, rng)`` returning a vector (called for each
+        row in increasing order, with the row's first token).
     seed : int, numpy.random.Generator or None
         For the random ``oov`` modes; the same seed gives the same matrix.
     case : {"exact", "fallback"}
@@ -626,19 +638,45 @@ def load_aligned(path, word_index, *, num_words=None, oov="zeros", seed=None, ca
         A tqdm bar over the bytes scanned; None = on for large files on a terminal.
     member : str, optional
         The file of a zip archive to read.
+    start : {0, 1}, optional
+        The id of line 1 of a one-token-per-line vocabulary file. Default: 0 when line 1
+        is a special token (``[PAD]``, ``<pad>``, ``<unk>``, ``<s>``, ...), else 1
+        (Keras); the choice is in ``.notes`` and :meth:`AlignedEmbedding.summary`.
+    padding_idx : "auto", int or None
+        The padding row: zeros, not looked up, passed on by ``to_torch()``, masked and
+        never trained by :meth:`embload.Embedding.from_pretrained`. "auto": row 0 when no
+        token has id 0 (Keras); else the id of a ``<pad>``/``<PAD>``/``[PAD]``/``[pad]``
+        token; else none (said in the summary). An int names the row (a token on it
+        gets zeros); None reserves none.
+    specials : {"zeros", "uniform", "normal", "mean"}, vector, callable or None
+        Rows of special tokens the file does not hold (those the vocabulary declares,
+        and tokens shaped ``<...>`` or ``[...]`` without blanks): as ``oov`` describes,
+        or a vector of length ``dim``. None (default): they follow ``oov``.
+    lookup : callable, optional
+        ``lookup(token)`` -> the word to look up in the file, or None to leave the token
+        out (e.g. ``lambda t: t.removeprefix("\u2581")`` for sentencepiece pieces,
+        ``lambda t: None if t.startswith("##") else t`` for WordPiece). Called once per
+        token before the scan.
 
     Returns
     -------
     AlignedEmbedding
-        ``.matrix``, ``.found``, ``.missing``, ``.coverage``, ...
+        ``.matrix``, ``.found``, ``.missing``, ``.coverage``, ``.padding_idx``,
+        ``.notes``, ``.summary()``, ...
 
     Raises
     ------
     EmbeddingFormatError
         A line (record) of a wanted word is malformed: names file, line and text. Lines
-        of other words are not parsed, so their errors go unnoticed.
+        of other words are not parsed, so their errors go unnoticed. A vocabulary file
+        that is a vectors file is refused.
     ValueError, TypeError
-        A word_index that breaks the rules above (e.g. a word numbered 0).
+        A vocabulary or option that breaks the rules above (e.g. a negative id).
+
+    Warns
+    -----
+    LowCoverageWarning
+        Under 5% of the looked-up rows were found; the message lists the likely causes.
     """
     _check_oov(oov)
     dt = _check_dtype(dtype)
