@@ -450,3 +450,16 @@ def test_cli_start_and_padding_idx(vec, tmp_path, capsys):
     assert "warning     no vocabulary row was found" in captured.err
     assert main(["align", str(path), "--word-index", str(vocab), "--out", str(out),
                  "--padding-idx", "-1"]) == 2
+
+
+def test_cache_folder_same_rows(vec, tmp_path):
+    path, vectors = vec
+    cache = tmp_path / "v.embload"
+    embload.convert(str(path), str(cache), to="embload")
+    ids = {"▁the": 0, "the": 1, "<pad>": 2, "Cat": 3, "zebra": 7}
+    strip = lambda t: t.removeprefix("▁")   # noqa: E731
+    from_cache = load_aligned(cache, ids, lookup=strip, case="fallback")
+    from_file = load_aligned(path, ids, lookup=strip, case="fallback")
+    assert from_cache.padding_idx == from_file.padding_idx == 2
+    assert from_cache.matrix.tobytes() == from_file.matrix.tobytes()
+    check(from_cache, vectors, ids, 8, 2, strip, "fallback")
