@@ -253,7 +253,7 @@ class AlignedEmbedding:
 
     def __init__(self, matrix, found, missing, word_index, *, case_matched=None, path=None,
                  oov="zeros", case="exact", vocab_rows=None, padding_idx=0, skipped=(),
-                 notes=(), special_rows=None):
+                 notes=(), special_rows=None, vocabulary=None):
         self.matrix = matrix
         self.found = found
         self.missing = missing
@@ -272,6 +272,7 @@ class AlignedEmbedding:
                     vocab_rows[row] = True
         self._vocab_rows = vocab_rows
         self._special_rows = special_rows
+        self.vocabulary = vocabulary
 
     @property
     def dim(self):
@@ -354,6 +355,14 @@ class AlignedEmbedding:
         from .interop import aligned_to_jax
 
         return aligned_to_jax(self, dtype=dtype)
+
+    def save_pretrained(self, folder, tokenizer=None, *, normalize=False):
+        """Write a static embedding model that ``model2vec.StaticModel.from_pretrained``
+        (and sentence-transformers' ``StaticEmbedding.from_model2vec``) open; see
+        :func:`embload.interop.aligned_save_pretrained`."""
+        from .interop import aligned_save_pretrained
+
+        return aligned_save_pretrained(self, folder, tokenizer=tokenizer, normalize=normalize)
 
     def summary(self, examples=10):
         """A few lines for a person: coverage, numbering, padding, missing tokens, case matches."""
@@ -490,7 +499,7 @@ def _finish(plan, matrix, row_found, slot_found, case_matched, oov, seed, path):
                                oov="callable" if callable(oov) else oov, case=plan.case,
                                vocab_rows=plan.vocab_rows, padding_idx=plan.padding_idx,
                                skipped=plan.skipped, notes=plan.notes,
-                               special_rows=plan.special_rows)
+                               special_rows=plan.special_rows, vocabulary=plan.vocabulary)
     warning = _coverage_warning(aligned)
     if warning:
         warnings.warn(LowCoverageWarning(warning), stacklevel=3)

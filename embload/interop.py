@@ -1,4 +1,5 @@
-"""Hand vectors and aligned matrices to other libraries: gensim, PyTorch, Keras 3, JAX/Flax.
+"""Hand vectors and aligned matrices to other libraries: gensim, PyTorch, Keras 3, JAX/Flax,
+and static embedding models (model2vec, sentence-transformers).
 
 Every library here is optional and imported only when its function is called; a missing
 one gets an ``ImportError`` that says what to install.
@@ -10,9 +11,10 @@ exactly what the embload cache folder holds (``matrix.npy`` + ``words.txt``).
 Recipes::
 
     kv = vectors.to_gensim()                             # gensim KeyedVectors, no copy
-    emb = aligned.to_torch(freeze=True, padding_idx=0)   # torch.nn.Embedding
+    emb = aligned.to_torch(freeze=True)                  # torch.nn.Embedding, its padding_idx
     layer = aligned.to_keras(trainable=False)            # keras.layers.Embedding
     table = aligned.to_jax()                             # flax: nn.Embed(n, d, embedding_init=lambda *_: table)
+    aligned.save_pretrained("glove-static")              # model2vec.StaticModel.from_pretrained(...)
 """
 
 import numpy as np
@@ -24,6 +26,7 @@ __all__ = [
     "aligned_keras_initializer",
     "aligned_to_keras",
     "aligned_to_jax",
+    "aligned_save_pretrained",
 ]
 
 
@@ -180,3 +183,96 @@ def aligned_to_jax(aligned, dtype=None):
     jnp = _require("jax.numpy", "jax", "to_jax()")
     matrix = _matrix_of(aligned)
     return jnp.asarray(matrix, dtype=dtype)
+
+
+# --- static embedding models (model2vec, sentence-transformers) ---------------------------
+_UNK_NAMES = ("[UNK]", "<unk>", "<UNK>", "<OOV>", "[unk]")
+
+
+def aligned_save_pretrained(aligned, folder, tokenizer=None, normalize=False):
+    """Write ``folder`` as a static embedding model: ``model.safetensors`` (the matrix, named
+    ``embeddings``), ``tokenizer.json`` and ``config.json``, the layout
+    ``model2vec.StaticModel.from_pretrained(folder)`` opens (and sentence-transformers'
+    ``StaticEmbedding.from_model2vec(folder)``): a sentence's embedding is the mean of the
+    rows of its token ids.
+
+    Parameters
+    ----------
+    aligned : AlignedEmbedding
+    folder : str or os.PathLike
+        Created if needed; the three files are replaced.
+    tokenizer : tokenizers.Tokenizer, str or os.PathLike, optional
+        The tokenizer whose ids the matrix rows are (a ``tokenizers.Tokenizer``, a
+        transformers fast tokenizer or a ``tokenizer.json`` path). Default: the one the
+        alignment was made from, when it was a Hugging Face tokenizer or its
+        ``tokenizer.json``; else a WordLevel tokenizer built from ``aligned.word_index``
+        (split on whitespace and punctuation, lowercased when no token has a capital; an
+        unknown token is ``[UNK]``/``<unk>``/``<OOV>`` if the vocabulary has one, else a
+        ``[UNK]`` on the padding row).
+    normalize : bool
+        Written to the config: model2vec then unit-normalises sentence embeddings.
+
+    Returns
+    -------
+    str
+        The folder.
+    """
+    import json
+    import os
+
+    tokenizers = _require("tokenizers", "tokenizers", "save_pretrained()")
+    st = _require("safetensors.numpy", "safetensors", "save_pretrained()")
+    matrix = np.ascontiguousarray(_matrix_of(aligned))
+    tok = _static_tokenizer(aligned, tokenizer, tokenizers)
+    top = max(tok.get_vocab().values(), default=-1)
+    if top >= matrix.shape[0]:
+        raise ValueError(f"the tokenizer has ids up to {top} but the matrix has {matrix.shape[0]} "
+                         "rows; align with num_words=None (every id) or pass the tokenizer the "
+                         "matrix was aligned to")
+    folder = os.fspath(folder)
+    os.makedirs(folder, exist_ok=True)
+    st.save_file({"embeddings": matrix}, os.path.join(folder, "model.safetensors"))
+    tok.save(os.path.join(folder, "tokenizer.json"))
+    config = {"model_type": "model2vec", "architectures": ["StaticModel"],
+              "hidden_dim": int(matrix.shape[1]), "normalize": bool(normalize),
+              "embedding_dtype": matrix.dtype.name, "source": "embload load_aligned",
+              "vectors_file": getattr(aligned, "path", None)}
+    with open(os.path.join(folder, "config.json"), "w", encoding="utf-8") as handle:
+        json.dump(config, handle, indent=2)
+    return folder
+
+
+def _static_tokenizer(aligned, tokenizer, tokenizers):
+    """The ``tokenizers.Tokenizer`` whose ids are the rows (see aligned_save_pretrained)."""
+    import os
+
+    if tokenizer is None:
+        vocabulary = getattr(aligned, "vocabulary", None)
+        source = getattr(vocabulary, "source", None)
+        if source is not None and "Hugging Face" in vocabulary.kind:
+            tokenizer = source
+    if isinstance(tokenizer, (str, os.PathLike)):
+        return tokenizers.Tokenizer.from_file(os.fspath(tokenizer))
+    if tokenizer is not None:
+        backend = getattr(tokenizer, "backend_tokenizer", tokenizer)   # transformers fast
+        if not isinstance(backend, tokenizers.Tokenizer):
+            raise TypeError("tokenizer must be a tokenizers.Tokenizer, a transformers fast "
+                            f"tokenizer or a tokenizer.json path, not {type(tokenizer).__name__}")
+        return backend
+    from tokenizers import models, normalizers, pre_tokenizers
+
+    ids = dict(aligned.word_index)
+    unk = next((t for t in _UNK_NAMES if t in ids), None)
+    if unk is None:
+        unk = "[UNK]"
+        pad = getattr(aligned, "padding_idx", None)
+        free = pad is not None and pad not in set(ids.values())
+        if not free:
+            raise ValueError("the vocabulary has no unknown token ([UNK], <unk>, <OOV>) and no "
+                             "free padding row to put one on; pass tokenizer=")
+        ids[unk] = pad
+    tok = tokenizers.Tokenizer(models.WordLevel(vocab=ids, unk_token=unk))
+    if not any(t != t.lower() for t in ids if t != unk and t not in _UNK_NAMES):
+        tok.normalizer = normalizers.Lowercase()
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    return tok

@@ -463,3 +463,37 @@ def test_cache_folder_same_rows(vec, tmp_path):
     assert from_cache.padding_idx == from_file.padding_idx == 2
     assert from_cache.matrix.tobytes() == from_file.matrix.tobytes()
     check(from_cache, vectors, ids, 8, 2, strip, "fallback")
+
+
+# --------------------------------------------------------------------------- static models
+def test_save_pretrained_opens_in_model2vec(vec, tmp_path):
+    pytest.importorskip("tokenizers")
+    pytest.importorskip("safetensors")
+    model2vec = pytest.importorskip("model2vec")
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+
+    path, vectors = vec
+    # a Keras-numbered vocabulary: a WordLevel tokenizer is built, [UNK] on row 0
+    wi = {"the": 1, "cat": 2, "sat": 3, "zebra": 4}
+    aligned = load_aligned(path, wi)
+    folder = aligned.save_pretrained(tmp_path / "keras")
+    model = model2vec.StaticModel.from_pretrained(folder)
+    assert np.asarray(model.embedding).tobytes() == aligned.matrix.tobytes()
+    got = model.encode(["The cat sat", "zebra qux"])
+    assert np.allclose(got[0], aligned.matrix[[1, 2, 3]].astype(np.float64).mean(axis=0), atol=1e-6)
+    assert np.allclose(got[1], aligned.matrix[4], atol=1e-6)        # qux: unknown, dropped
+    # a tokenizer.json: the file itself is written out, its ids are the rows
+    tok = Tokenizer(models.WordLevel(unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.train_from_iterator(["the cat sat on the mat"],
+                            trainers.WordLevelTrainer(special_tokens=["[PAD]", "[UNK]"]))
+    tok.save(str(tmp_path / "tokenizer.json"))
+    aligned = load_aligned(path, tmp_path / "tokenizer.json")
+    model = model2vec.StaticModel.from_pretrained(aligned.save_pretrained(tmp_path / "hf"))
+    assert np.asarray(model.embedding).tobytes() == aligned.matrix.tobytes()
+    ids = [tok.token_to_id(t) for t in ("the", "mat")]
+    assert np.allclose(model.encode(["the mat"])[0],
+                       aligned.matrix[ids].astype(np.float64).mean(axis=0), atol=1e-6)
+    cut = load_aligned(path, tmp_path / "tokenizer.json", num_words=3)
+    with pytest.raises(ValueError, match="the tokenizer has ids up to"):
+        cut.save_pretrained(tmp_path / "cut")
