@@ -194,7 +194,8 @@ def build_parser():
                                 parents=[common])
     align.add_argument("vectors", metavar="VECTORS", help="vectors file or cache folder")
     align.add_argument("--word-index", required=True, metavar="FILE",
-                       help="tokenizer JSON, {word: index} JSON, or one word per line")
+                       help="Keras or Hugging Face tokenizer JSON, {token: id} JSON, sentencepiece .vocab, "
+                            "or one token per line")
     align.add_argument("--out", required=True, metavar="MATRIX.npy", help="where to save the matrix (.npy)")
     align.add_argument("--num-words", type=_positive_int, metavar="N",
                        help="rows of the matrix; words with index >= N are left out (default: max index + 1)")
@@ -425,7 +426,7 @@ def _cmd_align(args):
     print(f"coverage    {aligned.coverage:.2%} of the vocabulary ({found} rows found, {len(missing)} missing)")
     for note in aligned.notes:
         print(f"note        {note}")
-    if aligned.padding_idx is not None:
+    if aligned.padding_idx is not None and not any("padding row" in n for n in aligned.notes):
         print(f"padding     row {aligned.padding_idx} (zeros)")
     if missing:
         head = missing[: args.show_missing]

@@ -440,7 +440,7 @@ def test_cli_start_and_padding_idx(vec, tmp_path, capsys):
     m = np.load(out)
     assert m.shape == (3, 6) and not m[2].any()
     assert m[0].tobytes() == vectors["the"].tobytes()
-    assert "numbered from 0 (start=0)" in text and "padding     row 2" in text
+    assert "numbered from 0 (start=0)" in text and "padding row 2 (padding_idx=2)" in text
     long = tmp_path / "long.json"
     long.write_text(json.dumps({"x" * 500: 1}))
     assert main(["align", str(path), "--word-index", str(long), "--out", str(out),
