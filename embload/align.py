@@ -126,20 +126,7 @@ class _Plan:
         for row, token in self.first_token.items():
             if vocab.is_special(token):
                 self.special_rows[row] = True
-        self._scan_fields(self.words)
-
-    def _scan_fields(self, words):
-        joined = "\n".join(words)  # one pass in C instead of a generator per word
-        self.general = any(c in joined for c in _BLANKS)
-        if self.case == "fallback":
-            groups = {}
-            self.slot_group = np.fromiter(
-                (groups.setdefault(w.lower(), len(groups)) for w in words),
-                dtype=np.int64, count=len(words))
-            self.group_keys = list(groups)
-        else:
-            self.slot_group = None
-            self.group_keys = []
+        self.general, self.slot_group, self.group_keys = _scan_fields(self.words, case)
 
     def for_scan(self):
         """The plan the scanner works from: this one, or one slot per distinct word when
@@ -167,7 +154,19 @@ class _DistinctWords:
         self.rows = np.arange(len(self.words), dtype=np.int64)
         self.num_words = len(self.words)
         self.word_index = plan.word_index
-        _Plan._scan_fields(self, self.words)
+        self.general, self.slot_group, self.group_keys = _scan_fields(self.words, self.case)
+
+
+def _scan_fields(words, case):
+    """(any word holds a blank, slot -> case group or None, the groups' lowercased keys)."""
+    joined = "\n".join(words)  # one pass in C instead of a generator per word
+    general = any(c in joined for c in _BLANKS)
+    if case != "fallback":
+        return general, None, []
+    groups = {}
+    slot_group = np.fromiter((groups.setdefault(w.lower(), len(groups)) for w in words),
+                             dtype=np.int64, count=len(words))
+    return general, slot_group, list(groups)
 
 
 def _padding_row(ids, padding_idx, n):

@@ -247,10 +247,10 @@ def _static_tokenizer(aligned, tokenizer, tokenizers):
     import os
 
     if tokenizer is None:
-        vocabulary = getattr(aligned, "vocabulary", None)
-        source = getattr(vocabulary, "source", None)
-        if source is not None and "Hugging Face" in vocabulary.kind:
-            tokenizer = source
+        source = getattr(getattr(aligned, "vocabulary", None), "tokenizer", None)
+        backend = getattr(source, "backend_tokenizer", source)
+        if isinstance(source, (str, os.PathLike)) or isinstance(backend, tokenizers.Tokenizer):
+            tokenizer = source   # else (a slow transformers tokenizer): a WordLevel one below
     if isinstance(tokenizer, (str, os.PathLike)):
         return tokenizers.Tokenizer.from_file(os.fspath(tokenizer))
     if tokenizer is not None:

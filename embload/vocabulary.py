@@ -93,18 +93,18 @@ class Vocabulary:
         comes on top, see :meth:`is_special`).
     notes : list of str
         What a person must know about how it was read (the numbering taken).
-    source : object
-        What was read: the path of the file, or the object (a tokenizer's own
-        ``tokenizer.json`` is reused by :meth:`AlignedEmbedding.save_pretrained`).
+    tokenizer : object or None
+        The Hugging Face tokenizer the ids come from (a tokenizer object, or the path of
+        its ``tokenizer.json``): :meth:`AlignedEmbedding.save_pretrained` writes it out.
     """
 
-    def __init__(self, ids, *, num_rows=None, kind="mapping", specials=(), notes=(), source=None):
+    def __init__(self, ids, *, num_rows=None, kind="mapping", specials=(), notes=(), tokenizer=None):
         self.ids = _checked_ids(ids)
         self.num_rows = num_rows
         self.kind = kind
         self.specials = frozenset(specials)
         self.notes = list(notes)
-        self.source = source
+        self.tokenizer = tokenizer
 
     def is_special(self, token):
         return token in self.specials or is_special(token)
@@ -148,9 +148,7 @@ def read_vocabulary(vocabulary, *, start=None):
     if isinstance(vocabulary, Vocabulary):
         return vocabulary
     if isinstance(vocabulary, (str, bytes, os.PathLike)):
-        vocab = _read_file(os.fsdecode(os.fspath(vocabulary)), start)
-        vocab.source = os.fsdecode(os.fspath(vocabulary))
-        return vocab
+        return _read_file(os.fsdecode(os.fspath(vocabulary)), start)
     if start is not None:
         raise ValueError("start= numbers the lines of a vocabulary file; a "
                          f"{type(vocabulary).__name__} already carries its ids")
@@ -168,7 +166,7 @@ def read_vocabulary(vocabulary, *, start=None):
         # get_vocab() is a dict in hash order: list it by id
         ids = dict(sorted(ids.items(), key=lambda item: item[1]))
         return Vocabulary(ids, kind="Hugging Face tokenizer (get_vocab)",
-                          specials=_declared_specials(vocabulary), source=vocabulary)
+                          specials=_declared_specials(vocabulary), tokenizer=vocabulary)
     inner = getattr(vocabulary, "word_index", None)
     if isinstance(inner, Mapping):
         return _keras(dict(inner), getattr(vocabulary, "num_words", None), "Keras Tokenizer")
@@ -455,4 +453,4 @@ def _hugging_face(obj, path, name):
         if added.get("special"):
             specials.add(token)
     return Vocabulary(ids, kind=f"Hugging Face {name} ({model_type})", specials=specials,
-                      notes=notes)
+                      notes=notes, tokenizer=path)

@@ -494,6 +494,15 @@ def test_save_pretrained_opens_in_model2vec(vec, tmp_path):
     ids = [tok.token_to_id(t) for t in ("the", "mat")]
     assert np.allclose(model.encode(["the mat"])[0],
                        aligned.matrix[ids].astype(np.float64).mean(axis=0), atol=1e-6)
+    from_object = load_aligned(path, tok)               # the Tokenizer object itself
+    model = model2vec.StaticModel.from_pretrained(from_object.save_pretrained(tmp_path / "obj"))
+    assert model.tokenizer.get_vocab() == tok.get_vocab()
+    keras_ids = load_aligned(path, {"the": 1, "zzz": 6})     # 7 rows, as the tokenizer
+    model = model2vec.StaticModel.from_pretrained(
+        keras_ids.save_pretrained(tmp_path / "given", tokenizer=tmp_path / "tokenizer.json"))
+    assert model.tokenizer.get_vocab() == tok.get_vocab()
+    with pytest.raises(TypeError, match="tokenizer must be a tokenizers.Tokenizer"):
+        keras_ids.save_pretrained(tmp_path / "bad", tokenizer={"the": 1})
     cut = load_aligned(path, tmp_path / "tokenizer.json", num_words=3)
     with pytest.raises(ValueError, match="the tokenizer has ids up to"):
         cut.save_pretrained(tmp_path / "cut")
