@@ -338,7 +338,7 @@ class Embedding:
             right dtype is used as the table itself, and training changes it.
         """
         found = None
-        padding_row = 0
+        padding_row = 0      # None: the aligned embedding has no padding row
         source = matrix_or_aligned
         if hasattr(source, "matrix") and hasattr(source, "found"):
             matrix = source.matrix
@@ -346,8 +346,6 @@ class Embedding:
             padding_row = getattr(source, "padding_idx", 0)
             if mask_zero is None:
                 mask_zero = padding_row is not None
-            if padding_row is None:
-                padding_row = 0
         elif hasattr(source, "vectors") and hasattr(source, "words"):
             raise TypeError(
                 "from_pretrained takes a matrix whose row i is the vector of token id i; "
@@ -377,14 +375,14 @@ class Embedding:
             if found.shape != (n,):
                 raise ValueError(f".found must have shape ({n},), got {found.shape}")
             mask = ~found
-            if n:
+            if n and padding_row is not None:
                 mask[padding_row] = False
         elif trainable in (True, False):  # as __init__: NumPy bools count too
             mask = np.full(n, bool(trainable))
         else:
             raise ValueError(f"trainable must be False, True or 'missing', not {trainable!r}")
         layer = cls.__new__(cls)
-        layer._padding_row = int(padding_row)
+        layer._padding_row = 0 if padding_row is None else int(padding_row)
         layer._setup(table, mask, mask_zero=mask_zero, max_norm=max_norm,
                      norm_type=norm_type, threads=threads)
         return layer
@@ -450,16 +448,16 @@ class Embedding:
         (setting it later freezes row 0 too; unsetting gives row 0 back its own setting)."""
         return self._mask_zero
 
+    @mask_zero.setter
+    def mask_zero(self, value):
+        self._mask_zero = bool(value)
+        self._apply_row_mask()
+
     @property
     def padding_idx(self):
         """The row ``mask_zero`` masks and freezes: 0, or the ``padding_idx`` of the aligned
         embedding the layer was made from."""
         return getattr(self, "_padding_row", 0)
-
-    @mask_zero.setter
-    def mask_zero(self, value):
-        self._mask_zero = bool(value)
-        self._apply_row_mask()
 
     def _apply_row_mask(self):
         mask = self._rows_asked.copy()

@@ -388,8 +388,10 @@ def test_layer_masks_and_freezes_the_padding_row(vec):
     assert layer.compute_mask(np.array([[0, 1, 2]])).tolist() == [[True, False, True]]
     keras_style = Embedding.from_pretrained(load_aligned(path, {"the": 1}))
     assert keras_style.padding_idx == 0 and keras_style.mask_zero
-    none = Embedding.from_pretrained(load_aligned(path, {"the": 0}))
+    none = Embedding.from_pretrained(load_aligned(path, {"<unk>x": 0, "the": 1}, padding_idx=None),
+                                     trainable="missing")
     assert not none.mask_zero
+    assert none.trainable_mask.tolist() == [True, False]   # row 0 is a token: it trains
 
 
 def test_to_keras_refuses_a_mask_on_the_wrong_row(vec):
