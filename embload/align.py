@@ -101,31 +101,33 @@ class _Plan:
         self.specials = specials
         self.padding_idx, padding_note = _padding_row(ids, padding_idx, n)
         self.notes = list(vocab.notes) + ([padding_note] if padding_note else [])
-        self.tokens, self.words, rows, self.skipped = [], [], [], []
+        tokens = list(ids)
+        all_rows = np.fromiter(ids.values(), dtype=np.int64, count=len(ids))
+        inside = all_rows < n
+        if self.padding_idx is not None:
+            inside &= all_rows != self.padding_idx
+        if not inside.all():
+            tokens = [t for t, keep in zip(tokens, inside.tolist()) if keep]
+            all_rows = all_rows[inside]
         self.token_rows = np.zeros(n, dtype=bool)   # rows holding a token (padding aside)
-        self.first_token = {}                       # row -> its first token
-        for token, row in ids.items():
-            if row >= n or row == self.padding_idx:
-                continue
-            self.token_rows[row] = True
-            self.first_token.setdefault(row, token)
-            word = token if lookup is None else lookup(token)
-            if word is None:
-                self.skipped.append(token)
-                continue
-            if not isinstance(word, str):
-                raise TypeError(f"lookup({token!r}) returned {type(word).__name__} {word!r}; "
-                                "expected a str (the word to look up) or None (skip the token)")
-            self.tokens.append(token)
-            self.words.append(word)
-            rows.append(row)
-        self.rows = np.array(rows, dtype=np.int64)
+        self.token_rows[all_rows] = True
+        self._row_tokens = (tokens, all_rows)        # for first_word_of_rows, special_rows
+        self.skipped = []
+        if lookup is None:
+            self.tokens, self.words, self.rows = tokens, tokens, all_rows
+        else:
+            words = [lookup(t) for t in tokens]
+            for token, word in zip(tokens, words):
+                if word is not None and not isinstance(word, str):
+                    raise TypeError(f"lookup({token!r}) returned {type(word).__name__} {word!r}; "
+                                    "expected a str (the word to look up) or None (skip the token)")
+            kept = [i for i, w in enumerate(words) if w is not None]
+            self.skipped = [tokens[i] for i, w in enumerate(words) if w is None]
+            self.tokens = [tokens[i] for i in kept]
+            self.words = [words[i] for i in kept]
+            self.rows = all_rows[np.array(kept, dtype=np.int64)]
         self.vocab_rows = np.zeros(n, dtype=bool)   # rows looked up: coverage counts these
         self.vocab_rows[self.rows] = True
-        self.special_rows = np.zeros(n, dtype=bool)
-        for row, token in self.first_token.items():
-            if vocab.is_special(token):
-                self.special_rows[row] = True
         self.general, self.slot_group, self.group_keys = _scan_fields(self.words, case)
 
     def for_scan(self):
@@ -138,7 +140,20 @@ class _Plan:
 
     def first_word_of_rows(self):
         """Row -> the first token of vocabulary order numbered with it."""
-        return self.first_token
+        tokens, rows = self._row_tokens
+        first = {}
+        for token, row in zip(tokens, rows.tolist()):
+            first.setdefault(row, token)
+        return first
+
+    @property
+    def special_rows(self):
+        """Rows whose first token is special (see :meth:`Vocabulary.is_special`)."""
+        out = np.zeros(self.num_words, dtype=bool)
+        for row, token in self.first_word_of_rows().items():
+            if self.vocabulary.is_special(token):
+                out[row] = True
+        return out
 
 
 class _DistinctWords:
@@ -252,7 +267,7 @@ class AlignedEmbedding:
 
     def __init__(self, matrix, found, missing, word_index, *, case_matched=None, path=None,
                  oov="zeros", case="exact", vocab_rows=None, padding_idx=0, skipped=(),
-                 notes=(), special_rows=None, vocabulary=None):
+                 notes=(), vocabulary=None):
         self.matrix = matrix
         self.found = found
         self.missing = missing
@@ -270,7 +285,6 @@ class AlignedEmbedding:
                 if 0 <= row < matrix.shape[0] and row != padding_idx:
                     vocab_rows[row] = True
         self._vocab_rows = vocab_rows
-        self._special_rows = special_rows
         self.vocabulary = vocabulary
 
     @property
@@ -488,9 +502,9 @@ def _finish(plan, matrix, row_found, slot_found, case_matched, oov, seed, path):
     if plan.specials is None:   # follow oov, in one draw: the matrices of before
         _fill_oov(matrix, np.flatnonzero(empty), row_found, oov, rng, plan)
     else:
-        _fill_oov(matrix, np.flatnonzero(empty & ~plan.special_rows), row_found, oov, rng, plan)
-        _fill_oov(matrix, np.flatnonzero(empty & plan.special_rows), row_found, plan.specials,
-                  rng, plan)
+        special = plan.special_rows
+        _fill_oov(matrix, np.flatnonzero(empty & ~special), row_found, oov, rng, plan)
+        _fill_oov(matrix, np.flatnonzero(empty & special), row_found, plan.specials, rng, plan)
     order = np.argsort(plan.rows, kind="stable")
     missing = [plan.tokens[i] for i in order.tolist() if not slot_found[i]]
     aligned = AlignedEmbedding(matrix, row_found, missing, plan.word_index,
@@ -498,7 +512,7 @@ def _finish(plan, matrix, row_found, slot_found, case_matched, oov, seed, path):
                                oov="callable" if callable(oov) else oov, case=plan.case,
                                vocab_rows=plan.vocab_rows, padding_idx=plan.padding_idx,
                                skipped=plan.skipped, notes=plan.notes,
-                               special_rows=plan.special_rows, vocabulary=plan.vocabulary)
+                               vocabulary=plan.vocabulary)
     warning = _coverage_warning(aligned)
     if warning:
         warnings.warn(LowCoverageWarning(warning), stacklevel=3)

@@ -117,6 +117,11 @@ class Vocabulary:
 
 
 def _checked_ids(ids):
+    out = dict(ids)
+    # the usual vocabulary passes three passes in C; the loop below says what is wrong
+    if (all(type(token) is str for token in out) and all(type(row) is int for row in out.values())
+            and (not out or min(out.values()) >= 0)):
+        return out
     out = {}
     for token, row in ids.items():
         if not isinstance(token, str):
