@@ -11,8 +11,8 @@ it (``tests/test_package.py`` checks this)::
       -> _words, vectors    words as one UTF-8 arena (WordList, WordIndex) + the matrix
       -> read, cache        embload.load -> Vectors; the instant-open cache folder
       -> _write, write      embload.save: GloVe, word2vec text/binary, the cache
-      -> vocabulary         a user's vocabulary files and word indexes
-      -> _align, align      a tokenizer's word_index -> AlignedEmbedding (parses only wanted rows)
+      -> vocabulary         a user's vocabulary: mappings, token lists, tokenizers, files
+      -> _align, align      any vocabulary numbering -> AlignedEmbedding (parses only wanted rows)
       -> conversion, interop, text, _layer, layer, optimizers
                             convert, frameworks, Keras' Tokenizer, the embedding layer
       -> demo, cli          the command line

@@ -1,7 +1,10 @@
-"""Aligned loading: a tokenizer's ``word_index`` -> the weight matrix of an Embedding layer.
+"""Aligned loading: a tokenizer's vocabulary -> the weight matrix of an Embedding layer.
 
-``load_aligned(path, word_index)`` returns a matrix whose row ``i`` is the vector of the
-word the tokenizer numbers ``i`` (Keras style: row 0 is padding and stays zeros). It
+``load_aligned(path, vocabulary)`` returns a matrix whose row ``i`` is the vector of the
+token the tokenizer numbers ``i``, whatever the numbering: Keras' (ids from 1, row 0
+padding), PyTorch's and torchtext's (ids from 0, ``<pad>`` somewhere), Hugging Face's
+(sparse ids, ``[PAD]`` at 0), sentencepiece's (pieces from 0). The vocabulary is read by
+:mod:`embload.vocabulary` (mappings, token lists, tokenizer objects and files). It
 never loads the whole file: a C hash table of the wanted words' UTF-8 bytes is read by
 threads scanning the file, a line whose word is not wanted costs a newline scan and a
 hash lookup, and floats are parsed only for the rows that are kept (``embload._align``).
@@ -14,14 +17,18 @@ Rules (also in the docstring of :func:`load_aligned`):
 * The word of a line is everything before its last ``dim`` fields, as in
   :func:`embload.load`; values are bit-identical to what ``embload.load`` returns.
 * The first line of a duplicated file word wins (``embload.load`` keeps the first too).
+* The word looked up for a token is the token, or ``lookup(token)`` (None: not looked
+  up). Several tokens may look up one word: the distinct words are scanned once and
+  their rows scattered back to every token.
 * ``case="fallback"``: a word not found as written takes the vector of the first line
   whose word equals it ignoring case (``file_word.lower() == word.lower()``, Python's
   Unicode lowercasing). A match as written always wins, wherever it is in the file.
-* Several words numbered with the same row (duplicated indices) are allowed: the row
-  takes the vector of the first of them, in ``word_index`` order, found as written;
+* Several tokens numbered with the same row (duplicated ids) are allowed: the row
+  takes the vector of the first of them, in vocabulary order, found as written;
   failing that, of the first found ignoring case.
+* The padding row (``padding_idx``) is zeros and never looked up; rows no token holds
+  are zeros; rows of tokens not found follow ``oov`` (special tokens: ``specials``).
 """
-
 import mmap
 import os
 import warnings
@@ -33,11 +40,11 @@ from ._progress import complete, make_progress
 from ._threads import resolve_threads
 from ._checks import check_dtype
 from ._words import WordList
-from .errors import EmbeddingFormatError
+from .errors import EmbeddingFormatError, LowCoverageWarning
 from .formats import FIELD_SEPARATORS
 from .cache import open_cache
 from .read import no_vectors_reason, source_kind
-from .vocabulary import read_word_index
+from .vocabulary import PADDING_TOKENS, read_vocabulary
 
 __all__ = ["load_aligned", "AlignedEmbedding", "align_vectors"]
 
@@ -58,61 +65,163 @@ _STREAM_BLOCK = 16 << 20
 # --------------------------------------------------------------------------------------
 
 class _Plan:
-    """The wanted words of one alignment, validated, as the scanner needs them.
+    """The wanted tokens of one alignment, validated, as the scanner needs them.
 
-    A *slot* is one word of ``word_index`` whose row is inside the matrix, numbered in
-    ``word_index`` order (its priority among words sharing a row). A *case group* is a
-    lowercased word shared by one or more slots (case="fallback").
+    A *slot* is one token of the vocabulary whose row is inside the matrix and is not
+    the padding row, numbered in vocabulary order (its priority among tokens sharing a
+    row); ``words[s]`` is the word looked up for it (the token, or ``lookup(token)``). A
+    *case group* is a lowercased word shared by one or more slots (case="fallback").
+
+    The scanner reads ``words``, ``rows``, ``num_words``, ``general``, ``group_keys`` and
+    ``slot_group``; when ``lookup`` maps several tokens to one word it is given
+    :meth:`for_scan` instead, whose slots are the distinct words.
     """
 
-    def __init__(self, word_index, num_words, case):
+    def __init__(self, word_index, num_words, case, *, start=None, padding_idx="auto",
+                 lookup=None, specials=None):
         if case not in CASE_MODES:
             raise ValueError(f"case must be one of {CASE_MODES}, not {case!r}")
-        wi = read_word_index(word_index)
-        top = 0
-        for word, row in wi.items():
-            if not isinstance(word, str):
-                raise TypeError(f"word_index keys must be str, got {type(word).__name__} {word!r}")
-            if isinstance(row, bool) or not isinstance(row, (int, np.integer)):
-                raise TypeError(f"word_index[{word!r}] = {row!r}: rows must be ints")
-            if row == 0:
-                raise ValueError(
-                    f"word_index[{word!r}] = 0: row 0 is reserved for padding and stays zeros; "
-                    "number words from 1, as Keras' Tokenizer does")
-            if row < 0:
-                raise ValueError(f"word_index[{word!r}] = {row}: rows must be positive")
-            top = max(top, int(row))
+        if lookup is not None and not callable(lookup):
+            raise TypeError(f"lookup must be a callable token -> word (or None), not "
+                            f"{type(lookup).__name__}")
+        _check_specials(specials)
+        vocab = read_vocabulary(word_index, start=start)
+        ids = vocab.ids
         if num_words is None:
-            num_words = top + 1
+            num_words = vocab.num_rows if vocab.num_rows is not None else max(ids.values(), default=0) + 1
         elif isinstance(num_words, bool) or not isinstance(num_words, (int, np.integer)):
             raise TypeError(f"num_words must be an int or None, not {type(num_words).__name__}")
         elif num_words < 1:
-            raise ValueError(f"num_words must be at least 1 (row 0 is padding), not {num_words}")
-        self.word_index = wi
-        self.num_words = int(num_words)
+            raise ValueError(f"num_words must be at least 1, not {num_words}")
+        self.vocabulary = vocab
+        self.word_index = ids
+        self.num_words = n = int(num_words)
         self.case = case
-        self.words = [w for w, r in wi.items() if r < self.num_words]
-        self.rows = np.fromiter((wi[w] for w in self.words), dtype=np.int64, count=len(self.words))
-        self.vocab_rows = np.zeros(self.num_words, dtype=bool)
-        self.vocab_rows[self.rows] = True
-        joined = "\n".join(self.words)  # one pass in C instead of a generator per word
-        self.general = any(c in joined for c in _BLANKS)
-        if case == "fallback":
-            groups = {}
-            self.slot_group = np.fromiter(
-                (groups.setdefault(w.lower(), len(groups)) for w in self.words),
-                dtype=np.int64, count=len(self.words))
-            self.group_keys = list(groups)
+        self.lookup = lookup
+        self.specials = specials
+        self.padding_idx, padding_note = _padding_row(ids, padding_idx, n)
+        self.notes = list(vocab.notes) + ([padding_note] if padding_note else [])
+        tokens = list(ids)
+        all_rows = np.fromiter(ids.values(), dtype=np.int64, count=len(ids))
+        inside = all_rows < n
+        if self.padding_idx is not None:
+            inside &= all_rows != self.padding_idx
+        if not inside.all():
+            tokens = [t for t, keep in zip(tokens, inside.tolist()) if keep]
+            all_rows = all_rows[inside]
+        self.token_rows = np.zeros(n, dtype=bool)   # rows holding a token (padding aside)
+        self.token_rows[all_rows] = True
+        self._row_tokens = (tokens, all_rows)        # for first_word_of_rows, special_rows
+        self.skipped = []
+        if lookup is None:
+            self.tokens, self.words, self.rows = tokens, tokens, all_rows
         else:
-            self.slot_group = None
-            self.group_keys = []
+            words = [lookup(t) for t in tokens]
+            for token, word in zip(tokens, words):
+                if word is not None and not isinstance(word, str):
+                    raise TypeError(f"lookup({token!r}) returned {type(word).__name__} {word!r}; "
+                                    "expected a str (the word to look up) or None (skip the token)")
+            kept = [i for i, w in enumerate(words) if w is not None]
+            self.skipped = [tokens[i] for i, w in enumerate(words) if w is None]
+            self.tokens = [tokens[i] for i in kept]
+            self.words = [words[i] for i in kept]
+            self.rows = all_rows[np.array(kept, dtype=np.int64)]
+        self.vocab_rows = np.zeros(n, dtype=bool)   # rows looked up: coverage counts these
+        self.vocab_rows[self.rows] = True
+        self.general, self.slot_group, self.group_keys = _scan_fields(self.words, case)
+
+    def for_scan(self):
+        """The plan the scanner works from: this one, or one slot per distinct word when
+        ``lookup`` gave several tokens the same word (the scanner gives a word's line to
+        its first slot only); :func:`_finish` scatters the words' rows back."""
+        if len(set(self.words)) == len(self.words):
+            return self
+        return _DistinctWords(self)
 
     def first_word_of_rows(self):
-        """Row -> the first word of word_index order numbered with it."""
-        out = {}
-        for word, row in zip(self.words, self.rows.tolist()):
-            out.setdefault(row, word)
+        """Row -> the first token of vocabulary order numbered with it."""
+        tokens, rows = self._row_tokens
+        first = {}
+        for token, row in zip(tokens, rows.tolist()):
+            first.setdefault(row, token)
+        return first
+
+    @property
+    def special_rows(self):
+        """Rows whose first token is special (see :meth:`Vocabulary.is_special`)."""
+        out = np.zeros(self.num_words, dtype=bool)
+        for row, token in self.first_word_of_rows().items():
+            if self.vocabulary.is_special(token):
+                out[row] = True
         return out
+
+
+class _DistinctWords:
+    """A scan plan whose slot ``u`` is the ``u``-th distinct looked-up word, on row ``u``."""
+
+    def __init__(self, plan):
+        self.final = plan
+        self.case = plan.case
+        position = {}
+        self.slot_word = np.fromiter((position.setdefault(w, len(position)) for w in plan.words),
+                                     dtype=np.int64, count=len(plan.words))
+        self.words = list(position)
+        self.rows = np.arange(len(self.words), dtype=np.int64)
+        self.num_words = len(self.words)
+        self.word_index = plan.word_index
+        self.general, self.slot_group, self.group_keys = _scan_fields(self.words, self.case)
+
+
+def _scan_fields(words, case):
+    """(any word holds a blank, slot -> case group or None, the groups' lowercased keys)."""
+    joined = "\n".join(words)  # one pass in C instead of a generator per word
+    general = any(c in joined for c in _BLANKS)
+    if case != "fallback":
+        return general, None, []
+    groups = {}
+    slot_group = np.fromiter((groups.setdefault(w.lower(), len(groups)) for w in words),
+                             dtype=np.int64, count=len(words))
+    return general, slot_group, list(groups)
+
+
+def _padding_row(ids, padding_idx, n):
+    """(the padding row or None, a note for the summary or None)."""
+    if padding_idx == "auto":
+        at_zero = [token for token, row in ids.items() if row == 0]
+        if not at_zero:
+            return 0, None   # Keras: ids from 1, row 0 padding
+        for token, row in ids.items():
+            if token in PADDING_TOKENS and row < n:
+                return row, (f"padding row {row}: the token {token!r} (zeros, masked, never "
+                             "trained)")
+        return None, (f"no padding row: the token {at_zero[0]!r} has id 0 and no padding token "
+                      "(<pad>, [PAD]) is in the vocabulary; pass padding_idx= to name one")
+    if padding_idx is None:
+        return None, None
+    if isinstance(padding_idx, bool) or not isinstance(padding_idx, (int, np.integer)):
+        raise TypeError(f"padding_idx must be 'auto', an int or None, not {padding_idx!r}")
+    if not 0 <= padding_idx < n:
+        raise ValueError(f"padding_idx {padding_idx} is outside the {n} rows of the matrix")
+    row = int(padding_idx)
+    held = [token for token, r in ids.items() if r == row]
+    if held:
+        return row, (f"padding row {row} (padding_idx={row}) holds the token {held[0]!r}: "
+                     "its row stays zeros")
+    return row, None
+
+
+def _check_specials(specials):
+    if specials is None or callable(specials):
+        return
+    if isinstance(specials, str):
+        if specials not in OOV_MODES:
+            raise ValueError(f"specials must be one of {OOV_MODES}, a vector, a callable or "
+                             f"None (follow oov), not {specials!r}")
+        return
+    vector = np.asarray(specials)
+    if vector.ndim != 1 or vector.dtype.kind not in "fiu":
+        raise ValueError(f"specials as a vector must be a 1-D array of numbers, got shape "
+                         f"{vector.shape} {vector.dtype}")
 
 
 def _encode(word):
@@ -127,21 +236,29 @@ def _encode(word):
 # --------------------------------------------------------------------------------------
 
 class AlignedEmbedding:
-    """An embedding matrix aligned to a ``word_index``, and what was (not) found.
+    """An embedding matrix aligned to a vocabulary, and what was (not) found.
 
     Attributes
     ----------
     matrix : ndarray, shape (num_words, dim)
-        Row ``i`` is the vector of the word numbered ``i``; row 0 and rows no word is
-        numbered with are zeros; rows of words not found follow ``oov``.
+        Row ``i`` is the vector of the token numbered ``i``; the padding row and rows no
+        token is numbered with are zeros; rows of tokens not found follow ``oov`` (or
+        ``specials`` for special tokens).
     found : ndarray of bool, shape (num_words,)
         Rows that got a vector from the file.
     missing : list of str
-        Words (with a row inside the matrix) not found, by increasing row.
+        Tokens (with a row inside the matrix) looked up and not found, by increasing row.
     case_matched : dict
-        ``{word: file_word}`` for words found only ignoring case (case="fallback").
+        ``{token: file_word}`` for tokens found only ignoring case (case="fallback").
     word_index : dict
-        The word_index aligned to (normalised to a dict).
+        The vocabulary aligned to, as ``{token: id}``.
+    padding_idx : int or None
+        The padding row (zeros; ``to_torch()`` passes it on, the layer masks it and
+        never trains it), or None.
+    skipped : list of str
+        Tokens ``lookup`` returned None for (not looked up).
+    notes : list of str
+        How the vocabulary was read and numbered, and the padding row chosen.
     path : str or None
         The vectors file.
     oov, case : str
@@ -149,7 +266,8 @@ class AlignedEmbedding:
     """
 
     def __init__(self, matrix, found, missing, word_index, *, case_matched=None, path=None,
-                 oov="zeros", case="exact", vocab_rows=None):
+                 oov="zeros", case="exact", vocab_rows=None, padding_idx=0, skipped=(),
+                 notes=(), vocabulary=None):
         self.matrix = matrix
         self.found = found
         self.missing = missing
@@ -158,12 +276,16 @@ class AlignedEmbedding:
         self.path = path
         self.oov = oov
         self.case = case
+        self.padding_idx = padding_idx
+        self.skipped = list(skipped)
+        self.notes = list(notes)
         if vocab_rows is None:
             vocab_rows = np.zeros(matrix.shape[0], dtype=bool)
             for row in word_index.values():
-                if 0 < row < matrix.shape[0]:
+                if 0 <= row < matrix.shape[0] and row != padding_idx:
                     vocab_rows[row] = True
         self._vocab_rows = vocab_rows
+        self.vocabulary = vocabulary
 
     @property
     def dim(self):
@@ -179,7 +301,7 @@ class AlignedEmbedding:
 
     @property
     def coverage(self):
-        """Share of the vocabulary rows (rows some word is numbered with) found in the file."""
+        """Share of the vocabulary rows (rows some token was looked up for) found in the file."""
         total = int(self._vocab_rows.sum())
         return float(self.found.sum()) / total if total else 0.0
 
@@ -190,8 +312,8 @@ class AlignedEmbedding:
         ----------
         counts : mapping or object
             Word -> occurrences (Keras' ``Tokenizer.word_counts``), or an object with a
-            ``word_counts`` attribute. Words outside ``word_index`` or at rows
-            ``>= num_words`` count as not covered.
+            ``word_counts`` attribute. Words outside ``word_index``, at rows
+            ``>= num_words`` or on the padding row count as not covered.
         """
         if not isinstance(counts, Mapping):
             inner = getattr(counts, "word_counts", None)
@@ -204,7 +326,7 @@ class AlignedEmbedding:
         for word, count in counts.items():
             total += count
             row = self.word_index.get(word)
-            if row is not None and 0 < row < n and self.found[row]:
+            if row is not None and 0 <= row < n and row != self.padding_idx and self.found[row]:
                 covered += count
         return covered / total if total else 0.0
 
@@ -218,11 +340,12 @@ class AlignedEmbedding:
         where = f", path={self.path!r}" if self.path else ""
         return (f"<AlignedEmbedding {self.num_words} x {self.dim} {self.matrix.dtype}: "
                 f"{int(self.found.sum())} of {total} rows found ({self.coverage:.1%}), "
-                f"oov={self.oov!r}, case={self.case!r}{where}>")
+                f"oov={self.oov!r}, case={self.case!r}, padding_idx={self.padding_idx!r}{where}>")
 
     # --- handing the matrix to a framework (optional dependencies) ------------
-    def to_torch(self, freeze=True, padding_idx=0):
-        """A ``torch.nn.Embedding`` holding a copy of the matrix; see :mod:`embload.interop`."""
+    def to_torch(self, freeze=True, padding_idx="auto"):
+        """A ``torch.nn.Embedding`` holding a copy of the matrix; ``padding_idx="auto"``
+        passes :attr:`padding_idx` on. See :mod:`embload.interop`."""
         from .interop import aligned_to_torch
 
         return aligned_to_torch(self, freeze=freeze, padding_idx=padding_idx)
@@ -234,7 +357,8 @@ class AlignedEmbedding:
         return aligned_keras_initializer(self)
 
     def to_keras(self, trainable=False, mask_zero=True, **kwargs):
-        """A ``keras.layers.Embedding`` carrying the matrix."""
+        """A ``keras.layers.Embedding`` carrying the matrix; ``mask_zero=True`` needs the
+        padding row to be row 0 (Keras masks index 0 only)."""
         from .interop import aligned_to_keras
 
         return aligned_to_keras(self, trainable=trainable, mask_zero=mask_zero, **kwargs)
@@ -245,21 +369,67 @@ class AlignedEmbedding:
 
         return aligned_to_jax(self, dtype=dtype)
 
+    def save_pretrained(self, folder, tokenizer=None, *, normalize=False):
+        """Write a static embedding model that ``model2vec.StaticModel.from_pretrained``
+        (and sentence-transformers' ``StaticEmbedding.from_model2vec``) open; see
+        :func:`embload.interop.aligned_save_pretrained`."""
+        from .interop import aligned_save_pretrained
+
+        return aligned_save_pretrained(self, folder, tokenizer=tokenizer, normalize=normalize)
+
     def summary(self, examples=10):
-        """A few lines for a person: coverage, missing words, case matches."""
+        """A few lines for a person: coverage, numbering, padding, missing tokens, case matches."""
         total = int(self._vocab_rows.sum())
         lines = [f"aligned {self.num_words} rows x {self.dim} ({self.matrix.dtype})"
                  + (f" from {self.path}" if self.path else ""),
                  f"found: {int(self.found.sum())} of {total} vocabulary rows ({self.coverage:.1%})"]
+        lines += [f"note: {note}" for note in self.notes]
+        if self.padding_idx is not None and not any("padding row" in n for n in self.notes):
+            lines.append(f"padding row: {self.padding_idx} (zeros)")
         if self.missing:
-            shown = ", ".join(repr(w) for w in self.missing[:examples])
+            shown = ", ".join(_short(w) for w in self.missing[:examples])
             more = f", ... ({len(self.missing) - examples} more)" if len(self.missing) > examples else ""
             lines.append(f"missing ({len(self.missing)}, oov={self.oov!r}): {shown}{more}")
+        if self.skipped:
+            shown = ", ".join(_short(w) for w in self.skipped[:examples])
+            more = f", ... ({len(self.skipped) - examples} more)" if len(self.skipped) > examples else ""
+            lines.append(f"skipped by lookup ({len(self.skipped)}): {shown}{more}")
         if self.case_matched:
             items = list(self.case_matched.items())[:examples]
             lines.append(f"matched ignoring case ({len(self.case_matched)}): "
-                         + ", ".join(f"{w!r}->{f!r}" for w, f in items))
+                         + ", ".join(f"{_short(w)}->{_short(f)}" for w, f in items))
+        warning = self.coverage_warning()
+        if warning:
+            lines.append(f"warning: {warning}")
         return "\n".join(lines)
+
+    def coverage_warning(self):
+        """The low-coverage message (under 5% of the looked-up rows found, with the
+        likely causes), or None: what :class:`~embload.errors.LowCoverageWarning` says."""
+        return _coverage_warning(self)
+
+
+def _short(token, limit=40):
+    """A token for a summary line: repr, cut to about ``limit`` characters."""
+    return repr(token) if len(token) <= limit else repr(token[:limit]) + "..."
+
+
+LOW_COVERAGE = 0.05
+
+
+def _coverage_warning(aligned):
+    """The low-coverage message (coverage below 5% of the looked-up rows), or None."""
+    total = int(aligned._vocab_rows.sum())
+    if not total or aligned.coverage >= LOW_COVERAGE:
+        return None
+    found = int(aligned.found.sum())
+    head = ("no vocabulary row was found" if not found else
+            f"only {found} of {total} vocabulary rows ({aligned.coverage:.1%}) were found")
+    where = f" in {aligned.path}" if aligned.path else ""
+    return (f"{head}{where}. Likely causes: the vocabulary is not the tokenizer's (a vectors "
+            "file passed as the vocabulary, or the two arguments swapped); a case mismatch "
+            "(a lowercase file and a cased vocabulary: try case='fallback'); a lookup= that "
+            "does not give the file's words (subword pieces: strip '\u2581', skip '##' pieces)")
 
 
 # --------------------------------------------------------------------------------------
@@ -279,7 +449,8 @@ def _check_dtype(dtype):
 
 
 def _fill_oov(matrix, rows, found, oov, seed, plan):
-    """Initialise the rows of words not found (``rows``: ascending row numbers)."""
+    """Initialise the rows of tokens not found (``rows``: ascending row numbers) by
+    ``oov``: a mode, a callable or (for ``specials=``) a vector."""
     if len(rows) == 0 or (isinstance(oov, str) and oov == "zeros"):
         return
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
@@ -293,6 +464,13 @@ def _fill_oov(matrix, rows, found, oov, seed, plan):
                 raise ValueError(f"oov({word!r}, {dim}, rng) returned shape {vector.shape}; "
                                  f"expected ({dim},)")
             matrix[row] = vector
+        return
+    if not isinstance(oov, str):   # specials=vector
+        vector = np.asarray(oov, dtype=np.float64)
+        if vector.shape != (dim,):
+            raise ValueError(f"specials is a vector of shape {vector.shape}; the vectors "
+                             f"have dim {dim}")
+        matrix[rows] = vector
         return
     if oov == "uniform":  # Keras' default Embedding initializer
         matrix[rows] = rng.uniform(-0.05, 0.05, size=(len(rows), dim))
@@ -309,15 +487,61 @@ def _fill_oov(matrix, rows, found, oov, seed, plan):
 
 
 def _finish(plan, matrix, row_found, slot_found, case_matched, oov, seed, path):
-    row_found[0] = False
-    oov_rows = np.flatnonzero(plan.vocab_rows & ~row_found)
-    _fill_oov(matrix, oov_rows, row_found, oov, seed, plan)
+    """The scan's rows -> the AlignedEmbedding: scatter distinct words back to their
+    tokens' rows, fill the rows not found (oov, specials), say what happened."""
+    if isinstance(plan, _DistinctWords):
+        plan, matrix, row_found, slot_found, case_matched = _scatter(
+            plan, matrix, row_found, slot_found, case_matched)
+    elif plan.lookup is not None and case_matched:
+        token_of = dict(zip(plan.words, plan.tokens))
+        case_matched = {token_of[w]: f for w, f in case_matched.items()}
+    if plan.padding_idx is not None:
+        row_found[plan.padding_idx] = False
+    empty = plan.token_rows & ~row_found
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    if plan.specials is None:   # follow oov, in one draw: the matrices of before
+        _fill_oov(matrix, np.flatnonzero(empty), row_found, oov, rng, plan)
+    else:
+        special = plan.special_rows
+        _fill_oov(matrix, np.flatnonzero(empty & ~special), row_found, oov, rng, plan)
+        _fill_oov(matrix, np.flatnonzero(empty & special), row_found, plan.specials, rng, plan)
     order = np.argsort(plan.rows, kind="stable")
-    missing = [plan.words[i] for i in order.tolist() if not slot_found[i]]
-    return AlignedEmbedding(matrix, row_found, missing, plan.word_index,
-                            case_matched=case_matched, path=path,
-                            oov="callable" if callable(oov) else oov, case=plan.case,
-                            vocab_rows=plan.vocab_rows)
+    missing = [plan.tokens[i] for i in order.tolist() if not slot_found[i]]
+    aligned = AlignedEmbedding(matrix, row_found, missing, plan.word_index,
+                               case_matched=case_matched, path=path,
+                               oov="callable" if callable(oov) else oov, case=plan.case,
+                               vocab_rows=plan.vocab_rows, padding_idx=plan.padding_idx,
+                               skipped=plan.skipped, notes=plan.notes,
+                               vocabulary=plan.vocabulary)
+    warning = _coverage_warning(aligned)
+    if warning:
+        warnings.warn(LowCoverageWarning(warning), stacklevel=3)
+    return aligned
+
+
+def _scatter(scan, words_matrix, word_found, word_slot_found, word_case_matched):
+    """Rows of distinct words -> rows of the tokens: a row takes the vector of its first
+    token (vocabulary order) whose word was found as written, failing that of the first
+    found ignoring case -- the rule the scanner applies to the tokens themselves."""
+    plan = scan.final
+    u = scan.slot_word
+    case_words = np.array([w in word_case_matched for w in scan.words], dtype=bool)
+    rank = np.where(word_found[u], np.where(case_words[u], 1, 0), 2)
+    slots = np.arange(len(u))
+    order = np.lexsort((slots, rank))
+    rows_sorted = plan.rows[order]
+    _, first = np.unique(rows_sorted, return_index=True)
+    chosen = order[first]
+    chosen = chosen[rank[chosen] < 2]
+    matrix = np.zeros((plan.num_words, words_matrix.shape[1]), dtype=words_matrix.dtype)
+    row_found = np.zeros(plan.num_words, dtype=bool)
+    if len(chosen):
+        matrix[plan.rows[chosen]] = words_matrix[u[chosen]]
+        row_found[plan.rows[chosen]] = True
+    slot_found = rank < 2
+    case_matched = {plan.tokens[s]: word_case_matched[plan.words[s]]
+                    for s in np.flatnonzero(rank == 1).tolist()}
+    return plan, matrix, row_found, slot_found, case_matched
 
 
 # --------------------------------------------------------------------------------------
@@ -325,15 +549,21 @@ def _finish(plan, matrix, row_found, slot_found, case_matched, oov, seed, path):
 # --------------------------------------------------------------------------------------
 
 def align_vectors(vectors, word_index, *, num_words=None, oov="zeros", seed=None, case="exact",
-                  dtype=None, threads=None, progress=None):
+                  dtype=None, threads=None, progress=None, start=None, padding_idx="auto",
+                  specials=None, lookup=None):
     """Align :class:`~embload.Vectors` already in memory; see :func:`load_aligned`.
 
     ``dtype=None`` keeps the dtype of ``vectors``. ``threads`` and ``progress`` are
     accepted for symmetry and unused (a gather of rows needs neither).
     """
     _check_oov(oov)
-    plan = _Plan(word_index, num_words, case)
+    plan = _Plan(word_index, num_words, case, start=start, padding_idx=padding_idx,
+                 specials=specials, lookup=lookup)
     dt = np.dtype(vectors.vectors.dtype) if dtype is None else _check_dtype(dtype)
+    return _align_in_memory(vectors, plan.for_scan(), oov, seed, dt)
+
+
+def _align_in_memory(vectors, plan, oov, seed, dt):
     n, dim = plan.num_words, vectors.dim
     key_to_index = vectors.key_to_index
     # exact: the first word in word_index order found wins its row
@@ -347,7 +577,7 @@ def align_vectors(vectors, word_index, *, num_words=None, oov="zeros", seed=None
             if rank[row] != 0:
                 src[row], rank[row] = i, 0
     case_matched = {}
-    if case == "fallback" and not slot_found.all():
+    if plan.case == "fallback" and not slot_found.all():
         wanted = list(dict.fromkeys(plan.group_keys[g] for s, g in enumerate(plan.slot_group.tolist())
                                     if not slot_found[s]))
         first = _first_lower_rows(vectors.words, wanted)
@@ -390,7 +620,8 @@ def _first_lower_rows(words, keys):
 # --------------------------------------------------------------------------------------
 
 def load_aligned(path, word_index, *, num_words=None, oov="zeros", seed=None, case="exact",
-                 dtype="float32", threads=None, progress=None, member=None):
+                 dtype="float32", threads=None, progress=None, member=None, start=None,
+                 padding_idx="auto", specials=None, lookup=None):
     """Load only the vectors a tokenizer needs, as an Embedding weight matrix.
 
     Parameters
@@ -398,20 +629,25 @@ def load_aligned(path, word_index, *, num_words=None, oov="zeros", seed=None, ca
     path : str or os.PathLike
         A GloVe, word2vec (text or binary) or fastText ``.vec`` file, possibly gzip, bz2,
         xz or zip compressed (told by its bytes), or an ``embload`` cache folder.
-    word_index : dict, str, os.PathLike or object
-        Word -> row, 1-based (row 0 is padding and stays zeros), e.g. Keras'
-        ``Tokenizer.word_index``; or a path to a Keras tokenizer JSON, a path to a
-        one-word-per-line vocabulary file (line ``n`` -> row ``n``), or any object with a
-        ``word_index`` attribute. Rows may have gaps (they stay zeros); several words may
-        share a row (the first found, in word_index order, wins it).
+    word_index : mapping, sequence, tokenizer object, str or os.PathLike
+        The vocabulary, numbered as the model numbers it (see :mod:`embload.vocabulary`):
+        a mapping ``{token: id}`` with ids ``>= 0`` (0-based, 1-based or sparse: an id no
+        token holds is a row of zeros; several tokens may share an id, the first found in
+        vocabulary order wins it); a list of tokens (torchtext's ``itos``: id =
+        position); a torchtext ``Vocab`` (``get_stoi()``), a Hugging Face tokenizer
+        (``get_vocab()``), a Keras ``Tokenizer`` (``word_index``, its ``num_words``
+        honoured) or any object with a ``vocab`` mapping; or a path to a Keras tokenizer
+        JSON, a Hugging Face ``tokenizer.json``, a JSON ``{token: id}``, a sentencepiece
+        ``.vocab`` or a one-token-per-line file (numbered by ``start``).
     num_words : int, optional
-        Rows of the matrix; words numbered ``>= num_words`` are left out (the Keras recipe
-        ``min(MAX_NUM_WORDS, len(word_index) + 1)``). Default: the largest row + 1.
+        Rows of the matrix; tokens numbered ``>= num_words`` are left out (the Keras recipe
+        ``min(MAX_NUM_WORDS, len(word_index) + 1)``). Default: what the vocabulary asks
+        for (a Keras ``num_words``), else the largest id + 1.
     oov : {"zeros", "uniform", "normal", "mean"} or callable
-        Rows of words not found: zeros; U(-0.05, 0.05) (Keras' default initializer); a
+        Rows of tokens not found: zeros; U(-0.05, 0.05) (Keras' default initializer); a
         normal with the mean and standard deviation of all values of the found rows; the
-        mean found vector; or ``oov(word, dim, rng)`` returning a vector (called for each
-        row in increasing order, with the row's first word).
+        mean found vector; or ``oov(token, dim, rng)`` returning a vector (called for each
+        row in increasing order, with the row's first token).
     seed : int, numpy.random.Generator or None
         For the random ``oov`` modes; the same seed gives the same matrix.
     case : {"exact", "fallback"}
@@ -424,28 +660,56 @@ def load_aligned(path, word_index, *, num_words=None, oov="zeros", seed=None, ca
         A tqdm bar over the bytes scanned; None = on for large files on a terminal.
     member : str, optional
         The file of a zip archive to read.
+    start : {0, 1}, optional
+        The id of line 1 of a one-token-per-line vocabulary file. Default: 0 when line 1
+        is a special token (``[PAD]``, ``<pad>``, ``<unk>``, ``<s>``, ...), else 1
+        (Keras); the choice is in ``.notes`` and :meth:`AlignedEmbedding.summary`.
+    padding_idx : "auto", int or None
+        The padding row: zeros, not looked up, passed on by ``to_torch()``, masked and
+        never trained by :meth:`embload.Embedding.from_pretrained`. "auto": row 0 when no
+        token has id 0 (Keras); else the id of a ``<pad>``/``<PAD>``/``[PAD]``/``[pad]``
+        token; else none (said in the summary). An int names the row (a token on it
+        gets zeros); None reserves none.
+    specials : {"zeros", "uniform", "normal", "mean"}, vector, callable or None
+        Rows of special tokens the file does not hold (those the vocabulary declares,
+        and tokens shaped ``<...>`` or ``[...]`` without blanks): as ``oov`` describes,
+        or a vector of length ``dim``. None (default): they follow ``oov``.
+    lookup : callable, optional
+        ``lookup(token)`` -> the word to look up in the file, or None to leave the token
+        out (e.g. ``lambda t: t.removeprefix("\u2581")`` for sentencepiece pieces,
+        ``lambda t: None if t.startswith("##") else t`` for WordPiece). Called once per
+        token before the scan.
 
     Returns
     -------
     AlignedEmbedding
-        ``.matrix``, ``.found``, ``.missing``, ``.coverage``, ...
+        ``.matrix``, ``.found``, ``.missing``, ``.coverage``, ``.padding_idx``,
+        ``.notes``, ``.summary()``, ...
 
     Raises
     ------
     EmbeddingFormatError
         A line (record) of a wanted word is malformed: names file, line and text. Lines
-        of other words are not parsed, so their errors go unnoticed.
+        of other words are not parsed, so their errors go unnoticed. A vocabulary file
+        that is a vectors file is refused.
     ValueError, TypeError
-        A word_index that breaks the rules above (e.g. a word numbered 0).
+        A vocabulary or option that breaks the rules above (e.g. a negative id).
+
+    Warns
+    -----
+    LowCoverageWarning
+        Under 5% of the looked-up rows were found; the message lists the likely causes.
     """
     _check_oov(oov)
     dt = _check_dtype(dtype)
-    plan = _Plan(word_index, num_words, case)
+    plan = _Plan(word_index, num_words, case, start=start, padding_idx=padding_idx,
+                 specials=specials, lookup=lookup)
     if not isinstance(path, (str, bytes, os.PathLike)):
         raise TypeError(f"path must be a str or os.PathLike, not {type(path).__name__}")
     path = os.fsdecode(os.fspath(path))
     if source_kind(path) == "cache":
         return _align_cache(path, plan, oov, seed, dt)
+    plan = plan.for_scan()   # distinct words; _finish scatters them back to the tokens
     from .formats import sniff
 
     info = sniff(path, member=member)
@@ -638,5 +902,4 @@ def _scan_binary(scanner, path, member, info, bar):
 
 def _align_cache(path, plan, oov, seed, dtype):
     vectors = open_cache(path)
-    return align_vectors(vectors, plan.word_index, num_words=plan.num_words, oov=oov, seed=seed,
-                         case=plan.case, dtype=dtype)
+    return _align_in_memory(vectors, plan.for_scan(), oov, seed, dtype)

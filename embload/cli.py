@@ -21,7 +21,7 @@ from ._progress import make_progress
 from .align import load_aligned
 from .cache import read_meta, verify_cache
 from .conversion import convert
-from .errors import DuplicateWordsWarning, EmbeddingFormatError
+from .errors import DuplicateWordsWarning, EmbeddingFormatError, LowCoverageWarning
 from .formats import FORMATS, WRITABLE_FORMATS
 from .read import load, source_kind
 from .write import infer_format
@@ -93,14 +93,21 @@ examples:
 """
 
 ALIGN_HELP = """\
-Build the embedding matrix for a tokenizer: row i is the vector of the word the
-tokenizer numbers i (row 0 is padding and stays zero). Only the wanted rows are parsed.
+Build the embedding matrix for a tokenizer: row i is the vector of the token the
+tokenizer numbers i (the padding row stays zero). Only the wanted rows are parsed.
 Prints the coverage and the first words that the vectors file does not have."""
 
 ALIGN_EPILOG = """\
 the word index (--word-index FILE) is one of:
-  a Keras tokenizer JSON (Tokenizer.to_json()), a JSON object {"word": index, ...},
-  or a vocabulary file with one word per line (row = line number + 1).
+  a Keras tokenizer JSON (Tokenizer.to_json()), a Hugging Face tokenizer.json,
+  a JSON object {"token": id, ...}, a sentencepiece .vocab (ids from 0),
+  or a file with one token per line: --start 0 (Hugging Face vocab.txt) or
+  --start 1 (Keras; row 0 padding). Without --start a file whose first line is a
+  special token ([PAD], <pad>, <unk>, [CLS], ...) is numbered from 0, any other from 1;
+  the choice is printed.
+
+padding row (--padding-idx): auto (default) keeps row 0 as padding when no token has
+  id 0, else the id of a <pad>/[PAD] token, else none; N: row N; none: no padding row.
 
 oov modes (rows of words not in the file):
   zeros    zero vectors (default)
@@ -110,9 +117,22 @@ oov modes (rows of words not in the file):
 
 examples:
   embload align glove.6B.100d.txt --word-index tokenizer.json --out matrix.npy
+  embload align glove.6B.100d.txt --word-index vocab.txt --start 0 --out matrix.npy
   embload align gn.embload --word-index vocab.txt --out m.npy --num-words 20000 \\
           --oov uniform --seed 1 --case fallback --missing-out missing.txt
 """
+
+
+def _padding_idx(text):
+    if text in ("auto", "none"):
+        return None if text == "none" else "auto"
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected auto, none or an id >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected auto, none or an id >= 0, got {text!r}")
+    return value
 
 
 def _positive_int(text):
@@ -177,7 +197,8 @@ def build_parser():
                                 parents=[common])
     align.add_argument("vectors", metavar="VECTORS", help="vectors file or cache folder")
     align.add_argument("--word-index", required=True, metavar="FILE",
-                       help="tokenizer JSON, {word: index} JSON, or one word per line")
+                       help="Keras or Hugging Face tokenizer JSON, {token: id} JSON, sentencepiece .vocab, "
+                            "or one token per line")
     align.add_argument("--out", required=True, metavar="MATRIX.npy", help="where to save the matrix (.npy)")
     align.add_argument("--num-words", type=_positive_int, metavar="N",
                        help="rows of the matrix; words with index >= N are left out (default: max index + 1)")
@@ -190,6 +211,10 @@ def build_parser():
     align.add_argument("--show-missing", type=_positive_int, default=20, metavar="K",
                        help="missing words to print (default 20)")
     align.add_argument("--missing-out", metavar="FILE", help="write every missing word to FILE, one per line")
+    align.add_argument("--start", type=int, choices=(0, 1), metavar="N",
+                       help="id of line 1 of a one-token-per-line vocabulary file (0 or 1)")
+    align.add_argument("--padding-idx", type=_padding_idx, default="auto", metavar="N",
+                       help="the padding row: auto (default), an id, or none")
     align.set_defaults(func=_cmd_align)
 
     demo = commands.add_parser("demo", help="the whole toolkit on the bundled sample data",
@@ -390,23 +415,43 @@ def _cmd_align(args):
         raise FileNotFoundError(2, "No such file or directory", args.vectors)
     if not os.path.exists(args.word_index):
         raise FileNotFoundError(2, "No such file or directory", args.word_index)
-    options = dict(num_words=args.num_words, oov=args.oov, seed=args.seed, case=args.case, dtype=args.dtype)
-    # load_aligned reads files and cache folders alike
-    aligned = load_aligned(args.vectors, args.word_index, progress=args.progress, **options)
+    options = dict(num_words=args.num_words, oov=args.oov, seed=args.seed, case=args.case, dtype=args.dtype,
+                   start=args.start, padding_idx=args.padding_idx)
+    # load_aligned reads files and cache folders alike; its low-coverage warning is
+    # printed below with the other findings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LowCoverageWarning)
+        aligned = load_aligned(args.vectors, args.word_index, progress=args.progress, **options)
     _save_npy_atomic(args.out, np.asarray(aligned.matrix))
     missing = list(aligned.missing)
     print(f"matrix      {aligned.num_words} x {aligned.dim} ({np.asarray(aligned.matrix).dtype}) -> {args.out}")
     found = int(np.count_nonzero(aligned.found))
     print(f"coverage    {aligned.coverage:.2%} of the vocabulary ({found} rows found, {len(missing)} missing)")
+    for note in aligned.notes:
+        print(f"note        {note}")
+    if aligned.padding_idx is not None and not any("padding row" in n for n in aligned.notes):
+        print(f"padding     row {aligned.padding_idx} (zeros)")
     if missing:
         head = missing[: args.show_missing]
         more = f" ... and {len(missing) - len(head)} more" if len(missing) > len(head) else ""
-        print("missing     " + " ".join(repr(w) if (not w or w.split() != [w]) else w for w in head) + more)
+        print("missing     " + " ".join(_short_word(w) for w in head) + more)
+    warning = aligned.coverage_warning()
+    if warning:
+        print(f"warning     {warning}", file=sys.stderr)
     if args.missing_out:
         with open(args.missing_out, "w", encoding="utf-8", errors="surrogateescape") as handle:
             handle.writelines(w + "\n" for w in missing)
         print(f"            all {len(missing)} missing words written to {args.missing_out}")
     return EXIT_OK
+
+
+def _short_word(word, limit=40):
+    """A missing word for the terminal: as is when it is one plain field, else repr;
+    cut to about ``limit`` characters (a vectors file passed as a vocabulary has lines
+    of thousands)."""
+    cut = word[:limit]
+    shown = cut if cut and cut.split() == [cut] and cut.isprintable() else repr(cut)
+    return shown + ("..." if len(word) > limit else "")
 
 
 def _save_npy_atomic(path, array):

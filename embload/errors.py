@@ -1,6 +1,7 @@
 """Exceptions a person can act on: each names the file, the place and the text."""
 
-__all__ = ["EmbeddingFormatError", "WordDecodeError", "DuplicateWordsWarning", "shorten"]
+__all__ = ["EmbeddingFormatError", "WordDecodeError", "DuplicateWordsWarning", "LowCoverageWarning",
+           "shorten"]
 
 _MAX_SNIPPET = 100
 
@@ -83,3 +84,8 @@ def _rebuild_decode(reason, obj, start, end, encoding, path, line, record, text)
 
 class DuplicateWordsWarning(UserWarning):
     """A vectors file holds some word more than once; the first vector of each was kept."""
+
+
+class LowCoverageWarning(UserWarning):
+    """An alignment found vectors for under 5% of the vocabulary: most likely the wrong
+    vocabulary, a case mismatch or a wrong ``lookup`` (the message lists the causes)."""

@@ -328,21 +328,24 @@ class Embedding:
             was in the vectors file).
         trainable : False, True or 'missing'
             False freezes the table, True fine-tunes every row, 'missing' trains
-            only the rows that were not found in the file (never row 0).
+            only the rows that were not found in the file (never the padding row).
         mask_zero : bool, optional
-            Row 0 is padding (masked, never trained). Default: True for an aligned
-            embedding, whose row 0 is the padding row, False for a plain matrix.
+            The padding row is masked and never trained: row 0, or an aligned
+            embedding's ``padding_idx``. Default: True for an aligned embedding with a
+            padding row, False for a plain matrix.
         copy : bool
             Copy the matrix (default). With copy=False a C-contiguous matrix of the
             right dtype is used as the table itself, and training changes it.
         """
         found = None
+        padding_row = 0      # None: the aligned embedding has no padding row
         source = matrix_or_aligned
         if hasattr(source, "matrix") and hasattr(source, "found"):
             matrix = source.matrix
             found = np.asarray(source.found, dtype=bool)
+            padding_row = getattr(source, "padding_idx", 0)
             if mask_zero is None:
-                mask_zero = True
+                mask_zero = padding_row is not None
         elif hasattr(source, "vectors") and hasattr(source, "words"):
             raise TypeError(
                 "from_pretrained takes a matrix whose row i is the vector of token id i; "
@@ -372,13 +375,14 @@ class Embedding:
             if found.shape != (n,):
                 raise ValueError(f".found must have shape ({n},), got {found.shape}")
             mask = ~found
-            if n:
-                mask[0] = False
+            if n and padding_row is not None:
+                mask[padding_row] = False
         elif trainable in (True, False):  # as __init__: NumPy bools count too
             mask = np.full(n, bool(trainable))
         else:
             raise ValueError(f"trainable must be False, True or 'missing', not {trainable!r}")
         layer = cls.__new__(cls)
+        layer._padding_row = 0 if padding_row is None else int(padding_row)
         layer._setup(table, mask, mask_zero=mask_zero, max_norm=max_norm,
                      norm_type=norm_type, threads=threads)
         return layer
@@ -449,10 +453,16 @@ class Embedding:
         self._mask_zero = bool(value)
         self._apply_row_mask()
 
+    @property
+    def padding_idx(self):
+        """The row ``mask_zero`` masks and freezes: 0, or the ``padding_idx`` of the aligned
+        embedding the layer was made from."""
+        return getattr(self, "_padding_row", 0)
+
     def _apply_row_mask(self):
         mask = self._rows_asked.copy()
         if self._mask_zero and mask.shape[0]:
-            mask[0] = False  # the padding row never learns
+            mask[self.padding_idx] = False  # the padding row never learns
         # _keep is None when every row trains: the kernels then skip the mask.
         self._keep = None if mask.all() else mask.view(np.uint8)
         self._any_trainable = bool(mask.any())
@@ -537,11 +547,12 @@ class Embedding:
         return out
 
     def compute_mask(self, indices, mask=None):
-        """Keras semantics: None without ``mask_zero``, else ``indices != 0``."""
+        """Keras semantics: None without ``mask_zero``, else ``indices != padding_idx``
+        (0 unless the layer was made from an aligned embedding with another padding row)."""
         if not self.mask_zero:
             return None
         flat, shape = _as_indices(indices)
-        return (flat != 0).reshape(shape)
+        return (flat != self.padding_idx).reshape(shape)
 
     def _checked_grad(self, indices, grad_output):
         """(flat indices, their shape, grad_output as a C-contiguous (count, dim)

@@ -99,6 +99,30 @@ class Vectors:
             return default
         return self.vectors[row]
 
+    def get_vecs_by_tokens(self, tokens, lower_case_backup=False):
+        """torchtext's ``Vectors.get_vecs_by_tokens``, as NumPy arrays.
+
+        Parameters
+        ----------
+        tokens : str or list of str
+            One token gives a 1-D vector, a list a ``(len(tokens), dim)`` array.
+        lower_case_backup : bool
+            A token not found as written is looked up lowercased.
+
+        A token not found gives a row of zeros (torchtext's default ``unk_init``).
+        """
+        single = isinstance(tokens, str)
+        tokens = [tokens] if single else list(tokens)
+        out = np.zeros((len(tokens), self.dim), dtype=self.vectors.dtype)
+        lookup = self.key_to_index
+        for i, token in enumerate(tokens):
+            row = lookup.get(token)
+            if row is None and lower_case_backup:
+                row = lookup.get(token.lower())
+            if row is not None:
+                out[i] = self.vectors[row]
+        return out[0] if single else out
+
     def __repr__(self):
         source = f", path={self.path!r}" if self.path else ""
         fmt = f", format={self.format!r}" if self.format else ""

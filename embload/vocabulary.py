@@ -1,68 +1,243 @@
-"""A user's vocabulary, in whatever form it comes: the words a matrix is built for.
+"""A user's vocabulary, in whatever form it comes: the tokens a matrix is built for.
 
 Two questions are asked of a vocabulary, and both are answered here, from one reader
 of vocabulary files:
 
-* :func:`read_word_index` -- which row is each word's? (``{word: row}``, for alignment)
+* :func:`read_vocabulary` -- which row is each token's? (a :class:`Vocabulary`, for
+  alignment; :func:`read_word_index` gives just its ``{token: id}``)
 * :func:`read_vocab` -- which words, in which order? (a list, for ``convert(vocab=...)``)
 
-A vocabulary file is read by one set of rules (:func:`read_vocabulary_file`):
+Forms accepted by :func:`read_vocabulary`:
 
-* UTF-8 (a BOM is skipped), ``\\n`` or ``\\r\\n`` line ends; one word per line, taken as it
-  is (a word may hold spaces).
-* When every line is ``word COUNT`` (word2vec's ``-save-vocab``, GloVe's ``vocab_count``),
-  the counts are dropped.
-* A blank line is an error (it would shift every later word by one row), except blank
-  lines at the very end of the file; so is a word on two lines.
-* The word on line ``n`` (counting from 1) gets row ``n``: Keras' numbering, row 0 being
-  padding.
-* A file that starts with ``{`` is JSON: a Keras tokenizer (``Tokenizer.to_json()``) or
-  a plain object ``{word: row}``.
+* a mapping ``{token: id}`` with any ids ``>= 0`` (0-based as PyTorch and Hugging Face
+  number them, 1-based as Keras does, or sparse: an id no token holds is an unused row);
+* a sequence of tokens (torchtext's ``itos``, a list): the token at position ``i`` has
+  id ``i``;
+* an object with ``get_stoi()`` (torchtext ``Vocab``), ``get_vocab()`` (Hugging Face
+  ``tokenizers.Tokenizer`` and ``transformers`` tokenizers; their special tokens are
+  taken from ``all_special_tokens`` or the added-tokens decoder), ``word_index`` (a Keras
+  ``Tokenizer``: its ``num_words`` is honoured, rows = ``min(num_words, len(word_index) + 1)``)
+  or a ``vocab`` mapping;
+* a path to a vocabulary file (below).
+
+Vocabulary files, all UTF-8 (a BOM is skipped), ``\\n`` or ``\\r\\n`` line ends:
+
+* JSON (the file starts with ``{``): a Keras tokenizer (``Tokenizer.to_json()``, its
+  ``num_words`` honoured as above); a Hugging Face ``tokenizer.json`` (WordLevel,
+  WordPiece and BPE models: ``model.vocab`` is ``{token: id}``; Unigram: ``model.vocab``
+  is a list of ``[piece, score]``, id = position; plus ``added_tokens``, whose ``special``
+  ones are the special tokens); or a plain object ``{token: id}`` (a ``vocab.json``).
+* A sentencepiece ``.vocab``: every line ``piece<TAB>score``; the piece on line ``n``
+  (counting from 1) has id ``n - 1``, as sentencepiece numbers them.
+* One token per line (``vocab.txt``; a token may hold spaces). When every line is
+  ``word COUNT`` (word2vec's ``-save-vocab``, GloVe's ``vocab_count``) the counts are
+  dropped. A blank line is an error (it would shift every later token by one row),
+  except blank lines at the very end; so is a token on two lines. The numbering is
+  never guessed silently: ``start=0`` (Hugging Face's ``vocab.txt``) or ``start=1``
+  (Keras, row 0 padding) says it; without ``start``, a file whose first line is a
+  special token (``[PAD]``, ``<pad>``, ``<unk>``, ``<s>``, ``[CLS]``, ...) is read from
+  0, any other from 1 (what embload always did, so Keras users' results do not change),
+  and :attr:`Vocabulary.notes` says which was taken and why (the alignment summary
+  prints it). ``start=1`` on a file whose first line is a special token warns.
+* A file of vectors (a word followed by several numbers on each line) is refused: it is
+  the other argument.
+
+*Special tokens* are those the object or file declares (``added_tokens`` marked special,
+``all_special_tokens``, the model's ``unk_token``) and every token of the form
+``<...>`` or ``[...]`` without spaces. *Padding tokens* are ``<pad>``, ``<PAD>``,
+``[PAD]`` and ``[pad]``.
 
 Errors name the file, the line and the offending text.
 """
 
 import json
 import os
-from collections.abc import Mapping
+import re
+import warnings
+from collections.abc import Mapping, Sequence
 
-from .errors import EmbeddingFormatError
+import numpy as np
 
-__all__ = ["read_word_index", "read_vocab", "read_vocabulary_file", "word_index_from_json"]
+from .errors import EmbeddingFormatError, shorten
+
+__all__ = ["Vocabulary", "read_vocabulary", "read_word_index", "read_vocab",
+           "read_vocabulary_file", "word_index_from_json", "is_special", "PADDING_TOKENS"]
+
+PADDING_TOKENS = frozenset({"<pad>", "<PAD>", "[PAD]", "[pad]"})
+# <unk>, </s>, [CLS], <|endoftext|>: bracketed, no blanks inside
+_SPECIAL_SHAPE = re.compile(r"<[^\s<>]+>|\[[^\s\[\]]+\]")
+# a field that reads as a number (vectors files; sentencepiece scores)
+_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?|[-+]?(inf|nan)", re.IGNORECASE)
 
 
-def read_word_index(word_index):
-    """Normalise the accepted forms of ``word_index`` to a ``dict`` {word: row}.
+def is_special(token):
+    """Is ``token`` shaped like a special token: ``<...>`` or ``[...]`` without blanks?"""
+    return _SPECIAL_SHAPE.fullmatch(token) is not None
+
+
+class Vocabulary:
+    """A vocabulary, normalised: token -> id, and what it was read as.
+
+    Attributes
+    ----------
+    ids : dict
+        ``{token: id}``, ids ``>= 0``, in the order the source lists them.
+    num_rows : int or None
+        The rows the source itself asks for (a Keras ``num_words``), else None (then
+        the largest id + 1).
+    kind : str
+        What the vocabulary was read as, for a person ("Keras tokenizer JSON",
+        "tokenizer.json (WordPiece)", "vocab.txt, numbered from 0", ...).
+    specials : frozenset
+        Tokens the source declares special (the shape rule of :func:`is_special`
+        comes on top, see :meth:`is_special`).
+    notes : list of str
+        What a person must know about how it was read (the numbering taken).
+    tokenizer : object or None
+        The Hugging Face tokenizer the ids come from (a tokenizer object, or the path of
+        its ``tokenizer.json``): :meth:`AlignedEmbedding.save_pretrained` writes it out.
+    """
+
+    def __init__(self, ids, *, num_rows=None, kind="mapping", specials=(), notes=(), tokenizer=None):
+        self.ids = _checked_ids(ids)
+        self.num_rows = num_rows
+        self.kind = kind
+        self.specials = frozenset(specials)
+        self.notes = list(notes)
+        self.tokenizer = tokenizer
+
+    def is_special(self, token):
+        return token in self.specials or is_special(token)
+
+    def __len__(self):
+        return len(self.ids)
+
+    def __repr__(self):
+        return f"<Vocabulary {len(self.ids)} tokens, {self.kind}>"
+
+
+def _checked_ids(ids):
+    out = dict(ids)
+    # the usual vocabulary passes three passes in C; the loop below says what is wrong
+    if (all(type(token) is str for token in out) and all(type(row) is int for row in out.values())
+            and (not out or min(out.values()) >= 0)):
+        return out
+    out = {}
+    for token, row in ids.items():
+        if not isinstance(token, str):
+            raise TypeError(f"word_index keys must be str, got {type(token).__name__} {token!r}")
+        if isinstance(row, bool) or not isinstance(row, (int, np.integer)):
+            raise TypeError(f"word_index[{token!r}] = {row!r}: rows must be ints")
+        if row < 0:
+            raise ValueError(f"word_index[{token!r}] = {row}: rows must be >= 0")
+        out[token] = int(row)
+    return out
+
+
+def read_vocabulary(vocabulary, *, start=None):
+    """Normalise any accepted form of vocabulary (see the module docstring).
 
     Parameters
     ----------
-    word_index : dict, str, os.PathLike or object
-        A mapping word -> row (Keras' ``Tokenizer.word_index``); a path to a vocabulary
-        file (see the module docstring: one word per line, line ``n`` -> row ``n``, or a
-        Keras tokenizer JSON, or a JSON object ``{word: row}``); or any object with a
-        ``word_index`` attribute.
+    vocabulary : mapping, sequence of str, object, str or os.PathLike
+    start : {0, 1}, optional
+        The id of the first line of a one-token-per-line file. Default: 0 when the
+        first line is a special token, else 1 (Keras), said in ``notes``.
 
     Returns
     -------
-    dict
-        A new dict in the same order. Its values are not validated here (see
-        :func:`embload.load_aligned` for the rules).
+    Vocabulary
     """
-    if isinstance(word_index, Mapping):
-        return dict(word_index)
-    if isinstance(word_index, (str, bytes, os.PathLike)):
-        path = os.fsdecode(os.fspath(word_index))
-        words = read_vocabulary_file(path)
-        if isinstance(words, dict):
-            return words
-        return {word: row for row, word in enumerate(words, 1)}
-    inner = getattr(word_index, "word_index", None)
+    if start is not None and (isinstance(start, bool) or start not in (0, 1)):
+        raise ValueError(f"start must be 0, 1 or None, not {start!r}")
+    if isinstance(vocabulary, Vocabulary):
+        return vocabulary
+    if isinstance(vocabulary, (str, bytes, os.PathLike)):
+        return _read_file(os.fsdecode(os.fspath(vocabulary)), start)
+    if start is not None:
+        raise ValueError("start= numbers the lines of a vocabulary file; a "
+                         f"{type(vocabulary).__name__} already carries its ids")
+    if isinstance(vocabulary, Mapping):
+        return Vocabulary(dict(vocabulary), kind="mapping")
+    if isinstance(vocabulary, Sequence) or (isinstance(vocabulary, np.ndarray)
+                                            and vocabulary.ndim == 1):
+        return _from_tokens(list(vocabulary), "token list (id = position)")
+    stoi = getattr(vocabulary, "get_stoi", None)
+    if callable(stoi):
+        return Vocabulary(dict(stoi()), kind="torchtext Vocab (get_stoi)")
+    get_vocab = getattr(vocabulary, "get_vocab", None)
+    if callable(get_vocab):
+        ids = dict(get_vocab())
+        # get_vocab() is a dict in hash order: list it by id
+        ids = dict(sorted(ids.items(), key=lambda item: item[1]))
+        return Vocabulary(ids, kind="Hugging Face tokenizer (get_vocab)",
+                          specials=_declared_specials(vocabulary), tokenizer=vocabulary)
+    inner = getattr(vocabulary, "word_index", None)
     if isinstance(inner, Mapping):
-        return dict(inner)
+        return _keras(dict(inner), getattr(vocabulary, "num_words", None), "Keras Tokenizer")
+    inner = getattr(vocabulary, "vocab", None)
+    if isinstance(inner, Mapping):
+        return Vocabulary(dict(inner), kind=f"{type(vocabulary).__name__}.vocab")
     raise TypeError(
-        "word_index must be a dict {word: row}, a path to a Keras tokenizer JSON or to a "
-        "one-word-per-line vocabulary file, or an object with a word_index attribute (a "
-        f"Tokenizer), not {type(word_index).__name__}")
+        "word_index must be a dict {token: id}, a list of tokens, a tokenizer (an object with "
+        "get_stoi(), get_vocab(), word_index or vocab), or a path to a vocabulary file "
+        "(tokenizer.json, a Keras tokenizer JSON, vocab.txt, a sentencepiece .vocab), "
+        f"not {type(vocabulary).__name__}")
+
+
+def _from_tokens(tokens, kind, notes=()):
+    ids = {}
+    repeated = []
+    for i, token in enumerate(tokens):
+        if not isinstance(token, str):
+            raise TypeError(f"the vocabulary's entry {i} is a {type(token).__name__} "
+                            f"{token!r}, not a str token")
+        if ids.setdefault(token, i) != i:
+            repeated.append(i)
+    notes = list(notes)
+    if repeated:
+        notes.append(f"{len(repeated)} repeated token(s) keep their first id; ids "
+                     f"{_cut(', '.join(map(str, repeated)))} hold no token (rows of zeros)")
+    return Vocabulary(ids, num_rows=len(tokens), kind=kind, notes=notes)
+
+
+def _cut(text, limit=100):
+    return text if len(text) <= limit else text[:limit] + " ..."
+
+
+def _declared_specials(tokenizer):
+    """Special tokens a Hugging Face tokenizer declares."""
+    out = set()
+    named = getattr(tokenizer, "all_special_tokens", None)   # transformers
+    if named:
+        out.update(t for t in named if isinstance(t, str))
+    decoder = getattr(tokenizer, "get_added_tokens_decoder", None)  # tokenizers
+    if callable(decoder):
+        for added in decoder().values():
+            if getattr(added, "special", False):
+                out.add(str(getattr(added, "content", added)))
+    return out
+
+
+def _keras(word_index, num_words, kind):
+    """Keras' numbering: rows = min(num_words, len(word_index) + 1); 0 is padding."""
+    notes = []
+    num_rows = None
+    if num_words:
+        num_rows = min(int(num_words), len(word_index) + 1)
+        if num_rows < len(word_index) + 1:
+            notes.append(f"{kind} has num_words={num_words}: {num_rows} rows, the "
+                         f"{len(word_index) + 1 - num_rows} rarest words left out "
+                         "(pass num_words= to choose)")
+    return Vocabulary(word_index, num_rows=num_rows, kind=kind, notes=notes)
+
+
+def read_word_index(word_index, *, start=None):
+    """``{token: id}`` of any accepted vocabulary (see :func:`read_vocabulary`).
+
+    A new dict in the source's order; ids are checked to be ints ``>= 0``.
+    """
+    return read_vocabulary(word_index, start=start).ids
 
 
 def read_vocab(vocab):
@@ -71,9 +246,9 @@ def read_vocab(vocab):
     Parameters
     ----------
     vocab : str, os.PathLike, mapping or iterable of str
-        A vocabulary file (see the module docstring; for a JSON word_index the words in
-        row order), a mapping (its keys, in order) or any iterable of words (a repeated
-        word keeps its first place).
+        A vocabulary file (see the module docstring; its tokens in id order), a mapping
+        (its keys, in order) or any iterable of words (a repeated word keeps its first
+        place).
 
     Returns
     -------
@@ -92,13 +267,57 @@ def read_vocab(vocab):
 
 
 def read_vocabulary_file(path):
-    """The words of a vocabulary file in line order (a list), or for a JSON file its
-    ``{word: row}`` (a dict). The rules are in the module docstring."""
+    """The tokens of a vocabulary file in line order (a list), or for a JSON file its
+    ``{token: id}`` (a dict). The rules are in the module docstring."""
+    kind, tokens = _read_lines_or_json(path)
+    return tokens if kind != "json" else tokens.ids
+
+
+def _read_file(path, start):
+    kind, content = _read_lines_or_json(path)
+    if kind == "json":
+        if start is not None:
+            raise ValueError(f"{path}: start= numbers the lines of a one-token-per-line file; "
+                             f"this is a {content.kind}, which carries its own ids")
+        return content
+    name = os.path.basename(path)
+    if kind == "sentencepiece":
+        if start not in (None, 0):
+            raise ValueError(f"{path}: a sentencepiece .vocab numbers its pieces from 0 "
+                             f"(line 1 is id 0); start={start} does not apply")
+        return _from_tokens(content, f"sentencepiece vocabulary {name}",
+                            notes=[f"{name}: sentencepiece pieces, numbered from 0"])
+    first = content[0] if content else None
+    if start is None:
+        if first is not None and is_special(first):
+            start = 0
+            note = (f"{name}: line 1 is the special token {first!r}, so the file is numbered "
+                    "from 0 (line 1 -> id 0), as Hugging Face and torchtext do; pass start=1 "
+                    "for Keras numbering")
+        else:
+            start = 1
+            note = (f"{name}: numbered from 1 (line 1 -> id 1, row 0 padding), as Keras does; "
+                    "nothing in the file says so: pass start=0 if line 1 is your id 0")
+    else:
+        note = f"{name}: numbered from {start} (start={start})"
+        if start == 1 and first is not None and is_special(first):
+            warnings.warn(f"{path}: read from 1 (start=1), but line 1 is the special token "
+                          f"{first!r}, which tokenizers that write such files number 0; "
+                          "every row is shifted by one if they did", UserWarning, stacklevel=4)
+    vocab = _from_tokens(content, f"vocabulary file {name}, numbered from {start}", notes=[note])
+    if start:
+        vocab.ids = {token: row + start for token, row in vocab.ids.items()}
+        vocab.num_rows += start
+    return vocab
+
+
+def _read_lines_or_json(path):
+    """("json", Vocabulary) | ("sentencepiece", pieces) | ("lines", tokens)."""
     with open(path, "rb") as handle:
         data = handle.read()
     text = _decode(data, path)
     if text.lstrip().startswith("{"):
-        return word_index_from_json(text, path)
+        return "json", _vocabulary_from_json(text, path)
     lines = text.split("\n")
     while lines and lines[-1].strip("\r") == "":
         lines.pop()   # blank lines at the very end shift nothing
@@ -108,16 +327,44 @@ def read_vocabulary_file(path):
             raise EmbeddingFormatError(
                 "empty line in a vocabulary file (one word per line; the word on line n gets "
                 "row n, so a blank line would shift every later word)", path=path, line=number)
-    pairs = [line.rsplit(None, 1) for line in lines]
-    if lines and all(len(pair) == 2 and pair[1].isascii() and pair[1].isdigit() for pair in pairs):
-        lines = [pair[0] for pair in pairs]   # "word count" lines: the counts are dropped
+    _refuse_vectors_file(lines, path)
+    kind = "lines"
+    if lines and all(line.count("\t") == 1 and _NUMBER.fullmatch(line.split("\t")[1])
+                     for line in lines):
+        kind = "sentencepiece"
+        lines = [line.split("\t")[0] for line in lines]
+    else:
+        pairs = [line.rsplit(None, 1) for line in lines]
+        if lines and all(len(pair) == 2 and pair[1].isascii() and pair[1].isdigit()
+                         for pair in pairs):
+            lines = [pair[0] for pair in pairs]   # "word count" lines: the counts are dropped
     first = {}
     for number, word in enumerate(lines, 1):
         earlier = first.setdefault(word, number)
         if earlier != number:
             raise EmbeddingFormatError(f"word {word!r} is already on line {earlier}", path=path,
                                        line=number)
-    return lines
+    return kind, lines
+
+
+def _refuse_vectors_file(lines, path):
+    """A word followed by several numbers on every one of the first lines is a vectors
+    file (maybe after a word2vec ``count dim`` header): not a vocabulary."""
+    head = lines[:5]
+    if head and len(head[0].split()) == 2 and all(f.isdigit() for f in head[0].split()):
+        head = lines[1:6]
+    if not head:
+        return
+    for line in head:
+        fields = line.split()
+        if len(fields) < 3 or not all(_NUMBER.fullmatch(f) for f in fields[-2:]):
+            return
+    dim = len(head[0].split()) - 1
+    raise EmbeddingFormatError(
+        f"this looks like a file of word vectors (a word followed by {dim} numbers), not a "
+        "vocabulary: pass it as the vectors file and your tokenizer's vocabulary (its "
+        "word_index, vocab.txt or tokenizer.json) as word_index",
+        path=path, line=lines.index(head[0]) + 1, text=head[0])
 
 
 def _decode(data, path):
@@ -135,14 +382,20 @@ def _decode(data, path):
 
 
 def word_index_from_json(text, path):
-    """``{word: row}`` from a Keras tokenizer JSON (``Tokenizer.to_json()``) or a plain
-    JSON object ``{word: row}``; ``path`` names the file in errors."""
+    """``{token: id}`` of a JSON vocabulary (Keras tokenizer, Hugging Face
+    ``tokenizer.json`` or a plain object); ``path`` names the file in errors."""
+    return _vocabulary_from_json(text, path).ids
+
+
+def _vocabulary_from_json(text, path):
     try:
         obj = json.loads(text)
     except json.JSONDecodeError as exc:
         raise EmbeddingFormatError(f"not valid JSON ({exc})", path=path) from None
+    name = os.path.basename(path)
     if isinstance(obj, dict) and "config" in obj and isinstance(obj["config"], dict):
-        inner = obj["config"].get("word_index")
+        config = obj["config"]
+        inner = config.get("word_index")
         if inner is None:
             raise EmbeddingFormatError("a JSON file with a 'config' but no 'word_index' in it; "
                                        "expected a Keras tokenizer JSON (Tokenizer.to_json())", path=path)
@@ -154,8 +407,55 @@ def word_index_from_json(text, path):
         if not isinstance(inner, dict):
             raise EmbeddingFormatError(f"config.word_index is a {type(inner).__name__}, not an object",
                                        path=path)
-        return inner
+        num_words = config.get("num_words")
+        if isinstance(num_words, bool) or not isinstance(num_words, (int, type(None))):
+            raise EmbeddingFormatError(f"config.num_words is {num_words!r}, not an int or null",
+                                       path=path)
+        return _keras(inner, num_words, f"Keras tokenizer JSON {name}")
+    if isinstance(obj, dict) and isinstance(obj.get("model"), dict) and "vocab" in obj["model"]:
+        return _hugging_face(obj, path, name)
     if isinstance(obj, dict):
-        return obj
+        return Vocabulary(obj, kind=f"JSON {{token: id}} {name}")
     raise EmbeddingFormatError(f"JSON holds a {type(obj).__name__}; expected a Keras tokenizer "
-                               "JSON or an object {word: row}", path=path)
+                               "JSON, a Hugging Face tokenizer.json or an object {token: id}",
+                               path=path)
+
+
+def _hugging_face(obj, path, name):
+    """A ``tokenizers`` ``tokenizer.json``: the model's vocabulary plus added tokens."""
+    model = obj["model"]
+    model_type = model.get("type") or "model"
+    vocab = model["vocab"]
+    specials = set()
+    if isinstance(vocab, dict):          # WordLevel, WordPiece, BPE
+        ids = dict(vocab)
+    elif isinstance(vocab, list):        # Unigram: [[piece, score], ...], id = position
+        ids = {}
+        for i, entry in enumerate(vocab):
+            if not (isinstance(entry, (list, tuple)) and entry and isinstance(entry[0], str)):
+                raise EmbeddingFormatError(f"model.vocab[{i}] is {shorten(repr(entry))}; "
+                                           "expected [piece, score]", path=path)
+            ids.setdefault(entry[0], i)
+        unk = model.get("unk_id")
+        if isinstance(unk, int) and 0 <= unk < len(vocab):
+            specials.add(vocab[unk][0])
+    else:
+        raise EmbeddingFormatError(f"model.vocab is a {type(vocab).__name__}; expected an "
+                                   "object {token: id} or a list of [piece, score]", path=path)
+    if isinstance(model.get("unk_token"), str):
+        specials.add(model["unk_token"])
+    notes = []
+    for added in obj.get("added_tokens") or ():
+        if not isinstance(added, dict) or not isinstance(added.get("content"), str) \
+                or isinstance(added.get("id"), bool) or not isinstance(added.get("id"), int):
+            raise EmbeddingFormatError(f"added_tokens holds {shorten(repr(added))}; expected "
+                                       '{"id": int, "content": str, ...}', path=path)
+        token, row = added["content"], added["id"]
+        if ids.get(token, row) != row:
+            notes.append(f"added token {token!r} has id {row}, the model's vocabulary "
+                         f"{ids[token]}: id {row} taken")
+        ids[token] = row
+        if added.get("special"):
+            specials.add(token)
+    return Vocabulary(ids, kind=f"Hugging Face {name} ({model_type})", specials=specials,
+                      notes=notes, tokenizer=path)

@@ -210,16 +210,17 @@ def test_row_zero_and_gaps_stay_zero(small):
     assert e.coverage == 1.0
 
 
-def test_index_zero_is_an_error(small):
-    _, _, paths = small
-    with pytest.raises(ValueError) as info:
-        load_aligned(paths["glove"], {"the": 1, "pad": 0})
-    assert str(info.value) == ("word_index['pad'] = 0: row 0 is reserved for padding and stays "
-                               "zeros; number words from 1, as Keras' Tokenizer does")
+def test_index_zero_is_a_token_row(small):
+    # issue 10: 0-based vocabularies (PyTorch, Hugging Face) are aligned, not refused;
+    # a token on id 0 that does not name padding keeps its row (tests/test_align_vocab.py)
+    words, matrix, paths = small
+    e = load_aligned(paths["glove"], {"the": 1, "pad": 0})
+    assert e.padding_idx is None
+    assert e.matrix[1].tobytes() == matrix[words.index("the")].tobytes()
 
 
 @pytest.mark.parametrize("bad, exc, text", [
-    ({"a": -3}, ValueError, "word_index['a'] = -3: rows must be positive"),
+    ({"a": -3}, ValueError, "word_index['a'] = -3: rows must be >= 0"),
     ({"a": 1.0}, TypeError, "word_index['a'] = 1.0: rows must be ints"),
     ({"a": True}, TypeError, "word_index['a'] = True: rows must be ints"),
     ({b"a": 1}, TypeError, "word_index keys must be str, got bytes b'a'"),
@@ -242,7 +243,7 @@ def test_bad_options(small):
     with pytest.raises(ValueError, match="num_words must be at least 1"):
         load_aligned(paths["glove"], {"the": 1}, num_words=0)
     with pytest.raises(TypeError, match="word_index must be a dict"):
-        load_aligned(paths["glove"], ["the"])
+        load_aligned(paths["glove"], 3)   # a list of tokens is a vocabulary (issue 10)
 
 
 def test_num_words_cut_off(small):

@@ -17,9 +17,12 @@ def bars(monkeypatch):
     def recording(progress, *, total=None, desc=None, unit="B"):
         bar = original(progress, total=total, desc=desc, unit=unit)
         close = bar.close
+        closed = []
 
         def checked_close():
-            if progress:
+            # once: tqdm's __del__ closes again when the cyclic GC collects the bar
+            if progress and not closed:
+                closed.append(True)
                 made.append((desc, bar.n, bar.total))
             close()
         bar.close = checked_close
