@@ -7,6 +7,11 @@ for plain SGD skips building the SparseGrad (the fastest path: one pass over
 the gradient). Rows the layer marks as frozen are never changed, even when a
 hand-made gradient lists them.
 
+An optimizer uses only the layer's public interface: ``weights``, ``threads``,
+``trainable_gradient`` (a gradient checked against the table, frozen rows taken
+out) and, for the fused SGD path, ``sgd_step``. Its own state stays here, keyed
+by layer; the arithmetic is one kernel, ``embload._layer.step``.
+
 State is per layer and per row, in dense arrays of the table's shape that are
 allocated at the first step (memory: SGD with momentum and Adagrad one extra
 table, Adam two). The step counter is per layer and counts every ``step``
