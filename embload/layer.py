@@ -223,7 +223,7 @@ def _row_mask(rows, n, what):
             raise ValueError(f"{what} as a boolean mask must have shape ({n},), "
                              f"got {arr.shape}")
         return arr.copy()
-    flat, shape = _as_indices(arr, what)
+    flat, shape = _as_indices(rows, what)  # not arr: np.asarray([]) is float64
     bad = _layer.check_indices(flat, n)
     if bad >= 0:
         raise _index_error(int(flat[bad]), bad, shape, n)

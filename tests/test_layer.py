@@ -369,6 +369,9 @@ def test_trainable_mask_and_frozen_rows():
     np.testing.assert_array_equal(layer.trainable_mask, [0, 1, 1, 1, 1, 1])  # padding stays
     with pytest.raises(IndexError, match="out of range"):
         Embedding(6, 2, frozen_rows=[6])
+    # an empty list freezes nothing (np.asarray([]) is float64, not a float index)
+    for nothing in ([], (), np.array([], dtype=np.int64)):
+        assert Embedding(6, 2, frozen_rows=nothing).trainable_mask.all()
     with pytest.raises(ValueError, match="trainable='missing' is for"):
         Embedding(6, 2, trainable="missing")
 
@@ -658,3 +661,23 @@ def test_sgd_step_is_a_dense_sgd_step_on_trainable_rows(dtype, threaded):
         layer.sgd_step([0, 60], np.ones((2, dim)), 0.1)
     with pytest.raises(ValueError, match=r"grad_output must have shape \(2, 33\)"):
         layer.sgd_step([0, 1], np.ones((2, 3)), 0.1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_trainable_gradient_of_any_hand_made_rows_is_their_dense_sum(data):
+    n, dim = data.draw(st.integers(1, 30)), data.draw(st.integers(1, 5))
+    dtype = data.draw(st.sampled_from(DTYPES))
+    rows = data.draw(st.lists(st.integers(0, n - 1), max_size=40))
+    frozen = data.draw(st.lists(st.integers(0, n - 1), max_size=5))
+    values = np.random.default_rng(len(rows)).standard_normal((len(rows), dim))
+    layer = Embedding(n, dim, dtype=dtype, frozen_rows=frozen)
+    grad = SparseGrad([0] * len(rows), values, n)  # then edited by hand, as a user may
+    grad.rows, grad.values = np.array(rows, dtype=np.int64), values
+    got = layer.trainable_gradient(grad)
+    want = np.zeros((n, dim))
+    np.add.at(want, np.array(rows, dtype=np.intp), values)
+    want[~layer.trainable_mask] = 0
+    assert np.all(np.diff(got.rows) > 0) and layer.trainable_mask[got.rows].all()
+    assert set(got.rows.tolist()) == set(rows) - set(frozen)
+    np.testing.assert_allclose(got.to_dense(), want, **TOL[dtype])
