@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import embload
-from embload import SGD, Adam, Embedding
+from embload import SGD, Adagrad, Adam, Embedding
 from embload.vectors import Vectors
 
 N_WORDS, DIM = 3000, 48
@@ -91,6 +91,8 @@ def make_jobs(files):
         shutil.rmtree(path)
         return (tuple(v.words), v.vectors.dtype.str, v.vectors.tobytes())
 
+    shared_adagrad = Adagrad(lr=0.05)
+
     def layer(seed, optimizer, threads):
         def job():
             rng = np.random.default_rng(seed)
@@ -125,6 +127,9 @@ def make_jobs(files):
         "layer Adam": layer(1, lambda: Adam(lr=0.01), threads=2),
         "layer SGD momentum": layer(2, lambda: SGD(lr=0.1, momentum=0.9), threads=1),
         "layer SGD": layer(3, lambda: SGD(lr=0.1), threads=1),
+        # one optimizer object shared by every thread, each with its own layer
+        # (its state is kept per layer)
+        "layer shared Adagrad": layer(4, lambda: shared_adagrad, threads=1),
     }
 
 
