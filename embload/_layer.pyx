@@ -11,8 +11,8 @@
 # rows' positions), so a row sees the same additions in the same order and
 # the bits are the same for any thread count. Optimizer steps give each
 # thread whole rows too. No kernel ever has two threads writing one row.
-# (Splitting the columns instead also keeps the order, but measured 2.5x
-# slower: each core's prefetchers then fetch every gradient row.)
+# (Splitting the columns instead also keeps the order, but is slower: each
+# core's prefetchers then fetch every gradient row.)
 
 cimport cython
 from cython.parallel cimport prange, parallel
@@ -422,12 +422,12 @@ cdef void step_rows(step_rule rule, floating* table, floating* s0, floating* s1,
 
 
 # ---------------------------------------------------------------- wrappers
-# Called by layer.py / optimizers.py, which check the input first and word the
-# errors for users. The wrappers check shapes and ranges again (cheap next to
-# the work) so that no call, even a wrong one, can write out of bounds.
-# Batch indices are the exception: they are checked here only (a sweep per
-# token is a tenth of a small-dim lookup), and BadIndex tells layer.py where
-# the bad one is so that it can name it for the user.
+# Called by layer.py / optimizers.py; layer.py checks the input first and words
+# the errors for users. The wrappers check shapes and ranges again (cheap next
+# to the work) so that no call, even a wrong one, can write out of bounds.
+# Batch indices are the exception: they are checked here only (a second sweep
+# per token would cost a noticeable part of a small-dim lookup), and BadIndex
+# tells layer.py where the bad one is so that it can name it for the user.
 
 class BadIndex(IndexError):
     """An index outside the table; ``position`` is its place in the flat batch."""

@@ -276,7 +276,7 @@ def test_update_equals_backward_then_step(dtype, name, make, make_ref):
 
 
 def test_fused_sgd_thread_count_does_not_change_a_bit(threaded):
-    # dim 64: the threads split the columns (blocks of at least 16)
+    # rows are hashed to the threads; each adds its rows' occurrences in batch order
     results = []
     for threads in (1, 2, 3):
         rng = np.random.default_rng(16)
