@@ -75,35 +75,49 @@ cdef void renorm_rows(floating* table, Py_ssize_t dim, const int64_t* rows,
 
 # Optimizer steps over a coalesced gradient (rows unique). One skeleton,
 # step_rows, visits the rows (each thread owning whole rows, the next rows
-# prefetched with their state) and applies the rule's update to each. `lr` is
-# the step's own rate (Adagrad's decayed rate, Adam's step size with the bias
-# corrections folded in); `wd` is L2 weight decay added to the gradient of the
-# touched rows: g = grad + wd * param. Per rule, with its state arrays s0, s1
-# (each of the table's shape; NULL when the rule has none):
-cdef enum step_kind:
-    # param -= lr * g
-    STEP_SGD
-    # lazy momentum, s0 = buf: buf = momentum * buf + g;
-    # param -= lr * (g + momentum * buf) with nesterov, else lr * buf
-    STEP_MOMENTUM
-    # s0 = acc: acc += g*g; param -= lr * g / (sqrt(acc) + eps)
-    # (torch.optim.Adagrad with sparse gradients)
-    STEP_ADAGRAD
-    # s0 = m, s1 = v: m += (1-b1)(g-m); v += (1-b2)(g*g-v);
-    # param -= lr * m / (sqrt(v) + eps)   (torch.optim.SparseAdam)
-    STEP_ADAM
+# prefetched with their state) and applies the rule's update to each; the rule
+# is a fused type, so Cython makes one copy of the loop per rule (and per
+# floating type) with no dispatch inside it. `lr` is the step's own rate
+# (Adagrad's decayed rate, Adam's step size with the bias corrections folded
+# in); `wd` is L2 weight decay added to the gradient of the touched rows:
+# g = grad + wd * param. Per rule, with its state arrays s0, s1 (each of the
+# table's shape; NULL when the rule has fewer):
 
-# A rule and its hyperparameters (fields a rule does not use are ignored).
-cdef struct step_rule:
-    step_kind kind
+# param -= lr * g
+cdef struct sgd_rule:
+    double lr
+    double wd
+
+# lazy momentum, s0 = buf: buf = momentum * buf + g;
+# param -= lr * (g + momentum * buf) with nesterov, else lr * buf
+cdef struct momentum_rule:
     double lr
     double wd
     double momentum
     bint nesterov
+
+# s0 = acc: acc += g*g; param -= lr * g / (sqrt(acc) + eps)
+# (torch.optim.Adagrad with sparse gradients)
+cdef struct adagrad_rule:
+    double lr
+    double wd
+    double eps
+
+# s0 = m, s1 = v: m += (1-b1)(g-m); v += (1-b2)(g*g-v);
+# param -= lr * m / (sqrt(v) + eps)   (torch.optim.SparseAdam)
+cdef struct adam_rule:
+    double lr
+    double wd
     double beta1
     double beta2
     double eps
 
-cdef void step_rows(step_rule rule, floating* table, floating* s0, floating* s1,
+ctypedef fused step_rule:
+    sgd_rule
+    momentum_rule
+    adagrad_rule
+    adam_rule
+
+cdef void step_rows(const step_rule* rule, floating* table, floating* s0, floating* s1,
                     Py_ssize_t dim, const int64_t* rows, const floating* values,
                     Py_ssize_t nrows, int nthreads) noexcept nogil

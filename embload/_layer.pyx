@@ -385,26 +385,13 @@ cdef inline void _adam_row(floating* p, floating* m, floating* v, const floating
         p[c] = p[c] + (-step_size) * (mc / (_sqrt(vc) + eps))
 
 
-cdef inline void _step_row(step_rule rule, floating* p, floating* s0, floating* s1,
-                           const floating* g, Py_ssize_t dim) noexcept nogil:
-    # One branch per row (predicted: the rule is the same for every row), then
-    # the rule's own loop over the row, vectorised on its own.
-    if rule.kind == STEP_SGD:
-        _sgd_row(p, g, dim, <floating>rule.lr, <floating>rule.wd)
-    elif rule.kind == STEP_MOMENTUM:
-        _momentum_row(p, s0, g, dim, <floating>rule.lr, <floating>rule.momentum,
-                      <floating>rule.wd, rule.nesterov)
-    elif rule.kind == STEP_ADAGRAD:
-        _adagrad_row(p, s0, g, dim, <floating>rule.lr, <floating>rule.eps,
-                     <floating>rule.wd)
-    else:  # STEP_ADAM
-        _adam_row(p, s0, s1, g, dim, <floating>rule.lr, <floating>(1.0 - rule.beta1),
-                  <floating>(1.0 - rule.beta2), <floating>rule.eps, <floating>rule.wd)
-
-
-cdef void step_rows(step_rule rule, floating* table, floating* s0, floating* s1,
+cdef void step_rows(const step_rule* rule, floating* table, floating* s0, floating* s1,
                     Py_ssize_t dim, const int64_t* rows, const floating* values,
                     Py_ssize_t nrows, int nthreads) noexcept nogil:
+    # `step_rule is ...` is decided when Cython specialises the function: each
+    # rule gets its own copy of this loop with only its own row update and
+    # prefetches in it (no branch per row). Hyperparameters go to the row
+    # update by value, so its loop keeps them in registers.
     cdef Py_ssize_t u, off
     cdef size_t row_bytes = <size_t>dim * sizeof(floating)
     for u in prange(nrows, schedule='static',
@@ -412,13 +399,24 @@ cdef void step_rows(step_rule rule, floating* table, floating* s0, floating* s1,
         if u + AHEAD < nrows:
             off = rows[u + AHEAD] * dim
             el_prefetch_write(table + off, row_bytes)
-            if s0 != NULL:
+            if step_rule is not sgd_rule:
                 el_prefetch_write(s0 + off, row_bytes)
-            if s1 != NULL:
+            if step_rule is adam_rule:
                 el_prefetch_write(s1 + off, row_bytes)
         off = rows[u] * dim
-        _step_row(rule, table + off, s0 + off if s0 != NULL else NULL,
-                  s1 + off if s1 != NULL else NULL, values + u * dim, dim)
+        if step_rule is sgd_rule:
+            _sgd_row(table + off, values + u * dim, dim, <floating>rule.lr,
+                     <floating>rule.wd)
+        elif step_rule is momentum_rule:
+            _momentum_row(table + off, s0 + off, values + u * dim, dim, <floating>rule.lr,
+                          <floating>rule.momentum, <floating>rule.wd, rule.nesterov)
+        elif step_rule is adagrad_rule:
+            _adagrad_row(table + off, s0 + off, values + u * dim, dim, <floating>rule.lr,
+                         <floating>rule.eps, <floating>rule.wd)
+        else:
+            _adam_row(table + off, s0 + off, s1 + off, values + u * dim, dim,
+                      <floating>rule.lr, <floating>(1.0 - rule.beta1),
+                      <floating>(1.0 - rule.beta2), <floating>rule.eps, <floating>rule.wd)
 
 
 # ---------------------------------------------------------------- wrappers
@@ -590,9 +588,8 @@ def renorm(floating[:, ::1] table, const int64_t[::1] rows, double max_norm,
                     norm_type, nthreads)
 
 
-# The optimizer rules by name: (kind, number of state arrays).
-_STEP_RULES = {"sgd": (STEP_SGD, 0), "momentum": (STEP_MOMENTUM, 1),
-               "adagrad": (STEP_ADAGRAD, 1), "adam": (STEP_ADAM, 2)}
+# The optimizer rules by name: number of state arrays.
+_STEP_STATES = {"sgd": 0, "momentum": 1, "adagrad": 1, "adam": 2}
 
 
 def step(str rule, floating[:, ::1] table, tuple state, const int64_t[::1] rows,
@@ -607,15 +604,20 @@ def step(str rule, floating[:, ::1] table, tuple state, const int64_t[::1] rows,
     lr    the step's rate: Adagrad's decayed rate, Adam's with the bias
           corrections folded in.
     """
-    cdef step_rule r
+    cdef sgd_rule sgd_r
+    cdef momentum_rule momentum_r
+    cdef adagrad_rule adagrad_r
+    cdef adam_rule adam_r
     cdef floating[:, ::1] s0, s1
     cdef floating* p0 = NULL
     cdef floating* p1 = NULL
-    cdef int nstate
-    try:
-        r.kind, nstate = _STEP_RULES[rule]
-    except KeyError:
-        raise ValueError(f"embload._layer: unknown optimizer rule {rule!r}") from None
+    cdef floating* t
+    cdef const floating* g
+    cdef const int64_t* r
+    cdef Py_ssize_t n, dim = table.shape[1]
+    nstate = _STEP_STATES.get(rule)
+    if nstate is None:
+        raise ValueError(f"embload._layer: unknown optimizer rule {rule!r}")
     _need(len(state) == nstate, f"rule {rule!r} takes {nstate} state arrays")
     dtype = np.float32 if floating is float else np.float64
     for i, arr in enumerate(state):
@@ -625,7 +627,8 @@ def step(str rule, floating[:, ::1] table, tuple state, const int64_t[::1] rows,
     _need(values.shape[0] == rows.shape[0] and values.shape[1] == table.shape[1],
           "values must have shape (len(rows), dim)")
     _unique_rows_ok(rows, table.shape[0])
-    if rows.shape[0] == 0 or table.shape[1] == 0:
+    n = rows.shape[0]
+    if n == 0 or dim == 0:
         return
     if nstate >= 1:
         s0 = state[0]
@@ -633,8 +636,22 @@ def step(str rule, floating[:, ::1] table, tuple state, const int64_t[::1] rows,
     if nstate == 2:
         s1 = state[1]
         p1 = &s1[0, 0]
-    r.lr, r.wd, r.momentum, r.nesterov = lr, wd, momentum, nesterov
-    r.beta1, r.beta2, r.eps = beta1, beta2, eps
-    with nogil:
-        step_rows(r, &table[0, 0], p0, p1, table.shape[1], &rows[0], &values[0, 0],
-                  rows.shape[0], nthreads)
+    t, r, g = &table[0, 0], &rows[0], &values[0, 0]
+    if rule == "sgd":
+        sgd_r.lr, sgd_r.wd = lr, wd
+        with nogil:
+            step_rows(&sgd_r, t, p0, p1, dim, r, g, n, nthreads)
+    elif rule == "momentum":
+        momentum_r.lr, momentum_r.wd = lr, wd
+        momentum_r.momentum, momentum_r.nesterov = momentum, nesterov
+        with nogil:
+            step_rows(&momentum_r, t, p0, p1, dim, r, g, n, nthreads)
+    elif rule == "adagrad":
+        adagrad_r.lr, adagrad_r.wd, adagrad_r.eps = lr, wd, eps
+        with nogil:
+            step_rows(&adagrad_r, t, p0, p1, dim, r, g, n, nthreads)
+    else:
+        adam_r.lr, adam_r.wd, adam_r.eps = lr, wd, eps
+        adam_r.beta1, adam_r.beta2 = beta1, beta2
+        with nogil:
+            step_rows(&adam_r, t, p0, p1, dim, r, g, n, nthreads)
