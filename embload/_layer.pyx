@@ -622,8 +622,10 @@ def step(str rule, floating[:, ::1] table, tuple state, const int64_t[::1] rows,
     dtype = np.float32 if floating is float else np.float64
     for i, arr in enumerate(state):
         _need(isinstance(arr, np.ndarray) and arr.dtype == dtype
-              and arr.shape == (table.shape[0], table.shape[1]),
-              f"state array {i} must have the table's shape and dtype")
+              and arr.shape == (table.shape[0], table.shape[1])
+              and arr.flags.c_contiguous and arr.flags.writeable,
+              f"state array {i} must have the table's shape and dtype, C-contiguous "
+              "and writeable")
     _need(values.shape[0] == rows.shape[0] and values.shape[1] == table.shape[1],
           "values must have shape (len(rows), dim)")
     _unique_rows_ok(rows, table.shape[0])

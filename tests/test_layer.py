@@ -590,6 +590,8 @@ def test_step_entry_point_refuses_what_it_cannot_do_safely(dtype):
     other = np.float64 if dtype == np.float32 else np.float32
     v = np.ones((2, 3), dtype)
     state = np.zeros((5, 3), dtype)
+    read_only = np.zeros((5, 3), dtype)
+    read_only.flags.writeable = False
     calls = [
         (lambda: _layer.step("rmsprop", t, (), np.array([1, 2]), v, 0.1), "unknown optimizer rule"),
         (lambda: _layer.step("adam", t, (state,), np.array([1, 2]), v, 0.1), "takes 2 state arrays"),
@@ -600,6 +602,10 @@ def test_step_entry_point_refuses_what_it_cannot_do_safely(dtype):
          "state array 0 must have the table's shape"),
         (lambda: _layer.step("adagrad", t, ([[0.0] * 3] * 5,), np.array([1, 2]), v, 0.1),
          "state array 0 must have"),
+        (lambda: _layer.step("adagrad", t, (np.zeros((3, 5), dtype).T,), np.array([1, 2]), v,
+                             0.1), "C-contiguous"),
+        (lambda: _layer.step("adam", t, (state, read_only), np.array([1, 2]), v, 0.1),
+         "state array 1 .* writeable"),
         (lambda: _layer.step("sgd", t, (), np.array([2, 2]), v, 0.1), "unique and ascending"),
         (lambda: _layer.step("sgd", t, (), np.array([3, 1]), v, 0.1), "unique and ascending"),
         (lambda: _layer.step("sgd", t, (), np.array([1, 5]), v, 0.1), "outside 0..4"),
