@@ -3,10 +3,10 @@
 # Every kernel is `noexcept nogil` and works on raw, C-contiguous buffers whose
 # shapes, dtypes and index ranges the caller has already checked: the `def`
 # wrappers at the bottom of _layer.pyx check them (again) before dropping the
-# GIL, after embload/layer.py and embload/optimizers.py checked them with
-# messages for users. A batch's indices are checked by the wrappers only; their
-# BadIndex(position) lets layer.py name the offending entry. A table is `nrows x dim` elements of `floating` (float or
-# double), row r starting at `<Py_ssize_t>r * dim`.
+# GIL, after embload/layer.py checked them with messages for users. A batch's
+# indices are checked by the wrappers only; their BadIndex(position) lets
+# layer.py name the offending entry. A table is `nrows x dim` elements of
+# `floating` (float or double), row r starting at `<Py_ssize_t>r * dim`.
 #
 # Sparse gradients are "coalesced": `rows` holds unique, ascending row numbers
 # and `values` one summed gradient row per entry. The optimizer kernels rely on
@@ -73,27 +73,51 @@ cdef void renorm_rows(floating* table, Py_ssize_t dim, const int64_t* rows,
                       Py_ssize_t nrows, double max_norm, double norm_type,
                       int nthreads) noexcept nogil
 
-# Optimizer steps over a coalesced gradient (rows unique). `wd` is L2 weight
-# decay added to the gradient of the touched rows: g = grad + wd * param.
-cdef void sgd_rows(floating* table, Py_ssize_t dim, const int64_t* rows,
-                   const floating* values, Py_ssize_t nrows, double lr, double wd,
-                   int nthreads) noexcept nogil
+# Optimizer steps over a coalesced gradient (rows unique). One skeleton,
+# step_rows, visits the rows (each thread owning whole rows, the next rows
+# prefetched with their state) and applies the rule's update to each; the rule
+# is a fused type, so Cython makes one copy of the loop per rule (and per
+# floating type) with no dispatch inside it. `lr` is the step's own rate
+# (Adagrad's decayed rate, Adam's step size with the bias corrections folded
+# in); `wd` is L2 weight decay added to the gradient of the touched rows:
+# g = grad + wd * param. Per rule, with its state arrays s0, s1 (each of the
+# table's shape; NULL when the rule has fewer):
 
-# Lazy momentum: buf = momentum * buf + g; param -= lr * (g + momentum * buf)
-# with nesterov, else lr * buf; only touched rows and their buffers change.
-cdef void sgd_momentum_rows(floating* table, floating* buf, Py_ssize_t dim,
-                            const int64_t* rows, const floating* values,
-                            Py_ssize_t nrows, double lr, double momentum, double wd,
-                            bint nesterov, int nthreads) noexcept nogil
+# param -= lr * g
+cdef struct sgd_rule:
+    double lr
+    double wd
 
-# acc += g*g; param -= clr * g / (sqrt(acc) + eps)   (torch.optim.Adagrad, sparse)
-cdef void adagrad_rows(floating* table, floating* acc, Py_ssize_t dim,
-                       const int64_t* rows, const floating* values, Py_ssize_t nrows,
-                       double clr, double eps, double wd, int nthreads) noexcept nogil
+# lazy momentum, s0 = buf: buf = momentum * buf + g;
+# param -= lr * (g + momentum * buf) with nesterov, else lr * buf
+cdef struct momentum_rule:
+    double lr
+    double wd
+    double momentum
+    bint nesterov
 
-# m += (1-b1)(g-m); v += (1-b2)(g*g-v); param -= step_size * m / (sqrt(v) + eps)
-# (torch.optim.SparseAdam; step_size carries the bias corrections)
-cdef void adam_rows(floating* table, floating* m, floating* v, Py_ssize_t dim,
-                    const int64_t* rows, const floating* values, Py_ssize_t nrows,
-                    double step_size, double beta1, double beta2, double eps,
-                    double wd, int nthreads) noexcept nogil
+# s0 = acc: acc += g*g; param -= lr * g / (sqrt(acc) + eps)
+# (torch.optim.Adagrad with sparse gradients)
+cdef struct adagrad_rule:
+    double lr
+    double wd
+    double eps
+
+# s0 = m, s1 = v: m += (1-b1)(g-m); v += (1-b2)(g*g-v);
+# param -= lr * m / (sqrt(v) + eps)   (torch.optim.SparseAdam)
+cdef struct adam_rule:
+    double lr
+    double wd
+    double beta1
+    double beta2
+    double eps
+
+ctypedef fused step_rule:
+    sgd_rule
+    momentum_rule
+    adagrad_rule
+    adam_rule
+
+cdef void step_rows(const step_rule* rule, floating* table, floating* s0, floating* s1,
+                    Py_ssize_t dim, const int64_t* rows, const floating* values,
+                    Py_ssize_t nrows, int nthreads) noexcept nogil

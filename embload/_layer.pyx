@@ -11,8 +11,8 @@
 # rows' positions), so a row sees the same additions in the same order and
 # the bits are the same for any thread count. Optimizer steps give each
 # thread whole rows too. No kernel ever has two threads writing one row.
-# (Splitting the columns instead also keeps the order, but measured 2.5x
-# slower: each core's prefetchers then fetch every gradient row.)
+# (Splitting the columns instead also keeps the order, but is slower: each
+# core's prefetchers then fetch every gradient row.)
 
 cimport cython
 from cython.parallel cimport prange, parallel
@@ -321,7 +321,11 @@ cdef inline floating _sqrt(floating x) noexcept nogil:
         return sqrt(x)
 
 
-cdef inline void _sgd_one(floating* p, const floating* g, Py_ssize_t dim,
+# The optimizer rules: what one touched row does in one step. Each takes its
+# hyperparameters by value, already in the table's type, so the loop over the
+# row's elements keeps them in registers whatever the pointers may alias.
+
+cdef inline void _sgd_row(floating* p, const floating* g, Py_ssize_t dim,
                           floating lr, floating wd) noexcept nogil:
     cdef Py_ssize_t c
     if wd == 0:
@@ -332,19 +336,7 @@ cdef inline void _sgd_one(floating* p, const floating* g, Py_ssize_t dim,
             p[c] = p[c] - lr * (g[c] + wd * p[c])
 
 
-cdef void sgd_rows(floating* table, Py_ssize_t dim, const int64_t* rows,
-                   const floating* values, Py_ssize_t nrows, double lr, double wd,
-                   int nthreads) noexcept nogil:
-    cdef Py_ssize_t u
-    cdef size_t row_bytes = <size_t>dim * sizeof(floating)
-    for u in prange(nrows, schedule='static',
-                    num_threads=parts_for(nrows, dim, nthreads)):
-        if u + AHEAD < nrows:
-            el_prefetch_write(table + rows[u + AHEAD] * dim, row_bytes)
-        _sgd_one(table + rows[u] * dim, values + u * dim, dim, <floating>lr, <floating>wd)
-
-
-cdef inline void _momentum_one(floating* p, floating* buf, const floating* g,
+cdef inline void _momentum_row(floating* p, floating* buf, const floating* g,
                                Py_ssize_t dim, floating lr, floating mu, floating wd,
                                bint nesterov) noexcept nogil:
     cdef Py_ssize_t c
@@ -361,22 +353,7 @@ cdef inline void _momentum_one(floating* p, floating* buf, const floating* g,
             p[c] = p[c] - lr * b
 
 
-cdef void sgd_momentum_rows(floating* table, floating* buf, Py_ssize_t dim,
-                            const int64_t* rows, const floating* values,
-                            Py_ssize_t nrows, double lr, double momentum, double wd,
-                            bint nesterov, int nthreads) noexcept nogil:
-    cdef Py_ssize_t u
-    cdef size_t row_bytes = <size_t>dim * sizeof(floating)
-    for u in prange(nrows, schedule='static',
-                    num_threads=parts_for(nrows, dim, nthreads)):
-        if u + AHEAD < nrows:
-            el_prefetch_write(table + rows[u + AHEAD] * dim, row_bytes)
-            el_prefetch_write(buf + rows[u + AHEAD] * dim, row_bytes)
-        _momentum_one(table + rows[u] * dim, buf + rows[u] * dim, values + u * dim, dim,
-                      <floating>lr, <floating>momentum, <floating>wd, nesterov)
-
-
-cdef inline void _adagrad_one(floating* p, floating* acc, const floating* g,
+cdef inline void _adagrad_row(floating* p, floating* acc, const floating* g,
                               Py_ssize_t dim, floating clr, floating eps,
                               floating wd) noexcept nogil:
     cdef Py_ssize_t c
@@ -390,21 +367,7 @@ cdef inline void _adagrad_one(floating* p, floating* acc, const floating* g,
         p[c] = p[c] + (-clr) * (gc / (_sqrt(a) + eps))
 
 
-cdef void adagrad_rows(floating* table, floating* acc, Py_ssize_t dim,
-                       const int64_t* rows, const floating* values, Py_ssize_t nrows,
-                       double clr, double eps, double wd, int nthreads) noexcept nogil:
-    cdef Py_ssize_t u
-    cdef size_t row_bytes = <size_t>dim * sizeof(floating)
-    for u in prange(nrows, schedule='static',
-                    num_threads=parts_for(nrows, dim, nthreads)):
-        if u + AHEAD < nrows:
-            el_prefetch_write(table + rows[u + AHEAD] * dim, row_bytes)
-            el_prefetch_write(acc + rows[u + AHEAD] * dim, row_bytes)
-        _adagrad_one(table + rows[u] * dim, acc + rows[u] * dim, values + u * dim, dim,
-                     <floating>clr, <floating>eps, <floating>wd)
-
-
-cdef inline void _adam_one(floating* p, floating* m, floating* v, const floating* g,
+cdef inline void _adam_row(floating* p, floating* m, floating* v, const floating* g,
                            Py_ssize_t dim, floating step_size, floating one_b1,
                            floating one_b2, floating eps, floating wd) noexcept nogil:
     cdef Py_ssize_t c
@@ -422,33 +385,47 @@ cdef inline void _adam_one(floating* p, floating* m, floating* v, const floating
         p[c] = p[c] + (-step_size) * (mc / (_sqrt(vc) + eps))
 
 
-cdef void adam_rows(floating* table, floating* m, floating* v, Py_ssize_t dim,
-                    const int64_t* rows, const floating* values, Py_ssize_t nrows,
-                    double step_size, double beta1, double beta2, double eps,
-                    double wd, int nthreads) noexcept nogil:
-    cdef Py_ssize_t u
-    cdef Py_ssize_t off
+cdef void step_rows(const step_rule* rule, floating* table, floating* s0, floating* s1,
+                    Py_ssize_t dim, const int64_t* rows, const floating* values,
+                    Py_ssize_t nrows, int nthreads) noexcept nogil:
+    # `step_rule is ...` is decided when Cython specialises the function: each
+    # rule gets its own copy of this loop with only its own row update and
+    # prefetches in it (no branch per row). Hyperparameters go to the row
+    # update by value, so its loop keeps them in registers.
+    cdef Py_ssize_t u, off
     cdef size_t row_bytes = <size_t>dim * sizeof(floating)
     for u in prange(nrows, schedule='static',
                     num_threads=parts_for(nrows, dim, nthreads)):
         if u + AHEAD < nrows:
             off = rows[u + AHEAD] * dim
             el_prefetch_write(table + off, row_bytes)
-            el_prefetch_write(m + off, row_bytes)
-            el_prefetch_write(v + off, row_bytes)
+            if step_rule is not sgd_rule:
+                el_prefetch_write(s0 + off, row_bytes)
+            if step_rule is adam_rule:
+                el_prefetch_write(s1 + off, row_bytes)
         off = rows[u] * dim
-        _adam_one(table + off, m + off, v + off, values + u * dim, dim,
-                  <floating>step_size, <floating>(1.0 - beta1), <floating>(1.0 - beta2),
-                  <floating>eps, <floating>wd)
+        if step_rule is sgd_rule:
+            _sgd_row(table + off, values + u * dim, dim, <floating>rule.lr,
+                     <floating>rule.wd)
+        elif step_rule is momentum_rule:
+            _momentum_row(table + off, s0 + off, values + u * dim, dim, <floating>rule.lr,
+                          <floating>rule.momentum, <floating>rule.wd, rule.nesterov)
+        elif step_rule is adagrad_rule:
+            _adagrad_row(table + off, s0 + off, values + u * dim, dim, <floating>rule.lr,
+                         <floating>rule.eps, <floating>rule.wd)
+        else:
+            _adam_row(table + off, s0 + off, s1 + off, values + u * dim, dim,
+                      <floating>rule.lr, <floating>(1.0 - rule.beta1),
+                      <floating>(1.0 - rule.beta2), <floating>rule.eps, <floating>rule.wd)
 
 
 # ---------------------------------------------------------------- wrappers
-# Called by layer.py / optimizers.py, which check the input first and word the
-# errors for users. The wrappers check shapes and ranges again (cheap next to
-# the work) so that no call, even a wrong one, can write out of bounds.
-# Batch indices are the exception: they are checked here only (a sweep per
-# token is a tenth of a small-dim lookup), and BadIndex tells layer.py where
-# the bad one is so that it can name it for the user.
+# Called by layer.py / optimizers.py; layer.py checks the input first and words
+# the errors for users. The wrappers check shapes and ranges again (cheap next
+# to the work) so that no call, even a wrong one, can write out of bounds.
+# Batch indices are the exception: they are checked here only (a second sweep
+# per token would cost a noticeable part of a small-dim lookup), and BadIndex
+# tells layer.py where the bad one is so that it can name it for the user.
 
 class BadIndex(IndexError):
     """An index outside the table; ``position`` is its place in the flat batch."""
@@ -463,9 +440,23 @@ cdef _need(bint ok, str what):
         raise ValueError("embload._layer: " + what)
 
 
-cdef _rows_in_range(const int64_t[::1] rows, Py_ssize_t nrows):
-    if rows.shape[0] and first_bad_index(&rows[0], rows.shape[0], nrows) >= 0:
+cdef bint _strictly_ascending(const int64_t* rows, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef bint ok = True
+    for i in range(1, n):
+        ok &= rows[i - 1] < rows[i]
+    return ok
+
+
+cdef _unique_rows_ok(const int64_t[::1] rows, Py_ssize_t nrows):
+    # The row kernels give each thread whole rows: a row listed twice would be
+    # written by two threads at once.
+    if rows.shape[0] == 0:
+        return
+    if first_bad_index(&rows[0], rows.shape[0], nrows) >= 0:
         raise IndexError(f"embload._layer: a row is outside 0..{nrows - 1}")
+    _need(_strictly_ascending(&rows[0], rows.shape[0]),
+          "rows must be unique and ascending (a coalesced gradient)")
 
 
 cdef _keep_ok(keep, Py_ssize_t nrows):
@@ -589,7 +580,7 @@ def sgd_fused(floating[:, ::1] table, const index_t[::1] idx, const floating[:, 
 def renorm(floating[:, ::1] table, const int64_t[::1] rows, double max_norm,
            double norm_type, int nthreads):
     """Scale the listed unique rows to p-norm <= max_norm (PyTorch's semantics)."""
-    _rows_in_range(rows, table.shape[0])
+    _unique_rows_ok(rows, table.shape[0])
     if rows.shape[0] == 0 or table.shape[1] == 0:
         return
     with nogil:
@@ -597,62 +588,72 @@ def renorm(floating[:, ::1] table, const int64_t[::1] rows, double max_norm,
                     norm_type, nthreads)
 
 
-def sgd(floating[:, ::1] table, const int64_t[::1] rows, const floating[:, ::1] values,
-        double lr, double wd, int nthreads):
+# The optimizer rules by name: number of state arrays.
+_STEP_STATES = {"sgd": 0, "momentum": 1, "adagrad": 1, "adam": 2}
+
+
+def step(str rule, floating[:, ::1] table, tuple state, const int64_t[::1] rows,
+         const floating[:, ::1] values, double lr, double wd=0.0, double momentum=0.0,
+         bint nesterov=False, double beta1=0.0, double beta2=0.0, double eps=0.0,
+         int nthreads=1):
+    """One optimizer step on the listed unique rows of ``table``.
+
+    rule  'sgd' (state ()), 'momentum' (state (buf,)), 'adagrad' (state (acc,))
+          or 'adam' (state (m, v)); each state array has the table's shape and
+          dtype and is updated in place.
+    lr    the step's rate: Adagrad's decayed rate, Adam's with the bias
+          corrections folded in.
+    """
+    cdef sgd_rule sgd_r
+    cdef momentum_rule momentum_r
+    cdef adagrad_rule adagrad_r
+    cdef adam_rule adam_r
+    cdef floating[:, ::1] s0, s1
+    cdef floating* p0 = NULL
+    cdef floating* p1 = NULL
+    cdef floating* t
+    cdef const floating* g
+    cdef const int64_t* r
+    cdef Py_ssize_t n, dim = table.shape[1]
+    nstate = _STEP_STATES.get(rule)
+    if nstate is None:
+        raise ValueError(f"embload._layer: unknown optimizer rule {rule!r}")
+    _need(len(state) == nstate, f"rule {rule!r} takes {nstate} state arrays")
+    dtype = np.float32 if floating is float else np.float64
+    for i, arr in enumerate(state):
+        _need(isinstance(arr, np.ndarray) and arr.dtype == dtype
+              and arr.shape == (table.shape[0], table.shape[1])
+              and arr.flags.c_contiguous and arr.flags.writeable,
+              f"state array {i} must have the table's shape and dtype, C-contiguous "
+              "and writeable")
     _need(values.shape[0] == rows.shape[0] and values.shape[1] == table.shape[1],
           "values must have shape (len(rows), dim)")
-    _rows_in_range(rows, table.shape[0])
-    if rows.shape[0] == 0 or table.shape[1] == 0:
+    _unique_rows_ok(rows, table.shape[0])
+    n = rows.shape[0]
+    if n == 0 or dim == 0:
         return
-    with nogil:
-        sgd_rows(&table[0, 0], table.shape[1], &rows[0], &values[0, 0], rows.shape[0],
-                 lr, wd, nthreads)
-
-
-def sgd_momentum(floating[:, ::1] table, floating[:, ::1] buf, const int64_t[::1] rows,
-                 const floating[:, ::1] values, double lr, double momentum, double wd,
-                 bint nesterov, int nthreads):
-    _need(values.shape[0] == rows.shape[0] and values.shape[1] == table.shape[1],
-          "values must have shape (len(rows), dim)")
-    _need(buf.shape[0] == table.shape[0] and buf.shape[1] == table.shape[1],
-          "buf must have the table's shape")
-    _rows_in_range(rows, table.shape[0])
-    if rows.shape[0] == 0 or table.shape[1] == 0:
-        return
-    with nogil:
-        sgd_momentum_rows(&table[0, 0], &buf[0, 0], table.shape[1], &rows[0],
-                          &values[0, 0], rows.shape[0], lr, momentum, wd, nesterov,
-                          nthreads)
-
-
-def adagrad(floating[:, ::1] table, floating[:, ::1] acc, const int64_t[::1] rows,
-            const floating[:, ::1] values, double clr, double eps, double wd,
-            int nthreads):
-    _need(values.shape[0] == rows.shape[0] and values.shape[1] == table.shape[1],
-          "values must have shape (len(rows), dim)")
-    _need(acc.shape[0] == table.shape[0] and acc.shape[1] == table.shape[1],
-          "acc must have the table's shape")
-    _rows_in_range(rows, table.shape[0])
-    if rows.shape[0] == 0 or table.shape[1] == 0:
-        return
-    with nogil:
-        adagrad_rows(&table[0, 0], &acc[0, 0], table.shape[1], &rows[0], &values[0, 0],
-                     rows.shape[0], clr, eps, wd, nthreads)
-
-
-def adam(floating[:, ::1] table, floating[:, ::1] m, floating[:, ::1] v,
-         const int64_t[::1] rows, const floating[:, ::1] values, double step_size,
-         double beta1, double beta2, double eps, double wd, int nthreads):
-    _need(values.shape[0] == rows.shape[0] and values.shape[1] == table.shape[1],
-          "values must have shape (len(rows), dim)")
-    _need(m.shape[0] == table.shape[0] and m.shape[1] == table.shape[1],
-          "m must have the table's shape")
-    _need(v.shape[0] == table.shape[0] and v.shape[1] == table.shape[1],
-          "v must have the table's shape")
-    _rows_in_range(rows, table.shape[0])
-    if rows.shape[0] == 0 or table.shape[1] == 0:
-        return
-    with nogil:
-        adam_rows(&table[0, 0], &m[0, 0], &v[0, 0], table.shape[1], &rows[0],
-                  &values[0, 0], rows.shape[0], step_size, beta1, beta2, eps, wd,
-                  nthreads)
+    if nstate >= 1:
+        s0 = state[0]
+        p0 = &s0[0, 0]
+    if nstate == 2:
+        s1 = state[1]
+        p1 = &s1[0, 0]
+    t, r, g = &table[0, 0], &rows[0], &values[0, 0]
+    if rule == "sgd":
+        sgd_r.lr, sgd_r.wd = lr, wd
+        with nogil:
+            step_rows(&sgd_r, t, p0, p1, dim, r, g, n, nthreads)
+    elif rule == "momentum":
+        momentum_r.lr, momentum_r.wd = lr, wd
+        momentum_r.momentum, momentum_r.nesterov = momentum, nesterov
+        with nogil:
+            step_rows(&momentum_r, t, p0, p1, dim, r, g, n, nthreads)
+    elif rule == "adagrad":
+        adagrad_r.lr, adagrad_r.wd, adagrad_r.eps = lr, wd, eps
+        with nogil:
+            step_rows(&adagrad_r, t, p0, p1, dim, r, g, n, nthreads)
+    else:
+        adam_r.lr, adam_r.wd, adam_r.eps = lr, wd, eps
+        adam_r.beta1, adam_r.beta2 = beta1, beta2
+        with nogil:
+            step_rows(&adam_r, t, p0, p1, dim, r, g, n, nthreads)

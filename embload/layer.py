@@ -223,7 +223,7 @@ def _row_mask(rows, n, what):
             raise ValueError(f"{what} as a boolean mask must have shape ({n},), "
                              f"got {arr.shape}")
         return arr.copy()
-    flat, shape = _as_indices(arr, what)
+    flat, shape = _as_indices(rows, what)  # not arr: np.asarray([]) is float64
     bad = _layer.check_indices(flat, n)
     if bad >= 0:
         raise _index_error(int(flat[bad]), bad, shape, n)
@@ -590,3 +590,83 @@ class Embedding:
         except _layer.BadIndex as err:
             raise self._bad_index(err.position, flat, shape) from None
         return SparseGrad(rows, values, n, _coalesced=True)
+
+    # ---------------------------------------------------------------- for optimizers
+    # What an optimizer (embload.optimizers, or one of your own) needs from the
+    # layer besides ``weights`` and ``threads``: a gradient checked against this
+    # table with the frozen rows taken out, and the fused plain-SGD step. The
+    # layer keeps its row mask and index checks to itself.
+
+    def _require_writeable(self):
+        if not self.weights.flags.writeable:
+            raise ValueError("the layer's table is read-only (a memory-mapped or shared "
+                             "matrix?): build the layer with copy=True to train it")
+
+    def trainable_gradient(self, grad):
+        """The part of ``grad`` that an optimizer may apply to this layer's table.
+
+        ``grad`` is a :class:`SparseGrad` from :meth:`backward`, or one built or
+        edited by hand, and is checked again before anything is written. Returns
+        a SparseGrad whose ``rows`` are unique, ascending (int64) and trainable,
+        and whose ``values`` are a C-contiguous ``(len(rows), output_dim)`` array
+        of the table's dtype. Rows that repeat (after a hand edit) are summed, as
+        ``SparseGrad(rows, values)`` sums them.
+
+        Raises TypeError (not a SparseGrad, rows that are not integers),
+        ValueError (a shape that does not fit the table, a read-only table) or
+        IndexError (a row outside the table, named).
+        """
+        if not isinstance(grad, SparseGrad):
+            raise TypeError(f"grad must be a SparseGrad (from layer.backward), "
+                            f"not {type(grad).__name__}")
+        self._require_writeable()
+        n, dim = self.weights.shape
+        # rows and values may have been edited by hand: check them as the layer
+        # checks indices (a float or 2-D rows array is refused, never truncated).
+        rows, values = np.asarray(grad.rows), np.asarray(grad.values)
+        if values.ndim != 2 or values.dtype.kind not in "fiu":
+            raise ValueError(f"gradient values must be a 2-D float array (rows, {dim}), "
+                             f"got {values.dtype} of shape {values.shape}")
+        if values.shape[1] != dim:
+            raise ValueError(f"gradient rows have length {values.shape[1]}, the table "
+                             f"rows {dim}")
+        if rows.ndim != 1:
+            raise ValueError(f"gradient rows must be a 1-D array of row numbers, got "
+                             f"shape {rows.shape}")
+        rows = _as_indices(rows, "gradient rows")[0].astype(np.int64, copy=False)
+        bad = _layer.check_indices(rows, n)
+        if bad >= 0:
+            raise IndexError(f"gradient row {int(rows[bad])} is out of range for a table of "
+                             f"{n} rows")
+        if values.shape[0] != rows.shape[0]:
+            raise ValueError(f"the gradient has {rows.shape[0]} rows but {values.shape[0]} "
+                             "value rows")
+        values = np.ascontiguousarray(values, dtype=self.weights.dtype)
+        if len(rows) > 1 and not (rows[1:] > rows[:-1]).all():
+            # Not coalesced (edited by hand): the optimizer kernels give each
+            # thread whole rows and need every row once.
+            rows, values = _layer.coalesce(rows, values, n, self._keep, 1)
+        elif self._keep is not None and len(rows):
+            sel = self._keep[rows].view(bool)
+            if not sel.all():
+                rows, values = rows[sel], values[sel]
+        return SparseGrad(rows, values, n, _coalesced=True)
+
+    def sgd_step(self, indices, grad_output, lr):
+        """Plain SGD straight from a lookup's output gradient, without a SparseGrad.
+
+        Each trainable row looked up moves by ``-lr * grad_output[i]`` for each of
+        its occurrences ``i`` in ``indices``, in batch order (one pass over the
+        gradient; the same bits for any thread count). ``indices`` and
+        ``grad_output`` are checked as :meth:`backward` checks them.
+        """
+        self._require_writeable()
+        flat, shape, grad = self._checked_grad(indices, grad_output)
+        if not self._any_trainable:
+            self._check_range(flat, shape)
+            return
+        try:
+            _layer.sgd_fused(self.weights, flat, grad, self._keep, float(lr),
+                             resolve_threads(self.threads))
+        except _layer.BadIndex as err:
+            raise self._bad_index(err.position, flat, shape) from None

@@ -7,6 +7,11 @@ for plain SGD skips building the SparseGrad (the fastest path: one pass over
 the gradient). Rows the layer marks as frozen are never changed, even when a
 hand-made gradient lists them.
 
+An optimizer uses only the layer's public interface: ``weights``, ``threads``,
+``trainable_gradient`` (a gradient checked against the table, frozen rows taken
+out) and, for the fused SGD path, ``sgd_step``. Its own state stays here, keyed
+by layer; the arithmetic is one kernel, ``embload._layer.step``.
+
 State is per layer and per row, in dense arrays of the table's shape that are
 allocated at the first step (memory: SGD with momentum and Adagrad one extra
 table, Adam two). The step counter is per layer and counts every ``step``
@@ -46,14 +51,6 @@ def _non_negative(name, value):
     if not value >= 0 or math.isinf(value):
         raise ValueError(f"{name} must be a finite number >= 0, got {value}")
     return value
-
-
-def _writable_table(layer):
-    table = layer.weights
-    if not table.flags.writeable:
-        raise ValueError("the layer's table is read-only (a memory-mapped or shared "
-                         "matrix?): build the layer with copy=True to train it")
-    return table
 
 
 class _SparseOptimizer:
@@ -98,42 +95,11 @@ class _SparseOptimizer:
 
     def step(self, layer, grad):
         """Apply ``grad`` (a SparseGrad from ``layer.backward``) to ``layer.weights``."""
-        from .layer import SparseGrad, _as_indices
-
-        if not isinstance(grad, SparseGrad):
-            raise TypeError(f"grad must be a SparseGrad (from layer.backward), "
-                            f"not {type(grad).__name__}")
-        table = _writable_table(layer)
-        n, dim = table.shape
-        # rows and values may have been edited by hand: check them as the layer
-        # checks indices (a float or 2-D rows array is refused, never truncated).
-        rows, values = np.asarray(grad.rows), np.asarray(grad.values)
-        if values.ndim != 2 or values.dtype.kind not in "fiu":
-            raise ValueError(f"gradient values must be a 2-D float array (rows, {dim}), "
-                             f"got {values.dtype} of shape {values.shape}")
-        if values.shape[1] != dim:
-            raise ValueError(f"gradient rows have length {values.shape[1]}, the table "
-                             f"rows {dim}")
-        if rows.ndim != 1:
-            raise ValueError(f"gradient rows must be a 1-D array of row numbers, got "
-                             f"shape {rows.shape}")
-        rows = _as_indices(rows, "gradient rows")[0].astype(np.int64, copy=False)
-        bad = _layer.check_indices(rows, n)
-        if bad >= 0:
-            raise IndexError(f"gradient row {int(rows[bad])} is out of range for a table of "
-                             f"{n} rows")
-        if values.shape[0] != rows.shape[0]:
-            raise ValueError(f"the gradient has {rows.shape[0]} rows but {values.shape[0]} "
-                             "value rows")
-        keep = layer._keep
-        if keep is not None and len(rows):
-            sel = keep[rows].view(bool)
-            if not sel.all():
-                rows, values = rows[sel], values[sel]
-        values = np.ascontiguousarray(values, dtype=table.dtype)
+        grad = layer.trainable_gradient(grad)
         state = self.state(layer)
         state["step"] += 1
-        self._apply(table, rows, values, state, resolve_threads(layer.threads))
+        self._apply(layer.weights, grad.rows, grad.values, state,
+                    resolve_threads(layer.threads))
 
     def __repr__(self):
         fields = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_"))
@@ -170,23 +136,15 @@ class SGD(_SparseOptimizer):
     def update(self, layer, indices, grad_output):
         if self.momentum or self.weight_decay:
             return super().update(layer, indices, grad_output)
-        table = _writable_table(layer)
-        flat, shape, grad = layer._checked_grad(indices, grad_output)
-        if not layer.trainable:
-            layer._check_range(flat, shape)
-        else:
-            try:
-                _layer.sgd_fused(table, flat, grad, layer._keep, self.lr,
-                                 resolve_threads(layer.threads))
-            except _layer.BadIndex as err:
-                raise layer._bad_index(err.position, flat, shape) from None
+        layer.sgd_step(indices, grad_output, self.lr)
         self.state(layer)["step"] += 1
 
     update.__doc__ = _SparseOptimizer.update.__doc__
 
     def _apply(self, table, rows, values, state, threads):
         if self.momentum == 0:
-            _layer.sgd(table, rows, values, self.lr, self.weight_decay, threads)
+            _layer.step("sgd", table, (), rows, values, self.lr, self.weight_decay,
+                        nthreads=threads)
             return
         buf = self._dense_state(state, "momentum_buffer", table)
         if not self.lazy:
@@ -199,8 +157,8 @@ class SGD(_SparseOptimizer):
                 full = np.zeros((len(active), table.shape[1]), dtype=table.dtype)
                 full[np.searchsorted(active, rows)] = values
                 rows, values = active, full
-        _layer.sgd_momentum(table, buf, rows, values, self.lr, self.momentum,
-                            self.weight_decay, self.nesterov, threads)
+        _layer.step("momentum", table, (buf,), rows, values, self.lr, self.weight_decay,
+                    momentum=self.momentum, nesterov=self.nesterov, nthreads=threads)
 
 
 class Adagrad(_SparseOptimizer):
@@ -221,7 +179,8 @@ class Adagrad(_SparseOptimizer):
     def _apply(self, table, rows, values, state, threads):
         acc = self._dense_state(state, "sum", table, self.initial_accumulator_value)
         clr = self.lr / (1 + (state["step"] - 1) * self.lr_decay)
-        _layer.adagrad(table, acc, rows, values, clr, self.eps, self.weight_decay, threads)
+        _layer.step("adagrad", table, (acc,), rows, values, clr, self.weight_decay,
+                    eps=self.eps, nthreads=threads)
 
 
 class Adam(_SparseOptimizer):
@@ -247,5 +206,5 @@ class Adam(_SparseOptimizer):
         t = state["step"]
         beta1, beta2 = self.betas
         step_size = self.lr * math.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)
-        _layer.adam(table, m, v, rows, values, step_size, beta1, beta2, self.eps,
-                    self.weight_decay, threads)
+        _layer.step("adam", table, (m, v), rows, values, step_size, self.weight_decay,
+                    beta1=beta1, beta2=beta2, eps=self.eps, nthreads=threads)

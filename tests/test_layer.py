@@ -369,6 +369,9 @@ def test_trainable_mask_and_frozen_rows():
     np.testing.assert_array_equal(layer.trainable_mask, [0, 1, 1, 1, 1, 1])  # padding stays
     with pytest.raises(IndexError, match="out of range"):
         Embedding(6, 2, frozen_rows=[6])
+    # an empty list freezes nothing (np.asarray([]) is float64, not a float index)
+    for nothing in ([], (), np.array([], dtype=np.int64)):
+        assert Embedding(6, 2, frozen_rows=nothing).trainable_mask.all()
     with pytest.raises(ValueError, match="trainable='missing' is for"):
         Embedding(6, 2, trainable="missing")
 
@@ -451,10 +454,10 @@ def test_kernel_wrappers_refuse_inputs_that_would_write_out_of_bounds():
         lambda: _layer.gather(t, np.array([1, 2]), v, 1),
         lambda: _layer.coalesce(np.array([9]), v, 5, None, 1),
         lambda: _layer.coalesce(np.array([1]), v, 5, np.ones(3, np.uint8), 1),
-        lambda: _layer.sgd(t, np.array([5]), v, 0.1, 0.0, 1),
-        lambda: _layer.sgd(t, np.array([1, 2]), v, 0.1, 0.0, 1),
-        lambda: _layer.adam(t, t, np.zeros((4, 3), np.float32), np.array([1]), v, 0.1, 0.9,
-                            0.9, 1e-8, 0.0, 1),
+        lambda: _layer.step("sgd", t, (), np.array([5]), v, 0.1),
+        lambda: _layer.step("sgd", t, (), np.array([1, 2]), v, 0.1),
+        lambda: _layer.step("adam", t, (t, np.zeros((4, 3), np.float32)), np.array([1]), v,
+                            0.1, beta1=0.9, beta2=0.9, eps=1e-8),
         lambda: _layer.sgd_fused(t, np.array([-1]), v, None, 0.1, 1),
         lambda: _layer.renorm(t, np.array([5]), 1.0, 2.0, 1),
     ]
@@ -509,3 +512,178 @@ def test_sparse_grad_refuses_non_float_values_and_negative_num_rows():
         SparseGrad([], np.ones((0, 3)), -2)
     assert SparseGrad([1, 1], np.array([[1, 2]], dtype=np.int16).repeat(2, 0), 3).values.tolist() \
         == [[2.0, 4.0]]
+
+
+# ---------------------------------------------------------------- the optimizers' entry point
+
+def dense_rule(rule, w, states, g, touched, lr, wd=0.0, momentum=0.0, nesterov=False,
+               beta1=0.0, beta2=0.0, eps=0.0):
+    """One step of ``rule`` over the whole table in float64; rows not touched keep
+    their weights and state."""
+    t = touched[:, None]
+    g = g + wd * w
+    states = [s.copy() for s in states]
+    if rule == "sgd":
+        new_w = w - lr * g
+    elif rule == "momentum":
+        buf = momentum * states[0] + g
+        new_w = w - lr * (g + momentum * buf if nesterov else buf)
+        states[0] = np.where(t, buf, states[0])
+    elif rule == "adagrad":
+        acc = states[0] + g * g
+        new_w = w - lr * g / (np.sqrt(acc) + eps)
+        states[0] = np.where(t, acc, states[0])
+    else:
+        m = states[0] + (1 - beta1) * (g - states[0])
+        v = states[1] + (1 - beta2) * (g * g - states[1])
+        new_w = w - lr * m / (np.sqrt(v) + eps)
+        states[0], states[1] = np.where(t, m, states[0]), np.where(t, v, states[1])
+    return np.where(t, new_w, w), states
+
+
+RULES = [
+    ("sgd", 0, dict(lr=0.3)),
+    ("sgd", 0, dict(lr=0.3, wd=0.1)),
+    ("momentum", 1, dict(lr=0.2, momentum=0.9)),
+    ("momentum", 1, dict(lr=0.2, wd=0.05, momentum=0.8, nesterov=True)),
+    ("adagrad", 1, dict(lr=0.1, eps=1e-6)),
+    ("adagrad", 1, dict(lr=0.1, wd=0.02, eps=1e-3)),
+    ("adam", 2, dict(lr=0.05, beta1=0.9, beta2=0.999, eps=1e-8)),
+    ("adam", 2, dict(lr=0.05, wd=0.1, beta1=0.8, beta2=0.99, eps=1e-6)),
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("rule,nstate,kw", RULES,
+                         ids=[f"{r[0]}-{i}" for i, r in enumerate(RULES)])
+def test_step_entry_point_matches_dense_rule(dtype, rule, nstate, kw, threaded):
+    rng = np.random.default_rng(30)
+    n, dim = 200, 19
+    w0 = rng.standard_normal((n, dim)).astype(dtype)
+    s0 = [rng.random((n, dim)).astype(dtype) for _ in range(nstate)]  # >= 0: v, acc
+    rows = np.unique(rng.integers(0, n, 70)).astype(np.int64)
+    values = rng.standard_normal((len(rows), dim)).astype(dtype)
+    dense = np.zeros((n, dim))
+    dense[rows] = values
+    touched = np.zeros(n, bool)
+    touched[rows] = True
+    ref_w, ref_states = dense_rule(rule, w0.astype(np.float64), [s.astype(np.float64) for s in s0],
+                                   dense, touched, **kw)
+    results = []
+    for threads in (1, 2, 3):
+        w, states = w0.copy(), tuple(s.copy() for s in s0)
+        _layer.step(rule, w, states, rows, values, nthreads=threads, **kw)
+        np.testing.assert_allclose(w, ref_w, **TOL[dtype])
+        for got, want in zip(states, ref_states):
+            np.testing.assert_allclose(got, want, **TOL[dtype])
+        # rows left out keep every bit, weights and state
+        assert w[~touched].tobytes() == w0[~touched].tobytes()
+        for got, before in zip(states, s0):
+            assert got[~touched].tobytes() == before[~touched].tobytes()
+        results.append(w.tobytes() + b"".join(s.tobytes() for s in states))
+    assert results[0] == results[1] == results[2]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_step_entry_point_refuses_what_it_cannot_do_safely(dtype):
+    t = np.zeros((5, 3), dtype)
+    other = np.float64 if dtype == np.float32 else np.float32
+    v = np.ones((2, 3), dtype)
+    state = np.zeros((5, 3), dtype)
+    read_only = np.zeros((5, 3), dtype)
+    read_only.flags.writeable = False
+    calls = [
+        (lambda: _layer.step("rmsprop", t, (), np.array([1, 2]), v, 0.1), "unknown optimizer rule"),
+        (lambda: _layer.step("adam", t, (state,), np.array([1, 2]), v, 0.1), "takes 2 state arrays"),
+        (lambda: _layer.step("sgd", t, (state,), np.array([1, 2]), v, 0.1), "takes 0 state arrays"),
+        (lambda: _layer.step("adagrad", t, (state.astype(other),), np.array([1, 2]), v, 0.1),
+         "state array 0 must have the table's shape and dtype"),
+        (lambda: _layer.step("momentum", t, (state[:4],), np.array([1, 2]), v, 0.1),
+         "state array 0 must have the table's shape"),
+        (lambda: _layer.step("adagrad", t, ([[0.0] * 3] * 5,), np.array([1, 2]), v, 0.1),
+         "state array 0 must have"),
+        (lambda: _layer.step("adagrad", t, (np.zeros((3, 5), dtype).T,), np.array([1, 2]), v,
+                             0.1), "C-contiguous"),
+        (lambda: _layer.step("adam", t, (state, read_only), np.array([1, 2]), v, 0.1),
+         "state array 1 .* writeable"),
+        (lambda: _layer.step("sgd", t, (), np.array([2, 2]), v, 0.1), "unique and ascending"),
+        (lambda: _layer.step("sgd", t, (), np.array([3, 1]), v, 0.1), "unique and ascending"),
+        (lambda: _layer.step("sgd", t, (), np.array([1, 5]), v, 0.1), "outside 0..4"),
+        (lambda: _layer.step("sgd", t, (), np.array([1]), v, 0.1), r"values must have shape"),
+    ]
+    for call, message in calls:
+        with pytest.raises((ValueError, IndexError), match=message):
+            call()
+    assert not t.any() and not state.any()
+
+
+# ---------------------------------------------------------------- the optimizers' interface
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_trainable_gradient_is_the_dense_gradient_on_trainable_rows(dtype):
+    rng = np.random.default_rng(31)
+    n, dim = 40, 6
+    layer = Embedding(n, dim, dtype=dtype, seed=0, frozen_rows=[2, 9], mask_zero=True)
+    trainable = layer.trainable_mask
+    idx = zipf_indices(rng, (7, 5), n)
+    idx[0, :3] = [0, 2, 9]
+    grad = rng.standard_normal((7, 5, dim))
+    want = dense_grad(idx, grad, n, trainable)
+    for given_grad in (layer.backward(idx, grad),
+                       SparseGrad(idx.reshape(-1), grad.reshape(-1, dim), n)):
+        got = layer.trainable_gradient(given_grad)
+        assert got.values.dtype == dtype and got.values.flags.c_contiguous
+        assert got.rows.dtype == np.int64
+        assert np.all(np.diff(got.rows) > 0) and trainable[got.rows].all()
+        np.testing.assert_allclose(got.to_dense(), want, **TOL[dtype])
+    # rows edited by hand into repeats (and out of order) are summed, not applied twice
+    edited = SparseGrad([1, 4, 7], np.arange(18.0).reshape(3, 6), n)
+    edited.rows = np.array([7, 4, 7])
+    got = layer.trainable_gradient(edited)
+    assert got.rows.tolist() == [4, 7]
+    np.testing.assert_array_equal(got.values, [np.arange(6.0, 12.0), np.arange(0.0, 6.0)
+                                               + np.arange(12.0, 18.0)])
+    matrix = np.zeros((n, dim), dtype)
+    matrix.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        Embedding.from_pretrained(matrix, trainable=True, copy=False).trainable_gradient(
+            SparseGrad([1], np.ones((1, dim)), n))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_sgd_step_is_a_dense_sgd_step_on_trainable_rows(dtype, threaded):
+    rng = np.random.default_rng(32)
+    n, dim = 60, 33
+    for threads in (1, 2):
+        layer = Embedding(n, dim, dtype=dtype, seed=3, frozen_rows=[1, 5], threads=threads)
+        w = layer.weights.astype(np.float64)
+        idx = zipf_indices(rng, (9, 8), n)
+        grad = rng.standard_normal((9, 8, dim))
+        layer.sgd_step(idx, grad, 0.25)
+        want = w - 0.25 * dense_grad(idx, grad, n, layer.trainable_mask)
+        np.testing.assert_allclose(layer.weights, want, **TOL[dtype])
+        assert layer.weights[[1, 5]].astype(np.float64).tobytes() == w[[1, 5]].tobytes()
+    with pytest.raises(IndexError, match=r"indices\[1\] = 60 is out of range"):
+        layer.sgd_step([0, 60], np.ones((2, dim)), 0.1)
+    with pytest.raises(ValueError, match=r"grad_output must have shape \(2, 33\)"):
+        layer.sgd_step([0, 1], np.ones((2, 3)), 0.1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_trainable_gradient_of_any_hand_made_rows_is_their_dense_sum(data):
+    n, dim = data.draw(st.integers(1, 30)), data.draw(st.integers(1, 5))
+    dtype = data.draw(st.sampled_from(DTYPES))
+    rows = data.draw(st.lists(st.integers(0, n - 1), max_size=40))
+    frozen = data.draw(st.lists(st.integers(0, n - 1), max_size=5))
+    values = np.random.default_rng(len(rows)).standard_normal((len(rows), dim))
+    layer = Embedding(n, dim, dtype=dtype, frozen_rows=frozen)
+    grad = SparseGrad([0] * len(rows), values, n)  # then edited by hand, as a user may
+    grad.rows, grad.values = np.array(rows, dtype=np.int64), values
+    got = layer.trainable_gradient(grad)
+    want = np.zeros((n, dim))
+    np.add.at(want, np.array(rows, dtype=np.intp), values)
+    want[~layer.trainable_mask] = 0
+    assert np.all(np.diff(got.rows) > 0) and layer.trainable_mask[got.rows].all()
+    assert set(got.rows.tolist()) == set(rows) - set(frozen)
+    np.testing.assert_allclose(got.to_dense(), want, **TOL[dtype])

@@ -276,7 +276,7 @@ def test_update_equals_backward_then_step(dtype, name, make, make_ref):
 
 
 def test_fused_sgd_thread_count_does_not_change_a_bit(threaded):
-    # dim 64: the threads split the columns (blocks of at least 16)
+    # rows are hashed to the threads; each adds its rows' occurrences in batch order
     results = []
     for threads in (1, 2, 3):
         rng = np.random.default_rng(16)
@@ -290,3 +290,29 @@ def test_fused_sgd_thread_count_does_not_change_a_bit(threaded):
     assert results[0] == results[1] == results[2]
     with pytest.raises(IndexError, match=r"indices\[0\] = 120 is out of range"):
         SGD().update(make_layer(np.float32), [120], np.ones((1, DIM)))
+
+
+def test_optimizers_use_only_the_layers_public_interface():
+    # Issue 9: optimizers.py used to reach into five private members of the
+    # layer. Private names may only be read from the optimizer itself (self,
+    # type(self)) or from the kernel module it calls.
+    import ast
+    import inspect
+
+    from embload import optimizers
+
+    tree = ast.parse(inspect.getsource(optimizers))
+    offenders = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr.startswith("_") \
+                and not node.attr.startswith("__"):
+            owner = node.value
+            if isinstance(owner, ast.Name) and owner.id in ("self", "_layer"):
+                continue
+            if isinstance(owner, ast.Name) and owner.id[:1].isupper():  # a class of this module
+                continue
+            offenders.append(f"line {node.lineno}: {ast.unparse(node)}")
+        if isinstance(node, ast.ImportFrom) and node.module == "layer":
+            offenders += [f"line {node.lineno}: imports {a.name}" for a in node.names
+                          if a.name.startswith("_")]
+    assert offenders == []
