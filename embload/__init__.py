@@ -38,6 +38,8 @@ _EXPORTS = {
     "save": "embload.writers",
     "convert": "embload.convert",
     "load_cached": "embload.cache",
+    "evaluate_word_analogies": "embload.similarity",
+    "evaluate_word_pairs": "embload.similarity",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

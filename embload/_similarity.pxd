@@ -1,0 +1,26 @@
+# Contract of embload._similarity: the kernels behind embload/similarity.py.
+#
+# The matrix products (queries x tile of rows) are NumPy's BLAS (`np.dot` on a tile, GIL
+# released); these kernels do the rest of a scan without the GIL: the row norms (computed
+# once per table and kept) and the top-k selection over each tile of scores.
+#
+# Order of answers (also for ties): a higher score first; equal scores, the lower row
+# first. A NaN score never enters a top-k. Every kernel gives the same bits for any
+# thread count: each heap belongs to one thread, and the final merge sorts by the total
+# order above, so how rows were split among threads does not matter.
+
+from libc.stdint cimport int64_t
+
+ctypedef fused floating:
+    float
+    double
+
+# out[r] = sqrt(sum of table[r, :]^2), summed in double, rounded once to `floating`.
+cdef void row_norms_kernel(const floating* table, Py_ssize_t nrows, Py_ssize_t dim,
+                           floating* out, int nthreads) noexcept nogil
+
+# A bounded min-heap of (score, row): heap[0] is the worst entry kept, "worse" being a
+# lower score, or an equal score and a higher row. Empty slots hold (-inf, INT64_MAX).
+# Offer (s, row): kept when better than the worst, which it then replaces.
+cdef void heap_offer(floating* scores, int64_t* rows, Py_ssize_t k,
+                     floating s, int64_t row) noexcept nogil

@@ -1,0 +1,128 @@
+# Similarity kernels: row norms and the top-k selection of a tiled scan. Contract and
+# ordering rules in _similarity.pxd; the scan itself (tiles, BLAS, memory budget) is
+# driven by embload/similarity.py.
+
+cimport cython
+from cython.parallel cimport prange
+from libc.math cimport sqrt, INFINITY
+from libc.stdint cimport int64_t, INT64_MAX
+
+import numpy as np
+
+
+cdef void row_norms_kernel(const floating* table, Py_ssize_t nrows, Py_ssize_t dim,
+                           floating* out, int nthreads) noexcept nogil:
+    cdef Py_ssize_t r, j
+    cdef double acc, x
+    cdef const floating* row
+    for r in prange(nrows, schedule='static', num_threads=nthreads):
+        row = table + r * dim
+        acc = 0.0
+        for j in range(dim):
+            x = row[j]
+            acc = acc + x * x
+        out[r] = <floating>sqrt(acc)
+
+
+cdef inline bint worse(floating s1, int64_t r1, floating s2, int64_t r2) noexcept nogil:
+    # (s1, r1) ranks below (s2, r2)
+    return s1 < s2 or (s1 == s2 and r1 > r2)
+
+
+cdef void heap_offer(floating* scores, int64_t* rows, Py_ssize_t k,
+                     floating s, int64_t row) noexcept nogil:
+    cdef Py_ssize_t i = 0, child, right
+    if k <= 0 or not worse(scores[0], rows[0], s, row):
+        return
+    # replace the root, sift down
+    while True:
+        child = 2 * i + 1
+        if child >= k:
+            break
+        right = child + 1
+        if right < k and worse(scores[right], rows[right], scores[child], rows[child]):
+            child = right
+        if not worse(scores[child], rows[child], s, row):
+            break
+        scores[i] = scores[child]
+        rows[i] = rows[child]
+        i = child
+    scores[i] = s
+    rows[i] = row
+
+
+cdef inline bint excluded(const int64_t* ex, Py_ssize_t nex, int64_t row) noexcept nogil:
+    cdef Py_ssize_t e
+    for e in range(nex):
+        if ex[e] == row:
+            return True
+    return False
+
+
+cdef void offer_range(const floating* scores, const floating* norms, Py_ssize_t lo,
+                      Py_ssize_t hi, int64_t row0, floating* hs, int64_t* hr, Py_ssize_t k,
+                      const int64_t* ex, Py_ssize_t nex) noexcept nogil:
+    cdef Py_ssize_t r
+    cdef floating s, n
+    for r in range(lo, hi):
+        s = scores[r]
+        if norms != NULL:
+            n = norms[r]
+            # a zero vector is its own unit vector (gensim's unitvec): cosine 0
+            s = s / n if n > 0 else 0
+        # cheap test first; exclusions (a query's own words) are checked only for
+        # the few rows that would enter the heap
+        if worse(hs[0], hr[0], s, row0 + r) and not excluded(ex, nex, row0 + r):
+            heap_offer(hs, hr, k, s, row0 + r)
+
+
+def row_norms(const floating[:, ::1] table, floating[::1] out, int nthreads):
+    """out[r] = Euclidean norm of table[r] (summed in double)."""
+    if out.shape[0] != table.shape[0]:
+        raise ValueError(f"out has {out.shape[0]} entries for {table.shape[0]} rows")
+    if table.shape[0] == 0:
+        return
+    with nogil:
+        row_norms_kernel(&table[0, 0], table.shape[0], table.shape[1], &out[0], max(1, nthreads))
+
+
+def new_heaps(Py_ssize_t nqueries, Py_ssize_t parts, Py_ssize_t k, dtype):
+    """Empty heaps for nqueries x parts: scores (-inf) and rows (INT64_MAX)."""
+    scores = np.full((nqueries, parts, k), -np.inf, dtype=dtype)
+    rows = np.full((nqueries, parts, k), INT64_MAX, dtype=np.int64)
+    return scores, rows
+
+
+def topk_update(const floating[:, ::1] scores, const floating[::1] norms, int64_t row0,
+                floating[:, :, ::1] heap_scores, int64_t[:, :, ::1] heap_rows,
+                const int64_t[:, ::1] exclude, int nthreads):
+    """Offer one tile of scores to the heaps.
+
+    scores[q, r] is query q's score of row row0 + r (divided by norms[r] when norms is not
+    None). heap_scores/heap_rows[q, p] is query q's heap for part p of every tile's rows
+    (parts > 1 lets several threads work on one query). exclude[q] lists rows that query q
+    never returns (padded with -1).
+    """
+    cdef Py_ssize_t nq = scores.shape[0], m = scores.shape[1]
+    cdef Py_ssize_t parts = heap_scores.shape[1], k = heap_scores.shape[2]
+    cdef Py_ssize_t nex = exclude.shape[1], item, q, p, lo, hi
+    cdef const floating* norm_ptr = NULL
+    if heap_scores.shape[0] != nq or heap_rows.shape[0] != nq or exclude.shape[0] != nq:
+        raise ValueError("scores, heaps and exclude must have one entry per query")
+    if heap_rows.shape[1] != parts or heap_rows.shape[2] != k:
+        raise ValueError("heap_scores and heap_rows must have the same shape")
+    if norms is not None:
+        if norms.shape[0] != m:
+            raise ValueError(f"{norms.shape[0]} norms for a tile of {m} rows")
+        if m:
+            norm_ptr = &norms[0]
+    if nq == 0 or m == 0 or k == 0 or parts == 0:
+        return
+    with nogil:
+        for item in prange(nq * parts, schedule='static', num_threads=max(1, nthreads)):
+            q = item // parts
+            p = item % parts
+            lo = m * p // parts
+            hi = m * (p + 1) // parts
+            offer_range(&scores[q, 0], norm_ptr, lo, hi, row0, &heap_scores[q, p, 0],
+                        &heap_rows[q, p, 0], k, &exclude[q, 0] if nex else NULL, nex)
