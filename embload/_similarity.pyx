@@ -68,8 +68,9 @@ cdef void offer_range(const floating* scores, const floating* norms, Py_ssize_t 
         s = scores[r]
         if norms != NULL:
             n = norms[r]
-            # a zero vector is its own unit vector (gensim's unitvec): cosine 0
-            s = s / n if n > 0 else 0
+            # a zero vector is its own unit vector (gensim's unitvec): cosine 0; a NaN norm
+            # (a row with NaN or inf) keeps its NaN score, which never enters a heap
+            s = s / n if n != 0 else 0
         # cheap test first; exclusions (a query's own words) are checked only for
         # the few rows that would enter the heap
         if worse(hs[0], hr[0], s, row0 + r) and not excluded(ex, nex, row0 + r):

@@ -61,6 +61,9 @@ CONVERT_TILE_BYTES = 32 << 20
 # across a tile, and the scores tile keeps at least MIN_TILE_ROWS rows.
 QUERY_CHUNK = 1024
 MIN_TILE_ROWS = 256
+# Tiles with fewer scores than this are selected from on one thread: waking OpenMP threads
+# between two BLAS calls (whose own threads still spin) costs more than it saves there.
+PARALLEL_MIN_SCORES = 1 << 20
 # Analogy questions answered per pass over the table.
 ANALOGY_BATCH = 1024
 # gensim's guard against dividing by zero in 3CosMul (Levy & Goldberg's epsilon).
@@ -105,6 +108,12 @@ def _tiles(matrix, tile_rows, stop):
 
 
 def _convert_rows(matrix):
+    """Rows per tile as far as the float16 -> float32 buffer is concerned.
+
+    The same for every dtype: BLAS may take another kernel (and so sum in another order) for
+    another tile shape, and a float16 table must give the bits of the float32 table holding
+    the same values.
+    """
     return max(MIN_TILE_ROWS, CONVERT_TILE_BYTES // max(1, matrix.shape[1] * 4))
 
 
@@ -141,7 +150,7 @@ def _unit_rows(vectors, rows):
     matrix = vectors.vectors
     cdt = _compute_dtype(matrix)
     norms = row_norms(vectors)[rows]
-    safe = np.where(norms > 0, norms, 1).astype(cdt)
+    safe = np.where(norms != 0, norms, 1).astype(cdt)
     return matrix[rows].astype(cdt, copy=False) / safe[:, None]
 
 
@@ -186,17 +195,19 @@ def _scan_top(vectors, queries, k, exclude, stop, threads, progress=None, desc=N
         for q0 in range(0, nq, QUERY_CHUNK):
             chunk = queries[q0:q0 + QUERY_CHUNK]
             nqc = chunk.shape[0]
-            # several threads on one query when there are fewer queries than threads
-            parts = 1 if nqc >= nthreads else -(-nthreads // nqc)
-            heap_scores, heap_rows = _similarity.new_heaps(nqc, parts, k, cdt)
+            # One heap per query, each query on one thread: selecting from a tile costs little
+            # beside its matrix product, and threads woken for a few queries fight BLAS's
+            # still-spinning threads for the cores (measured 8x slower on 2 busy cores).
+            heap_scores, heap_rows = _similarity.new_heaps(nqc, 1, k, cdt)
             tile_rows = max(MIN_TILE_ROWS, min(SCORE_TILE_BYTES // (nqc * cdt.itemsize),
                                                _convert_rows(matrix)))
             scores_buffer = np.empty(nqc * min(tile_rows, stop), dtype=cdt)
             for start, tile in _tiles(matrix, tile_rows, stop):
                 scores = scores_buffer[: nqc * len(tile)].reshape(nqc, len(tile))
                 np.dot(chunk, tile.T, out=scores)
+                select_threads = min(nthreads, nqc) if scores.size >= PARALLEL_MIN_SCORES else 1
                 _similarity.topk_update(scores, norms[start:start + len(tile)], start, heap_scores,
-                                        heap_rows, exclude[q0:q0 + nqc], nthreads)
+                                        heap_rows, exclude[q0:q0 + nqc], select_threads)
             rows, best = _merge_heaps(heap_scores, heap_rows, k)
             out_rows[q0:q0 + nqc] = rows
             out_scores[q0:q0 + nqc] = best
@@ -234,7 +245,7 @@ def _scan_all(vectors, query, stop):
         part = out[start:start + len(tile)]
         np.dot(tile, query, out=part)
         n = norms[start:start + len(tile)]
-        np.divide(part, n, out=part, where=n > 0)
+        np.divide(part, n, out=part, where=n != 0)
         part[n == 0] = 0
     return out
 
@@ -248,9 +259,9 @@ def _answers(vectors, rows, scores):
 def _as_list(items):
     if items is None:
         return []
-    if isinstance(items, (str, np.ndarray)):
+    if isinstance(items, str) or (isinstance(items, np.ndarray) and items.ndim == 1):
         return [items]
-    return list(items)
+    return list(items)  # a 2-D array: one term per row, as gensim
 
 
 def _key_and_weight(item, default):
@@ -358,17 +369,16 @@ def most_similar_cosmul(vectors, positive=None, negative=None, topn=10, restrict
     npos = len(positive)
     stop = _restrict(vectors, restrict_vocab)
     norms = row_norms(vectors, threads=threads)
-    nthreads = resolve_threads(threads)
     k = stop if topn is None else int(topn)
     everything = np.empty(stop, dtype=cdt) if topn is None else None
-    heap_scores, heap_rows = _similarity.new_heaps(1, nthreads, k if topn is not None else 0, cdt)
+    heap_scores, heap_rows = _similarity.new_heaps(1, 1, k if topn is not None else 0, cdt)
     exclude_rows = np.asarray(sorted(set(exclude)), dtype=np.int64).reshape(1, -1)
     tile_rows = max(MIN_TILE_ROWS, min(SCORE_TILE_BYTES // (len(terms) * cdt.itemsize * 4),
                                        _convert_rows(matrix)))
     for start, tile in _tiles(matrix, tile_rows, stop):
         n = norms[start:start + len(tile)]
         cosines = np.dot(terms, tile.T)
-        np.divide(cosines, n, out=cosines, where=n > 0)
+        np.divide(cosines, n, out=cosines, where=n != 0)
         cosines[:, n == 0] = 0
         shifted = (1 + cosines) / 2
         score = np.prod(shifted[:npos], axis=0) / (np.prod(shifted[npos:], axis=0) + cdt.type(COSMUL_EPSILON))
@@ -377,7 +387,7 @@ def most_similar_cosmul(vectors, positive=None, negative=None, topn=10, restrict
             everything[start:start + len(tile)] = score
         else:
             _similarity.topk_update(score[None, :], None, start, heap_scores, heap_rows,
-                                    exclude_rows, nthreads)
+                                    exclude_rows, 1)
     if everything is not None:
         return everything
     rows, scores = _merge_heaps(heap_scores, heap_rows, k)
