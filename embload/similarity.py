@@ -173,7 +173,7 @@ def _check_topn(topn):
     return int(topn)
 
 
-def _scan_top(vectors, queries, k, exclude, stop, threads, progress=None, desc=None):
+def _scan_top(vectors, queries, k, exclude, stop, threads, progress=False, desc=None):
     """Top-k rows of [0, stop) for each query by dot(row, query) / norm(row).
 
     queries: (nq, dim) in the compute dtype; exclude: (nq, E) int64 rows never returned
@@ -564,7 +564,7 @@ def evaluate_word_analogies(vectors, path, restrict_vocab=300000, case_insensiti
             length = np.sqrt(np.einsum("ij,ij->i", mean, mean))
             scale = (1.0 / np.where(length > 0, length, 1)).astype(cdt)
             mean *= scale[:, None]
-            best, _ = _scan_top(vectors, mean, 5, rows, stop, threads)
+            best, _ = _scan_top(vectors, mean, 5, rows, stop, threads, progress=False)
             for i, (question, answers) in enumerate(zip(batch, best)):
                 right[b0 + i] = _analogy_answer(vectors, answers, question, ok_vocab,
                                                 case_insensitive) == question[3]

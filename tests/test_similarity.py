@@ -405,3 +405,83 @@ def test_pearson_spearman_against_scipy(n, levels, seed):
 def test_exports():
     assert embload.evaluate_word_analogies is sim.evaluate_word_analogies
     assert embload.evaluate_word_pairs is sim.evaluate_word_pairs
+
+
+# --- progress and the command line ---------------------------------------------------------
+class _RecordingBar:
+    def __init__(self, total):
+        self.total, self.done = total, 0
+
+    def update(self, n=1):
+        self.done += n
+
+    def close(self):
+        pass
+
+
+def test_progress_reaches_every_question(sample, monkeypatch):
+    bars = []
+
+    def fake(progress, *, total=None, desc=None, unit="B"):
+        bar = _RecordingBar(total)
+        if progress:
+            bars.append(bar)
+        return bar
+
+    monkeypatch.setattr(sim, "make_progress", fake)
+    monkeypatch.setattr(sim, "ANALOGY_BATCH", 100)
+    _, sections = sample.evaluate_word_analogies(QUESTIONS, progress=True)
+    asked = len(sections[-1]["correct"]) + len(sections[-1]["incorrect"])
+    assert len(bars) == 1  # one bar over the questions, none for the passes inside
+    assert bars[0].total == asked == bars[0].done > 100
+
+
+def run_cli(capsys, *argv):
+    from embload.cli import main
+
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_similar_matches_gensim(capsys, sample_kv):
+    code, out, err = run_cli(capsys, "similar", SAMPLE, "said", "police", "--topn", "4")
+    assert code == 0, err
+    blocks = out.strip().split("\n\n")
+    for block, word in zip(blocks, ["said", "police"]):
+        lines = block.splitlines()
+        assert lines[0] == word
+        assert [line.split()[1] for line in lines[1:]] == [w for w, _ in sample_kv.most_similar(word, topn=4)]
+    code, out, _ = run_cli(capsys, "similar", SAMPLE, "said", "police", "--negative", "the", "--topn", "3")
+    assert code == 0 and out.splitlines()[0] == "said + police - the"
+    expect = sample_kv.most_similar(positive=["said", "police"], negative=["the"], topn=3)
+    assert [line.split()[1] for line in out.splitlines()[1:]] == [w for w, _ in expect]
+
+
+def test_cli_similar_unknown_word(capsys):
+    code, out, err = run_cli(capsys, "similar", SAMPLE, "said", "no-such-word")
+    assert code == 1
+    assert "no-such-word\n  not in the vocabulary (4629 words)" in out and "'no-such-word'" in err
+    code, _, err = run_cli(capsys, "similar", SAMPLE, "said", "--negative", "no-such-word")
+    assert code == 1 and "not in the vocabulary of 4629 words: 'no-such-word'" in err
+
+
+def test_cli_eval_matches_gensim(capsys, sample_kv):
+    code, out, err = run_cli(capsys, "eval", SAMPLE, "--analogies", QUESTIONS, "--pairs", PAIR_SETS[0],
+                             "--pairs", PAIR_SETS[1], "--sections", "--no-progress")
+    assert code == 0, err
+    score, sections = sample_kv.evaluate_word_analogies(QUESTIONS)
+    total = sections[-1]
+    assert f"{score:.2%} ({len(total['correct'])}/{len(total['correct']) + len(total['incorrect'])} questions)" in out
+    assert "gram6-nationality-adjective" in out
+    for path in PAIR_SETS:
+        pearson, spearman, oov = sample_kv.evaluate_word_pairs(path)
+        assert f"Pearson {pearson[0]:.4f}" in out and f"Spearman {spearman[0]:.4f}" in out
+        assert f"unknown {oov:.1f}%" in out
+
+
+def test_cli_eval_usage_and_missing_file(capsys, tmp_path):
+    code, _, err = run_cli(capsys, "eval", SAMPLE)
+    assert code == 2 and "--analogies FILE and/or --pairs FILE" in err
+    code, _, err = run_cli(capsys, "eval", SAMPLE, "--pairs", str(tmp_path / "none.tsv"))
+    assert code == 1 and "none.tsv: No such file or directory" in err
