@@ -24,3 +24,13 @@ cdef void row_norms_kernel(const floating* table, Py_ssize_t nrows, Py_ssize_t d
 # Offer (s, row): kept when better than the worst, which it then replaces.
 cdef void heap_offer(floating* scores, int64_t* rows, Py_ssize_t k,
                      floating s, int64_t row) noexcept nogil
+
+# The scan of one query in C: rows [0, stop) of `table` (float16 read as uint16 and widened
+# in src/simdot.h, float32 or float64; `kind` 0, 1, 2), scored dot(row, q) / norms[row]
+# (0 for a zero norm), each sum in the fixed order of src/simdot.h. The rows are cut into
+# `parts` contiguous ranges, range p offered to heap p (hs/hr + p * k); rows listed in
+# ex[0:nex] are skipped.
+cdef void scan_query_kernel(const void* table, int kind, Py_ssize_t stop, Py_ssize_t dim,
+                            const floating* q, const floating* norms, floating* hs, int64_t* hr,
+                            Py_ssize_t parts, Py_ssize_t k, const int64_t* ex, Py_ssize_t nex,
+                            int nthreads) noexcept nogil

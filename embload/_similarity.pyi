@@ -8,3 +8,9 @@ def new_heaps(nqueries: int, parts: int, k: int, dtype: Any) -> tuple[np.ndarray
 def topk_update(scores: np.ndarray, norms: Optional[np.ndarray], row0: int,
                 heap_scores: np.ndarray, heap_rows: np.ndarray, exclude: np.ndarray,
                 nthreads: int) -> None: ...
+
+SIMD_LEVEL: int
+def _set_simd_level(level: int) -> int: ...
+def scan_query(table: np.ndarray, query: np.ndarray, norms: np.ndarray, stop: int,
+               heap_scores: np.ndarray, heap_rows: np.ndarray, exclude: np.ndarray,
+               nthreads: int) -> None: ...

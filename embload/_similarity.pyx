@@ -1,11 +1,37 @@
-# Similarity kernels: row norms and the top-k selection of a tiled scan. Contract and
-# ordering rules in _similarity.pxd; the scan itself (tiles, BLAS, memory budget) is
+# Similarity kernels: row norms, the top-k selection of a tiled scan (scores from BLAS),
+# and the whole scan of one query in C (dot products from src/simdot.h). Contract and
+# ordering rules in _similarity.pxd; the tiled scan (tiles, BLAS, memory budget) is
 # driven by embload/similarity.py.
 
 cimport cython
 from cython.parallel cimport prange
 from libc.math cimport sqrt, INFINITY
-from libc.stdint cimport int64_t, INT64_MAX
+from libc.stdint cimport int64_t, uint16_t, INT64_MAX
+
+cdef extern from "simdot.h" nogil:
+    float el_dot_f32(const float* row, const float* q, Py_ssize_t n)
+    float el_dot_f16(const uint16_t* row, const float* q, Py_ssize_t n)
+    double el_dot_f64(const double* row, const double* q, Py_ssize_t n)
+    int el_simd_init()
+    int el_simd_level
+
+# the dot products' path for this CPU, chosen once (src/simdot.h)
+SIMD_LEVEL = el_simd_init()
+
+
+def _set_simd_level(int level):
+    """Force the dot products' path (0: portable C; 1: AVX2, only if the CPU has it);
+    returns the old level. For tests, which check that both paths agree."""
+    global el_simd_level
+    old = el_simd_level
+    el_simd_level = min(max(level, 0), SIMD_LEVEL)
+    return old
+
+# table element kinds of scan_query
+cdef enum:
+    KIND_F16 = 0
+    KIND_F32 = 1
+    KIND_F64 = 2
 
 import numpy as np
 
@@ -127,3 +153,79 @@ def topk_update(const floating[:, ::1] scores, const floating[::1] norms, int64_
             hi = m * (p + 1) // parts
             offer_range(&scores[q, 0], norm_ptr, lo, hi, row0, &heap_scores[q, p, 0],
                         &heap_rows[q, p, 0], k, &exclude[q, 0] if nex else NULL, nex)
+
+
+cdef inline floating row_dot(const void* table, int kind, Py_ssize_t r, Py_ssize_t dim,
+                             const floating* q) noexcept nogil:
+    if floating is double:
+        return el_dot_f64(<const double*>table + r * dim, q, dim)
+    else:
+        if kind == KIND_F16:
+            return el_dot_f16(<const uint16_t*>table + r * dim, q, dim)
+        return el_dot_f32(<const float*>table + r * dim, q, dim)
+
+
+cdef void scan_query_kernel(const void* table, int kind, Py_ssize_t stop, Py_ssize_t dim,
+                            const floating* q, const floating* norms, floating* hs, int64_t* hr,
+                            Py_ssize_t parts, Py_ssize_t k, const int64_t* ex, Py_ssize_t nex,
+                            int nthreads) noexcept nogil:
+    cdef Py_ssize_t p, r, lo, hi
+    cdef floating s, n
+    cdef floating* ps
+    cdef int64_t* pr
+    for p in prange(parts, schedule='static', num_threads=nthreads):
+        lo = stop * p // parts
+        hi = stop * (p + 1) // parts
+        ps = hs + p * k
+        pr = hr + p * k
+        for r in range(lo, hi):
+            s = row_dot(table, kind, r, dim, q)
+            n = norms[r]
+            s = s / n if n != 0 else 0
+            if worse(ps[0], pr[0], s, r) and not excluded(ex, nex, r):
+                heap_offer(ps, pr, k, s, r)
+
+
+def scan_query(table, const floating[::1] query, const floating[::1] norms, Py_ssize_t stop,
+               floating[:, :, ::1] heap_scores, int64_t[:, :, ::1] heap_rows,
+               const int64_t[:, ::1] exclude, int nthreads):
+    """Offer rows [0, stop) of table, scored dot(row, query) / norms[row], to one query's heaps.
+
+    table: C-contiguous float16 (float query), float32 (float query) or float64 (double
+    query), memory-mapped or not; read in place. heap_scores/heap_rows[0, p] is the heap of
+    part p of the rows (one per thread); exclude[0] lists rows never returned.
+    """
+    cdef Py_ssize_t parts = heap_scores.shape[1], k = heap_scores.shape[2], dim
+    cdef Py_ssize_t nex = exclude.shape[1]
+    cdef int kind
+    cdef const unsigned char[:, ::1] raw
+    if not isinstance(table, np.ndarray) or table.ndim != 2 or not table.flags.c_contiguous:
+        raise ValueError("table must be a C-contiguous 2-D array")
+    if table.dtype == np.float16:
+        kind = KIND_F16
+    elif table.dtype == np.float32:
+        kind = KIND_F32
+    elif table.dtype == np.float64:
+        kind = KIND_F64
+    else:
+        raise TypeError(f"table must be float16, float32 or float64, not {table.dtype}")
+    cdef bint double_query = floating is double
+    if (kind == KIND_F64) != double_query:
+        raise TypeError("a float64 table takes a float64 query; float16/float32 tables a float32 one")
+    dim = table.shape[1]
+    if query.shape[0] != dim:
+        raise ValueError(f"query has {query.shape[0]} values for rows of {dim}")
+    if not 0 <= stop <= table.shape[0] or norms.shape[0] < stop:
+        raise ValueError(f"stop {stop} outside the table's {table.shape[0]} rows or its norms")
+    if heap_scores.shape[0] != 1 or heap_rows.shape[0] != 1 or exclude.shape[0] != 1:
+        raise ValueError("scan_query takes the heaps and exclusions of one query")
+    if heap_rows.shape[1] != parts or heap_rows.shape[2] != k:
+        raise ValueError("heap_scores and heap_rows must have the same shape")
+    if stop == 0 or k == 0 or parts == 0 or dim == 0:
+        return
+    # the bytes, read-only or not (a memory-mapped cache is read-only)
+    raw = table.reshape(table.shape[0], -1).view(np.uint8)
+    with nogil:
+        scan_query_kernel(<const void*>&raw[0, 0], kind, stop, dim, &query[0], &norms[0],
+                          &heap_scores[0, 0, 0], &heap_rows[0, 0, 0], parts, k,
+                          &exclude[0, 0] if nex else NULL, nex, max(1, nthreads))

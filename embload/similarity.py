@@ -7,12 +7,14 @@ The semantics are gensim's ``KeyedVectors`` (``most_similar``, ``most_similar_co
 * The row norms are computed once (one float per row, summed in double) and kept on the
   ``Vectors`` object; the matrix is never normalised into a copy. A score is
   ``dot(row, query) / norm(row)``, as gensim computes it.
-* A scan goes over the table in tiles of rows: one matrix product per tile for all the
-  queries of a batch (NumPy's BLAS, which releases the GIL and blocks for the caches),
-  then the compiled top-k selection (:mod:`embload._similarity`: bounded heaps, on all
-  cores). A float16 table is converted one tile at a time into a float32 buffer, so a
-  float16 or memory-mapped table needs no full-size temporary; extra memory stays far
-  under :data:`MAX_EXTRA_BYTES` whatever the table's size.
+* One query is one pass of a compiled scan (:mod:`embload._similarity`): the dot
+  products and a bounded heap per thread in one loop over the rows, on all cores, a
+  float16 row widened as it is read. No scores array, no temporary.
+* A batch of queries goes over the table in tiles of rows: one matrix product per tile for
+  all the queries (NumPy's BLAS, which releases the GIL and blocks for the caches), then
+  the compiled top-k selection. A float16 table is converted one tile at a time into a
+  float32 buffer, so a float16 or memory-mapped table needs no full-size temporary; extra
+  memory stays far under :data:`MAX_EXTRA_BYTES` whatever the table's size.
 * Values are float32 (float64 for a float64 table) whatever the stored dtype, so a float16
   table gives the answers of the float32 table holding the same values.
 
@@ -61,6 +63,13 @@ CONVERT_TILE_BYTES = 32 << 20
 # across a tile, and the scores tile keeps at least MIN_TILE_ROWS rows.
 QUERY_CHUNK = 1024
 MIN_TILE_ROWS = 256
+# Up to this many queries, each is one pass of the C scan (_similarity.scan_query: the dot
+# products and the top-k in one loop over the rows, on all cores, reading float16 in
+# place); from there on the queries share the passes of the tiled BLAS scan. One query is
+# bound by memory bandwidth, where BLAS gains nothing, and one parallel region per query
+# beats a BLAS call per tile on busy cores (measured: tiled gemv 3x slower than one gemv
+# over the table at a load average of 10).
+SCAN_MAX_QUERIES = 2
 # Tiles with fewer scores than this are selected from on one thread: waking OpenMP threads
 # between two BLAS calls (whose own threads still spin) costs more than it saves there.
 PARALLEL_MIN_SCORES = 1 << 20
@@ -190,6 +199,13 @@ def _scan_top(vectors, queries, k, exclude, stop, threads, progress=False, desc=
         return out_rows, out_scores
     norms = row_norms(vectors, threads=threads)
     nthreads = resolve_threads(threads)
+    if nq <= SCAN_MAX_QUERIES:
+        for i in range(nq):
+            heap_scores, heap_rows = _similarity.new_heaps(1, nthreads, k, cdt)
+            _similarity.scan_query(matrix, queries[i], norms, stop, heap_scores, heap_rows,
+                                   exclude[i:i + 1], nthreads)
+            out_rows[i:i + 1], out_scores[i:i + 1] = _merge_heaps(heap_scores, heap_rows, k)
+        return out_rows, out_scores
     bar = make_progress(progress, total=nq, desc=desc, unit="queries")
     try:
         for q0 in range(0, nq, QUERY_CHUNK):

@@ -238,6 +238,81 @@ def test_topk_kernel_against_lexsort(n, nq, k, tile, threads, seed, dtype):
         np.testing.assert_array_equal(best[q, :len(got)], final[q, expect])
 
 
+@pytest.fixture(params=sorted({0, _similarity.SIMD_LEVEL}), ids=lambda level: f"simd{level}")
+def simd_level(request):
+    """Both paths of src/simdot.h: portable C and (where the CPU has it) AVX2/FMA/F16C."""
+    old = _similarity._set_simd_level(request.param)
+    yield request.param
+    _similarity._set_simd_level(old)
+
+
+def _scan(table, query, norms, stop, k, exclude, threads):
+    cdt = np.float64 if table.dtype == np.float64 else np.float32
+    heap_scores, heap_rows = _similarity.new_heaps(1, threads, k, cdt)
+    _similarity.scan_query(table, query.astype(cdt), norms.astype(cdt), stop, heap_scores, heap_rows,
+                           np.asarray([exclude], dtype=np.int64).reshape(1, -1), threads)
+    return sim._merge_heaps(heap_scores, heap_rows, k)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(n=st.integers(1, 200), dim=st.integers(1, 40), k=st.integers(1, 30), seed=st.integers(0, 2**32 - 1),
+       dtype=st.sampled_from([np.float16, np.float32, np.float64]))
+def test_scan_query_against_numpy(simd_level, n, dim, k, seed, dtype):
+    rng = np.random.default_rng(seed)
+    table = rng.standard_normal((n, dim)).astype(dtype)
+    table[rng.random(n) < 0.1] = 0  # zero rows: score 0
+    query = rng.standard_normal(dim)
+    norms = np.sqrt((table.astype(np.float64) ** 2).sum(axis=1))
+    stop = int(rng.integers(0, n + 1))
+    exclude = list(rng.integers(0, n, size=2))
+    exact = table.astype(np.float64) @ query
+    exact = np.divide(exact, norms, out=np.zeros(n), where=norms != 0)
+    rows, scores = _scan(table, query, norms, stop, k, exclude, 1)
+    got = [int(r) for r in rows[0] if r >= 0]
+    expect_len = min(k, len(set(range(stop)) - set(exclude)))
+    assert len(got) == expect_len and not set(got) & set(exclude) and all(r < stop for r in got)
+    tol = 1e-9 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(scores[0, :len(got)], exact[got], atol=tol)
+    # the answers are the best rows (up to near-ties at the cut)
+    rest = [r for r in range(stop) if r not in got and r not in exclude]
+    if got and rest:
+        assert exact[rest].max() <= exact[got].min() + 2 * tol
+    # any thread count: the same bits
+    for threads in (2, 3):
+        rows_t, scores_t = _scan(table, query, norms, stop, k, exclude, threads)
+        assert np.array_equal(rows_t, rows) and np.array_equal(scores_t, scores, equal_nan=True)
+
+
+def test_scan_query_widens_every_float16_exactly(simd_level):
+    # all 65536 float16 bit patterns, 8 to a row; the query picks one lane per scan, so the
+    # score of each row is that value exactly (or NaN for NaN/inf rows, which never appear)
+    halves = np.arange(1 << 16, dtype=np.uint16).view(np.float16).reshape(-1, 8)
+    wide = halves.astype(np.float32)
+    ones = np.ones(len(halves))
+    for lane in (0, 5):
+        query = np.zeros(8)
+        query[lane] = 1.0
+        rows16, scores16 = _scan(halves, query, ones, len(halves), len(halves), [], 2)
+        rows32, scores32 = _scan(wide, query, ones, len(halves), len(halves), [], 2)
+        assert np.array_equal(rows16, rows32) and np.array_equal(scores16, scores32, equal_nan=True)
+        kept = rows16[0][rows16[0] >= 0]
+        assert np.array_equal(scores16[0][: len(kept)], wide[kept, lane])
+
+
+def test_scan_query_refuses_mismatched_inputs():
+    table = np.zeros((4, 3), dtype=np.float32)
+    hs, hr = _similarity.new_heaps(1, 1, 2, np.float32)
+    ex = np.zeros((1, 0), dtype=np.int64)
+    with pytest.raises(TypeError, match="float64 table takes a float64 query"):
+        _similarity.scan_query(table.astype(np.float64), np.zeros(3, np.float32), np.ones(4, np.float32), 4, hs, hr, ex, 1)
+    with pytest.raises(ValueError, match="3 values for rows of 5"):
+        _similarity.scan_query(np.zeros((4, 5), np.float32), np.zeros(3, np.float32), np.ones(4, np.float32), 4, hs, hr, ex, 1)
+    with pytest.raises(ValueError, match="stop 9"):
+        _similarity.scan_query(table, np.zeros(3, np.float32), np.ones(4, np.float32), 9, hs, hr, ex, 1)
+    with pytest.raises(TypeError, match="int32"):
+        _similarity.scan_query(table.astype(np.int32), np.zeros(3, np.float32), np.ones(4, np.float32), 4, hs, hr, ex, 1)
+
+
 def test_row_norms_cached_once_and_exact():
     rng = np.random.default_rng(4)
     for dtype in (np.float16, np.float32, np.float64):
