@@ -25,12 +25,13 @@ cdef void row_norms_kernel(const floating* table, Py_ssize_t nrows, Py_ssize_t d
 cdef void heap_offer(floating* scores, int64_t* rows, Py_ssize_t k,
                      floating s, int64_t row) noexcept nogil
 
-# The scan of one query in C: rows [0, stop) of `table` (float16 read as uint16 and widened
-# in src/simdot.h, float32 or float64; `kind` 0, 1, 2), scored dot(row, q) / norms[row]
-# (0 for a zero norm), each sum in the fixed order of src/simdot.h. The rows are cut into
-# `parts` contiguous ranges, range p offered to heap p (hs/hr + p * k); rows listed in
-# ex[0:nex] are skipped.
-cdef void scan_query_kernel(const void* table, int kind, Py_ssize_t stop, Py_ssize_t dim,
-                            const floating* q, const floating* norms, floating* hs, int64_t* hr,
-                            Py_ssize_t parts, Py_ssize_t k, const int64_t* ex, Py_ssize_t nex,
-                            int nthreads) noexcept nogil
+# The scan in C: rows [lo, hi) of `table` (float16 read as uint16 and widened in
+# src/simdot.h, float32 or float64; `kind` 0, 1, 2) against `nq` queries, scored
+# dot(row, query) / norms[row] (0 for a zero norm), each sum in the fixed order of
+# src/simdot.h whatever the blocking (4 queries x 2 rows at a time for float). Query q's
+# heap for part p is at hs/hr + (q * parts + p) * k; rows in ex[q * nex : (q + 1) * nex]
+# are skipped. Rows go in tiles of tile_rows, which stay in cache while every query passes.
+cdef void scan_part(const void* table, int kind, Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t dim,
+                    const floating* queries, Py_ssize_t nq, const floating* norms, floating* hs,
+                    int64_t* hr, Py_ssize_t p, Py_ssize_t parts, Py_ssize_t k, const int64_t* ex,
+                    Py_ssize_t nex, Py_ssize_t tile_rows) noexcept nogil

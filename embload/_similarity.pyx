@@ -12,6 +12,8 @@ cdef extern from "simdot.h" nogil:
     float el_dot_f32(const float* row, const float* q, Py_ssize_t n)
     float el_dot_f16(const uint16_t* row, const float* q, Py_ssize_t n)
     double el_dot_f64(const double* row, const double* q, Py_ssize_t n)
+    void el_dot_4x2(const void* row0, const void* row1, int half, const float* q0,
+                    const float* q1, const float* q2, const float* q3, Py_ssize_t n, float* out)
     int el_simd_init()
     int el_simd_level
 
@@ -165,40 +167,84 @@ cdef inline floating row_dot(const void* table, int kind, Py_ssize_t r, Py_ssize
         return el_dot_f32(<const float*>table + r * dim, q, dim)
 
 
-cdef void scan_query_kernel(const void* table, int kind, Py_ssize_t stop, Py_ssize_t dim,
-                            const floating* q, const floating* norms, floating* hs, int64_t* hr,
-                            Py_ssize_t parts, Py_ssize_t k, const int64_t* ex, Py_ssize_t nex,
-                            int nthreads) noexcept nogil:
-    cdef Py_ssize_t p, r, lo, hi
-    cdef floating s, n
-    cdef floating* ps
-    cdef int64_t* pr
-    for p in prange(parts, schedule='static', num_threads=nthreads):
-        lo = stop * p // parts
-        hi = stop * (p + 1) // parts
-        ps = hs + p * k
-        pr = hr + p * k
-        for r in range(lo, hi):
-            s = row_dot(table, kind, r, dim, q)
-            n = norms[r]
-            s = s / n if n != 0 else 0
-            if worse(ps[0], pr[0], s, r) and not excluded(ex, nex, r):
-                heap_offer(ps, pr, k, s, r)
+cdef inline void offer(const floating* norms, floating* hs, int64_t* hr, Py_ssize_t k,
+                       const int64_t* ex, Py_ssize_t nex, floating s, int64_t r) noexcept nogil:
+    cdef floating n = norms[r]
+    cdef floating bound = hs[0] * n
+    # Most rows score below the worst kept one: reject them without the division, with a
+    # margin far above the rounding of s / n vs s, worst * n. (A NaN bound rejects nothing.)
+    if s < bound - (bound if bound >= 0 else -bound) * <floating>1e-5 - <floating>1e-30:
+        return
+    # a zero vector is its own unit vector (gensim's unitvec): cosine 0; a NaN norm keeps
+    # its NaN score, which never enters a heap
+    s = s / n if n != 0 else 0
+    if worse(hs[0], hr[0], s, r) and not excluded(ex, nex, r):
+        heap_offer(hs, hr, k, s, r)
 
 
-def scan_query(table, const floating[::1] query, const floating[::1] norms, Py_ssize_t stop,
-               floating[:, :, ::1] heap_scores, int64_t[:, :, ::1] heap_rows,
-               const int64_t[:, ::1] exclude, int nthreads):
-    """Offer rows [0, stop) of table, scored dot(row, query) / norms[row], to one query's heaps.
+cdef void scan_part(const void* table, int kind, Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t dim,
+                    const floating* queries, Py_ssize_t nq, const floating* norms, floating* hs,
+                    int64_t* hr, Py_ssize_t p, Py_ssize_t parts, Py_ssize_t k, const int64_t* ex,
+                    Py_ssize_t nex, Py_ssize_t tile_rows) noexcept nogil:
+    cdef Py_ssize_t t0, t1, qb, r, i, step
+    cdef float out8[8]
+    cdef size_t row_bytes = <size_t>dim * (2 if kind == KIND_F16 else sizeof(floating))
+    cdef const char* base = <const char*>table
+    cdef Py_ssize_t heap_step = parts * k   # from query q's heap of part p to query q + 1's
+    cdef floating* qhs
+    cdef int64_t* qhr
+    t0 = lo
+    while t0 < hi:
+        t1 = min(hi, t0 + tile_rows)
+        qb = 0
+        while qb < nq:
+            qhs = hs + (qb * parts + p) * k
+            qhr = hr + (qb * parts + p) * k
+            if floating is float and qb + 4 <= nq:
+                # 4 queries x 2 rows at a time (the tile's rows stay in cache for all queries)
+                r = t0
+                while r + 2 <= t1:
+                    el_dot_4x2(base + r * row_bytes, base + (r + 1) * row_bytes, kind == KIND_F16,
+                               queries + qb * dim, queries + (qb + 1) * dim,
+                               queries + (qb + 2) * dim, queries + (qb + 3) * dim, dim, out8)
+                    for i in range(4):
+                        offer(norms, qhs + i * heap_step, qhr + i * heap_step, k,
+                              ex + (qb + i) * nex, nex, out8[2 * i], r)
+                        offer(norms, qhs + i * heap_step, qhr + i * heap_step, k,
+                              ex + (qb + i) * nex, nex, out8[2 * i + 1], r + 1)
+                    r += 2
+                if r < t1:
+                    for i in range(4):
+                        offer(norms, qhs + i * heap_step, qhr + i * heap_step, k, ex + (qb + i) * nex,
+                              nex, row_dot(table, kind, r, dim, queries + (qb + i) * dim), r)
+                step = 4
+            else:
+                for r in range(t0, t1):
+                    offer(norms, qhs, qhr, k, ex + qb * nex, nex,
+                          row_dot(table, kind, r, dim, queries + qb * dim), r)
+                step = 1
+            qb += step
+        t0 = t1
 
-    table: C-contiguous float16 (float query), float32 (float query) or float64 (double
-    query), memory-mapped or not; read in place. heap_scores/heap_rows[0, p] is the heap of
-    part p of the rows (one per thread); exclude[0] lists rows never returned.
+
+def scan(table, const floating[:, ::1] queries, const floating[::1] norms, Py_ssize_t stop,
+         floating[:, :, ::1] heap_scores, int64_t[:, :, ::1] heap_rows,
+         const int64_t[:, ::1] exclude, int nthreads, Py_ssize_t tile_rows=0):
+    """Offer rows [0, stop) of table, scored dot(row, query) / norms[row], to every query's heaps.
+
+    table: C-contiguous float16 or float32 (float queries) or float64 (double queries),
+    memory-mapped or not, read in place. heap_scores/heap_rows[q, p] is query q's heap for
+    part p of the rows (parts run on nthreads threads); exclude[q] lists rows query q never
+    returns (padded with -1). The rows are taken in tiles of tile_rows (0: about 128 KiB),
+    which stay in cache while every query passes over them. A score is the same bits
+    whatever the tiles, parts, threads or number of queries.
     """
-    cdef Py_ssize_t parts = heap_scores.shape[1], k = heap_scores.shape[2], dim
-    cdef Py_ssize_t nex = exclude.shape[1]
+    cdef Py_ssize_t nq = queries.shape[0], dim, parts = heap_scores.shape[1], k = heap_scores.shape[2]
+    cdef Py_ssize_t nex = exclude.shape[1], p
     cdef int kind
     cdef const unsigned char[:, ::1] raw
+    cdef const int64_t* ex_ptr = NULL
+    cdef bint double_query = floating is double
     if not isinstance(table, np.ndarray) or table.ndim != 2 or not table.flags.c_contiguous:
         raise ValueError("table must be a C-contiguous 2-D array")
     if table.dtype == np.float16:
@@ -209,23 +255,27 @@ def scan_query(table, const floating[::1] query, const floating[::1] norms, Py_s
         kind = KIND_F64
     else:
         raise TypeError(f"table must be float16, float32 or float64, not {table.dtype}")
-    cdef bint double_query = floating is double
     if (kind == KIND_F64) != double_query:
-        raise TypeError("a float64 table takes a float64 query; float16/float32 tables a float32 one")
+        raise TypeError("a float64 table takes float64 queries; float16/float32 tables float32 ones")
     dim = table.shape[1]
-    if query.shape[0] != dim:
-        raise ValueError(f"query has {query.shape[0]} values for rows of {dim}")
+    if queries.shape[1] != dim:
+        raise ValueError(f"queries have {queries.shape[1]} values for rows of {dim}")
     if not 0 <= stop <= table.shape[0] or norms.shape[0] < stop:
         raise ValueError(f"stop {stop} outside the table's {table.shape[0]} rows or its norms")
-    if heap_scores.shape[0] != 1 or heap_rows.shape[0] != 1 or exclude.shape[0] != 1:
-        raise ValueError("scan_query takes the heaps and exclusions of one query")
+    if heap_scores.shape[0] != nq or heap_rows.shape[0] != nq or exclude.shape[0] != nq:
+        raise ValueError("heaps and exclusions must have one entry per query")
     if heap_rows.shape[1] != parts or heap_rows.shape[2] != k:
         raise ValueError("heap_scores and heap_rows must have the same shape")
-    if stop == 0 or k == 0 or parts == 0 or dim == 0:
+    if nq == 0 or stop == 0 or k == 0 or parts == 0 or dim == 0:
         return
+    if tile_rows <= 0:
+        tile_rows = max(2, (128 << 10) // (dim * table.dtype.itemsize))
+    if nex:
+        ex_ptr = &exclude[0, 0]
     # the bytes, read-only or not (a memory-mapped cache is read-only)
     raw = table.reshape(table.shape[0], -1).view(np.uint8)
     with nogil:
-        scan_query_kernel(<const void*>&raw[0, 0], kind, stop, dim, &query[0], &norms[0],
-                          &heap_scores[0, 0, 0], &heap_rows[0, 0, 0], parts, k,
-                          &exclude[0, 0] if nex else NULL, nex, max(1, nthreads))
+        for p in prange(parts, schedule='static', num_threads=max(1, min(nthreads, parts))):
+            scan_part(<const void*>&raw[0, 0], kind, stop * p // parts, stop * (p + 1) // parts,
+                      dim, &queries[0, 0], nq, &norms[0], &heap_scores[0, 0, 0],
+                      &heap_rows[0, 0, 0], p, parts, k, ex_ptr, nex, tile_rows)

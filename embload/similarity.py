@@ -7,14 +7,16 @@ The semantics are gensim's ``KeyedVectors`` (``most_similar``, ``most_similar_co
 * The row norms are computed once (one float per row, summed in double) and kept on the
   ``Vectors`` object; the matrix is never normalised into a copy. A score is
   ``dot(row, query) / norm(row)``, as gensim computes it.
-* One query is one pass of a compiled scan (:mod:`embload._similarity`): the dot
-  products and a bounded heap per thread in one loop over the rows, on all cores, a
-  float16 row widened as it is read. No scores array, no temporary.
-* A batch of queries goes over the table in tiles of rows: one matrix product per tile for
-  all the queries (NumPy's BLAS, which releases the GIL and blocks for the caches), then
-  the compiled top-k selection. A float16 table is converted one tile at a time into a
-  float32 buffer, so a float16 or memory-mapped table needs no full-size temporary; extra
-  memory stays far under :data:`MAX_EXTRA_BYTES` whatever the table's size.
+* A query, or a batch of them, is one pass of a compiled scan over the table
+  (:mod:`embload._similarity`, dot products in ``src/simdot.h``): the rows are cut into
+  one part per thread, and each part into tiles that stay in cache while every query of
+  the batch passes over them (four queries by two rows at a time, AVX-512, AVX2 or
+  portable C as the CPU allows); each query keeps a bounded heap per part; a float16 row
+  is widened as it is read. Nothing the size of the table, not even its scores, is
+  allocated: the extra memory is the heaps. Measured against NumPy's BLAS doing the
+  products of each tile (``np.dot``) with the same selection after: as fast for batches
+  on two cores, faster for one query, and every sum is in a fixed order, so a score is
+  the same bits whatever the batch, tile, thread count or dtype of the table.
 * Values are float32 (float64 for a float64 table) whatever the stored dtype, so a float16
   table gives the answers of the float32 table holding the same values.
 
@@ -26,9 +28,8 @@ zero norm and ranks the resulting NaN first). A NaN score (a vector with NaN or 
 values) is never returned.
 
 Results do not depend on ``threads``: each heap belongs to one thread and the merge sorts
-by the total order above. The matrix products run on NumPy's BLAS threads
-(``OPENBLAS_NUM_THREADS``/``OMP_NUM_THREADS``), whose split does not change a product's
-bits either.
+by the total order above. ``most_similar_cosmul``, ``topn=None`` and the evaluations'
+per-pair cosines use NumPy on tiles (their cost is not a top-k scan).
 
 The standard test sets ship in gensim's test data (``gensim.test.utils.datapath``):
 ``questions-words.txt`` (Mikolov et al.'s 19,544 analogy questions), ``wordsim353.tsv``
@@ -53,26 +54,18 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-# Extra memory of a scan: the scores of one tile (queries x rows) and, for a float16
-# table, one tile converted to float32. Both are far below the 256 MiB promise; BLAS adds
-# its own packing buffers (a few MiB).
+# Extra memory: a scan keeps only a heap of topn entries per query and thread (for
+# QUERY_CHUNK queries at a time); the other functions work on tiles of at most
+# CONVERT_TILE_BYTES (the float16 -> float32 buffer of a tile, and its scores). Far below
+# the promise of MAX_EXTRA_BYTES, whatever the table's size.
 MAX_EXTRA_BYTES = 256 << 20
-SCORE_TILE_BYTES = 32 << 20
 CONVERT_TILE_BYTES = 32 << 20
-# Queries scored per pass over the table: their vectors (QUERY_CHUNK x dim) stay in cache
-# across a tile, and the scores tile keeps at least MIN_TILE_ROWS rows.
-QUERY_CHUNK = 1024
 MIN_TILE_ROWS = 256
-# Up to this many queries, each is one pass of the C scan (_similarity.scan_query: the dot
-# products and the top-k in one loop over the rows, on all cores, reading float16 in
-# place); from there on the queries share the passes of the tiled BLAS scan. One query is
-# bound by memory bandwidth, where BLAS gains nothing, and one parallel region per query
-# beats a BLAS call per tile on busy cores (measured: tiled gemv 3x slower than one gemv
-# over the table at a load average of 10).
-SCAN_MAX_QUERIES = 2
-# Tiles with fewer scores than this are selected from on one thread: waking OpenMP threads
-# between two BLAS calls (whose own threads still spin) costs more than it saves there.
-PARALLEL_MIN_SCORES = 1 << 20
+# Queries scored per pass over the table.
+QUERY_CHUNK = 1024
+# Rows of a scan's tile, which stays in cache while every query of the chunk passes over
+# it (0: about 128 KiB of rows; a test setting, the answers are the same for any value).
+SCAN_TILE_ROWS = 0
 # Analogy questions answered per pass over the table.
 ANALOGY_BATCH = 1024
 # gensim's guard against dividing by zero in 3CosMul (Levy & Goldberg's epsilon).
@@ -199,35 +192,17 @@ def _scan_top(vectors, queries, k, exclude, stop, threads, progress=False, desc=
         return out_rows, out_scores
     norms = row_norms(vectors, threads=threads)
     nthreads = resolve_threads(threads)
-    if nq <= SCAN_MAX_QUERIES:
-        for i in range(nq):
-            heap_scores, heap_rows = _similarity.new_heaps(1, nthreads, k, cdt)
-            _similarity.scan_query(matrix, queries[i], norms, stop, heap_scores, heap_rows,
-                                   exclude[i:i + 1], nthreads)
-            out_rows[i:i + 1], out_scores[i:i + 1] = _merge_heaps(heap_scores, heap_rows, k)
-        return out_rows, out_scores
     bar = make_progress(progress, total=nq, desc=desc, unit="queries")
     try:
         for q0 in range(0, nq, QUERY_CHUNK):
             chunk = queries[q0:q0 + QUERY_CHUNK]
-            nqc = chunk.shape[0]
-            # One heap per query, each query on one thread: selecting from a tile costs little
-            # beside its matrix product, and threads woken for a few queries fight BLAS's
-            # still-spinning threads for the cores (measured 8x slower on 2 busy cores).
-            heap_scores, heap_rows = _similarity.new_heaps(nqc, 1, k, cdt)
-            tile_rows = max(MIN_TILE_ROWS, min(SCORE_TILE_BYTES // (nqc * cdt.itemsize),
-                                               _convert_rows(matrix)))
-            scores_buffer = np.empty(nqc * min(tile_rows, stop), dtype=cdt)
-            for start, tile in _tiles(matrix, tile_rows, stop):
-                scores = scores_buffer[: nqc * len(tile)].reshape(nqc, len(tile))
-                np.dot(chunk, tile.T, out=scores)
-                select_threads = min(nthreads, nqc) if scores.size >= PARALLEL_MIN_SCORES else 1
-                _similarity.topk_update(scores, norms[start:start + len(tile)], start, heap_scores,
-                                        heap_rows, exclude[q0:q0 + nqc], select_threads)
-            rows, best = _merge_heaps(heap_scores, heap_rows, k)
-            out_rows[q0:q0 + nqc] = rows
-            out_scores[q0:q0 + nqc] = best
-            bar.update(nqc)
+            # one heap per query and part of the rows; a part per thread
+            heap_scores, heap_rows = _similarity.new_heaps(len(chunk), nthreads, k, cdt)
+            _similarity.scan(matrix, chunk, norms, stop, heap_scores, heap_rows,
+                             exclude[q0:q0 + QUERY_CHUNK], nthreads, SCAN_TILE_ROWS)
+            out_rows[q0:q0 + len(chunk)], out_scores[q0:q0 + len(chunk)] = \
+                _merge_heaps(heap_scores, heap_rows, k)
+            bar.update(len(chunk))
     finally:
         bar.close()
     return out_rows, out_scores
@@ -389,8 +364,8 @@ def most_similar_cosmul(vectors, positive=None, negative=None, topn=10, restrict
     everything = np.empty(stop, dtype=cdt) if topn is None else None
     heap_scores, heap_rows = _similarity.new_heaps(1, 1, k if topn is not None else 0, cdt)
     exclude_rows = np.asarray(sorted(set(exclude)), dtype=np.int64).reshape(1, -1)
-    tile_rows = max(MIN_TILE_ROWS, min(SCORE_TILE_BYTES // (len(terms) * cdt.itemsize * 4),
-                                       _convert_rows(matrix)))
+    tile_rows = max(MIN_TILE_ROWS, CONVERT_TILE_BYTES // (max(1, len(terms)) * cdt.itemsize * 4))
+    tile_rows = min(tile_rows, _convert_rows(matrix))
     for start, tile in _tiles(matrix, tile_rows, stop):
         n = norms[start:start + len(tile)]
         cosines = np.dot(terms, tile.T)
@@ -452,17 +427,11 @@ def most_similar_batch(vectors, queries, topn=10, restrict_vocab=None, *, thread
     cdt = _compute_dtype(matrix)
     q = np.empty((len(queries), vectors.dim), dtype=cdt)
     exclude = np.full((len(queries), 1), -1, dtype=np.int64)
-    word_positions = []
-    word_rows = []
     for i, item in enumerate(queries):
-        if isinstance(item, str):
-            word_positions.append(i)
-            word_rows.append(vectors.index(item))
-        else:
-            q[i] = _unit(_as_query_vector(vectors, item))
-    if word_rows:
-        q[word_positions] = _unit_rows(vectors, np.asarray(word_rows, dtype=np.int64))
-        exclude[word_positions, 0] = word_rows
+        # the query most_similar(positive=[item]) makes, to the bit
+        q[i], rows = _mean_query(vectors, [item] if isinstance(item, str) else [np.asarray(item)], None)
+        if rows:
+            exclude[i, 0] = rows[0]
     stop = _restrict(vectors, restrict_vocab)
     rows, scores = _scan_top(vectors, q, topn, exclude, stop, threads, progress=progress,
                              desc="most_similar")

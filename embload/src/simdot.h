@@ -140,9 +140,136 @@ static double el_dot_f64_avx2(const double *row, const double *q, ptrdiff_t n)
         lanes[l] += row[j] * q[j];
     return EL_REDUCE8(lanes);
 }
+
+/* out[2 * i + j] = dot(row j, query i) for 4 queries x 2 rows: each row chunk is loaded once
+ * for four queries and each query chunk once for two rows, so the multiply-adds, not the
+ * loads, set the pace. Every pair has its own accumulator and the same sequence of
+ * operations as el_dot_f32_avx2 / el_dot_f16_avx2: the same bits. */
+__attribute__((target("avx2,fma,f16c")))
+static void el_dot_4x2_avx2(const void *row0, const void *row1, int half, const float *q0,
+                            const float *q1, const float *q2, const float *q3, ptrdiff_t n,
+                            float *out)
+{
+    __m256 a00 = _mm256_setzero_ps(), a01 = _mm256_setzero_ps();
+    __m256 a10 = _mm256_setzero_ps(), a11 = _mm256_setzero_ps();
+    __m256 a20 = _mm256_setzero_ps(), a21 = _mm256_setzero_ps();
+    __m256 a30 = _mm256_setzero_ps(), a31 = _mm256_setzero_ps();
+    const float *qs[4] = {q0, q1, q2, q3};
+    float lanes[EL_LANES];
+    ptrdiff_t j = 0, l;
+    int i, r;
+    for (; j + EL_LANES <= n; j += EL_LANES) {
+        __m256 x0, x1, y;
+        if (half) {
+            x0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)row0 + j)));
+            x1 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)row1 + j)));
+        } else {
+            x0 = _mm256_loadu_ps((const float *)row0 + j);
+            x1 = _mm256_loadu_ps((const float *)row1 + j);
+        }
+        y = _mm256_loadu_ps(q0 + j);
+        a00 = _mm256_fmadd_ps(x0, y, a00);
+        a01 = _mm256_fmadd_ps(x1, y, a01);
+        y = _mm256_loadu_ps(q1 + j);
+        a10 = _mm256_fmadd_ps(x0, y, a10);
+        a11 = _mm256_fmadd_ps(x1, y, a11);
+        y = _mm256_loadu_ps(q2 + j);
+        a20 = _mm256_fmadd_ps(x0, y, a20);
+        a21 = _mm256_fmadd_ps(x1, y, a21);
+        y = _mm256_loadu_ps(q3 + j);
+        a30 = _mm256_fmadd_ps(x0, y, a30);
+        a31 = _mm256_fmadd_ps(x1, y, a31);
+    }
+    {
+        __m256 accs[8] = {a00, a01, a10, a11, a20, a21, a30, a31};
+        for (i = 0; i < 4; i++) {
+            for (r = 0; r < 2; r++) {
+                const void *row = r ? row1 : row0;
+                ptrdiff_t t;
+                _mm256_storeu_ps(lanes, accs[2 * i + r]);
+                for (l = 0, t = j; t < n; t++, l++) {
+                    float x = half ? el_half_to_float(((const uint16_t *)row)[t]) : ((const float *)row)[t];
+                    lanes[l] += x * qs[i][t];
+                }
+                out[2 * i + r] = EL_REDUCE8(lanes);
+            }
+        }
+    }
+}
+
+/* AVX-512 (F, BW, VL): sixteen lanes in one register, the tail (dim % 16) by a masked load,
+ * so every element of a row is summed in vector lanes; then _mm512_reduce_add_ps. */
+__attribute__((target("avx512f,avx512bw,avx512vl,fma,f16c")))
+static inline __m512 el_load16_avx512(const void *row, int half, ptrdiff_t j, __mmask16 m)
+{
+    if (half)
+        return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, (const uint16_t *)row + j));
+    return _mm512_maskz_loadu_ps(m, (const float *)row + j);
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl,fma,f16c")))
+static float el_dot_avx512(const void *row, int half, const float *q, ptrdiff_t n)
+{
+    __m512 acc = _mm512_setzero_ps();
+    ptrdiff_t j;
+    for (j = 0; j < n; j += 16) {
+        __mmask16 m = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);
+        acc = _mm512_fmadd_ps(el_load16_avx512(row, half, j, m), _mm512_maskz_loadu_ps(m, q + j), acc);
+    }
+    return _mm512_reduce_add_ps(acc);
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl,fma,f16c")))
+static double el_dot_f64_avx512(const double *row, const double *q, ptrdiff_t n)
+{
+    __m512d acc = _mm512_setzero_pd();
+    ptrdiff_t j;
+    for (j = 0; j < n; j += 8) {
+        __mmask8 m = n - j >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (n - j)) - 1);
+        acc = _mm512_fmadd_pd(_mm512_maskz_loadu_pd(m, row + j), _mm512_maskz_loadu_pd(m, q + j), acc);
+    }
+    return _mm512_reduce_add_pd(acc);
+}
+
+/* 4 queries x 2 rows, each pair with the operations of el_dot_avx512: the same bits. */
+__attribute__((target("avx512f,avx512bw,avx512vl,fma,f16c")))
+static void el_dot_4x2_avx512(const void *row0, const void *row1, int half, const float *q0,
+                              const float *q1, const float *q2, const float *q3, ptrdiff_t n,
+                              float *out)
+{
+    __m512 a00 = _mm512_setzero_ps(), a01 = _mm512_setzero_ps();
+    __m512 a10 = _mm512_setzero_ps(), a11 = _mm512_setzero_ps();
+    __m512 a20 = _mm512_setzero_ps(), a21 = _mm512_setzero_ps();
+    __m512 a30 = _mm512_setzero_ps(), a31 = _mm512_setzero_ps();
+    ptrdiff_t j;
+    for (j = 0; j < n; j += 16) {
+        __mmask16 m = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);
+        __m512 x0 = el_load16_avx512(row0, half, j, m), x1 = el_load16_avx512(row1, half, j, m), y;
+        y = _mm512_maskz_loadu_ps(m, q0 + j);
+        a00 = _mm512_fmadd_ps(x0, y, a00);
+        a01 = _mm512_fmadd_ps(x1, y, a01);
+        y = _mm512_maskz_loadu_ps(m, q1 + j);
+        a10 = _mm512_fmadd_ps(x0, y, a10);
+        a11 = _mm512_fmadd_ps(x1, y, a11);
+        y = _mm512_maskz_loadu_ps(m, q2 + j);
+        a20 = _mm512_fmadd_ps(x0, y, a20);
+        a21 = _mm512_fmadd_ps(x1, y, a21);
+        y = _mm512_maskz_loadu_ps(m, q3 + j);
+        a30 = _mm512_fmadd_ps(x0, y, a30);
+        a31 = _mm512_fmadd_ps(x1, y, a31);
+    }
+    out[0] = _mm512_reduce_add_ps(a00);
+    out[1] = _mm512_reduce_add_ps(a01);
+    out[2] = _mm512_reduce_add_ps(a10);
+    out[3] = _mm512_reduce_add_ps(a11);
+    out[4] = _mm512_reduce_add_ps(a20);
+    out[5] = _mm512_reduce_add_ps(a21);
+    out[6] = _mm512_reduce_add_ps(a30);
+    out[7] = _mm512_reduce_add_ps(a31);
+}
 #endif
 
-static int el_simd_level = 0;   /* 0: generic C; 1: AVX2 + FMA + F16C */
+static int el_simd_level = 0;   /* 0: generic C; 1: AVX2 + FMA + F16C; 2: AVX-512 F, BW, VL */
 
 /* Pick the path for this CPU; call once before any scan. Returns the level chosen. */
 static inline int el_simd_init(void)
@@ -151,6 +278,9 @@ static inline int el_simd_init(void)
     __builtin_cpu_init();
     el_simd_level = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")
                     && __builtin_cpu_supports("f16c");
+    if (el_simd_level && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
+        && __builtin_cpu_supports("avx512vl"))
+        el_simd_level = 2;
 #endif
     return el_simd_level;
 }
@@ -158,6 +288,8 @@ static inline int el_simd_init(void)
 static inline float el_dot_f32(const float *row, const float *q, ptrdiff_t n)
 {
 #ifdef EL_HAVE_X86_SIMD
+    if (el_simd_level == 2)
+        return el_dot_avx512(row, 0, q, n);
     if (el_simd_level)
         return el_dot_f32_avx2(row, q, n);
 #endif
@@ -167,15 +299,47 @@ static inline float el_dot_f32(const float *row, const float *q, ptrdiff_t n)
 static inline float el_dot_f16(const uint16_t *row, const float *q, ptrdiff_t n)
 {
 #ifdef EL_HAVE_X86_SIMD
+    if (el_simd_level == 2)
+        return el_dot_avx512(row, 1, q, n);
     if (el_simd_level)
         return el_dot_f16_avx2(row, q, n);
 #endif
     return el_dot_f16_generic(row, q, n);
 }
 
+/* The 4 queries x 2 rows block of a batch (float16 or float32 rows, float queries). */
+static inline void el_dot_4x2(const void *row0, const void *row1, int half, const float *q0,
+                              const float *q1, const float *q2, const float *q3, ptrdiff_t n,
+                              float *out)
+{
+    const float *qs[4] = {q0, q1, q2, q3};
+    int i;
+#ifdef EL_HAVE_X86_SIMD
+    if (el_simd_level == 2) {
+        el_dot_4x2_avx512(row0, row1, half, q0, q1, q2, q3, n, out);
+        return;
+    }
+    if (el_simd_level) {
+        el_dot_4x2_avx2(row0, row1, half, q0, q1, q2, q3, n, out);
+        return;
+    }
+#endif
+    for (i = 0; i < 4; i++) {
+        if (half) {
+            out[2 * i] = el_dot_f16_generic((const uint16_t *)row0, qs[i], n);
+            out[2 * i + 1] = el_dot_f16_generic((const uint16_t *)row1, qs[i], n);
+        } else {
+            out[2 * i] = el_dot_f32_generic((const float *)row0, qs[i], n);
+            out[2 * i + 1] = el_dot_f32_generic((const float *)row1, qs[i], n);
+        }
+    }
+}
+
 static inline double el_dot_f64(const double *row, const double *q, ptrdiff_t n)
 {
 #ifdef EL_HAVE_X86_SIMD
+    if (el_simd_level == 2)
+        return el_dot_f64_avx512(row, q, n);
     if (el_simd_level)
         return el_dot_f64_avx2(row, q, n);
 #endif
