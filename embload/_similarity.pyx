@@ -275,7 +275,10 @@ def scan(table, const floating[:, ::1] queries, const floating[::1] norms, Py_ss
     # the bytes, read-only or not (a memory-mapped cache is read-only)
     raw = table.reshape(table.shape[0], -1).view(np.uint8)
     with nogil:
-        for p in prange(parts, schedule='static', num_threads=max(1, min(nthreads, parts))):
+        # Parts are taken by whichever thread is free ('dynamic'): on busy cores a thread
+        # that lost its core would hold up a fixed share. Which thread scans a part does
+        # not change its heap, so the answers stay the same.
+        for p in prange(parts, schedule='dynamic', chunksize=1, num_threads=max(1, min(nthreads, parts))):
             scan_part(<const void*>&raw[0, 0], kind, stop * p // parts, stop * (p + 1) // parts,
                       dim, &queries[0, 0], nq, &norms[0], &heap_scores[0, 0, 0],
                       &heap_rows[0, 0, 0], p, parts, k, ex_ptr, nex, tile_rows)

@@ -66,6 +66,9 @@ QUERY_CHUNK = 1024
 # Rows of a scan's tile, which stays in cache while every query of the chunk passes over
 # it (0: about 128 KiB of rows; a test setting, the answers are the same for any value).
 SCAN_TILE_ROWS = 0
+# The rows of a scan are cut into this many parts per thread (at least MIN_PART_ROWS each).
+PARTS_PER_THREAD = 4
+MIN_PART_ROWS = 2048
 # Analogy questions answered per pass over the table.
 ANALOGY_BATCH = 1024
 # gensim's guard against dividing by zero in 3CosMul (Levy & Goldberg's epsilon).
@@ -110,7 +113,7 @@ def _tiles(matrix, tile_rows, stop):
 
 
 def _convert_rows(matrix):
-    """Rows per tile as far as the float16 -> float32 buffer is concerned.
+    """Rows per NumPy tile (norms, 3CosMul, every score), bounded by the float16 -> float32 buffer.
 
     The same for every dtype: BLAS may take another kernel (and so sum in another order) for
     another tile shape, and a float16 table must give the bits of the float32 table holding
@@ -196,8 +199,10 @@ def _scan_top(vectors, queries, k, exclude, stop, threads, progress=False, desc=
     try:
         for q0 in range(0, nq, QUERY_CHUNK):
             chunk = queries[q0:q0 + QUERY_CHUNK]
-            # one heap per query and part of the rows; a part per thread
-            heap_scores, heap_rows = _similarity.new_heaps(len(chunk), nthreads, k, cdt)
+            # one heap per query and part of the rows; a few parts per thread (taken as
+            # threads come free), none smaller than a few tiles
+            parts = max(1, min(PARTS_PER_THREAD * nthreads, stop // MIN_PART_ROWS))
+            heap_scores, heap_rows = _similarity.new_heaps(len(chunk), parts, k, cdt)
             _similarity.scan(matrix, chunk, norms, stop, heap_scores, heap_rows,
                              exclude[q0:q0 + QUERY_CHUNK], nthreads, SCAN_TILE_ROWS)
             out_rows[q0:q0 + len(chunk)], out_scores[q0:q0 + len(chunk)] = \
@@ -439,12 +444,18 @@ def most_similar_batch(vectors, queries, topn=10, restrict_vocab=None, *, thread
 
 
 # --- evaluation ----------------------------------------------------------------------------
+def _eval_rows(vectors, restrict_vocab):
+    """The evaluations' known words are ``words[:restrict_vocab]``: None is all, 0 none."""
+    if restrict_vocab is None:
+        return len(vectors)
+    return min(len(vectors), _restrict(vectors, restrict_vocab)) if restrict_vocab else 0
+
+
 def _ok_vocab(vectors, restrict_vocab, case_insensitive):
     """{word: row} of the first ``restrict_vocab`` words; case-insensitively, each word
     upper-cased and mapped to its first (most frequent, in a sorted file) variant."""
     ok_vocab = {}
-    words = vectors.words[: _restrict(vectors, restrict_vocab)] if restrict_vocab else vectors.words[:0]
-    for row, word in enumerate(words):
+    for row, word in enumerate(vectors.words[: _eval_rows(vectors, restrict_vocab)]):
         ok_vocab.setdefault(word.upper() if case_insensitive else word, row)
     return ok_vocab
 
@@ -525,7 +536,7 @@ def evaluate_word_analogies(vectors, path, restrict_vocab=300000, case_insensiti
     _check_table(vectors)
     path = str(path)
     ok_vocab = _ok_vocab(vectors, restrict_vocab, case_insensitive)
-    stop = _restrict(vectors, restrict_vocab) if restrict_vocab else 0
+    stop = _eval_rows(vectors, restrict_vocab)
     sections, skipped = _read_analogies(path, case_insensitive)
     if skipped:
         line_no, text = skipped[0]

@@ -13,10 +13,9 @@ once and shared with a gensim ``KeyedVectors`` (``Vectors.to_gensim()``, no copy
 * a float16 copy of the table: the batch again (converted a tile at a time).
 
 Peak extra memory is measured with ``tracemalloc`` (NumPy reports its allocations to it)
-around each call, beside gensim's for the same call: embload keeps one float per row
-(the norms) and tiles of scores; gensim keeps its norms too but allocates a vector of
-scores per query (and more for float16). BLAS's own packing buffers are not counted for
-either.
+around each call, beside gensim's for the same call (the norms, one float per row, are
+computed before and kept by both): embload's scan allocates only its heaps; gensim
+allocates a vector of scores per query (and a float32 copy of a float16 table's rows).
 
 Prints times, ratios (> 1 means embload is faster) and memory.
 Usage: python scripts/bench_similarity.py [--rows 300000] [--dim 300] [--batch 1000]

@@ -329,9 +329,10 @@ def test_row_norms_cached_once_and_exact():
 # --- float16, memory-mapped, tiles and threads give the same answers -------------------------
 @pytest.fixture
 def small_tiles(monkeypatch):
-    """Scan tiles of 5 rows, NumPy tiles of 1100 rows and chunks of 64 queries, so the
-    sample's scans cross tile and chunk boundaries."""
+    """Scan tiles of 5 rows, parts of 100 rows or more, NumPy tiles of 1100 rows and chunks
+    of 64 queries, so the sample's scans cross tile, part and chunk boundaries."""
     monkeypatch.setattr(sim, "SCAN_TILE_ROWS", 5)
+    monkeypatch.setattr(sim, "MIN_PART_ROWS", 100)
     monkeypatch.setattr(sim, "CONVERT_TILE_BYTES", 1100 * 50 * 4)
     monkeypatch.setattr(sim, "QUERY_CHUNK", 64)
     monkeypatch.setattr(sim, "ANALOGY_BATCH", 300)
@@ -388,6 +389,7 @@ def _section_lists(sections):
     dict(restrict_vocab=2000),
     dict(case_insensitive=False),
     dict(dummy4unknown=True, restrict_vocab=1000),
+    dict(restrict_vocab=None),
 ])
 def test_analogies_match_gensim_on_the_sample(sample, sample_kv, options):
     score, sections = sample.evaluate_word_analogies(QUESTIONS, **options)
@@ -438,7 +440,7 @@ def test_analogy_file_errors(sample, tmp_path):
 
 @pytest.mark.parametrize("path", PAIR_SETS, ids=os.path.basename)
 @pytest.mark.parametrize("options", [dict(), dict(dummy4unknown=True), dict(case_insensitive=False),
-                                     dict(restrict_vocab=1500)])
+                                     dict(restrict_vocab=1500), dict(restrict_vocab=None)])
 def test_word_pairs_match_gensim(sample, sample_kv, gensim_file, path, options):
     for v, kv in [(sample, sample_kv), gensim_file]:
         pearson, spearman, oov = v.evaluate_word_pairs(path, **options)
