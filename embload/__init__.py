@@ -9,6 +9,8 @@ Data flows one way through the package::
          words kept as one UTF-8 arena (_words)               .words: WordList, .key_to_index: WordIndex
       -> alignment to a tokenizer's word_index (_align)    -> AlignedEmbedding (align.py)
       -> embedding layer: lookup + sparse updates (_layer) -> Embedding   (layer.py)
+    Vectors -> similarity queries and evaluations (_similarity: norms, C scan, top-k heaps)
+                                                          -> neighbours, scores (similarity.py)
 
 The public names below are imported lazily, so ``import embload`` stays cheap.
 """

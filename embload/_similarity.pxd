@@ -1,8 +1,10 @@
 # Contract of embload._similarity: the kernels behind embload/similarity.py.
 #
-# The matrix products (queries x tile of rows) are NumPy's BLAS (`np.dot` on a tile, GIL
-# released); these kernels do the rest of a scan without the GIL: the row norms (computed
-# once per table and kept) and the top-k selection over each tile of scores.
+# scan_part is the top-k scan: dot products of table rows with queries (src/simdot.h, in a
+# fixed order), divided by the row norms, offered to bounded heaps, all without the GIL.
+# row_norms_kernel computes the norms once per table (embload.similarity keeps them).
+# topk_update (in the .pyx) offers scores computed elsewhere (NumPy, for 3CosMul) to the
+# same heaps.
 #
 # Order of answers (also for ties): a higher score first; equal scores, the lower row
 # first. A NaN score never enters a top-k. Every kernel gives the same bits for any
@@ -28,7 +30,7 @@ cdef void heap_offer(floating* scores, int64_t* rows, Py_ssize_t k,
 # The scan in C: rows [lo, hi) of `table` (float16 read as uint16 and widened in
 # src/simdot.h, float32 or float64; `kind` 0, 1, 2) against `nq` queries, scored
 # dot(row, query) / norms[row] (0 for a zero norm), each sum in the fixed order of
-# src/simdot.h whatever the blocking (4 queries x 2 rows at a time for float). Query q's
+# src/simdot.h whatever the blocking (4 queries x 4 rows at a time for float). Query q's
 # heap for part p is at hs/hr + (q * parts + p) * k; rows in ex[q * nex : (q + 1) * nex]
 # are skipped. Rows go in tiles of tile_rows, which stay in cache while every query passes.
 cdef void scan_part(const void* table, int kind, Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t dim,

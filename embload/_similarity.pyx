@@ -6,14 +6,16 @@
 cimport cython
 from cython.parallel cimport prange
 from libc.math cimport sqrt, INFINITY
+from libc.stdlib cimport malloc, free
 from libc.stdint cimport int64_t, uint16_t, INT64_MAX
 
 cdef extern from "simdot.h" nogil:
     float el_dot_f32(const float* row, const float* q, Py_ssize_t n)
     float el_dot_f16(const uint16_t* row, const float* q, Py_ssize_t n)
     double el_dot_f64(const double* row, const double* q, Py_ssize_t n)
-    void el_dot_4x2(const void* row0, const void* row1, int half, const float* q0,
-                    const float* q1, const float* q2, const float* q3, Py_ssize_t n, float* out)
+    void el_dot_4x4(const void* const* rows, int half, const float* const* qs, Py_ssize_t n,
+                    float* out)
+    void el_widen_f16(float* dst, const uint16_t* src, Py_ssize_t count)
     int el_simd_init()
     int el_simd_level
 
@@ -186,13 +188,20 @@ cdef void scan_part(const void* table, int kind, Py_ssize_t lo, Py_ssize_t hi, P
                     const floating* queries, Py_ssize_t nq, const floating* norms, floating* hs,
                     int64_t* hr, Py_ssize_t p, Py_ssize_t parts, Py_ssize_t k, const int64_t* ex,
                     Py_ssize_t nex, Py_ssize_t tile_rows) noexcept nogil:
-    cdef Py_ssize_t t0, t1, qb, r, i, step
-    cdef float out8[8]
+    cdef Py_ssize_t t0, t1, qb, r, i, j, step
+    cdef float out16[16]
+    cdef const void* rptr[4]
+    cdef const float* qptr[4]
     cdef size_t row_bytes = <size_t>dim * (2 if kind == KIND_F16 else sizeof(floating))
     cdef const char* base = <const char*>table
     cdef Py_ssize_t heap_step = parts * k   # from query q's heap of part p to query q + 1's
     cdef floating* qhs
     cdef int64_t* qhr
+    cdef float* widened = NULL
+    cdef Py_ssize_t widened_tile = -1
+    if kind == KIND_F16 and nq >= 4:
+        # NULL (out of memory) only means widening each block as it is read: same bits
+        widened = <float*>malloc(<size_t>tile_rows * <size_t>dim * sizeof(float))
     t0 = lo
     while t0 < hi:
         t1 = min(hi, t0 + tile_rows)
@@ -201,22 +210,32 @@ cdef void scan_part(const void* table, int kind, Py_ssize_t lo, Py_ssize_t hi, P
             qhs = hs + (qb * parts + p) * k
             qhr = hr + (qb * parts + p) * k
             if floating is float and qb + 4 <= nq:
-                # 4 queries x 2 rows at a time (the tile's rows stay in cache for all queries)
+                # 4 queries x 4 rows at a time (the tile's rows stay in cache for all queries)
+                for i in range(4):
+                    qptr[i] = <const float*>(queries + (qb + i) * dim)
+                if widened != NULL and widened_tile != t0:
+                    # a float16 tile, widened once for all the queries (exact: the values
+                    # the float16 dot products see)
+                    el_widen_f16(widened, <const uint16_t*>(base + t0 * row_bytes), (t1 - t0) * dim)
+                    widened_tile = t0
                 r = t0
-                while r + 2 <= t1:
-                    el_dot_4x2(base + r * row_bytes, base + (r + 1) * row_bytes, kind == KIND_F16,
-                               queries + qb * dim, queries + (qb + 1) * dim,
-                               queries + (qb + 2) * dim, queries + (qb + 3) * dim, dim, out8)
+                while r + 4 <= t1:
                     for i in range(4):
-                        offer(norms, qhs + i * heap_step, qhr + i * heap_step, k,
-                              ex + (qb + i) * nex, nex, out8[2 * i], r)
-                        offer(norms, qhs + i * heap_step, qhr + i * heap_step, k,
-                              ex + (qb + i) * nex, nex, out8[2 * i + 1], r + 1)
-                    r += 2
-                if r < t1:
+                        if widened != NULL:
+                            rptr[i] = widened + (r - t0 + i) * dim
+                        else:
+                            rptr[i] = base + (r + i) * row_bytes
+                    el_dot_4x4(rptr, 0 if widened != NULL else kind == KIND_F16, qptr, dim, out16)
+                    for i in range(4):
+                        for j in range(4):
+                            offer(norms, qhs + i * heap_step, qhr + i * heap_step, k,
+                                  ex + (qb + i) * nex, nex, out16[4 * i + j], r + j)
+                    r += 4
+                while r < t1:
                     for i in range(4):
                         offer(norms, qhs + i * heap_step, qhr + i * heap_step, k, ex + (qb + i) * nex,
                               nex, row_dot(table, kind, r, dim, queries + (qb + i) * dim), r)
+                    r += 1
                 step = 4
             else:
                 for r in range(t0, t1):
@@ -225,6 +244,7 @@ cdef void scan_part(const void* table, int kind, Py_ssize_t lo, Py_ssize_t hi, P
                 step = 1
             qb += step
         t0 = t1
+    free(widened)
 
 
 def scan(table, const floating[:, ::1] queries, const floating[::1] norms, Py_ssize_t stop,

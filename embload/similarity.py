@@ -10,7 +10,7 @@ The semantics are gensim's ``KeyedVectors`` (``most_similar``, ``most_similar_co
 * A query, or a batch of them, is one pass of a compiled scan over the table
   (:mod:`embload._similarity`, dot products in ``src/simdot.h``): the rows are cut into
   one part per thread, and each part into tiles that stay in cache while every query of
-  the batch passes over them (four queries by two rows at a time, AVX-512, AVX2 or
+  the batch passes over them (four queries by four rows at a time, AVX-512, AVX2 or
   portable C as the CPU allows); each query keeps a bounded heap per part; a float16 row
   is widened as it is read. Nothing the size of the table, not even its scores, is
   allocated: the extra memory is the heaps. Measured against NumPy's BLAS doing the

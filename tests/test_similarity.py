@@ -282,6 +282,31 @@ def test_scan_one_query_against_numpy(simd_level, n, dim, k, seed, dtype):
         assert np.array_equal(rows_t, rows) and np.array_equal(scores_t, scores, equal_nan=True)
 
 
+@pytest.mark.parametrize("tile_rows", [1, 3, 64])
+def test_scan_batches_are_the_bits_of_single_queries(simd_level, tile_rows):
+    # 4 x 4 blocks, the rows and queries left over, float16 tiles widened once: every score
+    # equals the one-query scan's, for each dtype and SIMD path
+    rng = np.random.default_rng(9)
+    n, dim, nq, k = 203, 37, 11, 7
+    for dtype in (np.float16, np.float32, np.float64):
+        table = rng.standard_normal((n, dim)).astype(dtype)
+        cdt = np.float64 if dtype == np.float64 else np.float32
+        queries = rng.standard_normal((nq, dim)).astype(cdt)
+        norms = np.sqrt((table.astype(np.float64) ** 2).sum(axis=1)).astype(cdt)
+        exclude = rng.integers(-1, n, size=(nq, 2)).astype(np.int64)
+        hs, hr = _similarity.new_heaps(nq, 3, k, cdt)
+        _similarity.scan(table, queries, norms, n, hs, hr, exclude, 2, tile_rows)
+        rows, scores = sim._merge_heaps(hs, hr, k)
+        for q in range(nq):
+            one_rows, one_scores = _scan(table, queries[q], norms, n, k, list(exclude[q]), 1)
+            assert np.array_equal(rows[q], one_rows[0]) and np.array_equal(scores[q], one_scores[0])
+        if dtype == np.float16:
+            wide = np.ascontiguousarray(table.astype(np.float32))
+            hs32, hr32 = _similarity.new_heaps(nq, 3, k, cdt)
+            _similarity.scan(wide, queries, norms, n, hs32, hr32, exclude, 2, tile_rows)
+            assert np.array_equal(hs32, hs) and np.array_equal(hr32, hr)
+
+
 def test_scan_widens_every_float16_exactly(simd_level):
     # all 65536 float16 bit patterns, 8 to a row; the query picks one lane per scan, so the
     # score of each row is that value exactly (or NaN for NaN/inf rows, which never appear)

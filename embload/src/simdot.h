@@ -197,9 +197,9 @@ static void el_dot_4x2_avx2(const void *row0, const void *row1, int half, const 
     }
 }
 
-/* AVX-512 (F, BW, VL): sixteen lanes in one register, the tail (dim % 16) by a masked load,
+/* AVX-512 (F, BW, VL, DQ): sixteen lanes in one register, the tail (dim % 16) by a masked load,
  * so every element of a row is summed in vector lanes; then _mm512_reduce_add_ps. */
-__attribute__((target("avx512f,avx512bw,avx512vl,fma,f16c")))
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma,f16c")))
 static inline __m512 el_load16_avx512(const void *row, int half, ptrdiff_t j, __mmask16 m)
 {
     if (half)
@@ -207,7 +207,40 @@ static inline __m512 el_load16_avx512(const void *row, int half, ptrdiff_t j, __
     return _mm512_maskz_loadu_ps(m, (const float *)row + j);
 }
 
-__attribute__((target("avx512f,avx512bw,avx512vl,fma,f16c")))
+/* The sum of 16 lanes, pairing lane i with i + 8, then i + 4, then i + 2, then i + 1
+ * (spelled out rather than _mm512_reduce_add_ps, whose order is the compiler's). */
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma,f16c")))
+static inline float el_reduce16_avx512(__m512 v)
+{
+    __m256 t = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+    __m128 u = _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1));
+    __m128 w = _mm_add_ps(u, _mm_movehl_ps(u, u));
+    return _mm_cvtss_f32(_mm_add_ss(w, _mm_shuffle_ps(w, w, 1)));
+}
+
+/* Eight sums at once, with the pairing of el_reduce16_avx512 for each: out[i] = sum of a[i]. */
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma,f16c")))
+static inline void el_reduce16x8_avx512(const __m512 *a, float *out)
+{
+    __m256 t[8], u[4], r0, r1, s;
+    float lanes[8];
+    int i;
+    for (i = 0; i < 8; i++)      /* i + 8 */
+        t[i] = _mm256_add_ps(_mm512_castps512_ps256(a[i]), _mm512_extractf32x8_ps(a[i], 1));
+    for (i = 0; i < 4; i++)      /* i + 4: [a(2i) | a(2i+1)] */
+        u[i] = _mm256_add_ps(_mm256_permute2f128_ps(t[2 * i], t[2 * i + 1], 0x20),
+                             _mm256_permute2f128_ps(t[2 * i], t[2 * i + 1], 0x31));
+    /* i + 2: [a0 a0 a2 a2 | a1 a1 a3 a3] and [a4 a4 a6 a6 | a5 a5 a7 a7] */
+    r0 = _mm256_add_ps(_mm256_shuffle_ps(u[0], u[1], 0x44), _mm256_shuffle_ps(u[0], u[1], 0xEE));
+    r1 = _mm256_add_ps(_mm256_shuffle_ps(u[2], u[3], 0x44), _mm256_shuffle_ps(u[2], u[3], 0xEE));
+    /* i + 1: [a0 a2 a4 a6 | a1 a3 a5 a7] */
+    s = _mm256_add_ps(_mm256_shuffle_ps(r0, r1, 0x88), _mm256_shuffle_ps(r0, r1, 0xDD));
+    _mm256_storeu_ps(lanes, s);
+    out[0] = lanes[0]; out[2] = lanes[1]; out[4] = lanes[2]; out[6] = lanes[3];
+    out[1] = lanes[4]; out[3] = lanes[5]; out[5] = lanes[6]; out[7] = lanes[7];
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma,f16c")))
 static float el_dot_avx512(const void *row, int half, const float *q, ptrdiff_t n)
 {
     __m512 acc = _mm512_setzero_ps();
@@ -216,10 +249,10 @@ static float el_dot_avx512(const void *row, int half, const float *q, ptrdiff_t 
         __mmask16 m = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);
         acc = _mm512_fmadd_ps(el_load16_avx512(row, half, j, m), _mm512_maskz_loadu_ps(m, q + j), acc);
     }
-    return _mm512_reduce_add_ps(acc);
+    return el_reduce16_avx512(acc);
 }
 
-__attribute__((target("avx512f,avx512bw,avx512vl,fma,f16c")))
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma,f16c")))
 static double el_dot_f64_avx512(const double *row, const double *q, ptrdiff_t n)
 {
     __m512d acc = _mm512_setzero_pd();
@@ -231,45 +264,36 @@ static double el_dot_f64_avx512(const double *row, const double *q, ptrdiff_t n)
     return _mm512_reduce_add_pd(acc);
 }
 
-/* 4 queries x 2 rows, each pair with the operations of el_dot_avx512: the same bits. */
-__attribute__((target("avx512f,avx512bw,avx512vl,fma,f16c")))
-static void el_dot_4x2_avx512(const void *row0, const void *row1, int half, const float *q0,
-                              const float *q1, const float *q2, const float *q3, ptrdiff_t n,
-                              float *out)
+/* 4 queries x 4 rows, each pair with the operations of el_dot_avx512: the same bits.
+ * out[4 * i + r] = dot(row r, query i). Sixteen accumulators of the 32 registers. */
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma,f16c")))
+static void el_dot_4x4_avx512(const void *const *rows, int half, const float *const *qs,
+                              ptrdiff_t n, float *out)
 {
-    __m512 a00 = _mm512_setzero_ps(), a01 = _mm512_setzero_ps();
-    __m512 a10 = _mm512_setzero_ps(), a11 = _mm512_setzero_ps();
-    __m512 a20 = _mm512_setzero_ps(), a21 = _mm512_setzero_ps();
-    __m512 a30 = _mm512_setzero_ps(), a31 = _mm512_setzero_ps();
+    __m512 acc[16];
     ptrdiff_t j;
+    int i, r;
+    for (i = 0; i < 16; i++)
+        acc[i] = _mm512_setzero_ps();
     for (j = 0; j < n; j += 16) {
         __mmask16 m = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);
-        __m512 x0 = el_load16_avx512(row0, half, j, m), x1 = el_load16_avx512(row1, half, j, m), y;
-        y = _mm512_maskz_loadu_ps(m, q0 + j);
-        a00 = _mm512_fmadd_ps(x0, y, a00);
-        a01 = _mm512_fmadd_ps(x1, y, a01);
-        y = _mm512_maskz_loadu_ps(m, q1 + j);
-        a10 = _mm512_fmadd_ps(x0, y, a10);
-        a11 = _mm512_fmadd_ps(x1, y, a11);
-        y = _mm512_maskz_loadu_ps(m, q2 + j);
-        a20 = _mm512_fmadd_ps(x0, y, a20);
-        a21 = _mm512_fmadd_ps(x1, y, a21);
-        y = _mm512_maskz_loadu_ps(m, q3 + j);
-        a30 = _mm512_fmadd_ps(x0, y, a30);
-        a31 = _mm512_fmadd_ps(x1, y, a31);
+        __m512 x0 = el_load16_avx512(rows[0], half, j, m), x1 = el_load16_avx512(rows[1], half, j, m);
+        __m512 x2 = el_load16_avx512(rows[2], half, j, m), x3 = el_load16_avx512(rows[3], half, j, m);
+        for (i = 0; i < 4; i++) {
+            __m512 y = _mm512_maskz_loadu_ps(m, qs[i] + j);
+            acc[4 * i] = _mm512_fmadd_ps(x0, y, acc[4 * i]);
+            acc[4 * i + 1] = _mm512_fmadd_ps(x1, y, acc[4 * i + 1]);
+            acc[4 * i + 2] = _mm512_fmadd_ps(x2, y, acc[4 * i + 2]);
+            acc[4 * i + 3] = _mm512_fmadd_ps(x3, y, acc[4 * i + 3]);
+        }
     }
-    out[0] = _mm512_reduce_add_ps(a00);
-    out[1] = _mm512_reduce_add_ps(a01);
-    out[2] = _mm512_reduce_add_ps(a10);
-    out[3] = _mm512_reduce_add_ps(a11);
-    out[4] = _mm512_reduce_add_ps(a20);
-    out[5] = _mm512_reduce_add_ps(a21);
-    out[6] = _mm512_reduce_add_ps(a30);
-    out[7] = _mm512_reduce_add_ps(a31);
+    el_reduce16x8_avx512(acc, out);
+    el_reduce16x8_avx512(acc + 8, out + 8);
+    (void)r;
 }
 #endif
 
-static int el_simd_level = 0;   /* 0: generic C; 1: AVX2 + FMA + F16C; 2: AVX-512 F, BW, VL */
+static int el_simd_level = 0;   /* 0: generic C; 1: AVX2 + FMA + F16C; 2: AVX-512 F, BW, VL, DQ */
 
 /* Pick the path for this CPU; call once before any scan. Returns the level chosen. */
 static inline int el_simd_init(void)
@@ -279,7 +303,7 @@ static inline int el_simd_init(void)
     el_simd_level = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")
                     && __builtin_cpu_supports("f16c");
     if (el_simd_level && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
-        && __builtin_cpu_supports("avx512vl"))
+        && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
         el_simd_level = 2;
 #endif
     return el_simd_level;
@@ -307,32 +331,59 @@ static inline float el_dot_f16(const uint16_t *row, const float *q, ptrdiff_t n)
     return el_dot_f16_generic(row, q, n);
 }
 
-/* The 4 queries x 2 rows block of a batch (float16 or float32 rows, float queries). */
-static inline void el_dot_4x2(const void *row0, const void *row1, int half, const float *q0,
-                              const float *q1, const float *q2, const float *q3, ptrdiff_t n,
-                              float *out)
-{
-    const float *qs[4] = {q0, q1, q2, q3};
-    int i;
+/* dst[i] = src[i] widened, for count float16 values (exact). */
 #ifdef EL_HAVE_X86_SIMD
-    if (el_simd_level == 2) {
-        el_dot_4x2_avx512(row0, row1, half, q0, q1, q2, q3, n, out);
-        return;
-    }
+__attribute__((target("avx2,fma,f16c")))
+static void el_widen_f16_avx2(float *dst, const uint16_t *src, ptrdiff_t count)
+{
+    ptrdiff_t i = 0;
+    for (; i + 8 <= count; i += 8)
+        _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + i))));
+    for (; i < count; i++)
+        dst[i] = el_half_to_float(src[i]);
+}
+#endif
+
+static inline void el_widen_f16(float *dst, const uint16_t *src, ptrdiff_t count)
+{
+    ptrdiff_t i;
+#ifdef EL_HAVE_X86_SIMD
     if (el_simd_level) {
-        el_dot_4x2_avx2(row0, row1, half, q0, q1, q2, q3, n, out);
+        el_widen_f16_avx2(dst, src, count);
         return;
     }
 #endif
-    for (i = 0; i < 4; i++) {
-        if (half) {
-            out[2 * i] = el_dot_f16_generic((const uint16_t *)row0, qs[i], n);
-            out[2 * i + 1] = el_dot_f16_generic((const uint16_t *)row1, qs[i], n);
-        } else {
-            out[2 * i] = el_dot_f32_generic((const float *)row0, qs[i], n);
-            out[2 * i + 1] = el_dot_f32_generic((const float *)row1, qs[i], n);
-        }
+    for (i = 0; i < count; i++)
+        dst[i] = el_half_to_float(src[i]);
+}
+
+/* A block of a batch: out[4 * i + r] = dot(rows[r], qs[i]) for 4 queries x 4 rows (float16
+ * or float32 rows, float queries), each the bits of el_dot_f16 / el_dot_f32. */
+static inline void el_dot_4x4(const void *const *rows, int half, const float *const *qs,
+                              ptrdiff_t n, float *out)
+{
+    int i, r;
+#ifdef EL_HAVE_X86_SIMD
+    if (el_simd_level == 2) {
+        el_dot_4x4_avx512(rows, half, qs, n, out);
+        return;
     }
+    if (el_simd_level) {
+        for (r = 0; r < 4; r += 2) {
+            float two[8];
+            el_dot_4x2_avx2(rows[r], rows[r + 1], half, qs[0], qs[1], qs[2], qs[3], n, two);
+            for (i = 0; i < 4; i++) {
+                out[4 * i + r] = two[2 * i];
+                out[4 * i + r + 1] = two[2 * i + 1];
+            }
+        }
+        return;
+    }
+#endif
+    for (i = 0; i < 4; i++)
+        for (r = 0; r < 4; r++)
+            out[4 * i + r] = half ? el_dot_f16_generic((const uint16_t *)rows[r], qs[i], n)
+                                  : el_dot_f32_generic((const float *)rows[r], qs[i], n);
 }
 
 static inline double el_dot_f64(const double *row, const double *q, ptrdiff_t n)
