@@ -199,9 +199,11 @@ def _scan_top(vectors, queries, k, exclude, stop, threads, progress=False, desc=
     try:
         for q0 in range(0, nq, QUERY_CHUNK):
             chunk = queries[q0:q0 + QUERY_CHUNK]
-            # one heap per query and part of the rows; a few parts per thread (taken as
-            # threads come free), none smaller than a few tiles
-            parts = max(1, min(PARTS_PER_THREAD * nthreads, stop // MIN_PART_ROWS))
+            # one heap per query and part of the rows; for a batch a few parts per thread
+            # (taken as threads come free), none smaller than a few tiles; a lone query,
+            # bound by memory, streams best as one part per thread (measured)
+            per_thread = PARTS_PER_THREAD if len(chunk) >= 4 else 1
+            parts = max(1, min(per_thread * nthreads, stop // MIN_PART_ROWS))
             heap_scores, heap_rows = _similarity.new_heaps(len(chunk), parts, k, cdt)
             _similarity.scan(matrix, chunk, norms, stop, heap_scores, heap_rows,
                              exclude[q0:q0 + QUERY_CHUNK], nthreads, SCAN_TILE_ROWS)
