@@ -1,10 +1,10 @@
 # Contract of embload._similarity: the kernels behind embload/similarity.py.
 #
-# scan_part is the top-k scan: dot products of table rows with queries (src/simdot.h, in a
-# fixed order), divided by the row norms, offered to bounded heaps, all without the GIL.
-# row_norms_kernel computes the norms once per table (embload.similarity keeps them).
-# topk_update (in the .pyx) offers scores computed elsewhere (NumPy, for 3CosMul) to the
-# same heaps.
+# scan_part is the top-k scan of a few queries: dot products of table rows with queries
+# (src/simdot.h, in a fixed order), divided by the row norms, offered to bounded heaps, all
+# without the GIL. topk_update (in the .pyx) offers scores computed by NumPy's BLAS (large
+# batches, 3CosMul) to the same heaps. row_norms_kernel computes the norms once per table
+# (embload.similarity keeps them).
 #
 # Order of answers (also for ties): a higher score first; equal scores, the lower row
 # first. A NaN score never enters a top-k. Every kernel gives the same bits for any

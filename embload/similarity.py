@@ -7,16 +7,21 @@ The semantics are gensim's ``KeyedVectors`` (``most_similar``, ``most_similar_co
 * The row norms are computed once (one float per row, summed in double) and kept on the
   ``Vectors`` object; the matrix is never normalised into a copy. A score is
   ``dot(row, query) / norm(row)``, as gensim computes it.
-* A query, or a batch of them, is one pass of a compiled scan over the table
-  (:mod:`embload._similarity`, dot products in ``src/simdot.h``): the rows are cut into
-  one part per thread, and each part into tiles that stay in cache while every query of
-  the batch passes over them (four queries by four rows at a time, AVX-512, AVX2 or
-  portable C as the CPU allows); each query keeps a bounded heap per part; a float16 row
-  is widened as it is read. Nothing the size of the table, not even its scores, is
-  allocated: the extra memory is the heaps. Measured against NumPy's BLAS doing the
-  products of each tile (``np.dot``) with the same selection after: as fast for batches
-  on two cores, faster for one query, and every sum is in a fixed order, so a score is
-  the same bits whatever the batch, tile, thread count or dtype of the table.
+* A query (up to 15 of them) is one pass of a compiled scan over the table
+  (:mod:`embload._similarity`, dot products in ``src/simdot.h``): one part of the rows per
+  thread, a bounded heap per query and part, rows prefetched, a float16 row widened as it
+  is read (AVX-512, AVX2 or portable C as the CPU allows). Nothing the size of the table,
+  not even its scores, is allocated. Every sum is in a fixed order: a score is the same
+  bits whatever the thread count or the dtype of the table.
+* A larger batch is scored a tile of rows at a time by NumPy's BLAS (one matrix product of
+  all the queries with the tile, GIL released), then selected from by the same compiled
+  heaps; a float16 tile is first converted into one reused float32 buffer. Measured
+  faster than the compiled scan's 4 x 4 blocks (see BLAS_MIN_QUERIES). The tiles have the
+  same shape for every dtype, so a float16 table still gives the float32 table's bits;
+  BLAS sums in its own order, so a batch's scores may differ from one query's in the last
+  bit (the same words, unless two scores tie to that bit).
+* Extra memory: the heaps, a scores tile of at most SCORE_TILE_BYTES and a float16 tile of
+  at most CONVERT_TILE_BYTES, far under MAX_EXTRA_BYTES whatever the table's size.
 * Values are float32 (float64 for a float64 table) whatever the stored dtype, so a float16
   table gives the answers of the float32 table holding the same values.
 
@@ -54,9 +59,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-# Extra memory: a scan keeps only a heap of topn entries per query and thread (for
-# QUERY_CHUNK queries at a time); the other functions work on tiles of at most
-# CONVERT_TILE_BYTES (the float16 -> float32 buffer of a tile, and its scores). Far below
+# Extra memory: the compiled scan keeps only a heap of topn entries per query and part (for
+# QUERY_CHUNK queries at a time); the NumPy/BLAS paths work on tiles of at most
+# SCORE_TILE_BYTES of scores and CONVERT_TILE_BYTES of float16 rows widened. Far below
 # the promise of MAX_EXTRA_BYTES, whatever the table's size.
 MAX_EXTRA_BYTES = 256 << 20
 CONVERT_TILE_BYTES = 32 << 20
@@ -66,6 +71,16 @@ QUERY_CHUNK = 1024
 # Rows of a scan's tile, which stays in cache while every query of the chunk passes over
 # it (0: about 128 KiB of rows; a test setting, the answers are the same for any value).
 SCAN_TILE_ROWS = 0
+# From this many queries on, a batch is scored by NumPy's BLAS on tiles of rows (np.dot of
+# the queries with a tile, GIL released) and then selected from by the compiled heaps;
+# below, by the compiled scan. Measured on 2 cores, 1000 queries x 100,000 x 300: BLAS
+# 1.4-1.7 s for the products alone, the compiled scan 3.3 s with its selection; for one
+# query, memory-bound, the compiled scan matches a BLAS gemv without allocating scores.
+BLAS_MIN_QUERIES = 16
+# A BLAS tile's scores (queries x rows) take at most this much.
+SCORE_TILE_BYTES = 32 << 20
+# Tiles with fewer scores than this are selected from on one thread (see _scan_top).
+PARALLEL_MIN_SCORES = 1 << 20
 # The rows of a scan are cut into this many parts per thread (at least MIN_PART_ROWS each).
 PARTS_PER_THREAD = 4
 MIN_PART_ROWS = 2048
@@ -195,24 +210,49 @@ def _scan_top(vectors, queries, k, exclude, stop, threads, progress=False, desc=
         return out_rows, out_scores
     norms = row_norms(vectors, threads=threads)
     nthreads = resolve_threads(threads)
+    if nq < BLAS_MIN_QUERIES:
+        _scan_compiled(matrix, queries, norms, k, exclude, stop, nthreads, out_rows, out_scores)
+        return out_rows, out_scores
     bar = make_progress(progress, total=nq, desc=desc, unit="queries")
     try:
         for q0 in range(0, nq, QUERY_CHUNK):
             chunk = queries[q0:q0 + QUERY_CHUNK]
-            # one heap per query and part of the rows; for a batch a few parts per thread
-            # (taken as threads come free), none smaller than a few tiles; a lone query,
-            # bound by memory, streams best as one part per thread (measured)
-            per_thread = PARTS_PER_THREAD if len(chunk) >= 4 else 1
-            parts = max(1, min(per_thread * nthreads, stop // MIN_PART_ROWS))
-            heap_scores, heap_rows = _similarity.new_heaps(len(chunk), parts, k, cdt)
-            _similarity.scan(matrix, chunk, norms, stop, heap_scores, heap_rows,
-                             exclude[q0:q0 + QUERY_CHUNK], nthreads, SCAN_TILE_ROWS)
-            out_rows[q0:q0 + len(chunk)], out_scores[q0:q0 + len(chunk)] = \
-                _merge_heaps(heap_scores, heap_rows, k)
-            bar.update(len(chunk))
+            nqc = chunk.shape[0]
+            # One heap per query, each query on one thread.
+            heap_scores, heap_rows = _similarity.new_heaps(nqc, 1, k, cdt)
+            tile_rows = max(MIN_TILE_ROWS, min(SCORE_TILE_BYTES // (nqc * cdt.itemsize),
+                                               _convert_rows(matrix)))
+            scores_buffer = np.empty(nqc * min(tile_rows, stop), dtype=cdt)
+            for start, tile in _tiles(matrix, tile_rows, stop):
+                scores = scores_buffer[: nqc * len(tile)].reshape(nqc, len(tile))
+                np.dot(chunk, tile.T, out=scores)
+                # threads woken between two BLAS calls fight BLAS's still-spinning threads
+                # for the cores (measured 8x slower on 2 busy cores): only for large tiles
+                select_threads = min(nthreads, nqc) if scores.size >= PARALLEL_MIN_SCORES else 1
+                _similarity.topk_update(scores, norms[start:start + len(tile)], start, heap_scores,
+                                        heap_rows, exclude[q0:q0 + nqc], select_threads)
+            out_rows[q0:q0 + nqc], out_scores[q0:q0 + nqc] = _merge_heaps(heap_scores, heap_rows, k)
+            bar.update(nqc)
     finally:
         bar.close()
     return out_rows, out_scores
+
+
+def _scan_compiled(matrix, queries, norms, k, exclude, stop, nthreads, out_rows, out_scores):
+    """The compiled scan (_similarity.scan) for a few queries: no scores, no buffers."""
+    cdt = queries.dtype
+    for q0 in range(0, len(queries), QUERY_CHUNK):
+        chunk = queries[q0:q0 + QUERY_CHUNK]
+        # one heap per query and part of the rows; for a batch a few parts per thread
+        # (taken as threads come free), none smaller than a few tiles; a lone query,
+        # bound by memory, streams best as one part per thread (measured)
+        per_thread = PARTS_PER_THREAD if len(chunk) >= 4 else 1
+        parts = max(1, min(per_thread * nthreads, stop // MIN_PART_ROWS))
+        heap_scores, heap_rows = _similarity.new_heaps(len(chunk), parts, k, cdt)
+        _similarity.scan(matrix, chunk, norms, stop, heap_scores, heap_rows,
+                         exclude[q0:q0 + QUERY_CHUNK], nthreads, SCAN_TILE_ROWS)
+        out_rows[q0:q0 + len(chunk)], out_scores[q0:q0 + len(chunk)] = \
+            _merge_heaps(heap_scores, heap_rows, k)
 
 
 def _merge_heaps(heap_scores, heap_rows, k):
