@@ -264,6 +264,29 @@ static double el_dot_f64_avx512(const double *row, const double *q, ptrdiff_t n)
     return _mm512_reduce_add_pd(acc);
 }
 
+/* 1 query x 4 rows, each pair with the operations of el_dot_avx512: the same bits. Four
+ * rows in flight keep more loads outstanding for a lone query, which waits on memory. */
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma,f16c")))
+static void el_dot_1x4_avx512(const void *const *rows, int half, const float *q, ptrdiff_t n,
+                              float *out)
+{
+    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+    __m512 a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
+    ptrdiff_t j;
+    for (j = 0; j < n; j += 16) {
+        __mmask16 m = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);
+        __m512 y = _mm512_maskz_loadu_ps(m, q + j);
+        a0 = _mm512_fmadd_ps(el_load16_avx512(rows[0], half, j, m), y, a0);
+        a1 = _mm512_fmadd_ps(el_load16_avx512(rows[1], half, j, m), y, a1);
+        a2 = _mm512_fmadd_ps(el_load16_avx512(rows[2], half, j, m), y, a2);
+        a3 = _mm512_fmadd_ps(el_load16_avx512(rows[3], half, j, m), y, a3);
+    }
+    out[0] = el_reduce16_avx512(a0);
+    out[1] = el_reduce16_avx512(a1);
+    out[2] = el_reduce16_avx512(a2);
+    out[3] = el_reduce16_avx512(a3);
+}
+
 /* 4 queries x 4 rows, each pair with the operations of el_dot_avx512: the same bits.
  * out[4 * i + r] = dot(row r, query i). Sixteen accumulators of the 32 registers. */
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma,f16c")))
@@ -329,6 +352,22 @@ static inline float el_dot_f16(const uint16_t *row, const float *q, ptrdiff_t n)
         return el_dot_f16_avx2(row, q, n);
 #endif
     return el_dot_f16_generic(row, q, n);
+}
+
+/* out[r] = dot(rows[r], q) for 4 rows (float16 or float32), each the bits of
+ * el_dot_f16 / el_dot_f32. */
+static inline void el_dot_1x4(const void *const *rows, int half, const float *q, ptrdiff_t n,
+                              float *out)
+{
+    int r;
+#ifdef EL_HAVE_X86_SIMD
+    if (el_simd_level == 2) {
+        el_dot_1x4_avx512(rows, half, q, n, out);
+        return;
+    }
+#endif
+    for (r = 0; r < 4; r++)
+        out[r] = half ? el_dot_f16((const uint16_t *)rows[r], q, n) : el_dot_f32((const float *)rows[r], q, n);
 }
 
 /* dst[i] = src[i] widened, for count float16 values (exact). */
