@@ -11,6 +11,6 @@ def topk_update(scores: np.ndarray, norms: Optional[np.ndarray], row0: int,
 
 SIMD_LEVEL: int
 def _set_simd_level(level: int) -> int: ...
-def scan_query(table: np.ndarray, query: np.ndarray, norms: np.ndarray, stop: int,
-               heap_scores: np.ndarray, heap_rows: np.ndarray, exclude: np.ndarray,
-               nthreads: int) -> None: ...
+def scan(table: np.ndarray, queries: np.ndarray, norms: np.ndarray, stop: int,
+         heap_scores: np.ndarray, heap_rows: np.ndarray, exclude: np.ndarray,
+         nthreads: int, tile_rows: int = ...) -> None: ...
