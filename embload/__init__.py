@@ -13,6 +13,7 @@ it (``tests/test_package.py`` checks this)::
       -> _write, write      embload.save: GloVe, word2vec text/binary, the cache
       -> vocabulary         a user's vocabulary: mappings, token lists, tokenizers, files
       -> _align, align      any vocabulary numbering -> AlignedEmbedding (parses only wanted rows)
+      -> _similarity, similarity   neighbours and evaluations over Vectors (norms, C scan, top-k)
       -> conversion, interop, text, _layer, layer, optimizers
                             convert, frameworks, Keras' Tokenizer, the embedding layer
       -> demo, cli          the command line
@@ -47,6 +48,8 @@ _EXPORTS = {
     "save": "embload.write",
     "convert": "embload.conversion",
     "load_cached": "embload.read",
+    "evaluate_word_analogies": "embload.similarity",
+    "evaluate_word_pairs": "embload.similarity",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

@@ -2,7 +2,8 @@
 
 Each subcommand is a thin layer over the library: ``info`` over :func:`embload.load` and
 :mod:`embload.cache`, ``convert`` over :func:`embload.convert`, ``align`` over
-:func:`embload.load_aligned`, ``demo`` over :func:`embload.demo.main`.
+:func:`embload.load_aligned`, ``similar`` and ``eval`` over :mod:`embload.similarity`,
+``demo`` over :func:`embload.demo.main`.
 """
 
 import argparse
@@ -53,6 +54,8 @@ examples:
   embload convert GoogleNews-vectors-negative300.bin gn.vec.gz --limit 200000
   embload align glove.6B.300d.embload --word-index tokenizer.json --out matrix.npy \\
           --num-words 20000 --oov uniform --seed 0 --case fallback
+  embload similar glove.6B.300d.embload king woman --negative man
+  embload eval glove.6B.300d.embload --analogies questions-words.txt --pairs wordsim353.tsv
   embload demo
 
 exit status:
@@ -120,6 +123,31 @@ examples:
   embload align glove.6B.100d.txt --word-index vocab.txt --start 0 --out matrix.npy
   embload align gn.embload --word-index vocab.txt --out m.npy --num-words 20000 \\
           --oov uniform --seed 1 --case fallback --missing-out missing.txt
+"""
+
+SIMILAR_HELP = """\
+Print the nearest words (cosine similarity) of each WORD, as gensim's most_similar; with
+--negative or --combine, of one query: the mean of the WORDs' unit vectors minus the
+--negative ones (king - man + woman). The words asked about are never answers."""
+
+SIMILAR_EPILOG = """\
+examples:
+  embload similar glove.6B.100d.txt king frog --topn 5
+  embload similar gn.embload king woman --negative man --topn 3
+"""
+
+EVAL_HELP = """\
+Score vectors on the standard test sets, with gensim's rules and numbers: analogy accuracy
+per section and overall (a:b :: c:?, answered by 3CosAdd among the first --restrict-vocab
+words), and the Pearson and Spearman correlations of cosine similarities with human scores.
+The classic sets ship in gensim's test data (gensim/test/test_data/): questions-words.txt,
+wordsim353.tsv, simlex999.txt."""
+
+EVAL_EPILOG = """\
+examples:
+  D=$(python -c "import gensim.test.utils as u; print(u.datapath(''))")
+  embload eval glove.6B.300d.embload --analogies $D/questions-words.txt \\
+          --pairs $D/wordsim353.tsv --pairs $D/simlex999.txt
 """
 
 
@@ -216,6 +244,39 @@ def build_parser():
     align.add_argument("--padding-idx", type=_padding_idx, default="auto", metavar="N",
                        help="the padding row: auto (default), an id, or none")
     align.set_defaults(func=_cmd_align)
+
+    similar = commands.add_parser("similar", help="nearest words of words (gensim's most_similar)",
+                                  description=SIMILAR_HELP, epilog=SIMILAR_EPILOG, formatter_class=raw,
+                                  parents=[common, reading])
+    similar.add_argument("vectors", metavar="VECTORS", help="vectors file or cache folder")
+    similar.add_argument("words", metavar="WORD", nargs="+", help="word(s) to look up")
+    similar.add_argument("--negative", metavar="WORD", nargs="+", default=[],
+                         help="subtract these: one query, the WORDs minus these (an analogy)")
+    similar.add_argument("--combine", action="store_true",
+                         help="one query, the mean of the WORDs (default: one query per WORD)")
+    similar.add_argument("--topn", type=_positive_int, default=10, metavar="N", help="answers per query (default 10)")
+    similar.add_argument("--restrict-vocab", type=_positive_int, metavar="N", help="search the first N words only")
+    similar.add_argument("--limit", type=_positive_int, metavar="N", help="read the first N vectors only")
+    similar.set_defaults(func=_cmd_similar)
+
+    evaluate = commands.add_parser("eval", help="score vectors on analogy and word-similarity test sets",
+                                   description=EVAL_HELP, epilog=EVAL_EPILOG, formatter_class=raw,
+                                   parents=[common, reading])
+    evaluate.add_argument("vectors", metavar="VECTORS", help="vectors file or cache folder")
+    evaluate.add_argument("--analogies", metavar="FILE", action="append", default=[],
+                          help="analogy questions (questions-words.txt format); may be repeated")
+    evaluate.add_argument("--pairs", metavar="FILE", action="append", default=[],
+                          help="word pairs with human scores (wordsim353.tsv format); may be repeated")
+    evaluate.add_argument("--restrict-vocab", type=_positive_int, default=300000, metavar="N",
+                          help="only the first N words count as known (default 300000)")
+    evaluate.add_argument("--case-sensitive", action="store_true",
+                          help="compare words as written (default: upper-cased, first case variant's vector)")
+    evaluate.add_argument("--dummy4unknown", action="store_true",
+                          help="count questions/pairs with unknown words as wrong / similarity 0 instead of skipping")
+    evaluate.add_argument("--delimiter", default="\t", help="field separator of the pairs files (default: tab)")
+    evaluate.add_argument("--sections", action="store_true", help="print every analogy section's accuracy")
+    evaluate.add_argument("--limit", type=_positive_int, metavar="N", help="read the first N vectors only")
+    evaluate.set_defaults(func=_cmd_eval)
 
     demo = commands.add_parser("demo", help="the whole toolkit on the bundled sample data",
                                description="Tokenize a small labelled text collection, align the sample "
@@ -458,6 +519,71 @@ def _save_npy_atomic(path, array):
     with atomic_file(path) as handle:
         # in chunks: one tofile() of a large matrix would hold off Ctrl-C/SIGTERM until done
         np.save(ChunkedWriter(handle, 16 << 20), array, allow_pickle=False)
+
+
+def _print_neighbours(title, answers):
+    print(title)
+    width = max((len(w) for w, _ in answers), default=0)
+    for rank, (word, score) in enumerate(answers, start=1):
+        print(f"  {rank:3d}  {word:<{width}}  {score:.4f}")
+
+
+def _cmd_similar(args):
+    vectors, _ = _load_any(args.vectors, limit=args.limit, fmt=args.format, errors=args.errors,
+                           progress=args.progress)
+    unknown = [w for w in args.words + args.negative if w not in vectors]
+    if args.negative or args.combine:
+        if unknown:
+            raise ValueError(f"not in the vocabulary of {len(vectors)} words: {' '.join(map(repr, unknown))}")
+        answers = vectors.most_similar(positive=args.words, negative=args.negative, topn=args.topn,
+                                       restrict_vocab=args.restrict_vocab)
+        title = " + ".join(args.words) + "".join(f" - {w}" for w in args.negative)
+        _print_neighbours(title, answers)
+        return EXIT_OK
+    known = [w for w in args.words if w in vectors]
+    batch = vectors.most_similar_batch(known, topn=args.topn, restrict_vocab=args.restrict_vocab,
+                                       progress=args.progress)
+    answers = dict(zip(known, batch))
+    for i, word in enumerate(args.words):
+        if i:
+            print()
+        if word in answers:
+            _print_neighbours(word, answers[word])
+        else:
+            print(f"{word}\n  not in the vocabulary ({len(vectors)} words)")
+    if unknown:
+        print(f"embload similar: not in the vocabulary: {' '.join(map(repr, unknown))}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return EXIT_OK
+
+
+def _cmd_eval(args):
+    if not args.analogies and not args.pairs:
+        print("embload eval: error: give --analogies FILE and/or --pairs FILE", file=sys.stderr)
+        return EXIT_USAGE
+    for path in args.analogies + args.pairs:
+        if not os.path.exists(path):
+            raise FileNotFoundError(2, "No such file or directory", path)
+    vectors, _ = _load_any(args.vectors, limit=args.limit, fmt=args.format, errors=args.errors,
+                           progress=args.progress)
+    options = dict(restrict_vocab=args.restrict_vocab, case_insensitive=not args.case_sensitive,
+                   dummy4unknown=args.dummy4unknown)
+    print(f"vectors     {args.vectors} ({len(vectors)} words x {vectors.dim}, {vectors.dtype})")
+    for path in args.analogies:
+        score, sections = vectors.evaluate_word_analogies(path, progress=args.progress, **options)
+        total = sections[-1]
+        asked = len(total["correct"]) + len(total["incorrect"])
+        print(f"analogies   {path}: {score:.2%} ({len(total['correct'])}/{asked} questions)")
+        if args.sections:
+            for section in sections[:-1]:
+                n = len(section["correct"]) + len(section["incorrect"])
+                share = len(section["correct"]) / n if n else 0.0
+                print(f"            {section['section']:<32} {share:7.2%} ({len(section['correct'])}/{n})")
+    for path in args.pairs:
+        pearson, spearman, oov = vectors.evaluate_word_pairs(path, delimiter=args.delimiter, **options)
+        print(f"pairs       {path}: Pearson {pearson[0]:.4f} (p {pearson[1]:.3g})  "
+              f"Spearman {spearman[0]:.4f} (p {spearman[1]:.3g})  unknown {oov:.1f}%")
+    return EXIT_OK
 
 
 # --- entry point -------------------------------------------------------------------------

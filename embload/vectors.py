@@ -1,10 +1,10 @@
 """``Vectors``: words in file order and their matrix, the result of ``embload.load``.
 
-``Vectors`` knows nothing about file formats. Its methods ``align``, ``save``,
-``to_gensim`` and ``from_gensim`` are conveniences that call the later stages
-(:mod:`embload.align`, :mod:`embload.write`, :mod:`embload.interop`); they import those
-modules inside the method, and they are the only imports in the package that point up
-the data flow (``tests/test_package.py`` lists them).
+``Vectors`` knows nothing about file formats. Its convenience methods call later stages
+and import them inside the method, the only imports in the package that point up the
+data flow (``tests/test_package.py`` lists them): ``align`` (embload.align), ``save``
+(embload.write), ``to_gensim``/``from_gensim`` (embload.interop), and the similarity
+queries ``most_similar`` ... ``evaluate_word_pairs`` (embload.similarity).
 """
 
 import numpy as np
@@ -33,7 +33,8 @@ class Vectors:
         Where the vectors came from (for ``repr`` and error messages).
     """
 
-    __slots__ = ("words", "vectors", "key_to_index", "path", "format", "__weakref__")
+    # _norms: (matrix, row norms) kept by embload.similarity.row_norms for the queries
+    __slots__ = ("words", "vectors", "key_to_index", "path", "format", "_norms", "__weakref__")
 
     def __init__(self, words, vectors, *, key_to_index=None, path=None, format=None):
         vectors = np.asarray(vectors)
@@ -56,6 +57,7 @@ class Vectors:
         self.key_to_index = key_to_index
         self.path = None if path is None else str(path)
         self.format = format
+        self._norms = None
 
     # --- mapping-like access -------------------------------------------------
     @property
@@ -156,3 +158,58 @@ class Vectors:
         from .interop import vectors_from_gensim
 
         return vectors_from_gensim(keyed_vectors)
+
+    # --- similarity queries (embload.similarity), imported lazily ----------------------
+    def most_similar(self, positive=None, negative=None, topn=10, restrict_vocab=None, **kwargs):
+        """Nearest words to the mean of ``positive`` minus ``negative``, as gensim's
+        ``most_similar``; see :func:`embload.similarity.most_similar`."""
+        from .similarity import most_similar
+
+        return most_similar(self, positive, negative, topn, restrict_vocab, **kwargs)
+
+    def most_similar_cosmul(self, positive=None, negative=None, topn=10, restrict_vocab=None, **kwargs):
+        """3CosMul nearest words; see :func:`embload.similarity.most_similar_cosmul`."""
+        from .similarity import most_similar_cosmul
+
+        return most_similar_cosmul(self, positive, negative, topn, restrict_vocab, **kwargs)
+
+    def similar_by_vector(self, vector, topn=10, restrict_vocab=None, **kwargs):
+        """Nearest words to ``vector``; see :func:`embload.similarity.similar_by_vector`."""
+        from .similarity import similar_by_vector
+
+        return similar_by_vector(self, vector, topn, restrict_vocab, **kwargs)
+
+    def most_similar_batch(self, queries, topn=10, restrict_vocab=None, **kwargs):
+        """Nearest words of many words or vectors in one pass; see
+        :func:`embload.similarity.most_similar_batch`."""
+        from .similarity import most_similar_batch
+
+        return most_similar_batch(self, queries, topn, restrict_vocab, **kwargs)
+
+    def similarity(self, w1, w2):
+        """Cosine similarity of two words; see :func:`embload.similarity.similarity`."""
+        from .similarity import similarity
+
+        return similarity(self, w1, w2)
+
+    def doesnt_match(self, words):
+        """The word furthest from the others' mean; see :func:`embload.similarity.doesnt_match`."""
+        from .similarity import doesnt_match
+
+        return doesnt_match(self, words)
+
+    def evaluate_word_analogies(self, path, restrict_vocab=300000, case_insensitive=True,
+                                dummy4unknown=False, **kwargs):
+        """Accuracy on an analogy set; see :func:`embload.similarity.evaluate_word_analogies`."""
+        from .similarity import evaluate_word_analogies
+
+        return evaluate_word_analogies(self, path, restrict_vocab, case_insensitive, dummy4unknown, **kwargs)
+
+    def evaluate_word_pairs(self, path, delimiter="\t", restrict_vocab=300000, case_insensitive=True,
+                            dummy4unknown=False, **kwargs):
+        """Correlation with human similarity scores; see
+        :func:`embload.similarity.evaluate_word_pairs`."""
+        from .similarity import evaluate_word_pairs
+
+        return evaluate_word_pairs(self, path, delimiter, restrict_vocab, case_insensitive,
+                                   dummy4unknown, **kwargs)
