@@ -487,7 +487,8 @@ def load_aligned(path, word_index, *, num_words=None, oov="zeros", seed=None, ca
     ----------
     path : str or os.PathLike
         A GloVe, word2vec (text or binary) or fastText ``.vec`` file, possibly gzip, bz2,
-        xz or zip compressed (told by its bytes), or an ``embload`` cache folder.
+        xz or zip compressed (told by its bytes), an ``embload`` cache folder, or a
+        fastText / floret model (``.bin``, ``.ftz``; see :func:`embload.fasttext.align_model`).
     word_index : dict, str, os.PathLike or object
         Word -> row, 1-based (row 0 is padding and stays zeros), e.g. Keras'
         ``Tokenizer.word_index``; or a path to a Keras tokenizer JSON, a path to a
@@ -497,8 +498,9 @@ def load_aligned(path, word_index, *, num_words=None, oov="zeros", seed=None, ca
     num_words : int, optional
         Rows of the matrix; words numbered ``>= num_words`` are left out (the Keras recipe
         ``min(MAX_NUM_WORDS, len(word_index) + 1)``). Default: the largest row + 1.
-    oov : {"zeros", "uniform", "normal", "mean"} or callable
-        Rows of words not found: zeros; U(-0.05, 0.05) (Keras' default initializer); a
+    oov : {"zeros", "uniform", "normal", "mean", "subwords"} or callable
+        Rows of words not found: computed from the word's subwords ("subwords": fastText
+        models only); zeros; U(-0.05, 0.05) (Keras' default initializer); a
         normal with the mean and standard deviation of all values of the found rows; the
         mean found vector; or ``oov(word, dim, rng)`` returning a vector (called for each
         row in increasing order, with the row's first word).
@@ -528,6 +530,12 @@ def load_aligned(path, word_index, *, num_words=None, oov="zeros", seed=None, ca
     ValueError, TypeError
         A word_index that breaks the rules above (e.g. a word numbered 0).
     """
+    # fastText / floret models, and oov="subwords", are aligned by embload/fasttext.py
+    from .fasttext import align_model, is_model
+
+    if (isinstance(oov, str) and oov == "subwords") or is_model(path, member):
+        return align_model(path, word_index, num_words=num_words, oov=oov, seed=seed, case=case,
+                           dtype=dtype, threads=threads, progress=progress, member=member)
     _check_oov(oov)
     dt = _check_dtype(dtype)
     plan = _Plan(word_index, num_words, case)

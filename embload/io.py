@@ -34,13 +34,17 @@ _BINARY_BLOCK_SIZE = 8 << 20
 
 def load(path, *, format="auto", limit=None, dtype=None, errors="strict", threads=None,
          progress=None, member=None, mmap=True, _block_size=None, _min_piece=None):
-    """Load a GloVe, word2vec (text or binary) or fastText ``.vec`` file.
+    """Load a GloVe, word2vec (text or binary) or fastText ``.vec`` file, or a fastText model.
+
+    A fastText / floret model (``.bin``, ``.ftz``) gives the vectors of its dictionary's
+    words, as fastText writes them to ``.vec`` (see :func:`embload.load_fasttext` for a
+    vector for any word).
 
     Parameters
     ----------
     path : str or os.PathLike
         The file; gzip, bz2, xz and zip files are decompressed (told by their bytes).
-    format : {"auto", "glove", "word2vec", "word2vec-binary"}
+    format : {"auto", "glove", "word2vec", "word2vec-binary", "fasttext-bin"}
         ``"auto"`` decides from the bytes (:func:`embload.detect_format`).
     limit : int, optional
         Read only the first ``limit`` vectors, and stop reading the file there.
@@ -100,6 +104,14 @@ def load_with(path, opts):
         raise TypeError(f"path must be a str or os.PathLike, not {type(path).__name__}")
     path = os.fsdecode(os.fspath(path))
     info, head = _sniff(path, member=opts.member)
+    if info.format == "fasttext-bin" or opts.format == "fasttext-bin":
+        if info.format != opts.format and opts.format != "auto":
+            raise EmbeddingFormatError(f"format={opts.format!r}, but the file is "
+                                       f"{'a fastText model' if info.format == 'fasttext-bin' else repr(info.format)}",
+                                       path=path)
+        from .fasttext import load_vectors
+
+        return load_vectors(path, opts)
     line_bytes = _mean_line_bytes(head)
     del head
     fmt = info.format if opts.format == "auto" else opts.format
