@@ -92,6 +92,7 @@ cdef class ParsedModel:
     cdef readonly object matrix           # dense: float32 (rows, dim), a view of the file
     cdef readonly object codes, centroids, norm_codes, norm_centroids
     cdef readonly dict layout             # section -> byte offset
+    cdef readonly Py_ssize_t trailing     # bytes after the model (ignored)
     cdef readonly object buffer           # the memory map / bytes the arrays view
     # C view of the above for the kernels
     cdef el_ft_model model
@@ -102,5 +103,6 @@ cdef class ParsedModel:
     cdef _read_dictionary(self, _Cursor cur, bint has_pruneidx)
     cdef _read_quantizer(self, _Cursor cur, str section, int64_t dim)
     cdef _read_matrix(self, _Cursor cur)
+    cdef _check_output(self, _Cursor cur, bint new)
     cdef _bind(self, int64_t rows)
     cdef _build_index(self)

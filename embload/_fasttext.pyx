@@ -192,8 +192,9 @@ cdef class _Cursor:
         """``count`` items of ``dtype`` at the cursor, as a view of ``buffer`` (no copy)."""
         dt = np.dtype(dtype)
         if count < 0 or count > self.left() // dt.itemsize:
+            size = f"{count} x {dt.itemsize} bytes" if count >= 0 else "more bytes than that"
             raise _damaged(self.path, section, self.pos,
-                           f"{what} needs {count} x {dt.itemsize} bytes but {self.left()} are left; "
+                           f"{what} needs {size} but {self.left()} are left; "
                            f"the model is truncated or its sizes are damaged")
         out = np.frombuffer(buffer, dtype=dt, count=count, offset=self.pos)
         self.pos += count * dt.itemsize
@@ -360,6 +361,37 @@ cdef class ParsedModel:
                            f"a matrix of {m} rows, but the model needs {need} ({self.nwords} words "
                            f"+ {need - self.nwords} buckets); the model is damaged")
         return m
+
+    cdef _check_output(self, _Cursor cur, bint new):
+        """The output matrix is not needed for word vectors, but a file cut short in it is
+        damaged all the same: check that its sizes fit, without reading it."""
+        cdef int64_t m, n, dim = self.args["dim"]
+        at = cur.pos
+        qout = 0
+        if new:
+            qout = cur.u8("output matrix", "the qout flag")
+            if qout > 1:
+                raise _damaged(self.path, "output matrix", at, f"qout flag {qout} (not 0 or 1)")
+        if qout and self.quantized:
+            qnorm = cur.u8("output matrix", "the qnorm flag")
+            m = cur.i64("output matrix", "the row count")
+            n = cur.i64("output matrix", "the column count")
+            codesize = cur.i32("output matrix", "the code size")
+            cur.array(self.buffer, np.uint8, codesize, "output matrix", "the codes")
+            self._read_quantizer(cur, "output matrix quantizer", dim)
+            if qnorm:
+                cur.array(self.buffer, np.uint8, m, "output matrix norms", "the norm codes")
+                self._read_quantizer(cur, "output matrix norm quantizer", 1)
+        else:
+            m = cur.i64("output matrix", "the row count")
+            n = cur.i64("output matrix", "the column count")
+            if n != dim or m < 0:
+                raise _damaged(self.path, "output matrix", at,
+                               f"a matrix of {m} x {n}, but the args say dim {dim}; the model is damaged")
+            cur.array(self.buffer, "<f4", m * n if m <= cur.left() // 4 // max(n, 1) else -1,
+                      "output matrix", "the matrix")
+        self.layout["end"] = cur.pos
+        self.trailing = cur.left()
 
     # --- the C view -------------------------------------------------------------------
     cdef _bind(self, int64_t rows):
@@ -587,6 +619,7 @@ def parse(buffer, path=None, layout=None):
                        "invalid model file; download the model again")
     p.layout["input matrix"] = cur.pos
     rows = p._read_matrix(cur)
+    p._check_output(cur, new)
     p._bind(rows)
     p._build_index()
     return p

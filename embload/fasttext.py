@@ -124,6 +124,9 @@ def load_fasttext(path, *, mmap=True, errors="strict"):
         raise EmbeddingFormatError("header at byte 0: the file is empty", path=path)
     _refuse_other_files(bytes(buffer[:_fasttext.SNIFF_BYTES]), path)
     parsed = _fasttext.parse(buffer, path)
+    if parsed.trailing:
+        warnings.warn(f"{path}: {parsed.trailing} bytes after the end of the model were ignored",
+                      UserWarning, stacklevel=2)
     if not mmap and compression is None and not parsed.quantized:
         # read the file up to the end of the input matrix (not the output matrix after it)
         # and parse that copy; the map is dropped

@@ -224,7 +224,8 @@ static inline void el_ft_add_row(const el_ft_model *m, int64_t row, float *acc) 
 }
 
 static inline void el_ft_emit(const el_ft_model *m, el_ft_sink *s, int64_t row, int64_t a, int64_t b) {
-    if (row < 0 || row >= m->rows) {
+    if (row < 0) return; /* a bucket pruning dropped */
+    if (row >= m->rows) {
         s->bad_row = 1;
         return;
     }
