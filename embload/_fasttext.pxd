@@ -13,6 +13,7 @@ cdef extern from "fasttext.h" nogil:
         uint32_t bucket
         int floret
         int32_t hash_count
+        int eos_subwords
         int64_t nwords
         int64_t prune_size
         const int32_t *prune_keys

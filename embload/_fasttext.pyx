@@ -404,6 +404,7 @@ cdef class ParsedModel:
         self.model.bucket = a["bucket"]
         self.model.floret = a["mode"] == "floret"
         self.model.hash_count = a["hash_count"]
+        self.model.eos_subwords = self.version is None or self.version < 12
         self.model.nwords = self.nwords
         self.model.prune_size = len(self.prune_keys) if self.prune_size > 0 else self.prune_size
         if len(self.prune_keys):
@@ -575,10 +576,12 @@ cdef class ParsedModel:
         return [(int(spans[2 * k]), int(spans[2 * k + 1]), int(rows[k])) for k in range(cap)]
 
 
-def parse(buffer, path=None, layout=None):
+def parse(buffer, path=None, layout=None, bint check_output=True):
     """Read a model from ``buffer`` (bytes-like: a memory map or bytes).
 
     Arrays of the result (the dense matrix, quantizer codes) are views of ``buffer``.
+    ``check_output=False``: the buffer ends after the input matrix (the output matrix,
+    not needed for word vectors, was checked on the whole file).
 
     Raises
     ------
@@ -619,7 +622,8 @@ def parse(buffer, path=None, layout=None):
                        "invalid model file; download the model again")
     p.layout["input matrix"] = cur.pos
     rows = p._read_matrix(cur)
-    p._check_output(cur, new)
+    if check_output:
+        p._check_output(cur, new)
     p._bind(rows)
     p._build_index()
     return p

@@ -138,7 +138,7 @@ def load_fasttext(path, *, mmap=True, errors="strict"):
             raise EmbeddingFormatError("the file changed while it was read", path=path)
         del parsed
         buffer.close()
-        parsed = _fasttext.parse(data, path)
+        parsed = _fasttext.parse(data, path, check_output=False)
     return FastTextModel(parsed, errors=errors, compression=compression)
 
 

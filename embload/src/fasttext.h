@@ -21,7 +21,8 @@
  * A word's vector is the mean of the input rows of its "subwords" (fastText's
  * Dictionary::getSubwords + FastText::getWordVector):
  *   - its own row, when it is in the dictionary (floret: only for row 0);
- *   - unless the word is "</s>": with w = "<" word ">", every n-gram of n = minn..maxn
+ *   - unless the word is "</s>" (in version 12 files; older fastText gave it n-grams
+ *     too): with w = "<" word ">", every n-gram of n = minn..maxn
  *     UTF-8 code points of w, except the single "<" and ">"; each hashed (FNV-1a over
  *     the bytes taken as *signed* chars, the quirk every released model was trained
  *     with; floret: MurmurHash3_x64_128 giving hashCount 32-bit hashes, and w itself is
@@ -169,6 +170,7 @@ typedef struct {
     uint32_t bucket;          /* 0: no n-gram rows at all */
     int floret;               /* floret mode: MurmurHash3 buckets, no word rows but row 0 */
     int32_t hash_count;       /* floret: hashes per n-gram (1..4) */
+    int eos_subwords;         /* "</s>" has n-grams too: models before version 12 */
     int64_t nwords;           /* rows of words before the buckets */
     int64_t prune_size;       /* -1: not pruned; 0: no n-gram kept; > 0: pairs below */
     const int32_t *prune_keys;/* ascending buckets ... */
@@ -276,7 +278,8 @@ static inline void el_ft_emit_hash(const el_ft_model *m, el_ft_sink *s, const un
 static inline void el_ft_subwords(const el_ft_model *m, const unsigned char *w, int64_t n,
                                   int64_t id, el_ft_sink *s) {
     if (id >= 0 && (!m->floret || id == 0)) el_ft_emit(m, s, id, -1, -1);
-    if (n == 6 && memcmp(w, "<</s>>", 6) == 0) return; /* EOS has no subwords */
+    /* since version 12 (fastText, Oct. 2017) the end-of-sentence token has no subwords */
+    if (!m->eos_subwords && n == 6 && memcmp(w, "<</s>>", 6) == 0) return;
     if (m->bucket == 0) return;
     if (m->floret) el_ft_emit_hash(m, s, w, 0, n, 0);
     for (int64_t i = 0; i < n; i++) {
