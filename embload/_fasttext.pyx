@@ -291,7 +291,8 @@ cdef class ParsedModel:
             order = np.argsort(keys, kind="stable")
             sorted_keys = keys[order]
             last = np.ones(len(order), dtype=bool)
-            last[:-1] = sorted_keys[1:] != sorted_keys[:-1]
+            k = len(order)
+            last[:k - 1] = sorted_keys[1:] != sorted_keys[:k - 1]
             self.prune_keys = np.ascontiguousarray(sorted_keys[last], dtype=np.int32)
             self.prune_rows = np.ascontiguousarray(pairs[order[last], 1], dtype=np.int32)
         else:
