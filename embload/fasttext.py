@@ -19,6 +19,7 @@ computes the rows of words the dictionary lacks from their subwords
 
 import mmap as _mmap
 import os
+import struct
 import warnings
 from dataclasses import dataclass
 
@@ -370,15 +371,20 @@ def _is_path(path):
 
 
 def is_model(path, member=None):
-    """True when ``path`` is a fastText/floret model file (told by its bytes)."""
+    """True when ``path`` is a fastText/floret model file (told by its bytes), including
+    one whose header is damaged after the magic number (the reader then says what is
+    wrong)."""
+    from ._source import read_head
     from .formats import _sniff_model
 
     if not _is_path(path) or not os.path.isfile(path):
         return False
+    path = os.fsdecode(os.fspath(path))
     try:
-        return _sniff_model(os.fsdecode(os.fspath(path)), member) is not None
+        return _sniff_model(path, member) is not None
     except EmbeddingFormatError:
-        return True  # a model with a damaged header: let the reader say what is wrong
+        head = read_head(path, 4, member)[0]
+        return head == struct.pack("<i", _fasttext.MAGIC)
 
 
 def align_model(path, word_index, *, num_words=None, oov="subwords", seed=None, case="exact",

@@ -517,6 +517,8 @@ def test_lying_sizes_are_errors_not_allocations(tmp_path):
         load_fasttext(path)
     with pytest.raises(EmbeddingFormatError, match="version 13"):
         embload.load(path)
+    with pytest.raises(EmbeddingFormatError, match="version 13"):
+        embload.load_aligned(path, {"a": 1})
     empty = tmp_path / "empty.bin"
     empty.write_bytes(b"")
     with pytest.raises(EmbeddingFormatError, match="empty"):
@@ -530,7 +532,9 @@ def test_gensim_pickle_is_recognised(tmp_path, gensim_fasttext):
     model.train(sentences, total_examples=2, epochs=1)
     path = tmp_path / "gensim.model"
     model.save(str(path))
-    for call in (load_fasttext, embload.load):
+    calls = (load_fasttext, embload.load, lambda p: embload.load_aligned(p, {"a": 1}),
+             lambda p: embload.load_aligned(p, {"a": 1}, oov="subwords"))
+    for call in calls:
         with pytest.raises(EmbeddingFormatError, match=r"gensim model saved with save\(\).*Vectors.from_gensim"):
             call(path)
 
