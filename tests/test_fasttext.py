@@ -35,8 +35,9 @@ def datapath(name):
 
 GENSIM_MODELS = ["crime-and-punishment.bin", "toy-model.bin", "lee_fasttext.bin",
                  "lee_fasttext_new.bin", "non_ascii_fasttext.bin"]
+# the last is too long for the rows of one word to be collected first (summed as they come)
 OOV_WORDS = ["xyzzyq", "hello", "привет", "Ölwechsel", "a", "ab", "東京タワー", "🚑🚒", "rejection",
-             "at the", "x\ny"]
+             "at the", "x\ny", "long" * 100 + "é" * 100]
 
 
 # --------------------------------------------------------------------------------------
@@ -375,7 +376,7 @@ def test_cli_info_and_convert(tmp_path, capsys):
 
 _VOCAB = (["alpha", "beta", "gamma", "delta", "épée", "naïve", "über", "東京", "straße", "x", "ab",
            "кошка", "собака", "🚑"] + [f"w{i}" for i in range(200)])
-_PROBES = ["unseen", "épéeé", "東京タワー", "q", "</s>", "alph", "", "Straße", "🚑🚒", "w1000"]
+_PROBES = ["unseen", "épéeé", "東京タワー", "q", "</s>", "alph", "", "Straße", "🚑🚒", "w1000", "ab" * 300]
 
 
 @pytest.fixture(scope="module")
