@@ -84,12 +84,6 @@ def _open_buffer(path):
     return b"".join(chunks), compression
 
 
-def _refuse_other_files(head, path):
-    from .formats import refuse_pickle
-
-    refuse_pickle(head, path)
-
-
 def load_fasttext(path, *, mmap=True, errors="strict"):
     """Open a fastText (``.bin``, quantized ``.ftz``) or floret model.
 
@@ -100,7 +94,7 @@ def load_fasttext(path, *, mmap=True, errors="strict"):
     mmap : bool, default True
         Map the input matrix read-only (opening takes the time to read the dictionary,
         whatever the matrix size; pages are read when rows are used) instead of reading
-        it into memory. A quantized matrix is small and always read.
+        it into memory. A quantized matrix (small) stays a view of the map either way.
     errors : str
         For dictionary words that are not valid UTF-8, as in ``bytes.decode``
         (``"strict"`` raises, naming the entry). Subwords are always hashed from the
@@ -123,7 +117,9 @@ def load_fasttext(path, *, mmap=True, errors="strict"):
     buffer, compression = _open_buffer(path)
     if buffer is None:
         raise EmbeddingFormatError("header at byte 0: the file is empty", path=path)
-    _refuse_other_files(bytes(buffer[:_fasttext.SNIFF_BYTES]), path)
+    from .formats import refuse_pickle
+
+    refuse_pickle(bytes(buffer[:_fasttext.SNIFF_BYTES]), path)
     parsed = _fasttext.parse(buffer, path)
     if parsed.trailing:
         warnings.warn(f"{path}: {parsed.trailing} bytes after the end of the model were ignored",
@@ -138,7 +134,10 @@ def load_fasttext(path, *, mmap=True, errors="strict"):
         if got != size:
             raise EmbeddingFormatError("the file changed while it was read", path=path)
         del parsed
-        buffer.close()
+        try:
+            buffer.close()
+        except BufferError:  # something still views it: the map goes when that does
+            pass
         parsed = _fasttext.parse(data, path, check_output=False)
     return FastTextModel(parsed, errors=errors, compression=compression)
 
