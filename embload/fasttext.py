@@ -458,7 +458,7 @@ def align_model(path, word_index, *, num_words=None, oov="subwords", seed=None, 
                 _, counts = parsed.vectors(sub_arena, sub_offsets, part, None, threads)
                 vectors[rest] = part
                 rank[rest[counts > 0]] = 2
-            bar.update(len(rest))
+        bar.update(nslots - len(known))
     finally:
         bar.close()
     # each row takes the best-ranked of its slots, the first in word_index order on ties

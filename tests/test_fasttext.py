@@ -11,7 +11,6 @@ References, all independent of embload:
 """
 
 import gzip
-import os
 import shutil
 import struct
 import warnings
@@ -222,15 +221,14 @@ def test_hash_matches_gensim_and_reference(gensim_fasttext):
 @settings(max_examples=200, deadline=None)
 @given(st.text(min_size=0, max_size=12), st.integers(0, 4), st.integers(0, 7))
 def test_ngrams_match_reference(word, minn, maxn):
-    model = load_fasttext(datapath("toy-model.bin"))
-    model._parsed  # the toy model's own minn/maxn are 3..6; check the rule for others too
+    model = load_fasttext(datapath("toy-model.bin"))  # n-grams of 3..6
     raw = word.encode("utf-8", "surrogatepass")
     got = [g for g, _ in model.ngrams(word)]
     in_vocab = word in model
     expect = [] if raw == b"</s>" else [g.decode("utf-8", "surrogatepass")
                                         for g in reference_subwords(raw, 3, 6)]
     assert got == ([word] if in_vocab else []) + expect
-    # and the pure rule itself for other lengths, against gensim's
+    # and the pure rule itself for other minn/maxn, against gensim's
     gensim_fasttext = pytest.importorskip("gensim.models.fasttext_inner")
     if "\x00" not in word and not any(0xD800 <= ord(c) <= 0xDFFF for c in word):
         assert sorted(reference_subwords(raw, minn, maxn)) == sorted(
