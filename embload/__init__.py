@@ -35,6 +35,8 @@ _EXPORTS = {
     "LoadOptions": "embload.options",
     "detect_format": "embload.formats",
     "load_aligned": "embload.align",
+    "load_fasttext": "embload.fasttext",
+    "FastTextModel": "embload.fasttext",
     "AlignedEmbedding": "embload.align",
     "Tokenizer": "embload.text",
     "tokenizer_from_json": "embload.text",

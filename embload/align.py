@@ -41,7 +41,8 @@ from ._threads import resolve_threads
 from ._checks import check_dtype
 from ._words import WordList
 from .errors import EmbeddingFormatError, LowCoverageWarning
-from .formats import FIELD_SEPARATORS
+from . import fasttext
+from .formats import FIELD_SEPARATORS, sniff
 from .cache import open_cache
 from .read import no_vectors_reason, source_kind
 from .vocabulary import PADDING_TOKENS, read_vocabulary
@@ -267,8 +268,11 @@ class AlignedEmbedding:
 
     def __init__(self, matrix, found, missing, word_index, *, case_matched=None, path=None,
                  oov="zeros", case="exact", vocab_rows=None, padding_idx=0, skipped=(),
-                 notes=(), vocabulary=None):
+                 notes=(), vocabulary=None, from_subwords=None, subword_tokens=()):
         self.matrix = matrix
+        # fastText models with oov="subwords": rows computed from n-grams (None otherwise)
+        self.from_subwords = from_subwords
+        self.subword_tokens = list(subword_tokens)
         self.found = found
         self.missing = missing
         self.word_index = word_index
@@ -383,6 +387,13 @@ class AlignedEmbedding:
         lines = [f"aligned {self.num_words} rows x {self.dim} ({self.matrix.dtype})"
                  + (f" from {self.path}" if self.path else ""),
                  f"found: {int(self.found.sum())} of {total} vocabulary rows ({self.coverage:.1%})"]
+        if self.from_subwords is not None:
+            n_sub = int(self.from_subwords.sum())
+            shown = ", ".join(_short(w) for w in self.subword_tokens[:examples])
+            more = (f", ... ({len(self.subword_tokens) - examples} more)"
+                    if len(self.subword_tokens) > examples else "")
+            lines.append(f"from subwords: {n_sub} rows" + (f" ({shown}{more})" if shown else ""))
+            lines.append(f"neither: {total - int(self.found.sum()) - n_sub} rows")
         lines += [f"note: {note}" for note in self.notes]
         if self.padding_idx is not None and not any("padding row" in n for n in self.notes):
             lines.append(f"padding row: {self.padding_idx} (zeros)")
@@ -451,8 +462,8 @@ def _check_dtype(dtype):
 def _fill_oov(matrix, rows, found, oov, seed, plan):
     """Initialise the rows of tokens not found (``rows``: ascending row numbers) by
     ``oov``: a mode, a callable or (for ``specials=``) a vector."""
-    if len(rows) == 0 or (isinstance(oov, str) and oov == "zeros"):
-        return
+    if len(rows) == 0 or (isinstance(oov, str) and oov in ("zeros", "subwords")):
+        return   # oov="subwords": rows with neither a dictionary word nor n-grams stay zeros
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     dim = matrix.shape[1]
     if callable(oov):
@@ -545,6 +556,85 @@ def _scatter(scan, words_matrix, word_found, word_slot_found, word_case_matched)
 
 
 # --------------------------------------------------------------------------------------
+# fastText / floret models: dictionary words, and words computed from their subwords
+# --------------------------------------------------------------------------------------
+
+def _align_model(path, plan, oov, seed, dtype, threads, progress, member):
+    """:func:`load_aligned` on a fastText/floret model (:mod:`embload.fasttext`).
+
+    Only the wanted words are looked up and computed. A word in the dictionary gets its
+    vector (its row and n-gram rows averaged, as in ``.vec``); with ``oov="subwords"`` a
+    word not in it gets the vector fastText computes from its n-grams, and only a word
+    without any n-gram row stays zeros. Other ``oov`` modes treat words outside the
+    dictionary as for vectors files. ``case="fallback"``: a word not in the dictionary as
+    written takes its lowercase form's vector when that is in the dictionary (before
+    subwords are used)."""
+    subwords = isinstance(oov, str) and oov == "subwords"
+    scan = plan.for_scan()   # distinct looked-up words
+    model = fasttext.open_model(path, member)
+    threads = resolve_threads(threads)
+    words = scan.words
+    nslots = len(words)
+    keys = [_encode(w) for w in words]
+    # rank of each word's vector: 0 in the dictionary as written, 1 its lowercase form
+    # is, 2 computed from subwords, 3 none
+    source, rank, case_matched = model.lookup_ranked(keys, words, plan.case == "fallback", _encode)
+    vectors = np.zeros((nslots, model.dim), dtype=np.float32)
+    bar = make_progress(progress, total=nslots, desc=f"aligning {os.path.basename(path)}",
+                        unit="words")
+    try:
+        known = np.flatnonzero(rank <= 1)
+        model.entry_vectors_into(source[known], vectors, known, threads)
+        bar.update(len(known))
+        if subwords:
+            rest = np.flatnonzero(rank > 1)
+            counts = model.subword_vectors_into([keys[i] for i in rest.tolist()], vectors, rest, threads)
+            rank[rest[counts > 0]] = 2
+        complete(bar)
+    finally:
+        bar.close()
+    has_vector = rank < (3 if subwords else 2)
+    # each scan row takes the best-ranked of its slots, the first in vocabulary order on ties
+    slots = np.arange(nslots)
+    order = np.lexsort((slots, rank, scan.rows))
+    first = np.ones(nslots, dtype=bool)
+    first[1:] = scan.rows[order][1:] != scan.rows[order][:-1]
+    winners = order[first]
+    winners = winners[has_vector[winners]]
+    matrix = np.zeros((scan.num_words, model.dim), dtype=dtype)
+    matrix[scan.rows[winners]] = vectors[winners].astype(dtype, copy=False)
+    row_found = np.zeros(scan.num_words, dtype=bool)
+    row_found[scan.rows[winners]] = True
+    aligned = _finish(scan, matrix, row_found, has_vector, case_matched, oov, seed, path)
+    # rows whose vector came from subwords: found in the file they were not. A row's
+    # vector is its chosen token's: the scan's winner, or after the scatter of distinct
+    # words, the first token by _scatter's rule (as written or subwords 0, case 1).
+    word_sub = rank == 2
+    sub_rows = np.zeros(plan.num_words, dtype=bool)
+    if isinstance(scan, _DistinctWords):
+        token_word = scan.slot_word
+        word_case = np.array([w in case_matched for w in words], dtype=bool)
+        token_rank = np.where(has_vector[token_word], np.where(word_case[token_word], 1, 0), 2)
+        token_order = np.lexsort((np.arange(len(token_word)), token_rank, plan.rows))
+        head = np.ones(len(token_order), dtype=bool)
+        head[1:] = plan.rows[token_order][1:] != plan.rows[token_order][:-1]
+        chosen = token_order[head]
+        chosen = chosen[has_vector[token_word[chosen]] & word_sub[token_word[chosen]]]
+        sub_rows[plan.rows[chosen]] = True
+    else:
+        token_word = np.arange(nslots)
+        sub_rows[scan.rows[winners[word_sub[winners]]]] = True
+    if plan.padding_idx is not None:
+        sub_rows[plan.padding_idx] = False
+    aligned.found = aligned.found & ~sub_rows
+    aligned.from_subwords = sub_rows
+    by_row = np.argsort(plan.rows, kind="stable")
+    aligned.subword_tokens = [plan.tokens[s] for s in by_row.tolist()
+                              if sub_rows[plan.rows[s]] and word_sub[token_word[s]]]
+    return aligned
+
+
+# --------------------------------------------------------------------------------------
 # Vectors already in memory (Vectors.align) and cache folders
 # --------------------------------------------------------------------------------------
 
@@ -628,7 +718,9 @@ def load_aligned(path, word_index, *, num_words=None, oov="zeros", seed=None, ca
     ----------
     path : str or os.PathLike
         A GloVe, word2vec (text or binary) or fastText ``.vec`` file, possibly gzip, bz2,
-        xz or zip compressed (told by its bytes), or an ``embload`` cache folder.
+        xz or zip compressed (told by its bytes), an ``embload`` cache folder, or a
+        fastText / floret model (``.bin``, ``.ftz``): dictionary words, and with
+        ``oov="subwords"`` any word's vector from its n-grams.
     word_index : mapping, sequence, tokenizer object, str or os.PathLike
         The vocabulary, numbered as the model numbers it (see :mod:`embload.vocabulary`):
         a mapping ``{token: id}`` with ids ``>= 0`` (0-based, 1-based or sparse: an id no
@@ -643,8 +735,9 @@ def load_aligned(path, word_index, *, num_words=None, oov="zeros", seed=None, ca
         Rows of the matrix; tokens numbered ``>= num_words`` are left out (the Keras recipe
         ``min(MAX_NUM_WORDS, len(word_index) + 1)``). Default: what the vocabulary asks
         for (a Keras ``num_words``), else the largest id + 1.
-    oov : {"zeros", "uniform", "normal", "mean"} or callable
-        Rows of tokens not found: zeros; U(-0.05, 0.05) (Keras' default initializer); a
+    oov : {"zeros", "uniform", "normal", "mean", "subwords"} or callable
+        Rows of tokens not found: computed from the token's subwords ("subwords": fastText
+        models only); zeros; U(-0.05, 0.05) (Keras' default initializer); a
         normal with the mean and standard deviation of all values of the found rows; the
         mean found vector; or ``oov(token, dim, rng)`` returning a vector (called for each
         row in increasing order, with the row's first token).
@@ -700,18 +793,25 @@ def load_aligned(path, word_index, *, num_words=None, oov="zeros", seed=None, ca
     LowCoverageWarning
         Under 5% of the looked-up rows were found; the message lists the likely causes.
     """
-    _check_oov(oov)
+    subwords = isinstance(oov, str) and oov == "subwords"
+    if not subwords:
+        _check_oov(oov)
     dt = _check_dtype(dtype)
     plan = _Plan(word_index, num_words, case, start=start, padding_idx=padding_idx,
                  specials=specials, lookup=lookup)
     if not isinstance(path, (str, bytes, os.PathLike)):
         raise TypeError(f"path must be a str or os.PathLike, not {type(path).__name__}")
     path = os.fsdecode(os.fspath(path))
-    if source_kind(path) == "cache":
+    kind = source_kind(path)
+    if kind == "file" and fasttext.is_model(path, member):
+        return _align_model(path, plan, oov, seed, dt, threads, progress, member)
+    if subwords:
+        what = "a cache folder" if kind == "cache" else f"a {sniff(path, member).format!r} file"
+        raise ValueError(f"oov='subwords' needs a fastText or floret model (.bin, .ftz); {path} is "
+                         f"{what}, which holds no subword vectors")
+    if kind == "cache":
         return _align_cache(path, plan, oov, seed, dt)
     plan = plan.for_scan()   # distinct words; _finish scatters them back to the tokens
-    from .formats import sniff
-
     info = sniff(path, member=member)
     if info.dim is None:  # no data at all
         raise EmbeddingFormatError(no_vectors_reason(path, member), path=path)

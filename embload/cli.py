@@ -382,6 +382,10 @@ def _cmd_info(args):
                                   progress=args.progress)
     if cache_meta is None:
         report["format"] = vectors.format or args.format
+    if report["format"] == "fasttext-bin":  # a fastText/floret model: its args, quantization, pruning
+        from .fasttext import load_fasttext
+
+        report["model"] = load_fasttext(path, errors=args.errors).describe()
     matrix = vectors.vectors
     report.update(count=len(vectors), dim=int(matrix.shape[1]), dtype=str(matrix.dtype))
     if args.limit is not None:
@@ -423,6 +427,17 @@ def _print_info(report):
         out.append(f"source      {source.get('path')} ({source.get('format') or 'format unknown'}, "
                    f"{source.get('size')} bytes)")
     out.append(f"size        {_human_bytes(report['size_bytes'])}")
+    model = report.get("model")
+    if model:
+        a = model["args"]
+        out.append(f"model       {model['kind']} {a['model']} (file version {model['version'] or 'oldest'}), "
+                   f"loss {a['loss']}, {model['words']} words, {model['labels']} labels, "
+                   f"{model['tokens']} training tokens")
+        out.append(f"subwords    n-grams of {a['minn']}-{a['maxn']} characters in {a['bucket']} buckets"
+                   + (f", {a['hash_count']} hashes each (floret)" if a["mode"] == "floret" else ""))
+        out.append(f"matrix      {model['input_rows']} rows x {a['dim']}"
+                   + (", product-quantized" if model["quantized"] else "")
+                   + (f", pruned to {model['kept_buckets']} buckets" if model["pruned"] else ""))
     limit = f" (first {report['limit']} read)" if "limit" in report else ""
     out.append(f"vectors     {report['count']}{limit}")
     out.append(f"dim         {report['dim']}")

@@ -11,6 +11,10 @@ Rules:
 * After a header, the data is text (``"word2vec"``) when the next line has a word and
   ``dim`` fields that ``float()`` accepts; otherwise, when the bytes after the first
   word's space are not plain text, it is ``"word2vec-binary"``.
+* A fastText / floret model (``.bin``, ``.ftz``) is ``"fasttext-bin"``: told by its magic
+  number, or for the oldest layout (no magic) by args and a dictionary header that make
+  sense (:func:`embload._fasttext.detect_layout`; a text file's first bytes never do).
+* A Python pickle (gensim's ``save()``) is refused with a message saying how to read it.
 * Without a header it is ``"glove"``; ``dim`` is the number of fields after the first
   on the first non-blank line (counting only the trailing fields that are numbers, so
   a first word with spaces in it does not inflate it).
@@ -23,14 +27,16 @@ from typing import Optional
 from ._source import read_head
 from .errors import EmbeddingFormatError
 
-__all__ = ["FormatInfo", "FORMATS", "CACHE_FORMAT", "WRITABLE_FORMATS", "NAME_SUFFIXES",
+__all__ = ["FormatInfo", "FORMATS", "VECTORS_FORMATS", "MODEL_FORMATS", "CACHE_FORMAT", "WRITABLE_FORMATS", "NAME_SUFFIXES",
            "FIELD_SEPARATORS", "sniff", "detect_format"]
 
 # The one table of format names. Files are told apart by their bytes (sniff); a cache is a
 # folder (embload.cache). Every module that names formats imports them from here.
-FORMATS = ("glove", "word2vec", "word2vec-binary")   # vectors files the readers parse
-CACHE_FORMAT = "embload"                             # the instant-open folder
-WRITABLE_FORMATS = FORMATS + (CACHE_FORMAT,)
+VECTORS_FORMATS = ("glove", "word2vec", "word2vec-binary")   # a vector per record, read and written
+MODEL_FORMATS = ("fasttext-bin",)                 # fastText / floret models (.bin, .ftz): read only
+FORMATS = VECTORS_FORMATS + MODEL_FORMATS         # the files the readers parse
+CACHE_FORMAT = "embload"                          # the instant-open folder
+WRITABLE_FORMATS = VECTORS_FORMATS + (CACHE_FORMAT,)
 # What a file name says about the format a writer should give it (after any compression
 # suffix; longest first). Used only for output: input formats come from the bytes. ".txt"
 # is GloVe's own spelling (glove.6B.300d.txt); word2vec text is usually ".vec" or ".w2v".
@@ -60,7 +66,7 @@ class FormatInfo:
     Attributes
     ----------
     format : str
-        ``"glove"``, ``"word2vec"`` or ``"word2vec-binary"``.
+        ``"glove"``, ``"word2vec"``, ``"word2vec-binary"`` or ``"fasttext-bin"``.
     compression : str or None
         ``"gzip"``, ``"bz2"``, ``"xz"``, ``"zip"`` or None.
     count : int or None
@@ -164,6 +170,9 @@ def _sniff(path, member=None):
     """:func:`sniff`, and the head of the data it read (so :mod:`embload.io` can size
     its matrix from the head's line lengths without reading the file again)."""
     path = os.fspath(path)
+    model = _sniff_model(path, member)
+    if model is not None:
+        return model
     nbytes = _SNIFF_BYTES
     while True:
         head, compression, member_name = read_head(path, nbytes, member)
@@ -181,10 +190,6 @@ def _sniff(path, member=None):
             if header is not None and _looks_binary(rest, header[1]):
                 break
         nbytes *= 4
-    if head.startswith(_FASTTEXT_MAGIC):
-        raise EmbeddingFormatError(
-            "this is a fastText .bin model, not a vectors file; load the .vec file saved "
-            "next to it, or gensim.models.fasttext.load_facebook_vectors()", path=path)
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise EmbeddingFormatError(
             "the file starts with a UTF-16 byte-order mark; embload reads UTF-8 text "
@@ -222,8 +227,39 @@ def _sniff(path, member=None):
     return FormatInfo("glove", compression, None, dim, skip, 0, bom, member_name), head
 
 
+def refuse_pickle(head, path):
+    """Raise for a Python pickle (what gensim's ``save()`` writes), saying how to read it."""
+    if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5:
+        what = "a gensim model saved with save()" if b"gensim" in head else "a Python pickle"
+        raise EmbeddingFormatError(
+            f"header at byte 0: this is {what}, not a vectors file or fastText model; read it "
+            "with gensim (gensim.models.KeyedVectors.load(path), or FastText.load(path).wv) and "
+            "pass the KeyedVectors to embload.Vectors.from_gensim(); or write the native model "
+            "with gensim.models.fasttext.save_facebook_model()", path=path)
+
+
+def _sniff_model(path, member):
+    """(FormatInfo, head) for a fastText model or None; raises for a pickle and for a
+    model whose header cannot be read (unknown version)."""
+    from . import _fasttext
+
+    head, compression, member_name = read_head(path, _fasttext.SNIFF_BYTES, member)
+    refuse_pickle(head, path)
+    try:
+        layout = _fasttext.detect_layout(head)
+    except ValueError as exc:
+        raise EmbeddingFormatError(str(exc), path=path) from None
+    if layout is None:
+        return None
+    nwords = int.from_bytes(head[layout.dict_at + 4:layout.dict_at + 8], "little", signed=True)
+    info = FormatInfo("fasttext-bin", compression, nwords, layout.args["dim"], 0, 0, False,
+                      member_name)
+    return info, head
+
+
 def detect_format(path, member=None):
-    """``"glove"``, ``"word2vec"`` or ``"word2vec-binary"``, decided from the bytes of ``path``.
+    """``"glove"``, ``"word2vec"``, ``"word2vec-binary"`` or ``"fasttext-bin"``, decided from
+    the bytes of ``path``.
 
     Compressed files (gzip, bz2, xz, zip) are looked into. See :func:`sniff` for
     the details it also returns.

@@ -5,8 +5,6 @@ the (decompressed) bytes, :mod:`embload._parse` parses them into one matrix and 
 word arena, and this module decodes the words, drops duplicates and wraps it up.
 """
 
-import codecs
-import gc
 import os
 import sys
 import warnings
@@ -17,10 +15,11 @@ from . import _parse
 from ._progress import complete, make_progress
 from ._source import open_source
 from .cache import is_cache, open_cache, is_fresh, write_cache
-from .errors import DuplicateWordsWarning, EmbeddingFormatError, WordDecodeError
+from .errors import EmbeddingFormatError
 from .formats import CACHE_FORMAT, _sniff
 from .options import LoadOptions
-from .vectors import Vectors, WordIndex, WordList
+from .vectors import Vectors
+from .wordtable import word_table
 
 __all__ = ["load", "load_with", "load_cached", "source_kind", "no_vectors_reason"]
 
@@ -35,13 +34,17 @@ _BINARY_BLOCK_SIZE = 8 << 20
 
 def load(path, *, format="auto", limit=None, dtype=None, errors="strict", threads=None,
          progress=None, member=None, mmap=True, options=None):
-    """Load a GloVe, word2vec (text or binary) or fastText ``.vec`` file.
+    """Load a GloVe, word2vec (text or binary) or fastText ``.vec`` file, or a fastText model.
+
+    A fastText / floret model (``.bin``, ``.ftz``) gives the vectors of its dictionary's
+    words, as fastText writes them to ``.vec`` (see :func:`embload.load_fasttext` for a
+    vector for any word).
 
     Parameters
     ----------
     path : str or os.PathLike
         The file; gzip, bz2, xz and zip files are decompressed (told by their bytes).
-    format : {"auto", "glove", "word2vec", "word2vec-binary"}
+    format : {"auto", "glove", "word2vec", "word2vec-binary", "fasttext-bin"}
         ``"auto"`` decides from the bytes (:func:`embload.detect_format`).
     limit : int, optional
         Read only the first ``limit`` vectors, and stop reading the file there.
@@ -148,6 +151,14 @@ def load_with(path, opts):
     """:func:`load` of a file (not a cache folder) with a :class:`~embload.LoadOptions`."""
     path = _check_path(path)
     info, head = _sniff(path, member=opts.member)
+    if info.format == "fasttext-bin" or opts.format == "fasttext-bin":
+        if info.format != opts.format and opts.format != "auto":
+            raise EmbeddingFormatError(f"format={opts.format!r}, but the file is "
+                                       f"{'a fastText model' if info.format == 'fasttext-bin' else repr(info.format)}",
+                                       path=path)
+        from .fasttext import load_vectors
+
+        return load_vectors(path, opts)
     line_bytes = _mean_line_bytes(head)
     del head
     fmt = info.format if opts.format == "auto" else opts.format
@@ -218,34 +229,8 @@ def load_with(path, opts):
     if lineno is None and stats.get("trailing"):
         warnings.warn(f"{path}: data after the {count} records announced by the header was ignored",
                       UserWarning, stacklevel=3)
-    words, key_to_index, matrix = _word_table(arena, offsets, lineno, matrix, opts.errors, path)
+    words, key_to_index, matrix = word_table(arena, offsets, lineno, matrix, opts.errors, path)
     return Vectors(words, matrix, key_to_index=key_to_index, path=path, format=fmt)
-
-
-def _word_table(arena, offsets, lineno, matrix, errors, path):
-    """The words and their index. Usually the arena itself, wrapped (a WordList and its C
-    hash index: no str objects, no dict); only invalid UTF-8 or duplicate words take the
-    slower path through a list of str, which is then stored as a WordList too."""
-    # Building n strings (and for duplicates a dict of n entries) would trigger the cyclic
-    # garbage collector many times over (it scans every young container); none is needed.
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        try:
-            words = WordList(arena, offsets)
-        except ValueError:
-            # not valid UTF-8: _decode_words raises (strict) or applies `errors`
-            words = WordList.from_words(_decode_words(arena, offsets, lineno, errors, path))
-        del arena
-        # the C index finds duplicates without a dict of str
-        if words.build_index() == 0:
-            return words, WordIndex(words), matrix
-        listed, matrix = _drop_duplicates(words.tolist(), matrix, lineno, path)
-        words = WordList.from_words(listed)
-        return words, WordIndex(words), matrix
-    finally:
-        if gc_was_enabled:
-            gc.enable()
 
 
 def _mean_line_bytes(head):
@@ -277,54 +262,6 @@ def _estimate_rows(src, dim, count, *, binary, line_bytes=None):
     if line_bytes is None:
         line_bytes = dim * _TEXT_BYTES_PER_VALUE + 8
     return max(1, int(data_bytes / line_bytes * 1.05) + 16)
-
-
-def _decode_words(arena, offsets, lineno, errors, path):
-    n = offsets.shape[0] - 1
-    if n == 0:
-        return []
-    data = memoryview(arena)[:arena.shape[0] - 1]  # drop the last separator
-    try:
-        text, _ = codecs.utf_8_decode(data, errors, True)
-    except UnicodeDecodeError as exc:
-        row = int(np.searchsorted(offsets, exc.start, side="right")) - 1
-        word = bytes(arena[offsets[row]:offsets[row + 1] - 1])
-        where = {"line": int(lineno[row])} if lineno is not None else {"record": row + 1}
-        start = exc.start - int(offsets[row])
-        raise WordDecodeError(
-            f"word is not valid UTF-8 ({exc.reason} at byte {start}); "
-            f"pass errors='replace' or errors='ignore' to load it anyway",
-            object=word, start=start, end=min(exc.end - int(offsets[row]), len(word)),
-            path=path, text=word, **where) from exc
-    words = text.split("\n")
-    if len(words) != n:
-        # a word held a '\n' (binary files) or an error handler produced one
-        raw = arena.tobytes()
-        words = [raw[offsets[i]:offsets[i + 1] - 1].decode("utf-8", errors) for i in range(n)]
-    return words
-
-
-def _drop_duplicates(words, matrix, lineno, path):
-    first = {}
-    keep = []
-    example = None
-    for i, word in enumerate(words):
-        j = first.setdefault(word, i)
-        if j == i:
-            keep.append(i)
-        elif example is None:
-            example = (word, j, i)
-    dropped = len(words) - len(keep)
-    word, j, i = example
-    if lineno is not None:
-        where = f"line {int(lineno[i])} repeats line {int(lineno[j])}"
-    else:
-        where = f"record {i + 1} repeats record {j + 1}"
-    warnings.warn(f"{path}: {dropped} duplicate word{'s' if dropped != 1 else ''} dropped, keeping the "
-                  f"first vector of each (e.g. {word!r}: {where})", DuplicateWordsWarning, stacklevel=5)
-    keep = np.asarray(keep, dtype=np.int64)
-    matrix = _parse.compact_rows(matrix, keep)
-    return [words[i] for i in keep], matrix
 
 
 def no_vectors_reason(path, member=None):

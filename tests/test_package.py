@@ -19,9 +19,10 @@ PACKAGE_DIR = os.path.dirname(embload.__file__)
 # modules' docstrings).
 STAGES = [
     {"errors", "_checks", "_threads", "_progress", "_atomic"},
-    {"_source", "formats", "options"},
+    {"_source", "_fasttext", "formats", "options"},   # _fasttext: formats asks it whether bytes are a model
     {"_words", "vectors", "_conversions"},
-    {"_parse", "cache", "read", "fasttext", "_fasttext"},
+    {"_parse", "wordtable", "cache", "fasttext"},
+    {"read"},
     {"_write", "write"},
     {"vocabulary", "_align", "align", "_similarity", "similarity"},
     {"conversion", "interop", "text", "_text", "_layer", "layer", "optimizers", "dask"},

@@ -93,9 +93,11 @@ def test_words_equal_after_replace_are_duplicates(tmp_path):
     assert v.vectors.tolist() == [[1, 2], [3, 4]]
 
 
-def test_fasttext_model_is_refused_with_advice():
-    with pytest.raises(EmbeddingFormatError, match=r"this is a fastText \.bin model, not a vectors file"):
-        embload.load(datapath("crime-and-punishment.bin"))
+def test_fasttext_model_loads_its_word_vectors():
+    # a model gives what fastText writes to .vec (tests/test_fasttext.py checks the values)
+    vectors = embload.load(datapath("crime-and-punishment.bin"))
+    assert vectors.format == "fasttext-bin"
+    assert vectors.words == embload.load(datapath("crime-and-punishment.vec")).words
 
 
 def test_pathlike_and_threads_and_progress(tmp_path):
