@@ -565,3 +565,21 @@ def test_fuzz_header_and_dictionary(data):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fuzz_fasttext(bytes(raw))
+
+
+def test_load_aligned_model_with_any_numbering_and_lookup():
+    # a model goes through the same plan as a vectors file: 0-based ids, a padding row,
+    # lookup= mapping several tokens to one word, subwords for the rest
+    path = datapath("lee_fasttext_new.bin")
+    model = load_fasttext(path)
+    vocab = ["<pad>", "Hundred", "HUNDRED", "rejectionz", "xq"]
+    aligned = embload.load_aligned(path, vocab, oov="subwords", lookup=str.lower)
+    assert aligned.padding_idx == 0 and not aligned.matrix[0].any()
+    np.testing.assert_array_equal(aligned.matrix[1], model["hundred"])
+    np.testing.assert_array_equal(aligned.matrix[2], model["hundred"])
+    np.testing.assert_array_equal(aligned.matrix[3], model["rejectionz"])
+    assert aligned.found.tolist() == [False, True, True, False, False]
+    assert aligned.from_subwords.tolist()[3] and not aligned.from_subwords[1]
+    assert "from subwords:" in aligned.summary()
+    with pytest.raises(ValueError, match="oov='subwords' needs a fastText or floret model"):
+        embload.load_aligned(datapath("lee_fasttext.vec"), vocab, oov="subwords")
