@@ -755,6 +755,9 @@ def pad_sequences(
             raise ValueError("`sequences` is empty: pass `maxlen` to get a (0, maxlen) array.")
         maxlen = max(lengths)
     else:
+        if isinstance(maxlen, (bool, np.bool_)):
+            # operator.index(True) is 1: a flag passed by mistake would cut every row to one
+            raise TypeError(f"maxlen must be an int or None, got {maxlen!r}")
         maxlen = operator.index(maxlen)
         if maxlen < 0:
             raise ValueError(f"maxlen must be >= 0, got {maxlen}")
@@ -767,7 +770,14 @@ def pad_sequences(
         )
 
     x = np.full((num_samples, maxlen) + sample_shape, value, dtype=dtype)
-    if maxlen == 0 or first is None:
+    if first is None:
+        return x
+    if maxlen == 0:
+        # nothing is copied, but the samples must still agree in shape: Keras (whose
+        # s[-0:] is the whole sequence) checks them all, and so do we
+        for idx, s in enumerate(sequences):
+            if len(s):
+                _check_sample_shape(np.asarray(s).shape[1:], idx, sample_shape)
         return x
     cut = slice(-maxlen, None) if truncating == "pre" else slice(None, maxlen)
 
@@ -792,16 +802,20 @@ def pad_sequences(
         if not len(s):
             continue
         trunc = np.asarray(s[cut], dtype=dtype)
-        if trunc.shape[1:] != sample_shape:
-            raise ValueError(
-                "Shape of sample %s of sequence at position %s is different from expected shape %s"
-                % (trunc.shape[1:], idx, sample_shape)
-            )
+        _check_sample_shape(trunc.shape[1:], idx, sample_shape)
         if padding == "post":
             x[idx, : len(trunc)] = trunc
         else:
             x[idx, -len(trunc) :] = trunc
     return x
+
+
+def _check_sample_shape(shape, idx, sample_shape):
+    if shape != sample_shape:
+        raise ValueError(
+            "Shape of sample %s of sequence at position %s is different from expected shape %s"
+            % (shape, idx, sample_shape)
+        )
 
 
 def _fill_flat(x, sequences, lengths, maxlen, cut, padding, dtype):

@@ -474,3 +474,28 @@ def test_pad_sequences_errors(kpad):
     assert pad_sequences([], maxlen=3).shape == kpad([], maxlen=3).shape == (0, 3)
     # where Keras' s[-0:] keeps the whole sequence and fails to broadcast, we give empty rows
     assert pad_sequences([[1, 2]], maxlen=0).shape == (1, 0)
+
+
+def test_pad_sequences_refuses_boolean_maxlen():
+    # operator.index(True) == 1: the flag used to cut every row to one item
+    for flag in (True, False, np.bool_(True)):
+        with pytest.raises(TypeError, match="maxlen must be an int or None"):
+            pad_sequences([[1, 2, 3]], maxlen=flag)
+
+
+@pytest.mark.parametrize("truncating", ["pre", "post"])
+def test_pad_sequences_maxlen_zero_checks_sample_shapes(kpad, truncating):
+    bad = [[[1, 2]], [[1, 2, 3]]]
+    msg = (r"Shape of sample \(3,\) of sequence at position 1 "
+           r"is different from expected shape \(2,\)")
+    with pytest.raises(ValueError, match=msg):
+        kpad(bad, maxlen=0)  # Keras' s[-0:] is the whole sequence: it sees the bad shape
+    with pytest.raises(ValueError, match=msg):
+        pad_sequences(bad, maxlen=0, truncating=truncating)
+    with pytest.raises(ValueError, match=r"Shape of sample \(2,\) of sequence at position 1"):
+        pad_sequences([[1, 2], [[3, 4]]], maxlen=0, truncating=truncating)
+    # equal shapes: empty rows of the vector shape (Keras gives this with "pre" when
+    # no sequence is longer than one; otherwise it fails to broadcast)
+    assert kpad([[[1, 2]], [], [[3, 4]]], maxlen=0).shape == (3, 0, 2)
+    good = [[[1, 2]], [], [[3, 4], [5, 6]]]
+    assert pad_sequences(good, maxlen=0, truncating=truncating).shape == (3, 0, 2)
