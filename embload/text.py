@@ -52,6 +52,9 @@ from itertools import chain, islice, repeat
 
 import numpy as np
 
+from . import _text
+from ._runtime import resolve_threads
+
 try:  # the C loop behind Counter.update; counts into any dict, keeps first-seen order
     from collections import _count_elements
 except ImportError:  # pragma: no cover - every CPython since 3.2 has it
@@ -67,9 +70,13 @@ __all__ = ["Tokenizer", "tokenizer_from_json", "pad_sequences", "text_to_word_se
 DEFAULT_FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'
 
 _MODES = ("binary", "count", "tfidf", "freq")
-# documents tokenized per batch while fitting: bounds the memory held for
-# token lists whatever the corpus size, large enough to amortise the batch setup
-_FIT_BATCH = 8192
+# documents read per batch while fitting (and converting a stream): bounds the
+# memory held whatever the corpus size, large enough for every thread to get a
+# long run of documents per parallel region
+_FIT_BATCH = 32768
+# texts_to_sequences below this many texts per word of the vocabulary stays in
+# Python: the C look-up first copies the whole word_index into a C table
+_C_LOOKUP_MIN_RATIO = 1 / 16
 
 
 @contextmanager
@@ -222,15 +229,14 @@ class Tokenizer:
         char_level=False,
         oov_token=None,
         document_count=0,
+        analyzer=None,
         **kwargs,
     ):
         if "nb_words" in kwargs:  # Keras 1 name, still accepted by Keras 2
             warnings.warn("The `nb_words` argument in `Tokenizer` has been renamed `num_words`.")
             num_words = kwargs.pop("nb_words")
-        # tf.keras' Tokenizer takes a callable `analyzer`; it is never written
-        # to JSON as anything but null, so only that value is accepted.
-        if kwargs.get("analyzer", 0) is None:
-            kwargs.pop("analyzer")
+        if analyzer is not None and not callable(analyzer):
+            raise TypeError(f"analyzer must be a callable str -> tokens or None, got {analyzer!r}")
         if kwargs:
             raise TypeError("Unrecognized keyword arguments: " + str(kwargs))
         if num_words is not None:
@@ -253,6 +259,7 @@ class Tokenizer:
         self.index_docs = defaultdict(int)
         self.word_index = {}
         self.index_word = {}
+        self.analyzer = analyzer
 
     def __repr__(self):
         return (
@@ -267,6 +274,8 @@ class Tokenizer:
         lower = self.lower
         if self.char_level:  # the (lowercased) string itself: each character a token
             words = operator.methodcaller("lower") if lower else _identity
+        elif self.analyzer is not None:  # tf.keras: the raw string, neither lowered nor filtered
+            words = self.analyzer
         else:
             # read the options now: attributes may be changed between calls, as in Keras
             words = _splitter(self.filters, lower, self.split)
@@ -279,18 +288,24 @@ class Tokenizer:
         return tokens
 
     # --------------------------------------------------------------- fitting
-    def fit_on_texts(self, texts):
+    def fit_on_texts(self, texts, threads=None):
         """Update the vocabulary from texts, then renumber every word.
 
         Parameters
         ----------
         texts : iterable
             Strings, or lists of tokens (taken as already split), or a mix;
-            a generator is read once.
+            any iterable (a file read line by line, a generator) is read once,
+            in batches: only the counts are kept, not the texts.
+        threads : int or None
+            Threads tokenizing in parallel (None: all cores). The result is the
+            same for any number.
         """
-        tokens = self._tokenize_fn()
+        options = self._c_options()
+        nthreads = resolve_threads(threads)
+        tokens = None
         counts = {}  # a plain dict: the C counting loop takes its fast path
-        word_docs = self.word_docs
+        counter = None  # the C counts of the batches since the last Python batch
         it = iter(texts)
         with _gc_paused():
             try:
@@ -298,18 +313,58 @@ class Tokenizer:
                     batch = list(islice(it, _FIT_BATCH))
                     if not batch:
                         break
+                    docs = _text.gather(batch) if options is not None else None
+                    if docs is not None:
+                        if counts:  # keep first-seen order: earlier Python counts first
+                            self._merge_counts(counts)
+                            counts = {}
+                        if counter is None:
+                            counter = _text.Counter(options, nthreads)
+                        counter.add(docs)
+                        self.document_count += len(batch)
+                        continue
+                    # a document the C path does not take (not a str or a list of
+                    # str), or options it does not (an analyzer): Keras' way in Python
+                    if counter is not None:
+                        self._merge_counter(counter)
+                        counter = None
+                    if tokens is None:
+                        tokens = self._tokenize_fn()
                     seqs = list(map(tokens, batch))
                     _count_elements(counts, chain.from_iterable(seqs))
                     # set() per document as Keras builds it, so word_docs gets its
                     # keys in the very same order and to_json() writes the same text
-                    _count_elements(word_docs, chain.from_iterable(map(set, seqs)))
+                    _count_elements(self.word_docs, chain.from_iterable(map(set, seqs)))
                     self.document_count += len(batch)
                     del seqs
             finally:
                 # on an error (a document that is not text, say) the batches done so
                 # far stay counted, consistent with word_docs and document_count
+                if counter is not None:
+                    self._merge_counter(counter)
                 self._merge_counts(counts)
             self._renumber()
+
+    def _c_options(self):
+        """The options in C form, or None where the Python path must do the work."""
+        if self.analyzer is not None:
+            return None
+        try:
+            return _text.Options(self.filters, self.split, self.lower, self.char_level)
+        except _text.NotSupported:
+            return None
+
+    def _merge_counter(self, counter):
+        words, counts, docs, docs_order, _ = counter.result()
+        self._merge_counts(dict(zip(words, counts.tolist())))
+        wd = self.word_docs
+        doc_words = [words[i] for i in docs_order.tolist()]
+        doc_counts = docs[docs_order].tolist()
+        if not wd:
+            wd.update(zip(doc_words, doc_counts))
+        else:
+            get = wd.get
+            wd.update([(w, get(w, 0) + c) for w, c in zip(doc_words, doc_counts)])
 
     def _merge_counts(self, counts):
         wc = self.word_counts
@@ -346,7 +401,7 @@ class Tokenizer:
         _count_elements(self.index_docs, chain.from_iterable(map(set, sequences)))
 
     # ----------------------------------------------------- texts -> sequences
-    def texts_to_sequences(self, texts):
+    def texts_to_sequences(self, texts, threads=None):
         """Turn each text into a list of word indices.
 
         Unknown words are dropped, or become the OOV index; words with an
@@ -355,16 +410,61 @@ class Tokenizer:
         Parameters
         ----------
         texts : iterable of str or of lists of tokens
+        threads : int or None
+            Threads tokenizing in parallel (None: all cores, and the C path
+            whatever the number of texts).
 
         Returns
         -------
         list of list of int
         """
+        if threads is not None or _c_lookup_pays(texts, self.word_index):
+            if not isinstance(texts, list):
+                texts = list(texts)
+            plan = self._lookup_plan()
+            if plan is not None:
+                result = _lookup_lists(plan, texts, resolve_threads(threads))
+                if result is not None:
+                    return result
         return _convert_all(self._sequence_fn, texts, self.word_index)
 
-    def texts_to_sequences_generator(self, texts):
-        """Yield ``texts_to_sequences`` one text at a time (lazily)."""
-        yield from map(self._sequence_fn(), texts)
+    def texts_to_sequences_generator(self, texts, threads=None):
+        """Yield ``texts_to_sequences`` one text at a time.
+
+        The texts are read ahead in batches (1, 2, 4, ... up to a few thousand)
+        that are converted together; each batch uses the ``word_index`` as it is
+        when the batch is read.
+        """
+        it = iter(texts)
+        nthreads = resolve_threads(threads)
+        size = 1
+        plan = python = None
+        while True:
+            batch = list(islice(it, size))
+            if not batch:
+                return
+            size = min(2 * size, 4096)
+            if plan is None and size >= 64:
+                plan = self._lookup_plan() or False
+            result = _lookup_lists(plan, batch, nthreads) if plan else None
+            if result is None:
+                python = python or self._sequence_fn()
+                result = list(map(python, batch))
+            yield from result
+
+    def _lookup_plan(self):
+        """What the C look-up needs (a snapshot of word_index), or None for the Python path."""
+        options = self._c_options()
+        if options is None:
+            return None
+        num_words = self.num_words
+        try:
+            num_words = operator.index(num_words) if num_words else 0
+            oov_value = self.word_index.get(self.oov_token)
+            table = _text.Table(self.word_index)
+        except (TypeError, _text.NotSupported):
+            return None  # an odd limit or index: Keras' own comparisons, in Python
+        return options, table, num_words, self.oov_token is not None, oov_value
 
     def _sequence_fn(self, cut=False):
         """A function text -> indices, Keras' rules for the current state.
@@ -625,6 +725,29 @@ def _convert_all(make_fn, items, table):
     cut = hasattr(items, "__len__") and len(items) * 16 >= len(table)
     with _gc_paused():
         return list(map(make_fn(cut), items))
+
+
+def _c_lookup_pays(texts, table):
+    return hasattr(texts, "__len__") and len(texts) >= len(table) * _C_LOOKUP_MIN_RATIO
+
+
+def _lookup_codes(plan, texts, nthreads):
+    """(table ids with -1 for the OOV index, tokens per text), or None: the Python path."""
+    options, table, num_words, has_oov, oov_value = plan
+    docs = _text.gather(texts)
+    if docs is None:
+        return None
+    return _text.lookup(
+        options, table, docs, num_words, has_oov, oov_value is not None, nthreads
+    )
+
+
+def _lookup_lists(plan, texts, nthreads):
+    codes = _lookup_codes(plan, texts, nthreads)
+    if codes is None:
+        return None
+    with _gc_paused():
+        return _text.to_lists(codes[0], codes[1], plan[1].values, plan[4])
 
 
 def _int_array(sequences, count):
