@@ -22,6 +22,8 @@ cdef extern from "tokenize.h" nogil:
         int lower
         int char_level
         uint8_t sep_ascii[128]
+        uint8_t sep_lowered[128]
+        uint8_t ascii_map[128]
         const uint32_t *filters
         int64_t n_filters
         const uint32_t *split
@@ -80,7 +82,7 @@ cdef extern from "tokenize.h" nogil:
     int el_lookup_range(const el_tokopts *o, const el_docs *D, int64_t d0, int64_t d1,
                         const el_vocab *table, int64_t num_words, int has_oov,
                         int oov_has_index, el_toks *t, el_idbuf *out, int64_t *lengths)
-    uint64_t el_wh_hash(const char *p, int64_t n)
+    uint64_t el_tok_hash(const char *p, int64_t n)
 
 
 cdef class Options:

@@ -211,6 +211,10 @@ cdef class Options:
                 self.opts.sep_ascii[c] = 1
         if len(split) == 1 and ord(split) < 128:
             self.opts.sep_ascii[ord(split)] = 1
+        for i in range(128):
+            self.opts.ascii_map[i] = i + 32 if lower and 65 <= i <= 90 else i
+        for i in range(128):
+            self.opts.sep_lowered[i] = self.opts.sep_ascii[self.opts.ascii_map[i]]
         wide = np.unique(np.asarray([c for c in codes if c >= 128] + [0], dtype=np.uint32))
         self._filters = np.ascontiguousarray(wide[1:])
         self._split = np.frombuffer(split.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).copy()
@@ -482,7 +486,7 @@ cdef class Table:
             if not PyUnicode_Check(word):
                 continue  # never equal to a token, which is always a str
             key = (<str>word).encode("utf-8", "surrogatepass")
-            wid = el_vocab_add(&self.vocab, key, len(key), el_wh_hash(key, len(key)), &added)
+            wid = el_vocab_add(&self.vocab, key, len(key), el_tok_hash(key, len(key)), &added)
             if wid < 0:
                 raise MemoryError()
             self.vocab.words[wid].value = number

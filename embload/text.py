@@ -356,7 +356,10 @@ class Tokenizer:
 
     def _merge_counter(self, counter):
         words, counts, docs, docs_order, _ = counter.result()
-        self._merge_counts(dict(zip(words, counts.tolist())))
+        if not self.word_counts:
+            self.word_counts.update(zip(words, counts.tolist()))
+        else:
+            self._merge_counts(dict(zip(words, counts.tolist())))
         wd = self.word_docs
         doc_words = [words[i] for i in docs_order.tolist()]
         doc_counts = docs[docs_order].tolist()
@@ -585,15 +588,17 @@ class Tokenizer:
         return general
 
     # --------------------------------------------------------------- matrices
-    def texts_to_matrix(self, texts, mode="binary"):
+    def texts_to_matrix(self, texts, mode="binary", threads=None):
         """A ``(len(texts), num_words)`` float64 matrix of the texts.
 
         Parameters
         ----------
         texts : iterable of str or of lists of tokens
         mode : {"binary", "count", "tfidf", "freq"}
+        threads : int or None
+            Threads tokenizing in parallel (see ``texts_to_sequences``).
         """
-        return self.sequences_to_matrix(self.texts_to_sequences(texts), mode=mode)
+        return self.sequences_to_matrix(self.texts_to_sequences(texts, threads=threads), mode=mode)
 
     def sequences_to_matrix(self, sequences, mode="binary"):
         """A ``(len(sequences), num_words)`` float64 matrix of the sequences.
@@ -913,13 +918,13 @@ def pad_sequences(
             x[:, maxlen - block.shape[1] :] = block
         return x
 
-    if (
-        not sample_shape
-        and x.dtype.kind in "biufc"
-        and set(map(type, sequences)) == {list}
-        and _fill_flat(x, sequences, lengths, maxlen, cut, padding, dtype)
-    ):
-        return x
+    if not sample_shape and x.dtype.kind in "biufc" and set(map(type, sequences)) == {list}:
+        # lists of Python ints straight into the rows, in C; else one NumPy conversion
+        rows = sequences if isinstance(sequences, list) else list(sequences)
+        if _text.pad_lists(x, rows, maxlen, padding == "post", truncating == "post"):
+            return x
+        if _fill_flat(x, sequences, lengths, maxlen, cut, padding, dtype):
+            return x
 
     for idx, s in enumerate(sequences):
         if not len(s):

@@ -26,7 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wordhash.h" /* el_wh_hash: the project's one hash of word bytes */
 
 /* ------------------------------------------------------------------------ */
 /* Strings and case tables                                                    */
@@ -113,6 +112,8 @@ typedef struct {
     int lower;                /* lowercase first (str.lower) */
     int char_level;           /* every code point a token */
     uint8_t sep_ascii[128];   /* 1 for an ASCII filter character (and a one-character split) */
+    uint8_t sep_lowered[128]; /* sep_ascii of the character after lowercasing (if lower) */
+    uint8_t ascii_map[128];   /* each ASCII character after lowercasing (if lower) */
     const uint32_t *filters;  /* every filter code point, sorted */
     int64_t n_filters;
     const uint32_t *split;    /* the separator's code points */
@@ -228,42 +229,76 @@ static inline int el_tok_chars(const el_tokopts *o, const el_str *s, el_toks *t)
     return 0;
 }
 
-/* Words with a one-code-point split: cut at every filter or split character. */
+/* Words with a one-code-point split: cut at every filter or split character.
+ * One loop per storage width, with the output position in a local (char stores may
+ * alias anything, so a field would be reloaded after every byte). */
+#define EL_WORDS1_WIDE(NAME, CT)                                                          \
+    static inline int NAME(const el_tokopts *o, const el_str *s, el_toks *t) {              \
+        const CT *p = (const CT *)s->data;                                                  \
+        const int64_t n = s->len;                                                           \
+        const uint32_t split = o->split[0];                                                 \
+        const uint8_t *sep = o->sep_ascii;                                                  \
+        uint32_t out[3];                                                                    \
+        /* room: one byte per code point left, and 12 for the current one */            \
+        if (el_grow((void **)&t->buf, &t->cap, t->len + n + 16, 1)) return -1;              \
+        for (int64_t i = 0; i < n; i++) {                                                   \
+            uint32_t cp = p[i];                                                             \
+            int m = 1;                                                                      \
+            if (cp < 128) {                                                                 \
+                if (o->lower && cp >= 'A' && cp <= 'Z') cp += 32;                           \
+                if (sep[cp]) {                                                              \
+                    if (el_toks_close(t, 0)) return -1;                                     \
+                } else {                                                                    \
+                    t->buf[t->len++] = (char)cp;                                            \
+                }                                                                           \
+                continue;                                                                   \
+            }                                                                               \
+            if (o->lower) m = el_lower_at(o->cases, s, i, cp, out);                         \
+            else out[0] = cp;                                                               \
+            if (el_grow((void **)&t->buf, &t->cap, t->len + 12 + (n - i), 1)) return -1;     \
+            for (int k = 0; k < m; k++) {                                                   \
+                uint32_t c = out[k];                                                        \
+                if (c < 128 ? sep[c] : (c == split || (o->n_filters && el_is_filter(o, c)))) { \
+                    if (el_toks_close(t, 0)) return -1;                                     \
+                } else {                                                                    \
+                    el_put_utf8(t, c);                                                      \
+                }                                                                           \
+            }                                                                               \
+        }                                                                                   \
+        return el_toks_close(t, 0);                                                         \
+    }
+
+EL_WORDS1_WIDE(el_tok_words1_ucs1, uint8_t)
+EL_WORDS1_WIDE(el_tok_words1_ucs2, uint16_t)
+EL_WORDS1_WIDE(el_tok_words1_ucs4, uint32_t)
+
 static inline int el_tok_words1(const el_tokopts *o, const el_str *s, el_toks *t) {
-    if (s->ascii) { /* the fast path: one byte per character, one table look-up */
-        const unsigned char *p = (const unsigned char *)s->data;
-        const uint8_t *sep = o->sep_ascii;
-        const int lower = o->lower;
-        if (el_grow((void **)&t->buf, &t->cap, t->len + s->len + 1, 1)) return -1;
-        for (int64_t i = 0; i < s->len; i++) {
-            unsigned char b = p[i];
-            if (lower && b >= 'A' && b <= 'Z') b += 32;
-            if (sep[b]) {
-                if (el_toks_close(t, 0)) return -1;
-            } else {
-                t->buf[t->len++] = (char)b;
-            }
-        }
-        return el_toks_close(t, 0);
+    if (!s->ascii) {
+        if (s->kind == 1) return el_tok_words1_ucs1(o, s, t);
+        if (s->kind == 2) return el_tok_words1_ucs2(o, s, t);
+        return el_tok_words1_ucs4(o, s, t);
     }
-    const uint32_t split = o->split[0];
-    uint32_t out[3];
-    for (int64_t i = 0; i < s->len; i++) {
-        uint32_t cp = el_str_at(s, i);
-        int n = 1;
-        if (o->lower) n = el_lower_at(o->cases, s, i, cp, out);
-        else out[0] = cp;
-        if (el_toks_room(t)) return -1;
-        for (int k = 0; k < n; k++) {
-            uint32_t c = out[k];
-            if (c < 128 ? o->sep_ascii[c] : (c == split || (o->n_filters && el_is_filter(o, c)))) {
-                if (el_toks_close(t, 0)) return -1;
-            } else {
-                el_put_utf8(t, c);
-            }
-        }
+    /* ASCII: find each run of non-separators, copy it (lowered) in one tight loop */
+    const unsigned char *p = (const unsigned char *)s->data;
+    const int64_t n = s->len;
+    const uint8_t *sep = o->sep_lowered;
+    const uint8_t *low = o->ascii_map;
+    if (el_grow((void **)&t->buf, &t->cap, t->len + n + 1, 1)) return -1;
+    if (el_grow((void **)&t->end, &t->ncap, t->n + n / 2 + 2, sizeof(int64_t))) return -1;
+    char *const base = t->buf;
+    char *out = base + t->len;
+    int64_t *ends = t->end;
+    int64_t ntok = t->n;
+    int64_t i = 0;
+    for (;;) {
+        while (i < n && sep[p[i]]) i++;
+        if (i >= n) break;
+        while (i < n && !sep[p[i]]) *out++ = (char)low[p[i++]];
+        ends[ntok++] = out - base;
     }
-    return el_toks_close(t, 0);
+    t->len = out - base;
+    t->n = ntok;
+    return 0;
 }
 
 /* Words with a split of several code points: build the lowercased text with every
@@ -330,6 +365,49 @@ static inline int el_tokenize(const el_tokopts *o, const el_docs *D, int64_t d, 
 /* ------------------------------------------------------------------------ */
 /* Vocabulary: a growable hash table of words with their counts               */
 /* ------------------------------------------------------------------------ */
+
+/* The hash of a token. Its own function, not el_wh_hash: tokens are mostly shorter
+ * than 8 bytes, and there el_wh_hash's variable-length memcpy of the tail is a libc
+ * call that cost a third of the counting time; here the tail is assembled in
+ * registers. Only ever compared with itself (tables of this header). */
+static inline uint64_t el_tok_hash(const char *p, int64_t n) {
+    const unsigned char *q = (const unsigned char *)p;
+    uint64_t h = 0x9E3779B97F4A7C15ULL ^ ((uint64_t)n * 0x100000001b3ULL);
+    while (n >= 8) {
+        uint64_t w;
+        memcpy(&w, q, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdULL;
+        h ^= h >> 31;
+        q += 8;
+        n -= 8;
+    }
+    if (n > 0) {
+        uint64_t w = 0;
+        for (int64_t k = 0; k < n; k++) w |= (uint64_t)q[k] << (8 * k);
+        h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+        h ^= h >> 29;
+    }
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    return h;
+}
+
+/* a == b for n bytes, without a libc call for short words */
+static inline int el_tok_eq(const char *a, const char *b, int64_t n) {
+    while (n >= 8) {
+        uint64_t x, y;
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        if (x != y) return 0;
+        a += 8;
+        b += 8;
+        n -= 8;
+    }
+    for (int64_t k = 0; k < n; k++)
+        if (a[k] != b[k]) return 0;
+    return 1;
+}
 
 typedef struct {
     uint64_t hash;
@@ -402,7 +480,7 @@ static inline int64_t el_vocab_find(const el_vocab *v, const char *p, int64_t n,
         int64_t id = v->slots[i];
         if (id < 0) break;
         const el_word *w = &v->words[id];
-        if (w->hash == h && w->len == n && memcmp(v->arena + w->off, p, (size_t)n) == 0) {
+        if (w->hash == h && w->len == n && el_tok_eq(v->arena + w->off, p, n)) {
             *slot = i;
             return id;
         }
@@ -414,7 +492,7 @@ static inline int64_t el_vocab_find(const el_vocab *v, const char *p, int64_t n,
 
 static inline int64_t el_vocab_get(const el_vocab *v, const char *p, int64_t n) {
     int64_t slot;
-    return el_vocab_find(v, p, n, el_wh_hash(p, n), &slot);
+    return el_vocab_find(v, p, n, el_tok_hash(p, n), &slot);
 }
 
 /* The id of the word, added (with zero counts) if new; *added tells which. -1: no memory. */
@@ -453,7 +531,7 @@ static inline int el_vocab_count(el_vocab *v, const el_toks *t, int64_t doc) {
         int64_t n = t->end[k] - start;
         start = t->end[k];
         int added;
-        int64_t id = el_vocab_add(v, p, n, el_wh_hash(p, n), &added);
+        int64_t id = el_vocab_add(v, p, n, el_tok_hash(p, n), &added);
         if (id < 0) return -1;
         el_word *w = &v->words[id];
         if (added) {
