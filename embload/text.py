@@ -44,10 +44,12 @@ paused while the many small, acyclic token lists are made.
 import gc
 import json
 import operator
+import random
 import warnings
 from collections import OrderedDict, defaultdict
 from contextlib import contextmanager
 from functools import lru_cache
+from hashlib import md5
 from itertools import chain, islice, repeat
 
 import numpy as np
@@ -65,7 +67,16 @@ except ImportError:  # pragma: no cover - every CPython since 3.2 has it
             mapping[elem] = get(elem, 0) + 1
 
 
-__all__ = ["Tokenizer", "tokenizer_from_json", "pad_sequences", "text_to_word_sequence"]
+__all__ = [
+    "Tokenizer",
+    "tokenizer_from_json",
+    "pad_sequences",
+    "text_to_word_sequence",
+    "one_hot",
+    "hashing_trick",
+    "skipgrams",
+    "make_sampling_table",
+]
 
 DEFAULT_FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'
 
@@ -173,6 +184,155 @@ def text_to_word_sequence(text, filters=DEFAULT_FILTERS, lower=True, split=" "):
     list of str
     """
     return _splitter(filters, lower, split)(text)
+
+
+def hashing_trick(
+    text, n, hash_function=None, filters=DEFAULT_FILTERS, lower=True, split=" ", analyzer=None
+):
+    """Words as indices in ``[1, n)`` by hashing, as Keras' ``hashing_trick``.
+
+    Parameters
+    ----------
+    text : str
+    n : int
+        Size of the hashing space: indices are ``hash(word) % (n - 1) + 1``
+        (0 stays free for padding); different words may share an index.
+    hash_function : None, "md5" or callable str -> int
+        ``None`` is Python's ``hash``, which is salted per process
+        (``PYTHONHASHSEED``): the indices change from one run to the next, so
+        a model trained on them cannot be reused. ``"md5"`` gives the same
+        indices in every process and on every machine: the reproducible choice.
+    filters, lower, split
+        As for ``text_to_word_sequence``.
+    analyzer : callable str -> list of str, optional
+        Replaces ``text_to_word_sequence`` (tf.keras' argument).
+
+    Returns
+    -------
+    list of int
+    """
+    if hash_function is None:
+        hash_function = hash
+    elif hash_function == "md5":
+        hash_function = _md5_int
+    words = analyzer(text) if analyzer is not None else text_to_word_sequence(
+        text, filters=filters, lower=lower, split=split
+    )
+    return [hash_function(w) % (n - 1) + 1 for w in words]
+
+
+def _md5_int(word):
+    return int(md5(word.encode()).hexdigest(), 16)
+
+
+def one_hot(text, n, filters=DEFAULT_FILTERS, lower=True, split=" ", analyzer=None):
+    """``hashing_trick`` with Python's ``hash``, as Keras' ``one_hot``.
+
+    Despite the name, the result is a list of word indices in ``[1, n)``, not
+    one-hot vectors. Python's ``hash`` is salted per process, so the indices
+    differ between runs: use ``hashing_trick(..., hash_function="md5")`` for
+    indices that can be reproduced.
+    """
+    return hashing_trick(
+        text, n, hash_function=hash, filters=filters, lower=lower, split=split, analyzer=analyzer
+    )
+
+
+# Keras' value of Euler's constant in make_sampling_table (0.5772...), kept so the
+# tables are the same numbers
+_KERAS_GAMMA = 0.577
+
+
+def make_sampling_table(size, sampling_factor=1e-5):
+    """word2vec's sub-sampling probabilities by word rank, as Keras' ``make_sampling_table``.
+
+    Frequencies are approximated by Zipf's law from the rank, so entry ``i``
+    is the probability of keeping the ``i``-th most common word:
+    ``min(1, sqrt(f) / f)`` with ``f = sampling_factor * rank * (log(rank) + gamma) + ...``.
+    Pass it to ``skipgrams(sampling_table=...)``; word indices from a fitted
+    ``Tokenizer`` are ranks (1 = most common).
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (size,)
+    """
+    rank = np.arange(size, dtype=np.float64)
+    rank[:1] = 1.0
+    inv_frequency = rank * (np.log(rank) + _KERAS_GAMMA) + 0.5 - 1.0 / (12.0 * rank)
+    f = sampling_factor * inv_frequency
+    return np.minimum(1.0, f / np.sqrt(f))
+
+
+def skipgrams(
+    sequence,
+    vocabulary_size,
+    window_size=4,
+    negative_samples=1.0,
+    shuffle=True,
+    categorical=False,
+    sampling_table=None,
+    seed=None,
+):
+    """Skip-gram training pairs from one sequence of word indices, as Keras' ``skipgrams``.
+
+    Every word ``w`` (index 0, padding, is skipped) is paired with each word
+    within ``window_size`` of it (label 1), then ``negative_samples`` times as
+    many pairs of a shuffled first word and a random index in
+    ``[1, vocabulary_size)`` are added (label 0). Randomness comes from Python's
+    ``random`` module, drawn in Keras' order, so after ``random.seed(s)`` the
+    result is Keras' to the pair.
+
+    Parameters
+    ----------
+    sequence : sequence of int
+    vocabulary_size : int
+        Largest index + 1.
+    window_size : int
+    negative_samples : float
+        0 for no negative pairs.
+    shuffle : bool
+        Shuffle pairs and labels together (seeded with ``seed``, else a seed
+        drawn from ``random``).
+    categorical : bool
+        Labels ``[0, 1]``/``[1, 0]`` instead of 1/0.
+    sampling_table : array, optional
+        Word ``w`` is kept with probability ``sampling_table[w]``
+        (see ``make_sampling_table``).
+    seed : int, optional
+
+    Returns
+    -------
+    couples : list of [int, int]
+    labels : list of int (or of [int, int])
+    """
+    positive, negative = ([0, 1], [1, 0]) if categorical else (1, 0)
+    couples = []
+    n = len(sequence)
+    for i, wi in enumerate(sequence):
+        if not wi:
+            continue
+        if sampling_table is not None and sampling_table[wi] < random.random():
+            continue
+        for j in range(max(0, i - window_size), min(n, i + window_size + 1)):
+            if j != i and sequence[j]:
+                couples.append([wi, sequence[j]])
+    labels = [list(positive) for _ in couples] if categorical else [positive] * len(couples)
+    if negative_samples > 0:
+        count = int(len(labels) * negative_samples)
+        firsts = [c[0] for c in couples]
+        random.shuffle(firsts)
+        couples += [
+            [firsts[i % len(firsts)], random.randint(1, vocabulary_size - 1)] for i in range(count)
+        ]
+        labels += [negative] * count
+    if shuffle:
+        if seed is None:
+            seed = random.randint(0, 10**7)  # Keras' 10e6, a float that Python 3.12 refuses
+        random.seed(seed)
+        random.shuffle(couples)
+        random.seed(seed)
+        random.shuffle(labels)
+    return couples, labels
 
 
 class Tokenizer:

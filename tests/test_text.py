@@ -499,3 +499,63 @@ def test_pad_sequences_maxlen_zero_checks_sample_shapes(kpad, truncating):
     assert kpad([[[1, 2]], [], [[3, 4]]], maxlen=0).shape == (3, 0, 2)
     good = [[[1, 2]], [], [[3, 4], [5, 6]]]
     assert pad_sequences(good, maxlen=0, truncating=truncating).shape == (3, 0, 2)
+
+
+# ------------------------------------- one_hot, hashing_trick, skipgrams, sampling
+@SETTINGS
+@given(text=st.text(alphabet=CHARS.replace("\ud800", ""), max_size=60), n=st.integers(2, 50))
+def test_hashing_matches_keras(text, n):
+    for fn in ("md5", None, len):
+        assert embload.hashing_trick(text, n, hash_function=fn) == kp_text.hashing_trick(
+            text, n, hash_function=fn
+        )
+    assert embload.one_hot(text, n) == kp_text.one_hot(text, n)  # same process, same salt
+    assert embload.hashing_trick(text, n, split=",", lower=False) == kp_text.hashing_trick(
+        text, n, split=",", lower=False
+    )
+
+
+def test_hashing_trick_md5_is_reproducible_and_analyzer():
+    # md5 of the UTF-8 bytes: fixed numbers, the same in any process
+    assert embload.hashing_trick("The cat", 1000, hash_function="md5") == [
+        int(__import__("hashlib").md5(w.encode()).hexdigest(), 16) % 999 + 1 for w in ["the", "cat"]
+    ]
+    got = embload.hashing_trick("a/B", 10, hash_function=len, analyzer=lambda t: t.split("/"))
+    assert got == [2, 2]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seq=st.lists(st.integers(0, 9), max_size=20),
+    window=st.integers(1, 4),
+    negative=st.sampled_from([0.0, 0.5, 1.0, 2.0]),
+    shuffle=st.booleans(),
+    categorical=st.booleans(),
+    sampled=st.booleans(),
+    seed=st.one_of(st.none(), st.integers(0, 100)),
+    state=st.integers(0, 2**32 - 1),
+)
+def test_skipgrams_match_keras(seq, window, negative, shuffle, categorical, sampled, seed, state):
+    import random
+
+    kp_sequence_mod = pytest.importorskip("keras_preprocessing.sequence")
+    table = embload.make_sampling_table(10, sampling_factor=0.05) if sampled else None
+    kwargs = dict(window_size=window, negative_samples=negative, shuffle=shuffle,
+                  categorical=categorical, sampling_table=table, seed=seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # Keras' randint(0, 10e6)
+        random.seed(state)
+        expected = kp_sequence_mod.skipgrams(seq, 10, **kwargs)
+    random.seed(state)
+    assert embload.skipgrams(seq, 10, **kwargs) == expected
+
+
+@pytest.mark.parametrize("size,factor", [(1, 1e-5), (10, 1e-5), (1000, 1e-3), (50, 0.5)])
+def test_make_sampling_table_matches_keras(size, factor):
+    expected = kp_sequence.make_sampling_table(size, sampling_factor=factor)
+    np.testing.assert_array_equal(embload.make_sampling_table(size, sampling_factor=factor), expected)
+
+
+def test_more_public_names():
+    for name in ("one_hot", "hashing_trick", "skipgrams", "make_sampling_table"):
+        assert getattr(embload, name) is getattr(embload.text, name)
