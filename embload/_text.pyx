@@ -383,13 +383,16 @@ cdef class Counter:
         self.documents += docs.n
 
     def result(self):
-        """``(words, counts, docs, docs_order, documents)``.
+        """``(words, counts, docs, first_doc, records, documents)``.
 
         ``words`` in first-seen order (Keras' word_counts order) with their
-        ``counts`` and document counts ``docs``; ``words[docs_order]`` is the
-        order Keras' word_docs gets its keys in: first-seen order, except that
-        the words a document brings together come in the order Python's
-        ``set(tokens)`` of that document iterates them.
+        ``counts``, document counts ``docs`` and the document each was first
+        seen in. Keras' word_docs order is first-seen order except that the
+        words a document brings together come in the order Python's
+        ``set(tokens)`` of that document iterates them, which depends on the
+        process's string hashing; ``records`` lists those documents as
+        ``(document, ranks of its distinct words in first-seen order)`` so the
+        order can be made in whichever process needs it (``text._word_docs_order``).
         """
         cdef el_vocab g
         cdef int64_t i, t, total = 0
@@ -412,10 +415,11 @@ cdef class Counter:
             words = [_word(&g, gid) for gid in order.tolist()]
             rank = np.empty(n, dtype=np.int64)
             rank[order] = np.arange(n, dtype=np.int64)
-            docs_order = np.arange(n, dtype=np.int64)
+            records = []
             for t in range(self.nthreads):
-                _set_orders(&self.vocabs[t], maps[t], rank, first_doc, words, docs_order)
-            return words, counts[order], docs[order], docs_order, self.documents
+                _records(&self.vocabs[t], maps[t], rank, first_doc, records)
+            records.sort()
+            return words, counts[order], docs[order], first_doc[order], records, self.documents
         finally:
             el_vocab_free(&g)
 
@@ -440,28 +444,20 @@ cdef object _word(el_vocab *v, int64_t i):
     return PyUnicode_DecodeUTF8(v.arena + v.words[i].off, v.words[i].len, "surrogatepass")
 
 
-cdef void _set_orders(el_vocab *v, int64_t[::1] m, int64_t[::1] rank, int64_t[::1] first_doc,
-                      list words, int64_t[::1] docs_order) except *:
-    """Reorder the words each recorded document brought, as its set(tokens) iterates."""
-    cdef int64_t p = 0, doc, k, j, g
+cdef void _records(el_vocab *v, int64_t[::1] m, int64_t[::1] rank, int64_t[::1] first_doc,
+                   list out) except *:
+    """The recorded documents that brought two or more words new to the whole fit."""
+    cdef int64_t p = 0, doc, k, j, g, fresh
     while p < v.nrec:
         doc = v.rec[p]
         k = v.rec[p + 1]
-        members = []
-        fresh = []
+        fresh = 0
         for j in range(k):
-            g = m[v.rec[p + 2 + j]]
-            members.append(words[rank[g]])
-            if first_doc[g] == doc:
-                fresh.append(rank[g])
+            if first_doc[m[v.rec[p + 2 + j]]] == doc:
+                fresh += 1
+        if fresh >= 2:
+            out.append((doc, [rank[m[v.rec[p + 2 + j]]] for j in range(k)]))
         p += 2 + k
-        if len(fresh) < 2:
-            continue
-        lo = min(fresh)
-        position = {words[r]: r for r in fresh}
-        as_set = [position[w] for w in set(members) if w in position]
-        for j in range(len(as_set)):
-            docs_order[lo + j] = as_set[j]
 
 
 # ---------------------------------------------------------------------- look-ups

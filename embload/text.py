@@ -461,6 +461,12 @@ class Tokenizer:
             Threads tokenizing in parallel (None: all cores). The result is the
             same for any number.
         """
+        self._count_texts(texts, threads)
+        with _gc_paused():
+            self._renumber()
+
+    def _count_texts(self, texts, threads=None):
+        """The counting half of fit_on_texts: word_counts, word_docs, document_count."""
         options = self._c_options()
         nthreads = resolve_threads(threads)
         tokens = None
@@ -503,7 +509,6 @@ class Tokenizer:
                 if counter is not None:
                     self._merge_counter(counter)
                 self._merge_counts(counts)
-            self._renumber()
 
     def _c_options(self):
         """The options in C form, or None where the Python path must do the work."""
@@ -515,7 +520,8 @@ class Tokenizer:
             return None
 
     def _merge_counter(self, counter):
-        words, counts, docs, docs_order, _ = counter.result()
+        words, counts, docs, first_doc, records, _ = counter.result()
+        docs_order = np.asarray(_word_docs_order(words, first_doc, records), dtype=np.intp)
         if not self.word_counts:
             self.word_counts.update(zip(words, counts.tolist()))
         else:
@@ -890,6 +896,30 @@ def _convert_all(make_fn, items, table):
     cut = hasattr(items, "__len__") and len(items) * 16 >= len(table)
     with _gc_paused():
         return list(map(make_fn(cut), items))
+
+
+def _word_docs_order(words, first_doc, records):
+    """The order Keras' word_docs gets its keys in, as positions in ``words``.
+
+    ``words`` are in first-seen order, ``first_doc[i]`` the document where
+    ``words[i]`` was first seen. Keras adds each document's words to word_docs
+    by iterating ``set(tokens)``, so where a document brings several new words
+    they come in that set's order, which depends on this process's string
+    hashing: rebuilt here, in the process that owns the result, from
+    ``records``, ``(document, positions of its distinct words in first-seen
+    order)`` for every document that brought two or more new words.
+    """
+    order = list(range(len(words)))
+    for doc, members in records:
+        fresh = [r for r in members if first_doc[r] == doc]
+        if len(fresh) < 2:
+            continue
+        # the words a document brings are contiguous in first-seen order
+        position = {words[r]: r for r in fresh}
+        lo = min(fresh)
+        inserted = [position[w] for w in set([words[r] for r in members]) if w in position]
+        order[lo : lo + len(inserted)] = inserted
+    return order
 
 
 def _c_lookup_pays(texts, table):
