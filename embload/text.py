@@ -1000,6 +1000,57 @@ def tokenizer_from_json(json_string):
         return _tokenizer_from_config(config, source)
 
 
+def word_index_from_tokenizer_json(text, path):
+    """The ``word_index`` of a Keras tokenizer JSON text, or of a plain JSON object.
+
+    The one reader of tokenizer JSON for the package (``load_aligned`` takes a
+    path to such a file). Accepts ``Tokenizer.to_json()`` output (Keras' or
+    ours: ``config.word_index`` is itself JSON text, or an object) and a plain
+    object ``{word: index}``.
+
+    Parameters
+    ----------
+    text : str
+        The file's content.
+    path : str
+        Named in every error.
+
+    Returns
+    -------
+    dict
+
+    Raises
+    ------
+    ValueError
+        Naming ``path``: not JSON, no ``word_index`` in a ``config``, or not an object.
+    """
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc})") from None
+    if isinstance(obj, dict) and isinstance(obj.get("config"), dict):
+        inner = obj["config"].get("word_index")
+        if inner is None:
+            raise ValueError(
+                f"{path}: a JSON file with a 'config' but no 'word_index' in it; "
+                "expected a Keras tokenizer JSON (Tokenizer.to_json())"
+            )
+        if isinstance(inner, str):  # Keras stores it as a JSON string inside the JSON
+            try:
+                inner = json.loads(inner)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{path}: config.word_index is not valid JSON ({exc})") from None
+        if not isinstance(inner, dict):
+            raise ValueError(f"{path}: config.word_index is a {type(inner).__name__}, not an object")
+        return inner
+    if isinstance(obj, dict):
+        return obj
+    raise ValueError(
+        f"{path}: JSON holds a {type(obj).__name__}; expected a Keras tokenizer "
+        "JSON or an object {word: row}"
+    )
+
+
 def _tokenizer_from_config(config, source):
     word_counts = _json_table(config, "word_counts", source)
     word_docs = _json_table(config, "word_docs", source)

@@ -559,3 +559,20 @@ def test_make_sampling_table_matches_keras(size, factor):
 def test_more_public_names():
     for name in ("one_hot", "hashing_trick", "skipgrams", "make_sampling_table"):
         assert getattr(embload, name) is getattr(embload.text, name)
+
+
+def test_word_index_from_tokenizer_json():
+    from embload.text import word_index_from_tokenizer_json as read
+
+    theirs = kp_text.Tokenizer(oov_token="<OOV>")
+    theirs.fit_on_texts(["The cat sat.", "Σ dog"])
+    assert read(theirs.to_json(), "t.json") == theirs.word_index
+    assert read(json.dumps({"a": 1}), "t.json") == {"a": 1}
+    with pytest.raises(ValueError, match=r"^t\.json: not valid JSON"):
+        read("{nope", "t.json")
+    with pytest.raises(ValueError, match=r"^t\.json: a JSON file with a 'config' but no 'word_index'"):
+        read('{"config": {}}', "t.json")
+    with pytest.raises(ValueError, match=r"^t\.json: config\.word_index is not valid JSON"):
+        read('{"config": {"word_index": "{x"}}', "t.json")
+    with pytest.raises(ValueError, match=r"^t\.json: JSON holds a list"):
+        read("[1]", "t.json")
