@@ -390,9 +390,9 @@ cdef class Counter:
         seen in. Keras' word_docs order is first-seen order except that the
         words a document brings together come in the order Python's
         ``set(tokens)`` of that document iterates them, which depends on the
-        process's string hashing; ``records`` lists those documents as
-        ``(document, ranks of its distinct words in first-seen order)`` so the
-        order can be made in whichever process needs it (``text._word_docs_order``).
+        process's string hashing; ``records`` lists those documents, flat, as
+        ``document, k, k ranks of its distinct words in first-seen order``, so the
+        order can be made in whichever process needs it (``word_docs_order``).
         """
         cdef el_vocab g
         cdef int64_t i, t, total = 0
@@ -415,10 +415,9 @@ cdef class Counter:
             words = [_word(&g, gid) for gid in order.tolist()]
             rank = np.empty(n, dtype=np.int64)
             rank[order] = np.arange(n, dtype=np.int64)
-            records = []
-            for t in range(self.nthreads):
-                _records(&self.vocabs[t], maps[t], rank, first_doc, records)
-            records.sort()
+            records = np.concatenate(
+                [_records(&self.vocabs[t], maps[t], rank, first_doc) for t in range(self.nthreads)]
+            )
             return words, counts[order], docs[order], first_doc[order], records, self.documents
         finally:
             el_vocab_free(&g)
@@ -444,20 +443,78 @@ cdef object _word(el_vocab *v, int64_t i):
     return PyUnicode_DecodeUTF8(v.arena + v.words[i].off, v.words[i].len, "surrogatepass")
 
 
-cdef void _records(el_vocab *v, int64_t[::1] m, int64_t[::1] rank, int64_t[::1] first_doc,
-                   list out) except *:
-    """The recorded documents that brought two or more words new to the whole fit."""
-    cdef int64_t p = 0, doc, k, j, g, fresh
-    while p < v.nrec:
-        doc = v.rec[p]
-        k = v.rec[p + 1]
-        fresh = 0
+cdef object _records(el_vocab *v, int64_t[::1] m, int64_t[::1] rank, int64_t[::1] first_doc):
+    """The recorded documents that brought two or more words new to the whole fit, flat."""
+    cdef int64_t p, doc, k, j, fresh, size = 0, q = 0
+    cdef int pass_
+    out = np.empty(0, dtype=np.int64)
+    cdef int64_t[::1] o
+    for pass_ in range(2):
+        p = 0
+        while p < v.nrec:
+            doc = v.rec[p]
+            k = v.rec[p + 1]
+            fresh = 0
+            for j in range(k):
+                if first_doc[m[v.rec[p + 2 + j]]] == doc:
+                    fresh += 1
+            if fresh >= 2:
+                if pass_ == 0:
+                    size += 2 + k
+                else:
+                    o[q] = doc
+                    o[q + 1] = k
+                    for j in range(k):
+                        o[q + 2 + j] = rank[m[v.rec[p + 2 + j]]]
+                    q += 2 + k
+            p += 2 + k
+        if pass_ == 0:
+            out = np.empty(size, dtype=np.int64)
+            o = out
+    return out
+
+
+def word_docs_order(list words, const int64_t[::1] first_doc, const int64_t[::1] records):
+    """The order Keras' word_docs gets its keys in, as positions in ``words``.
+
+    ``words`` are in first-seen order, ``first_doc[i]`` the document where
+    ``words[i]`` was first seen. Keras adds each document's words to word_docs
+    by iterating ``set(tokens)``, so where a document brings several new words
+    they come in that set's order, which depends on this process's string
+    hashing: rebuilt here, in the process that owns the result, from
+    ``records`` (flat: ``document, k, k positions of its distinct words in
+    first-seen order``) of every document that brought two or more new words.
+    The set is built as ``set(tokens)`` builds it: the same keys inserted in the
+    same order give the same table.
+    """
+    cdef Py_ssize_t n = len(words), p = 0, k, j, r, lo, filled
+    cdef int64_t doc
+    order = np.arange(n, dtype=np.int64)
+    cdef int64_t[::1] out = order
+    while p < records.shape[0]:
+        doc = records[p]
+        k = records[p + 1]
+        members = set()
+        fresh = {}
+        lo = n
         for j in range(k):
-            if first_doc[m[v.rec[p + 2 + j]]] == doc:
-                fresh += 1
-        if fresh >= 2:
-            out.append((doc, [rank[m[v.rec[p + 2 + j]]] for j in range(k)]))
+            r = records[p + 2 + j]
+            w = words[r]
+            members.add(w)
+            if first_doc[r] == doc:
+                fresh[w] = r
+                if r < lo:
+                    lo = r
         p += 2 + k
+        if len(fresh) < 2:
+            continue
+        filled = lo
+        for w in members:  # the words a document brings are contiguous in first-seen order
+            got = fresh.get(w)
+            if got is not None:
+                out[filled] = got
+                filled += 1
+    return order
 
 
 # ---------------------------------------------------------------------- look-ups

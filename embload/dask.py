@@ -21,9 +21,11 @@ Dask is the engine: this module only supplies the per-partition work and the
 merge. Install with ``pip install embload[dask]``.
 """
 
+import numpy as np
+
 from . import _text
 from ._runtime import resolve_threads
-from .text import Tokenizer, _word_docs_order, pad_sequences
+from .text import Tokenizer, pad_sequences
 
 __all__ = ["fit_tokenizer", "texts_to_sequences"]
 
@@ -76,8 +78,24 @@ def _count_partition(texts, options, threads):
     counter = _text.Counter(c_options, resolve_threads(threads))
     counter.add(docs)
     words, counts, ndocs, first_doc, records, documents = counter.result()
-    records = [(doc, [words[r] for r in members]) for doc, members in records]
-    return _Counts(words, counts.tolist(), ndocs.tolist(), first_doc.tolist(), records, documents)
+    return _Counts(words, counts.tolist(), ndocs.tolist(), first_doc.tolist(),
+                   _records_as_words(records, words), documents)
+
+
+def _records_as_words(flat, words):
+    out, p, flat = [], 0, flat.tolist()
+    while p < len(flat):
+        doc, k = flat[p], flat[p + 1]
+        out.append((doc, [words[r] for r in flat[p + 2 : p + 2 + k]]))
+        p += 2 + k
+    return out
+
+
+def _records_flat(records, index):
+    flat = []
+    for doc, members in records:
+        flat += [doc, len(members)] + [index[w] for w in members]
+    return np.asarray(flat, dtype=np.int64)
 
 
 def _python_counts(tokens, texts):
@@ -159,8 +177,9 @@ def fit_tokenizer(texts, *, split_every=None, threads=1, **tokenizer_options):
     ).compute()
     words = counts.words
     index = {w: i for i, w in enumerate(words)}
-    records = [(doc, [index[w] for w in members]) for doc, members in counts.records]
-    order = _word_docs_order(words, counts.first_doc, records)
+    order = _text.word_docs_order(
+        words, np.asarray(counts.first_doc, dtype=np.int64), _records_flat(counts.records, index)
+    ).tolist()
     tokenizer.word_counts.update(zip(words, counts.counts))
     tokenizer.word_docs.update([(words[i], counts.docs[i]) for i in order])
     tokenizer.document_count += counts.documents

@@ -521,7 +521,7 @@ class Tokenizer:
 
     def _merge_counter(self, counter):
         words, counts, docs, first_doc, records, _ = counter.result()
-        docs_order = np.asarray(_word_docs_order(words, first_doc, records), dtype=np.intp)
+        docs_order = _text.word_docs_order(words, first_doc, records)
         if not self.word_counts:
             self.word_counts.update(zip(words, counts.tolist()))
         else:
@@ -896,30 +896,6 @@ def _convert_all(make_fn, items, table):
     cut = hasattr(items, "__len__") and len(items) * 16 >= len(table)
     with _gc_paused():
         return list(map(make_fn(cut), items))
-
-
-def _word_docs_order(words, first_doc, records):
-    """The order Keras' word_docs gets its keys in, as positions in ``words``.
-
-    ``words`` are in first-seen order, ``first_doc[i]`` the document where
-    ``words[i]`` was first seen. Keras adds each document's words to word_docs
-    by iterating ``set(tokens)``, so where a document brings several new words
-    they come in that set's order, which depends on this process's string
-    hashing: rebuilt here, in the process that owns the result, from
-    ``records``, ``(document, positions of its distinct words in first-seen
-    order)`` for every document that brought two or more new words.
-    """
-    order = list(range(len(words)))
-    for doc, members in records:
-        fresh = [r for r in members if first_doc[r] == doc]
-        if len(fresh) < 2:
-            continue
-        # the words a document brings are contiguous in first-seen order
-        position = {words[r]: r for r in fresh}
-        lo = min(fresh)
-        inserted = [position[w] for w in set([words[r] for r in members]) if w in position]
-        order[lo : lo + len(inserted)] = inserted
-    return order
 
 
 def _c_lookup_pays(texts, table):
