@@ -140,12 +140,15 @@ typedef struct {
     int64_t n, ncap;
     uint32_t *cps; /* the transformed text, for a split of several code points */
     int64_t ncps, cpcap;
+    uint64_t *hash; /* the hash of each token (el_hash_tokens) */
+    int64_t hcap;
 } el_toks;
 
 static inline void el_toks_free(el_toks *t) {
     free(t->buf);
     free(t->end);
     free(t->cps);
+    free(t->hash);
     memset(t, 0, sizeof(*t));
 }
 
@@ -522,16 +525,37 @@ static inline int64_t el_vocab_add(el_vocab *v, const char *p, int64_t n, uint64
     return id;
 }
 
+/* Hash every token of a document and start fetching what looking them up will read.
+ * A large vocabulary does not fit in cache: each look-up is two dependent misses (the
+ * slot, then the word). Asked for all tokens of the document at once, the memory
+ * system serves them in parallel instead of one after the other. */
+static inline int el_hash_tokens(const el_vocab *v, el_toks *t) {
+    if (el_grow((void **)&t->hash, &t->hcap, t->n, sizeof(uint64_t))) return -1;
+    int64_t start = 0;
+    for (int64_t k = 0; k < t->n; k++) {
+        uint64_t h = el_tok_hash(t->buf + start, t->end[k] - start);
+        start = t->end[k];
+        t->hash[k] = h;
+        __builtin_prefetch(&v->slots[h & (uint64_t)v->mask]);
+    }
+    for (int64_t k = 0; k < t->n; k++) {
+        int64_t id = v->slots[t->hash[k] & (uint64_t)v->mask];
+        if (id >= 0) __builtin_prefetch(&v->words[id]);
+    }
+    return 0;
+}
+
 /* Count the tokens of document `doc` (a number unique over the whole fit). */
-static inline int el_vocab_count(el_vocab *v, const el_toks *t, int64_t doc) {
+static inline int el_vocab_count(el_vocab *v, el_toks *t, int64_t doc) {
     int64_t start = 0, fresh = 0;
     v->ndist = 0;
+    if (el_hash_tokens(v, t)) return -1;
     for (int64_t k = 0; k < t->n; k++) {
         const char *p = t->buf + start;
         int64_t n = t->end[k] - start;
         start = t->end[k];
         int added;
-        int64_t id = el_vocab_add(v, p, n, el_tok_hash(p, n), &added);
+        int64_t id = el_vocab_add(v, p, n, t->hash[k], &added);
         if (id < 0) return -1;
         el_word *w = &v->words[id];
         if (added) {
@@ -612,12 +636,14 @@ static inline int el_lookup_range(const el_tokopts *o, const el_docs *D, int64_t
     for (int64_t d = d0; d < d1; d++) {
         if (el_tokenize(o, D, d, t)) return -1;
         if (el_grow((void **)&out->ids, &out->cap, out->n + t->n, sizeof(int64_t))) return -1;
+        if (el_hash_tokens(table, t)) return -1;
         int64_t before = out->n, start = 0;
         for (int64_t k = 0; k < t->n; k++) {
             const char *p = t->buf + start;
             int64_t n = t->end[k] - start;
             start = t->end[k];
-            int64_t id = el_vocab_get(table, p, n);
+            int64_t slot;
+            int64_t id = el_vocab_find(table, p, n, t->hash[k], &slot);
             if (id >= 0) {
                 if (num_words && table->words[id].value >= num_words) {
                     if (oov_has_index) out->ids[out->n++] = EL_OOV;
