@@ -23,22 +23,52 @@ matrices drop indices ``>= num_words`` (or map them to the OOV token); the
 OOV token, when given, is index 1; ``sequences_to_texts`` always joins with a
 single space.
 
-Where Keras fails on a nonsense argument only sometimes (depending on the
-data), these functions fail always: an unknown ``mode``, ``padding`` or
-``truncating`` raises even when every sequence is empty, and a negative
-``num_words``/``maxlen`` is refused up front. ``pad_sequences(..., maxlen=0)``
-returns empty rows where Keras raises a broadcast error with
-``truncating="pre"``. A tokenizer read back from JSON can keep fitting
-(Keras' raises ``KeyError`` on new words there).
+Deliberate differences from Keras (keras_preprocessing 1.1.2), the complete list:
 
-Speed: the per-word work runs in C builtins, so the interpreter steps once
-per document, not once per word: filters are replaced by ``bytes.translate``
-on the UTF-8 text with a table built once (exact, see ``_byte_table``; other
-options use ``str.translate``), words are split by ``str.split`` and
-``filter``, counted by the C loop behind ``collections.Counter.update`` and
-looked up by ``dict.get`` mapped over them. The cyclic garbage collector is
-paused while the many small, acyclic token lists are made.
-``scripts/bench_tokenizer.py`` measures it against keras_preprocessing.
+1. Nonsense arguments fail always, not only when the data reaches them: an
+   unknown ``mode`` (``sequences_to_matrix``/``texts_to_matrix``), ``padding``
+   or ``truncating`` raises ``ValueError`` even when every sequence is empty.
+2. ``num_words`` and ``maxlen`` must be integers (or None): a bool raises
+   ``TypeError`` (Keras takes ``True`` as 1, cutting every row to one item), so
+   does a float such as ``num_words=2.5`` (Keras compares with it); a negative
+   value raises ``ValueError``.
+3. ``pad_sequences(..., maxlen=0)`` returns empty rows, shape ``(n, 0)`` plus
+   the vector shape, where Keras raises (a broadcast error with
+   ``truncating="pre"`` for any sequence longer than one, a shape error with
+   ``"post"`` for vector samples). The samples' shapes are still checked
+   against the first non-empty one, as Keras' ``s[-0:]`` does.
+4. A tokenizer read back with ``tokenizer_from_json`` can keep fitting (Keras'
+   has plain dicts there and raises ``KeyError`` on a new word).
+   ``tokenizer_from_json`` also takes the decoded ``dict``.
+5. ``sequences_to_matrix`` takes any iterable of sequences (Keras needs
+   ``len()``).
+6. ``texts_to_sequences_generator`` reads its input ahead in batches
+   (1, 2, 4, ... up to 4096 texts) and converts each batch with the
+   ``word_index`` as it is when the batch is read; Keras reads one text per
+   step.
+7. Tokens made by the C path are ``str``: a pre-split document of ``str``
+   subclasses (``numpy.str_``) with ``lower=False`` gives ``str`` keys, equal
+   to Keras' but of the base type.
+8. ``Tokenizer(analyzer=...)`` (tf.keras' argument) must be callable or None.
+9. ``skipgrams(shuffle=True, seed=None)`` draws its seed with
+   ``random.randint(0, 10**7)`` where Keras passes the float ``10e6``
+   (deprecated in Python 3.10, an error from 3.12): the same number, no error.
+
+Everything else, including the errors Keras raises on bad documents and the
+key order of every table (``to_json()`` text included), is Keras'.
+
+Speed: the rules run in C without the GIL (``_text.pyx``, ``src/tokenize.h``):
+documents are split between threads (``threads=``), tokenized, counted into a
+vocabulary per thread and merged by first sighting, so any thread count gives
+the same result; ``texts_to_sequences`` looks tokens up in a C copy of
+``word_index`` and returns its own value objects. Documents the C path does
+not take (not a ``str`` or a list of ``str``) and an ``analyzer`` use the
+Python path below, batch by batch: filters replaced by ``bytes.translate`` on
+the UTF-8 text with a table built once (exact, see ``_byte_table``; other
+options use ``str.translate``), words split by ``str.split`` and ``filter``,
+counted by the C loop behind ``collections.Counter.update``. The cyclic garbage
+collector is paused while the many small, acyclic token lists are made.
+``scripts/bench_tokenizer.py`` measures both against keras_preprocessing.
 """
 
 import gc

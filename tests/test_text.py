@@ -576,3 +576,31 @@ def test_word_index_from_tokenizer_json():
         read('{"config": {"word_index": "{x"}}', "t.json")
     with pytest.raises(ValueError, match=r"^t\.json: JSON holds a list"):
         read("[1]", "t.json")
+
+
+def test_documented_differences_hold():
+    # each numbered item of embload/text.py's list of deliberate differences
+    import embload.text as text_module
+
+    doc = text_module.__doc__
+    for n in range(1, 10):
+        assert f"\n{n}. " in doc
+    # 2: booleans and floats for num_words
+    for bad in (True, 2.5):
+        with pytest.raises(TypeError):
+            Tokenizer(num_words=bad)
+    kp_text.Tokenizer(num_words=True)  # Keras takes it
+    # 5: any iterable of sequences
+    ours, theirs = both({}, ["a b c"])
+    got = ours.sequences_to_matrix(iter([[1, 2], [3]]), mode="count")
+    np.testing.assert_array_equal(got, theirs.sequences_to_matrix([[1, 2], [3]], mode="count"))
+    with pytest.raises(TypeError):
+        theirs.sequences_to_matrix(iter([[1, 2], [3]]))
+    # 7: str tokens from str subclasses
+    ours, theirs = both({"lower": False}, [[np.str_("Ab"), np.str_("c")]])
+    assert list(ours.word_counts) == list(theirs.word_counts) == ["Ab", "c"]
+    assert type(next(iter(ours.word_counts))) is str
+    # 9: no DeprecationWarning / TypeError from a float seed bound
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        embload.skipgrams([1, 2, 3], 4, shuffle=True, seed=None)
