@@ -617,9 +617,9 @@ class Tokenizer:
         -------
         list of list of int
         """
+        if not isinstance(texts, list):
+            texts = list(texts)  # a generator too: the result is a list anyway
         if threads is not None or _c_lookup_pays(texts, self.word_index):
-            if not isinstance(texts, list):
-                texts = list(texts)
             plan = self._lookup_plan()
             if plan is not None:
                 result = _lookup_lists(plan, texts, resolve_threads(threads))
