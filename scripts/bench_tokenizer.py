@@ -13,6 +13,7 @@ Best of ``--repeat`` runs each.
 
     python scripts/bench_tokenizer.py                  # 100k documents per corpus
     python scripts/bench_tokenizer.py --docs 20000     # quicker
+    python scripts/bench_tokenizer.py --dask-mb 1000   # and embload.dask on 1 GB
 """
 
 import argparse
@@ -102,6 +103,43 @@ def run_corpus(name, texts, args, kseq, ktext, embload):
     return rows
 
 
+def run_dask(args, embload):
+    """fit_tokenizer on a corpus of text files: LocalCluster of 1 worker vs 2, same run."""
+    import os
+    import tempfile
+
+    import dask.bag as db
+    from distributed import Client, LocalCluster
+
+    from embload.dask import fit_tokenizer
+
+    texts, _ = make_corpus(20_000, args.vocab, args.mean_len, args.seed)
+    block = "\n".join(texts) + "\n"
+    folder = tempfile.mkdtemp(prefix="embload-dask-bench-")
+    files = max(2, int(args.dask_mb * 1e6 // (len(block) * 8)) or 2)
+    for i in range(files):
+        with open(os.path.join(folder, f"part{i:04d}.txt"), "w", encoding="utf-8") as handle:
+            handle.write(block * 8)
+    mb = files * 8 * len(block) / 1e6
+    print(f"\n== embload.dask: {files} files, {mb:.0f} M characters ==")
+    opts = dict(num_words=args.num_words, oov_token="<OOV>")
+    results = {}
+    for workers in (1, 2):
+        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                          dashboard_address=None) as cluster, Client(cluster):
+            bag = db.read_text(os.path.join(folder, "*.txt"), blocksize="32MiB")
+            t0 = time.perf_counter()
+            tok = fit_tokenizer(bag, **opts)
+            results[workers] = (time.perf_counter() - t0, tok.to_json())
+            print(f"fit_tokenizer, {workers} worker(s): {results[workers][0]:.2f} s wall")
+    if results[1][1] != results[2][1]:
+        raise SystemExit("embload.dask: 1 and 2 workers gave different tokenizers")
+    print(f"2 workers / 1 worker: x{results[1][0] / results[2][0]:.2f} (same tokenizer)")
+    for name in os.listdir(folder):
+        os.remove(os.path.join(folder, name))
+    os.rmdir(folder)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--docs", type=int, default=100_000)
@@ -110,6 +148,9 @@ def main():
     ap.add_argument("--num-words", type=int, default=20_000)
     ap.add_argument("--repeat", type=int, default=3, help="best of N runs per step")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--dask-mb", type=float, default=0,
+                    help="also time embload.dask on 1 and 2 local workers over a corpus of "
+                         "this many MB of text files (0: skip)")
     args = ap.parse_args()
 
     np.unicode_ = np.str_  # keras_preprocessing's pad_sequences needs it on NumPy 2
@@ -124,6 +165,9 @@ def main():
         texts, _ = make_corpus(args.docs, args.vocab, args.mean_len, args.seed, letters)
         embload.Tokenizer().fit_on_texts(texts[:10])  # build the case tables outside the timing
         rows += run_corpus(name, texts, args, kseq, ktext, embload)
+
+    if args.dask_mb:
+        run_dask(args, embload)
 
     print("\n| corpus | step | keras_preprocessing (CPU) | embload 1 thread (CPU) | x keras "
           "| 1 thread (wall) | 2 threads (wall) | x 1 thread |")
