@@ -396,6 +396,17 @@ static inline uint64_t el_tok_hash(const char *p, int64_t n) {
     return h;
 }
 
+/* The first min(n, 8) bytes of a word as one number (zero-padded). */
+static inline uint64_t el_key8(const char *p, int64_t n) {
+    uint64_t w = 0;
+    if (n >= 8) {
+        memcpy(&w, p, 8);
+        return w;
+    }
+    for (int64_t k = 0; k < n; k++) w |= (uint64_t)(unsigned char)p[k] << (8 * k);
+    return w;
+}
+
 /* a == b for n bytes, without a libc call for short words */
 static inline int el_tok_eq(const char *a, const char *b, int64_t n) {
     while (n >= 8) {
@@ -421,6 +432,7 @@ typedef struct {
     int64_t first_doc;   /* where it was first seen: document, then token position */
     int64_t first_pos;
     int64_t value;       /* look-up tables: the index */
+    uint64_t key8;       /* the first 8 bytes, zero-padded: most words compare without the arena */
 } el_word;
 
 typedef struct {
@@ -479,11 +491,13 @@ static inline int el_vocab_rehash(el_vocab *v) {
 static inline int64_t el_vocab_find(const el_vocab *v, const char *p, int64_t n, uint64_t h,
                                     int64_t *slot) {
     int64_t i = (int64_t)(h & (uint64_t)v->mask);
+    const uint64_t k8 = el_key8(p, n);
     for (;;) {
         int64_t id = v->slots[i];
         if (id < 0) break;
         const el_word *w = &v->words[id];
-        if (w->hash == h && w->len == n && el_tok_eq(v->arena + w->off, p, n)) {
+        if (w->hash == h && w->len == n && w->key8 == k8 &&
+            (n <= 8 || el_tok_eq(v->arena + w->off + 8, p + 8, n - 8))) {
             *slot = i;
             return id;
         }
@@ -518,6 +532,7 @@ static inline int64_t el_vocab_add(el_vocab *v, const char *p, int64_t n, uint64
     w->first_doc = -1;
     w->first_pos = -1;
     w->value = 0;
+    w->key8 = el_key8(p, n);
     v->alen += n;
     v->slots[slot] = id;
     *added = 1;
