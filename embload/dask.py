@@ -25,7 +25,7 @@ import numpy as np
 
 from . import _text
 from ._runtime import resolve_threads
-from .text import Tokenizer, pad_sequences
+from .text import Tokenizer, pad_sequences, texts_to_padded
 
 __all__ = ["fit_tokenizer", "texts_to_sequences"]
 
@@ -211,7 +211,7 @@ def _sequences(texts, tokenizer, threads):
 
 
 def _padded(texts, tokenizer, threads, pad_options):
-    return pad_sequences(_sequences(texts, tokenizer, threads), **pad_options)
+    return texts_to_padded(tokenizer, texts, pad_options, threads)
 
 
 def _length(texts):

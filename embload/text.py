@@ -951,6 +951,53 @@ def _lookup_lists(plan, texts, nthreads):
         return _text.to_lists(codes[0], codes[1], plan[1].values, plan[4])
 
 
+def texts_to_padded(tokenizer, texts, pad_options, threads=None):
+    """``pad_sequences(tokenizer.texts_to_sequences(texts), **pad_options)`` without the lists.
+
+    The C look-up's indices go straight into the padded array (what
+    ``embload.dask`` computes per partition); where that path does not apply
+    (an analyzer, odd documents or indices, a dtype the indices do not fit) the
+    lists are made and padded as usual, so the result is always the same.
+    """
+    if not isinstance(texts, list):
+        texts = list(texts)
+    nthreads = resolve_threads(threads)
+    plan = tokenizer._lookup_plan()
+    codes = _lookup_codes(plan, texts, nthreads) if plan is not None else None
+    maxlen = pad_options.get("maxlen")
+    dtype = np.dtype(pad_options.get("dtype", "int32"))
+    oov_value = plan[4] if plan is not None else None
+    limits = _text._RANGES.get(dtype)
+    if codes is None or maxlen is None or limits is None or not texts:
+        return pad_sequences(tokenizer.texts_to_sequences(texts, threads=threads), **pad_options)
+    ids, lengths = codes
+    numbers = plan[1].numbers
+    if (ids < 0).any():
+        if not isinstance(oov_value, int) or isinstance(oov_value, bool):
+            return pad_sequences(tokenizer.texts_to_sequences(texts, threads=threads), **pad_options)
+        values = np.where(ids < 0, oov_value, numbers[np.maximum(ids, 0)]) if ids.size else ids
+    else:
+        values = numbers[ids]
+    if values.size and (values.min() < limits[0] or values.max() > limits[1]):
+        return pad_sequences(tokenizer.texts_to_sequences(texts, threads=threads), **pad_options)
+    padding = pad_options.get("padding", "pre")
+    truncating = pad_options.get("truncating", "pre")
+    # the same validation and fill value as pad_sequences, on an empty batch
+    x = pad_sequences([[]] * len(texts), **pad_options)
+    if maxlen == 0:
+        return x
+    kept = np.minimum(lengths, maxlen)
+    starts = np.cumsum(lengths) - lengths
+    first = starts + lengths - kept if truncating == "pre" else starts
+    out_start = np.cumsum(kept) - kept
+    total = int(kept.sum())
+    src = np.repeat(first, kept) + (np.arange(total) - np.repeat(out_start, kept))
+    cols = np.arange(maxlen)
+    mask = cols < kept[:, None] if padding == "post" else cols >= (maxlen - kept)[:, None]
+    x[mask] = values[src].astype(dtype)
+    return x
+
+
 def _int_array(sequences, count):
     """All indices as one int64 array, or None unless every one is a plain integer."""
     types = set(map(type, chain.from_iterable(sequences)))

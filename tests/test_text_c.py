@@ -204,3 +204,37 @@ def test_pad_lists_in_c(dtype):
     assert not _text.pad_lists(np.zeros((1, 2), dtype=dtype), [[1, 2.5]], 2, False, False)
     assert not _text.pad_lists(np.zeros((1, 2), dtype=dtype), [[True]], 2, False, False)
     assert not _text.pad_lists(np.zeros((1, 2), dtype=dtype), [[2**64]], 2, False, False)
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+@pytest.mark.parametrize("options", OPTIONS[:4] + [{"oov_token": "<OOV>", "num_words": 2}], ids=repr)
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    first=corpora,
+    probe=corpora,
+    maxlen=st.integers(0, 6),
+    padding=st.sampled_from(["pre", "post"]),
+    truncating=st.sampled_from(["pre", "post"]),
+    dtype=st.sampled_from(["int32", "int8", "float32", "int64", "uint8"]),
+)
+def test_texts_to_padded_is_pad_of_sequences(tiny_parts, threads, options, first, probe, maxlen,
+                                             padding, truncating, dtype):
+    from embload.text import texts_to_padded
+
+    tok = Tokenizer(**options)
+    tok.fit_on_texts(first)
+    pad = dict(maxlen=maxlen, padding=padding, truncating=truncating, dtype=dtype, value=-1 if dtype[0] != "u" else 0)
+    texts = first + probe
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            expected = pad_sequences(tok.texts_to_sequences(texts), **pad)
+        except (TypeError, ValueError, OverflowError) as exc:
+            with pytest.raises(type(exc)):
+                texts_to_padded(tok, texts, pad, threads)
+            return
+        got = texts_to_padded(tok, texts, pad, threads)
+    assert got.dtype == expected.dtype and got.shape == expected.shape
+    np.testing.assert_array_equal(got, expected)
