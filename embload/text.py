@@ -491,13 +491,18 @@ class Tokenizer:
             Threads tokenizing in parallel (None: all cores). The result is the
             same for any number.
         """
-        self._count_texts(texts, threads)
+        ranking = self._count_texts(texts, threads)
         with _gc_paused():
-            self._renumber()
+            self._renumber(ranking)
 
     def _count_texts(self, texts, threads=None):
-        """The counting half of fit_on_texts: word_counts, word_docs, document_count."""
+        """The counting half of fit_on_texts: word_counts, word_docs, document_count.
+
+        Returns ``(words, counts)`` when word_counts is exactly those (a first fit
+        done in C), which lets ``_renumber`` rank with NumPy; else None.
+        """
         options = self._c_options()
+        ranking = None
         nthreads = resolve_threads(threads)
         tokens = None
         counts = {}  # a plain dict: the C counting loop takes its fast path
@@ -514,6 +519,7 @@ class Tokenizer:
                         if counts:  # keep first-seen order: earlier Python counts first
                             self._merge_counts(counts)
                             counts = {}
+                            ranking = None
                         if counter is None:
                             counter = _text.Counter(options, nthreads)
                         counter.add(docs)
@@ -524,6 +530,7 @@ class Tokenizer:
                     if counter is not None:
                         self._merge_counter(counter)
                         counter = None
+                    ranking = None
                     if tokens is None:
                         tokens = self._tokenize_fn()
                     seqs = list(map(tokens, batch))
@@ -537,8 +544,11 @@ class Tokenizer:
                 # on an error (a document that is not text, say) the batches done so
                 # far stay counted, consistent with word_docs and document_count
                 if counter is not None:
-                    self._merge_counter(counter)
-                self._merge_counts(counts)
+                    ranking = self._merge_counter(counter)
+                if counts:
+                    self._merge_counts(counts)
+                    ranking = None
+        return ranking
 
     def _c_options(self):
         """The options in C form, or None where the Python path must do the work."""
@@ -550,10 +560,13 @@ class Tokenizer:
             return None
 
     def _merge_counter(self, counter):
+        """Add a C counter's counts; ``(words, counts)`` if they are now all of word_counts."""
         words, counts, docs, first_doc, records, _ = counter.result()
         docs_order = _text.word_docs_order(words, first_doc, records)
+        ranking = None
         if not self.word_counts:
             self.word_counts.update(zip(words, counts.tolist()))
+            ranking = words, counts
         else:
             self._merge_counts(dict(zip(words, counts.tolist())))
         wd = self.word_docs
@@ -564,6 +577,7 @@ class Tokenizer:
         else:
             get = wd.get
             wd.update([(w, get(w, 0) + c) for w, c in zip(doc_words, doc_counts)])
+        return ranking
 
     def _merge_counts(self, counts):
         wc = self.word_counts
@@ -574,10 +588,16 @@ class Tokenizer:
             # existing words keep their place, new ones follow in first-seen order
             wc.update([(w, get(w, 0) + c) for w, c in counts.items()])
 
-    def _renumber(self):
+    def _renumber(self, ranking=None):
         wc = self.word_counts
-        # sorted() is stable also with reverse=True: equal counts keep first-seen order
-        ranked = sorted(wc, key=wc.__getitem__, reverse=True)
+        if ranking is not None and len(ranking[0]) == len(wc):
+            # word_counts is exactly these words and counts: NumPy's stable sort of
+            # the negated counts is sorted(..., reverse=True)'s order, faster
+            words, counts = ranking
+            ranked = [words[i] for i in np.argsort(-counts, kind="stable").tolist()]
+        else:
+            # sorted() is stable also with reverse=True: equal counts keep first-seen order
+            ranked = sorted(wc, key=wc.__getitem__, reverse=True)
         vocab = ranked if self.oov_token is None else [self.oov_token] + ranked
         # dict(zip()) like Keras: an OOV token that is also a word keeps the first
         # position but the later index, and index 1 is then unused
