@@ -64,6 +64,11 @@ cdef extern from "tokenize.h" nogil:
         int64_t *ids
         int64_t n
 
+    ctypedef struct el_thread:
+        el_toks toks
+        el_vocab vocab
+        el_idbuf out
+
     int64_t EL_OOV
     uint32_t EL_LOWER_EXPANDS
     int EL_CASE_OTHER
@@ -108,8 +113,7 @@ cdef class Docs:
 cdef class Counter:
     """Counts of a fit in progress: one vocabulary per thread, merged at the end."""
     cdef Options options
-    cdef el_vocab *vocabs
-    cdef el_toks *toks
+    cdef el_thread *states    # one per thread, each on its own cache lines
     cdef int nthreads
     cdef int64_t documents
 

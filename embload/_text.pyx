@@ -346,23 +346,19 @@ cdef class Counter:
     def __cinit__(self, Options options, int nthreads):
         self.options = options
         self.nthreads = max(1, nthreads)
-        self.vocabs = <el_vocab *>calloc(self.nthreads, sizeof(el_vocab))
-        self.toks = <el_toks *>calloc(self.nthreads, sizeof(el_toks))
-        if self.vocabs == NULL or self.toks == NULL:
+        self.states = <el_thread *>calloc(self.nthreads, sizeof(el_thread))
+        if self.states == NULL:
             raise MemoryError()
         for t in range(self.nthreads):
-            if el_vocab_init(&self.vocabs[t], 1024):
+            if el_vocab_init(&self.states[t].vocab, 1024):
                 raise MemoryError()
 
     def __dealloc__(self):
-        if self.vocabs != NULL:
+        if self.states != NULL:
             for t in range(self.nthreads):
-                el_vocab_free(&self.vocabs[t])
-            free(self.vocabs)
-        if self.toks != NULL:
-            for t in range(self.nthreads):
-                el_toks_free(&self.toks[t])
-            free(self.toks)
+                el_vocab_free(&self.states[t].vocab)
+                el_toks_free(&self.states[t].toks)
+            free(self.states)
 
     def add(self, Docs docs):
         """Count a batch (its documents follow those of earlier batches)."""
@@ -373,11 +369,10 @@ cdef class Counter:
         cdef int64_t base = self.documents
         cdef const el_tokopts *o = &self.options.opts
         cdef const el_docs *view = &docs.view
-        cdef el_vocab *vocabs = self.vocabs
-        cdef el_toks *toks = self.toks
+        cdef el_thread *states = self.states
         with nogil:
             for t in prange(nthreads, num_threads=nthreads, schedule="static", chunksize=1):
-                failed += 1 if el_fit_range(o, view, c[t], c[t + 1], base, &vocabs[t], &toks[t]) else 0
+                failed += 1 if el_fit_range(o, view, c[t], c[t + 1], base, &states[t].vocab, &states[t].toks) else 0
         if failed:
             raise MemoryError("no memory for the tokenizer's counts")
         self.documents += docs.n
@@ -397,13 +392,13 @@ cdef class Counter:
         cdef el_vocab g
         cdef int64_t i, t, total = 0
         for t in range(self.nthreads):
-            total += self.vocabs[t].n
+            total += self.states[t].vocab.n
         if el_vocab_init(&g, total):
             raise MemoryError()
         try:
-            maps = [np.empty(self.vocabs[t].n, dtype=np.int64) for t in range(self.nthreads)]
+            maps = [np.empty(self.states[t].vocab.n, dtype=np.int64) for t in range(self.nthreads)]
             for t in range(self.nthreads):
-                if self.vocabs[t].n and _merge(&g, &self.vocabs[t], maps[t]):
+                if self.states[t].vocab.n and _merge(&g, &self.states[t].vocab, maps[t]):
                     raise MemoryError("no memory for the tokenizer's counts")
             n = g.n
             first_doc = np.empty(n, dtype=np.int64)
@@ -416,7 +411,7 @@ cdef class Counter:
             rank = np.empty(n, dtype=np.int64)
             rank[order] = np.arange(n, dtype=np.int64)
             records = np.concatenate(
-                [_records(&self.vocabs[t], maps[t], rank, first_doc) for t in range(self.nthreads)]
+                [_records(&self.states[t].vocab, maps[t], rank, first_doc) for t in range(self.nthreads)]
             )
             return words, counts[order], docs[order], first_doc[order], records, self.documents
         finally:
@@ -562,39 +557,35 @@ def lookup(Options options, Table table, Docs docs, int64_t num_words, bint has_
     cdef int64_t[::1] c = np.asarray(cuts, dtype=np.int64)
     lengths = np.zeros(docs.n, dtype=np.int64)
     cdef int64_t[::1] lens = lengths
-    cdef el_toks *toks = <el_toks *>calloc(nthreads, sizeof(el_toks))
-    cdef el_idbuf *outs = <el_idbuf *>calloc(nthreads, sizeof(el_idbuf))
+    cdef el_thread *states = <el_thread *>calloc(nthreads, sizeof(el_thread))
     cdef int t, failed = 0
     cdef int64_t total = 0, pos = 0
     cdef const el_tokopts *o = &options.opts
     cdef int64_t *lp = &lens[0] if docs.n else NULL
     cdef const el_docs *view = &docs.view
     cdef const el_vocab *tv = &table.vocab
-    if toks == NULL or outs == NULL:
-        free(toks)
-        free(outs)
+    if states == NULL:
         raise MemoryError()
     try:
         with nogil:
             for t in prange(nthreads, num_threads=nthreads, schedule="static", chunksize=1):
                 failed += 1 if el_lookup_range(o, view, c[t], c[t + 1], tv, num_words, has_oov,
-                                               oov_has_index, &toks[t], &outs[t], lp) else 0
+                                               oov_has_index, &states[t].toks, &states[t].out, lp) else 0
         if failed:
             raise MemoryError("no memory for the sequences")
         for t in range(nthreads):
-            total += outs[t].n
+            total += states[t].out.n
         ids = np.empty(total, dtype=np.int64)
         for t in range(nthreads):
-            if outs[t].n:
-                _copy_ids(ids, pos, outs[t].ids, outs[t].n)
-                pos += outs[t].n
+            if states[t].out.n:
+                _copy_ids(ids, pos, states[t].out.ids, states[t].out.n)
+                pos += states[t].out.n
         return ids, lengths
     finally:
         for t in range(nthreads):
-            el_toks_free(&toks[t])
-            free(outs[t].ids)
-        free(toks)
-        free(outs)
+            el_toks_free(&states[t].toks)
+            free(states[t].out.ids)
+        free(states)
 
 
 cdef void _copy_ids(int64_t[::1] dst, int64_t pos, int64_t *src, int64_t n):

@@ -674,4 +674,14 @@ static inline int el_lookup_range(const el_tokopts *o, const el_docs *D, int64_t
     return 0;
 }
 
+/* Everything one thread writes, on cache lines of its own: the counters in these structs
+ * change with every token, and two threads writing one line pass it back and forth
+ * (two threads were slower than one before this padding). */
+typedef struct {
+    el_toks toks;
+    el_vocab vocab;
+    el_idbuf out;
+    char pad[128];
+} el_thread;
+
 #endif /* EMBLOAD_TOKENIZE_H */
