@@ -23,34 +23,70 @@ matrices drop indices ``>= num_words`` (or map them to the OOV token); the
 OOV token, when given, is index 1; ``sequences_to_texts`` always joins with a
 single space.
 
-Where Keras fails on a nonsense argument only sometimes (depending on the
-data), these functions fail always: an unknown ``mode``, ``padding`` or
-``truncating`` raises even when every sequence is empty, and a negative
-``num_words``/``maxlen`` is refused up front. ``pad_sequences(..., maxlen=0)``
-returns empty rows where Keras raises a broadcast error with
-``truncating="pre"``. A tokenizer read back from JSON can keep fitting
-(Keras' raises ``KeyError`` on new words there).
+Deliberate differences from Keras (keras_preprocessing 1.1.2), the complete list:
 
-Speed: the per-word work runs in C builtins, so the interpreter steps once
-per document, not once per word: filters are replaced by ``bytes.translate``
-on the UTF-8 text with a table built once (exact, see ``_byte_table``; other
-options use ``str.translate``), words are split by ``str.split`` and
-``filter``, counted by the C loop behind ``collections.Counter.update`` and
-looked up by ``dict.get`` mapped over them. The cyclic garbage collector is
-paused while the many small, acyclic token lists are made.
-``scripts/bench_tokenizer.py`` measures it against keras_preprocessing.
+1. Nonsense arguments fail always, not only when the data reaches them: an
+   unknown ``mode`` (``sequences_to_matrix``/``texts_to_matrix``), ``padding``
+   or ``truncating`` raises ``ValueError`` even when every sequence is empty.
+2. ``num_words`` and ``maxlen`` must be integers (or None): a bool raises
+   ``TypeError`` (Keras takes ``True`` as 1, cutting every row to one item), so
+   does a float such as ``num_words=2.5`` (Keras compares with it); a negative
+   value raises ``ValueError``.
+3. ``pad_sequences(..., maxlen=0)`` returns empty rows, shape ``(n, 0)`` plus
+   the vector shape, where Keras raises (a broadcast error with
+   ``truncating="pre"`` for any sequence longer than one, a shape error with
+   ``"post"`` for vector samples). The samples' shapes are still checked
+   against the first non-empty one, as Keras' ``s[-0:]`` does.
+4. A tokenizer read back with ``tokenizer_from_json`` can keep fitting (Keras'
+   has plain dicts there and raises ``KeyError`` on a new word).
+   ``tokenizer_from_json`` also takes the decoded ``dict``.
+5. ``sequences_to_matrix`` takes any iterable of sequences (Keras needs
+   ``len()``).
+6. ``texts_to_sequences_generator`` reads its input ahead in batches
+   (1, 2, 4, ... up to 4096 texts) and converts each batch with the
+   ``word_index`` as it is when the batch is read; Keras reads one text per
+   step.
+7. Tokens made by the C path are ``str``: a pre-split document of ``str``
+   subclasses (``numpy.str_``) with ``lower=False`` gives ``str`` keys, equal
+   to Keras' but of the base type.
+8. ``Tokenizer(analyzer=...)`` (tf.keras' argument) must be callable or None.
+9. ``skipgrams(shuffle=True, seed=None)`` draws its seed with
+   ``random.randint(0, 10**7)`` where Keras passes the float ``10e6``
+   (deprecated in Python 3.10, an error from 3.12): the same number, no error.
+
+Everything else, including the errors Keras raises on bad documents and the
+key order of every table (``to_json()`` text included), is Keras'.
+
+Speed: the rules run in C without the GIL (``_text.pyx``, ``src/tokenize.h``):
+documents are split between threads (``threads=``), tokenized, counted into a
+vocabulary per thread and merged by first sighting, so any thread count gives
+the same result; ``texts_to_sequences`` looks tokens up in a C copy of
+``word_index`` and returns its own value objects. Documents the C path does
+not take (not a ``str`` or a list of ``str``) and an ``analyzer`` use the
+Python path below, batch by batch: filters replaced by ``bytes.translate`` on
+the UTF-8 text with a table built once (exact, see ``_byte_table``; other
+options use ``str.translate``), words split by ``str.split`` and ``filter``,
+counted by the C loop behind ``collections.Counter.update``. The cyclic garbage
+collector is paused while the many small, acyclic token lists are made.
+``scripts/bench_tokenizer.py`` measures both against keras_preprocessing.
 """
 
 import gc
 import json
 import operator
+import random
 import warnings
 from collections import OrderedDict, defaultdict
 from contextlib import contextmanager
 from functools import lru_cache
+from hashlib import md5
 from itertools import chain, islice, repeat
 
 import numpy as np
+
+from . import _text
+from ._threads import resolve_threads
+from .errors import EmbeddingFormatError
 
 try:  # the C loop behind Counter.update; counts into any dict, keeps first-seen order
     from collections import _count_elements
@@ -62,14 +98,27 @@ except ImportError:  # pragma: no cover - every CPython since 3.2 has it
             mapping[elem] = get(elem, 0) + 1
 
 
-__all__ = ["Tokenizer", "tokenizer_from_json", "pad_sequences", "text_to_word_sequence"]
+__all__ = [
+    "Tokenizer",
+    "tokenizer_from_json",
+    "pad_sequences",
+    "text_to_word_sequence",
+    "one_hot",
+    "hashing_trick",
+    "skipgrams",
+    "make_sampling_table",
+]
 
 DEFAULT_FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'
 
 _MODES = ("binary", "count", "tfidf", "freq")
-# documents tokenized per batch while fitting: bounds the memory held for
-# token lists whatever the corpus size, large enough to amortise the batch setup
-_FIT_BATCH = 8192
+# documents read per batch while fitting (and converting a stream): bounds the
+# memory held whatever the corpus size, large enough for every thread to get a
+# long run of documents per parallel region
+_FIT_BATCH = 32768
+# texts_to_sequences below this many texts per word of the vocabulary stays in
+# Python: the C look-up first copies the whole word_index into a C table
+_C_LOOKUP_MIN_RATIO = 1 / 16
 
 
 @contextmanager
@@ -168,6 +217,155 @@ def text_to_word_sequence(text, filters=DEFAULT_FILTERS, lower=True, split=" "):
     return _splitter(filters, lower, split)(text)
 
 
+def hashing_trick(
+    text, n, hash_function=None, filters=DEFAULT_FILTERS, lower=True, split=" ", analyzer=None
+):
+    """Words as indices in ``[1, n)`` by hashing, as Keras' ``hashing_trick``.
+
+    Parameters
+    ----------
+    text : str
+    n : int
+        Size of the hashing space: indices are ``hash(word) % (n - 1) + 1``
+        (0 stays free for padding); different words may share an index.
+    hash_function : None, "md5" or callable str -> int
+        ``None`` is Python's ``hash``, which is salted per process
+        (``PYTHONHASHSEED``): the indices change from one run to the next, so
+        a model trained on them cannot be reused. ``"md5"`` gives the same
+        indices in every process and on every machine: the reproducible choice.
+    filters, lower, split
+        As for ``text_to_word_sequence``.
+    analyzer : callable str -> list of str, optional
+        Replaces ``text_to_word_sequence`` (tf.keras' argument).
+
+    Returns
+    -------
+    list of int
+    """
+    if hash_function is None:
+        hash_function = hash
+    elif hash_function == "md5":
+        hash_function = _md5_int
+    words = analyzer(text) if analyzer is not None else text_to_word_sequence(
+        text, filters=filters, lower=lower, split=split
+    )
+    return [hash_function(w) % (n - 1) + 1 for w in words]
+
+
+def _md5_int(word):
+    return int(md5(word.encode()).hexdigest(), 16)
+
+
+def one_hot(text, n, filters=DEFAULT_FILTERS, lower=True, split=" ", analyzer=None):
+    """``hashing_trick`` with Python's ``hash``, as Keras' ``one_hot``.
+
+    Despite the name, the result is a list of word indices in ``[1, n)``, not
+    one-hot vectors. Python's ``hash`` is salted per process, so the indices
+    differ between runs: use ``hashing_trick(..., hash_function="md5")`` for
+    indices that can be reproduced.
+    """
+    return hashing_trick(
+        text, n, hash_function=hash, filters=filters, lower=lower, split=split, analyzer=analyzer
+    )
+
+
+# Keras' value of Euler's constant in make_sampling_table (0.5772...), kept so the
+# tables are the same numbers
+_KERAS_GAMMA = 0.577
+
+
+def make_sampling_table(size, sampling_factor=1e-5):
+    """word2vec's sub-sampling probabilities by word rank, as Keras' ``make_sampling_table``.
+
+    Frequencies are approximated by Zipf's law from the rank, so entry ``i``
+    is the probability of keeping the ``i``-th most common word:
+    ``min(1, sqrt(f) / f)`` with ``f = sampling_factor * rank * (log(rank) + gamma) + ...``.
+    Pass it to ``skipgrams(sampling_table=...)``; word indices from a fitted
+    ``Tokenizer`` are ranks (1 = most common).
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (size,)
+    """
+    rank = np.arange(size, dtype=np.float64)
+    rank[:1] = 1.0
+    inv_frequency = rank * (np.log(rank) + _KERAS_GAMMA) + 0.5 - 1.0 / (12.0 * rank)
+    f = sampling_factor * inv_frequency
+    return np.minimum(1.0, f / np.sqrt(f))
+
+
+def skipgrams(
+    sequence,
+    vocabulary_size,
+    window_size=4,
+    negative_samples=1.0,
+    shuffle=True,
+    categorical=False,
+    sampling_table=None,
+    seed=None,
+):
+    """Skip-gram training pairs from one sequence of word indices, as Keras' ``skipgrams``.
+
+    Every word ``w`` (index 0, padding, is skipped) is paired with each word
+    within ``window_size`` of it (label 1), then ``negative_samples`` times as
+    many pairs of a shuffled first word and a random index in
+    ``[1, vocabulary_size)`` are added (label 0). Randomness comes from Python's
+    ``random`` module, drawn in Keras' order, so after ``random.seed(s)`` the
+    result is Keras' to the pair.
+
+    Parameters
+    ----------
+    sequence : sequence of int
+    vocabulary_size : int
+        Largest index + 1.
+    window_size : int
+    negative_samples : float
+        0 for no negative pairs.
+    shuffle : bool
+        Shuffle pairs and labels together (seeded with ``seed``, else a seed
+        drawn from ``random``).
+    categorical : bool
+        Labels ``[0, 1]``/``[1, 0]`` instead of 1/0.
+    sampling_table : array, optional
+        Word ``w`` is kept with probability ``sampling_table[w]``
+        (see ``make_sampling_table``).
+    seed : int, optional
+
+    Returns
+    -------
+    couples : list of [int, int]
+    labels : list of int (or of [int, int])
+    """
+    positive, negative = ([0, 1], [1, 0]) if categorical else (1, 0)
+    couples = []
+    n = len(sequence)
+    for i, wi in enumerate(sequence):
+        if not wi:
+            continue
+        if sampling_table is not None and sampling_table[wi] < random.random():
+            continue
+        for j in range(max(0, i - window_size), min(n, i + window_size + 1)):
+            if j != i and sequence[j]:
+                couples.append([wi, sequence[j]])
+    labels = [list(positive) for _ in couples] if categorical else [positive] * len(couples)
+    if negative_samples > 0:
+        count = int(len(labels) * negative_samples)
+        firsts = [c[0] for c in couples]
+        random.shuffle(firsts)
+        couples += [
+            [firsts[i % len(firsts)], random.randint(1, vocabulary_size - 1)] for i in range(count)
+        ]
+        labels += [negative] * count
+    if shuffle:
+        if seed is None:
+            seed = random.randint(0, 10**7)  # Keras' 10e6, a float that Python 3.12 refuses
+        random.seed(seed)
+        random.shuffle(couples)
+        random.seed(seed)
+        random.shuffle(labels)
+    return couples, labels
+
+
 class Tokenizer:
     """Turn texts into sequences of word indices, as Keras' ``Tokenizer``.
 
@@ -222,15 +420,14 @@ class Tokenizer:
         char_level=False,
         oov_token=None,
         document_count=0,
+        analyzer=None,
         **kwargs,
     ):
         if "nb_words" in kwargs:  # Keras 1 name, still accepted by Keras 2
             warnings.warn("The `nb_words` argument in `Tokenizer` has been renamed `num_words`.")
             num_words = kwargs.pop("nb_words")
-        # tf.keras' Tokenizer takes a callable `analyzer`; it is never written
-        # to JSON as anything but null, so only that value is accepted.
-        if kwargs.get("analyzer", 0) is None:
-            kwargs.pop("analyzer")
+        if analyzer is not None and not callable(analyzer):
+            raise TypeError(f"analyzer must be a callable str -> tokens or None, got {analyzer!r}")
         if kwargs:
             raise TypeError("Unrecognized keyword arguments: " + str(kwargs))
         if num_words is not None:
@@ -253,6 +450,7 @@ class Tokenizer:
         self.index_docs = defaultdict(int)
         self.word_index = {}
         self.index_word = {}
+        self.analyzer = analyzer
 
     def __repr__(self):
         return (
@@ -267,6 +465,8 @@ class Tokenizer:
         lower = self.lower
         if self.char_level:  # the (lowercased) string itself: each character a token
             words = operator.methodcaller("lower") if lower else _identity
+        elif self.analyzer is not None:  # tf.keras: the raw string, neither lowered nor filtered
+            words = self.analyzer
         else:
             # read the options now: attributes may be changed between calls, as in Keras
             words = _splitter(self.filters, lower, self.split)
@@ -279,18 +479,35 @@ class Tokenizer:
         return tokens
 
     # --------------------------------------------------------------- fitting
-    def fit_on_texts(self, texts):
+    def fit_on_texts(self, texts, threads=None):
         """Update the vocabulary from texts, then renumber every word.
 
         Parameters
         ----------
         texts : iterable
             Strings, or lists of tokens (taken as already split), or a mix;
-            a generator is read once.
+            any iterable (a file read line by line, a generator) is read once,
+            in batches: only the counts are kept, not the texts.
+        threads : int or None
+            Threads tokenizing in parallel (None: all cores). The result is the
+            same for any number.
         """
-        tokens = self._tokenize_fn()
+        ranking = self._count_texts(texts, threads)
+        with _gc_paused():
+            self._renumber(ranking)
+
+    def _count_texts(self, texts, threads=None):
+        """The counting half of fit_on_texts: word_counts, word_docs, document_count.
+
+        Returns ``(words, counts)`` when word_counts is exactly those (a first fit
+        done in C), which lets ``_renumber`` rank with NumPy; else None.
+        """
+        options = self._c_options()
+        ranking = None
+        nthreads = resolve_threads(threads)
+        tokens = None
         counts = {}  # a plain dict: the C counting loop takes its fast path
-        word_docs = self.word_docs
+        counter = None  # the C counts of the batches since the last Python batch
         it = iter(texts)
         with _gc_paused():
             try:
@@ -298,18 +515,70 @@ class Tokenizer:
                     batch = list(islice(it, _FIT_BATCH))
                     if not batch:
                         break
+                    docs = _text.gather(batch) if options is not None else None
+                    if docs is not None:
+                        if counts:  # keep first-seen order: earlier Python counts first
+                            self._merge_counts(counts)
+                            counts = {}
+                            ranking = None
+                        if counter is None:
+                            counter = _text.Counter(options, nthreads)
+                        counter.add(docs)
+                        self.document_count += len(batch)
+                        continue
+                    # a document the C path does not take (not a str or a list of
+                    # str), or options it does not (an analyzer): Keras' way in Python
+                    if counter is not None:
+                        self._merge_counter(counter)
+                        counter = None
+                    ranking = None
+                    if tokens is None:
+                        tokens = self._tokenize_fn()
                     seqs = list(map(tokens, batch))
                     _count_elements(counts, chain.from_iterable(seqs))
                     # set() per document as Keras builds it, so word_docs gets its
                     # keys in the very same order and to_json() writes the same text
-                    _count_elements(word_docs, chain.from_iterable(map(set, seqs)))
+                    _count_elements(self.word_docs, chain.from_iterable(map(set, seqs)))
                     self.document_count += len(batch)
                     del seqs
             finally:
                 # on an error (a document that is not text, say) the batches done so
                 # far stay counted, consistent with word_docs and document_count
-                self._merge_counts(counts)
-            self._renumber()
+                if counter is not None:
+                    ranking = self._merge_counter(counter)
+                if counts:
+                    self._merge_counts(counts)
+                    ranking = None
+        return ranking
+
+    def _c_options(self):
+        """The options in C form, or None where the Python path must do the work."""
+        if self.analyzer is not None:
+            return None
+        try:
+            return _text.Options(self.filters, self.split, self.lower, self.char_level)
+        except _text.NotSupported:
+            return None
+
+    def _merge_counter(self, counter):
+        """Add a C counter's counts; ``(words, counts)`` if they are now all of word_counts."""
+        words, counts, docs, first_doc, records, _ = counter.result()
+        docs_order = _text.word_docs_order(words, first_doc, records)
+        ranking = None
+        if not self.word_counts:
+            self.word_counts.update(zip(words, counts.tolist()))
+            ranking = words, counts
+        else:
+            self._merge_counts(dict(zip(words, counts.tolist())))
+        wd = self.word_docs
+        doc_words = [words[i] for i in docs_order.tolist()]
+        doc_counts = docs[docs_order].tolist()
+        if not wd:
+            wd.update(zip(doc_words, doc_counts))
+        else:
+            get = wd.get
+            wd.update([(w, get(w, 0) + c) for w, c in zip(doc_words, doc_counts)])
+        return ranking
 
     def _merge_counts(self, counts):
         wc = self.word_counts
@@ -320,10 +589,16 @@ class Tokenizer:
             # existing words keep their place, new ones follow in first-seen order
             wc.update([(w, get(w, 0) + c) for w, c in counts.items()])
 
-    def _renumber(self):
+    def _renumber(self, ranking=None):
         wc = self.word_counts
-        # sorted() is stable also with reverse=True: equal counts keep first-seen order
-        ranked = sorted(wc, key=wc.__getitem__, reverse=True)
+        if ranking is not None and len(ranking[0]) == len(wc):
+            # word_counts is exactly these words and counts: NumPy's stable sort of
+            # the negated counts is sorted(..., reverse=True)'s order, faster
+            words, counts = ranking
+            ranked = [words[i] for i in np.argsort(-counts, kind="stable").tolist()]
+        else:
+            # sorted() is stable also with reverse=True: equal counts keep first-seen order
+            ranked = sorted(wc, key=wc.__getitem__, reverse=True)
         vocab = ranked if self.oov_token is None else [self.oov_token] + ranked
         # dict(zip()) like Keras: an OOV token that is also a word keeps the first
         # position but the later index, and index 1 is then unused
@@ -346,7 +621,7 @@ class Tokenizer:
         _count_elements(self.index_docs, chain.from_iterable(map(set, sequences)))
 
     # ----------------------------------------------------- texts -> sequences
-    def texts_to_sequences(self, texts):
+    def texts_to_sequences(self, texts, threads=None):
         """Turn each text into a list of word indices.
 
         Unknown words are dropped, or become the OOV index; words with an
@@ -355,16 +630,61 @@ class Tokenizer:
         Parameters
         ----------
         texts : iterable of str or of lists of tokens
+        threads : int or None
+            Threads tokenizing in parallel (None: all cores, and the C path
+            whatever the number of texts).
 
         Returns
         -------
         list of list of int
         """
+        if not isinstance(texts, list):
+            texts = list(texts)  # a generator too: the result is a list anyway
+        if threads is not None or _c_lookup_pays(texts, self.word_index):
+            plan = self._lookup_plan()
+            if plan is not None:
+                result = _lookup_lists(plan, texts, resolve_threads(threads))
+                if result is not None:
+                    return result
         return _convert_all(self._sequence_fn, texts, self.word_index)
 
-    def texts_to_sequences_generator(self, texts):
-        """Yield ``texts_to_sequences`` one text at a time (lazily)."""
-        yield from map(self._sequence_fn(), texts)
+    def texts_to_sequences_generator(self, texts, threads=None):
+        """Yield ``texts_to_sequences`` one text at a time.
+
+        The texts are read ahead in batches (1, 2, 4, ... up to a few thousand)
+        that are converted together; each batch uses the ``word_index`` as it is
+        when the batch is read.
+        """
+        it = iter(texts)
+        nthreads = resolve_threads(threads)
+        size = 1
+        plan = python = None
+        while True:
+            batch = list(islice(it, size))
+            if not batch:
+                return
+            size = min(2 * size, 4096)
+            if plan is None and size >= 64:
+                plan = self._lookup_plan() or False
+            result = _lookup_lists(plan, batch, nthreads) if plan else None
+            if result is None:
+                python = python or self._sequence_fn()
+                result = list(map(python, batch))
+            yield from result
+
+    def _lookup_plan(self):
+        """What the C look-up needs (a snapshot of word_index), or None for the Python path."""
+        options = self._c_options()
+        if options is None:
+            return None
+        num_words = self.num_words
+        try:
+            num_words = operator.index(num_words) if num_words else 0
+            oov_value = self.word_index.get(self.oov_token)
+            table = _text.Table(self.word_index)
+        except (TypeError, _text.NotSupported):
+            return None  # an odd limit or index: Keras' own comparisons, in Python
+        return options, table, num_words, self.oov_token is not None, oov_value
 
     def _sequence_fn(self, cut=False):
         """A function text -> indices, Keras' rules for the current state.
@@ -485,15 +805,17 @@ class Tokenizer:
         return general
 
     # --------------------------------------------------------------- matrices
-    def texts_to_matrix(self, texts, mode="binary"):
+    def texts_to_matrix(self, texts, mode="binary", threads=None):
         """A ``(len(texts), num_words)`` float64 matrix of the texts.
 
         Parameters
         ----------
         texts : iterable of str or of lists of tokens
         mode : {"binary", "count", "tfidf", "freq"}
+        threads : int or None
+            Threads tokenizing in parallel (see ``texts_to_sequences``).
         """
-        return self.sequences_to_matrix(self.texts_to_sequences(texts), mode=mode)
+        return self.sequences_to_matrix(self.texts_to_sequences(texts, threads=threads), mode=mode)
 
     def sequences_to_matrix(self, sequences, mode="binary"):
         """A ``(len(sequences), num_words)`` float64 matrix of the sequences.
@@ -627,6 +949,76 @@ def _convert_all(make_fn, items, table):
         return list(map(make_fn(cut), items))
 
 
+def _c_lookup_pays(texts, table):
+    return hasattr(texts, "__len__") and len(texts) >= len(table) * _C_LOOKUP_MIN_RATIO
+
+
+def _lookup_codes(plan, texts, nthreads):
+    """(table ids with -1 for the OOV index, tokens per text), or None: the Python path."""
+    options, table, num_words, has_oov, oov_value = plan
+    docs = _text.gather(texts)
+    if docs is None:
+        return None
+    return _text.lookup(
+        options, table, docs, num_words, has_oov, oov_value is not None, nthreads
+    )
+
+
+def _lookup_lists(plan, texts, nthreads):
+    codes = _lookup_codes(plan, texts, nthreads)
+    if codes is None:
+        return None
+    with _gc_paused():
+        return _text.to_lists(codes[0], codes[1], plan[1].values, plan[4])
+
+
+def texts_to_padded(tokenizer, texts, pad_options, threads=None):
+    """``pad_sequences(tokenizer.texts_to_sequences(texts), **pad_options)`` without the lists.
+
+    The C look-up's indices go straight into the padded array (what
+    ``embload.dask`` computes per partition); where that path does not apply
+    (an analyzer, odd documents or indices, a dtype the indices do not fit) the
+    lists are made and padded as usual, so the result is always the same.
+    """
+    if not isinstance(texts, list):
+        texts = list(texts)
+    nthreads = resolve_threads(threads)
+    plan = tokenizer._lookup_plan()
+    codes = _lookup_codes(plan, texts, nthreads) if plan is not None else None
+    maxlen = pad_options.get("maxlen")
+    dtype = np.dtype(pad_options.get("dtype", "int32"))
+    oov_value = plan[4] if plan is not None else None
+    limits = _text._RANGES.get(dtype)
+    if codes is None or maxlen is None or limits is None or not texts:
+        return pad_sequences(tokenizer.texts_to_sequences(texts, threads=threads), **pad_options)
+    ids, lengths = codes
+    numbers = plan[1].numbers
+    if (ids < 0).any():
+        if not isinstance(oov_value, int) or isinstance(oov_value, bool):
+            return pad_sequences(tokenizer.texts_to_sequences(texts, threads=threads), **pad_options)
+        values = np.where(ids < 0, oov_value, numbers[np.maximum(ids, 0)]) if ids.size else ids
+    else:
+        values = numbers[ids]
+    if values.size and (values.min() < limits[0] or values.max() > limits[1]):
+        return pad_sequences(tokenizer.texts_to_sequences(texts, threads=threads), **pad_options)
+    padding = pad_options.get("padding", "pre")
+    truncating = pad_options.get("truncating", "pre")
+    # the same validation and fill value as pad_sequences, on an empty batch
+    x = pad_sequences([[]] * len(texts), **pad_options)
+    if maxlen == 0:
+        return x
+    kept = np.minimum(lengths, maxlen)
+    starts = np.cumsum(lengths) - lengths
+    first = starts + lengths - kept if truncating == "pre" else starts
+    out_start = np.cumsum(kept) - kept
+    total = int(kept.sum())
+    src = np.repeat(first, kept) + (np.arange(total) - np.repeat(out_start, kept))
+    cols = np.arange(maxlen)
+    mask = cols < kept[:, None] if padding == "post" else cols >= (maxlen - kept)[:, None]
+    x[mask] = values[src].astype(dtype)
+    return x
+
+
 def _int_array(sequences, count):
     """All indices as one int64 array, or None unless every one is a plain integer."""
     types = set(map(type, chain.from_iterable(sequences)))
@@ -680,6 +1072,63 @@ def tokenizer_from_json(json_string):
     config = dict(config)
     with _gc_paused():
         return _tokenizer_from_config(config, source)
+
+
+def word_index_from_tokenizer_json(text, path):
+    """The ``word_index`` of a Keras tokenizer JSON text, or of a plain JSON object.
+
+    The one reader of tokenizer JSON for the package (``load_aligned`` takes a
+    path to such a file). Accepts ``Tokenizer.to_json()`` output (Keras' or
+    ours: ``config.word_index`` is itself JSON text, or an object) and a plain
+    object ``{word: index}``.
+
+    Parameters
+    ----------
+    text : str
+        The file's content.
+    path : str
+        Named in every error.
+
+    Returns
+    -------
+    dict
+
+    Raises
+    ------
+    ValueError
+        Naming ``path``: not JSON, no ``word_index`` in a ``config``, or not an object.
+    """
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc})") from None
+    if isinstance(obj, dict) and isinstance(obj.get("config"), dict):
+        return tokenizer_word_index(obj["config"], path)
+    if isinstance(obj, dict):
+        return obj
+    raise ValueError(
+        f"{path}: JSON holds a {type(obj).__name__}; expected a Keras tokenizer "
+        "JSON or an object {word: row}"
+    )
+
+
+def tokenizer_word_index(config, path):
+    """The ``word_index`` of a Keras tokenizer's ``config`` (JSON text inside the JSON, as
+    Keras writes it, or an object): the one reader of it, for :func:`word_index_from_tokenizer_json`
+    and :mod:`embload.vocabulary`. Errors are ``EmbeddingFormatError`` (a ``ValueError``)
+    naming ``path``."""
+    inner = config.get("word_index")
+    if inner is None:
+        raise EmbeddingFormatError("a JSON file with a 'config' but no 'word_index' in it; "
+                                   "expected a Keras tokenizer JSON (Tokenizer.to_json())", path=path)
+    if isinstance(inner, str):  # Keras stores it as a JSON string inside the JSON
+        try:
+            inner = json.loads(inner)
+        except json.JSONDecodeError as exc:
+            raise EmbeddingFormatError(f"config.word_index is not valid JSON ({exc})", path=path) from None
+    if not isinstance(inner, dict):
+        raise EmbeddingFormatError(f"config.word_index is a {type(inner).__name__}, not an object", path=path)
+    return inner
 
 
 def _tokenizer_from_config(config, source):
@@ -755,6 +1204,9 @@ def pad_sequences(
             raise ValueError("`sequences` is empty: pass `maxlen` to get a (0, maxlen) array.")
         maxlen = max(lengths)
     else:
+        if isinstance(maxlen, (bool, np.bool_)):
+            # operator.index(True) is 1: a flag passed by mistake would cut every row to one
+            raise TypeError(f"maxlen must be an int or None, got {maxlen!r}")
         maxlen = operator.index(maxlen)
         if maxlen < 0:
             raise ValueError(f"maxlen must be >= 0, got {maxlen}")
@@ -767,7 +1219,14 @@ def pad_sequences(
         )
 
     x = np.full((num_samples, maxlen) + sample_shape, value, dtype=dtype)
-    if maxlen == 0 or first is None:
+    if first is None:
+        return x
+    if maxlen == 0:
+        # nothing is copied, but the samples must still agree in shape: Keras (whose
+        # s[-0:] is the whole sequence) checks them all, and so do we
+        for idx, s in enumerate(sequences):
+            if len(s):
+                _check_sample_shape(np.asarray(s).shape[1:], idx, sample_shape)
         return x
     cut = slice(-maxlen, None) if truncating == "pre" else slice(None, maxlen)
 
@@ -780,28 +1239,32 @@ def pad_sequences(
             x[:, maxlen - block.shape[1] :] = block
         return x
 
-    if (
-        not sample_shape
-        and x.dtype.kind in "biufc"
-        and set(map(type, sequences)) == {list}
-        and _fill_flat(x, sequences, lengths, maxlen, cut, padding, dtype)
-    ):
-        return x
+    if not sample_shape and x.dtype.kind in "biufc" and set(map(type, sequences)) == {list}:
+        # lists of Python ints straight into the rows, in C; else one NumPy conversion
+        rows = sequences if isinstance(sequences, list) else list(sequences)
+        if _text.pad_lists(x, rows, maxlen, padding == "post", truncating == "post"):
+            return x
+        if _fill_flat(x, sequences, lengths, maxlen, cut, padding, dtype):
+            return x
 
     for idx, s in enumerate(sequences):
         if not len(s):
             continue
         trunc = np.asarray(s[cut], dtype=dtype)
-        if trunc.shape[1:] != sample_shape:
-            raise ValueError(
-                "Shape of sample %s of sequence at position %s is different from expected shape %s"
-                % (trunc.shape[1:], idx, sample_shape)
-            )
+        _check_sample_shape(trunc.shape[1:], idx, sample_shape)
         if padding == "post":
             x[idx, : len(trunc)] = trunc
         else:
             x[idx, -len(trunc) :] = trunc
     return x
+
+
+def _check_sample_shape(shape, idx, sample_shape):
+    if shape != sample_shape:
+        raise ValueError(
+            "Shape of sample %s of sequence at position %s is different from expected shape %s"
+            % (shape, idx, sample_shape)
+        )
 
 
 def _fill_flat(x, sequences, lengths, maxlen, cut, padding, dtype):

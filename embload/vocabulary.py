@@ -58,6 +58,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from .text import tokenizer_word_index
 from .errors import EmbeddingFormatError, shorten
 
 __all__ = ["Vocabulary", "read_vocabulary", "read_word_index", "read_vocab",
@@ -395,18 +396,7 @@ def _vocabulary_from_json(text, path):
     name = os.path.basename(path)
     if isinstance(obj, dict) and "config" in obj and isinstance(obj["config"], dict):
         config = obj["config"]
-        inner = config.get("word_index")
-        if inner is None:
-            raise EmbeddingFormatError("a JSON file with a 'config' but no 'word_index' in it; "
-                                       "expected a Keras tokenizer JSON (Tokenizer.to_json())", path=path)
-        if isinstance(inner, str):  # Keras stores it as a JSON string inside the JSON
-            try:
-                inner = json.loads(inner)
-            except json.JSONDecodeError as exc:
-                raise EmbeddingFormatError(f"config.word_index is not valid JSON ({exc})", path=path) from None
-        if not isinstance(inner, dict):
-            raise EmbeddingFormatError(f"config.word_index is a {type(inner).__name__}, not an object",
-                                       path=path)
+        inner = tokenizer_word_index(config, path)   # the one reader of a Keras config's word_index
         num_words = config.get("num_words")
         if isinstance(num_words, bool) or not isinstance(num_words, (int, type(None))):
             raise EmbeddingFormatError(f"config.num_words is {num_words!r}, not an int or null",

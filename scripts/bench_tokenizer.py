@@ -1,14 +1,19 @@
 """Benchmark: embload.Tokenizer / pad_sequences against keras_preprocessing, same run.
 
-Corpus: documents of Zipf-distributed words (mixed case, punctuation glued on,
-some non-ASCII words), made reproducibly from a seed. Each step is run on both
-implementations, the outputs are checked equal, and the times and ratios
-(keras / embload: above 1 means embload is faster) are printed. Times are
-CPU seconds of this process (everything here is single-threaded), best of
-``--repeat``, so other load on the machine does not skew the ratios.
+Two corpora, made reproducibly from a seed: Zipf-distributed words of ASCII
+letters (mixed case, punctuation glued on) and the same of Cyrillic words
+(every document non-ASCII). Each step runs on
+keras_preprocessing, on embload with one thread and with two; the outputs are
+checked equal and the times printed with the ratios keras / embload (above 1:
+embload is faster) and 1 thread / 2 threads. keras_preprocessing against one
+thread is measured in CPU seconds of this process (other load on a shared
+machine does not skew it); one thread against two in wall-clock seconds (the
+only clock where threads show: it needs two idle cores to mean anything).
+Best of ``--repeat`` runs each.
 
-    python scripts/bench_tokenizer.py                 # 200k documents
-    python scripts/bench_tokenizer.py --docs 20000    # quicker
+    python scripts/bench_tokenizer.py                  # 100k documents per corpus
+    python scripts/bench_tokenizer.py --docs 20000     # quicker
+    python scripts/bench_tokenizer.py --dask-mb 1000   # and embload.dask on 1 GB
 """
 
 import argparse
@@ -16,10 +21,13 @@ import time
 
 import numpy as np
 
+LATIN = "abcdefghijklmnopqrstuvwxyz"
+CYRILLIC = "абвгдеёжзийклмнопрстуфхцчшщъыьэюя"
 
-def make_corpus(n_docs, vocab, mean_len, seed):
+
+def make_corpus(n_docs, vocab, mean_len, seed, letters=LATIN):
     rng = np.random.default_rng(seed)
-    letters = np.array(list("abcdefghijklmnopqrstuvwxyzéøß"))
+    letters = np.array(list(letters))
     lens = rng.integers(2, 12, size=vocab)
     words = ["".join(rng.choice(letters, size=n)) for n in lens]
     # Capitalised and punctuated variants: the tokenizer has real work to do
@@ -38,23 +46,111 @@ def make_corpus(n_docs, vocab, mean_len, seed):
     return texts, total
 
 
-def timed(fn, repeat):
+def timed(fn, repeat, clock=time.process_time):
     best, out = float("inf"), None
     for _ in range(repeat):
-        t0 = time.process_time()
+        t0 = clock()
         out = fn()
-        best = min(best, time.process_time() - t0)
+        best = min(best, clock() - t0)
     return best, out
+
+
+def run_corpus(name, texts, args, kseq, ktext, embload):
+    mb = sum(map(len, texts)) / 1e6
+    print(f"\n== {name}: {len(texts):,} documents, {mb:.1f} M characters ==")
+    print(f"{'':<26}{'--- CPU seconds, 1 thread ---':>30}   {'--- wall seconds ---':>30}")
+    print(f"{'step':<26}{'keras':>9}{'embload':>10}{'ratio':>8}   "
+          f"{'1 thread':>10}{'2 threads':>11}{'ratio':>8}")
+    rows = []
+    opts = dict(num_words=args.num_words, oov_token="<OOV>")
+
+    def step(label, kfn, efn, same=lambda a, b: a == b, threads=True):
+        tk, ko = timed(kfn, args.repeat)
+        t1, e1 = timed(lambda: efn(1), args.repeat)
+        w1, _ = timed(lambda: efn(1), args.repeat, time.perf_counter) if threads else (t1, e1)
+        w2, e2 = timed(lambda: efn(2), args.repeat, time.perf_counter) if threads else (t1, e1)
+        if not (same(ko, e1) and same(ko, e2)):
+            raise SystemExit(f"{label}: outputs differ between keras_preprocessing and embload")
+        rows.append((name, label, tk, t1, w1, w2 if threads else None))
+        print(f"{label:<26}{tk:9.3f}{t1:10.3f}{tk / t1:8.1f}   "
+              + (f"{w1:10.3f}{w2:11.3f}{w1 / w2:8.2f}" if threads else f"{'(one thread)':>29}"))
+
+    def kfit():
+        t = ktext.Tokenizer(**opts)
+        t.fit_on_texts(texts)
+        return t
+
+    def efit(threads):
+        t = embload.Tokenizer(**opts)
+        t.fit_on_texts(texts, threads=threads)
+        return t
+
+    step("fit_on_texts", kfit, efit, lambda a, b: a.to_json() == b.to_json())
+    ktok, etok = kfit(), efit(1)
+    step(
+        "texts_to_sequences",
+        lambda: ktok.texts_to_sequences(texts),
+        lambda th: etok.texts_to_sequences(texts, threads=th),
+    )
+    seqs = etok.texts_to_sequences(texts)
+    step(
+        "pad_sequences maxlen=40",
+        lambda: kseq.pad_sequences(seqs, maxlen=40),
+        lambda th: embload.pad_sequences(seqs, maxlen=40),
+        np.array_equal,
+        threads=False,
+    )
+    return rows
+
+
+def run_dask(args, embload):
+    """fit_tokenizer on a corpus of text files: LocalCluster of 1 worker vs 2, same run."""
+    import os
+    import tempfile
+
+    import dask.bag as db
+    from distributed import Client, LocalCluster
+
+    from embload.dask import fit_tokenizer
+
+    texts, _ = make_corpus(20_000, args.vocab, args.mean_len, args.seed)
+    block = "\n".join(texts) + "\n"
+    folder = tempfile.mkdtemp(prefix="embload-dask-bench-")
+    files = max(2, int(args.dask_mb * 1e6 // (len(block) * 8)) or 2)
+    for i in range(files):
+        with open(os.path.join(folder, f"part{i:04d}.txt"), "w", encoding="utf-8") as handle:
+            handle.write(block * 8)
+    mb = files * 8 * len(block) / 1e6
+    print(f"\n== embload.dask: {files} files, {mb:.0f} M characters ==")
+    opts = dict(num_words=args.num_words, oov_token="<OOV>")
+    results = {}
+    for workers in (1, 2):
+        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                          dashboard_address=None) as cluster, Client(cluster):
+            bag = db.read_text(os.path.join(folder, "*.txt"), blocksize="32MiB")
+            t0 = time.perf_counter()
+            tok = fit_tokenizer(bag, **opts)
+            results[workers] = (time.perf_counter() - t0, tok.to_json())
+            print(f"fit_tokenizer, {workers} worker(s): {results[workers][0]:.2f} s wall")
+    if results[1][1] != results[2][1]:
+        raise SystemExit("embload.dask: 1 and 2 workers gave different tokenizers")
+    print(f"2 workers / 1 worker: x{results[1][0] / results[2][0]:.2f} (same tokenizer)")
+    for name in os.listdir(folder):
+        os.remove(os.path.join(folder, name))
+    os.rmdir(folder)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--docs", type=int, default=200_000)
+    ap.add_argument("--docs", type=int, default=100_000)
     ap.add_argument("--vocab", type=int, default=100_000)
     ap.add_argument("--mean-len", type=int, default=30)
     ap.add_argument("--num-words", type=int, default=20_000)
     ap.add_argument("--repeat", type=int, default=3, help="best of N runs per step")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--dask-mb", type=float, default=0,
+                    help="also time embload.dask on 1 and 2 local workers over a corpus of "
+                         "this many MB of text files (0: skip)")
     args = ap.parse_args()
 
     np.unicode_ = np.str_  # keras_preprocessing's pad_sequences needs it on NumPy 2
@@ -63,72 +159,22 @@ def main():
 
     import embload
 
-    texts, total = make_corpus(args.docs, args.vocab, args.mean_len, args.seed)
-    mb = sum(map(len, texts)) / 1e6
-    print(f"corpus: {len(texts):,} documents, {total:,} words, {mb:.1f} M characters")
-    print(f"options: num_words={args.num_words}, oov_token='<OOV>'; best of {args.repeat}\n")
-
+    print(f"options: num_words={args.num_words}, oov_token='<OOV>'; best of {args.repeat}")
     rows = []
+    for name, letters in (("Zipf, ASCII", LATIN), ("Zipf, Cyrillic", CYRILLIC)):
+        texts, _ = make_corpus(args.docs, args.vocab, args.mean_len, args.seed, letters)
+        embload.Tokenizer().fit_on_texts(texts[:10])  # build the case tables outside the timing
+        rows += run_corpus(name, texts, args, kseq, ktext, embload)
 
-    def step(name, kfn, efn, same=lambda a, b: a == b):
-        tk, ko = timed(kfn, args.repeat)
-        te, eo = timed(efn, args.repeat)
-        if not same(ko, eo):
-            raise SystemExit(f"{name}: outputs differ between keras_preprocessing and embload")
-        rows.append((name, tk, te))
-        print(f"{name:<28} keras {tk:8.3f} s   embload {te:8.3f} s   x{tk / te:6.1f}")
+    if args.dask_mb:
+        run_dask(args, embload)
 
-    opts = dict(num_words=args.num_words, oov_token="<OOV>")
-
-    def kfit():
-        t = ktext.Tokenizer(**opts)
-        t.fit_on_texts(texts)
-        return t
-
-    def efit():
-        t = embload.Tokenizer(**opts)
-        t.fit_on_texts(texts)
-        return t
-
-    step("fit_on_texts", kfit, efit, lambda a, b: a.to_json() == b.to_json())
-    ktok, etok = kfit(), efit()
-    step(
-        "texts_to_sequences",
-        lambda: ktok.texts_to_sequences(texts),
-        lambda: etok.texts_to_sequences(texts),
-    )
-    seqs = etok.texts_to_sequences(texts)
-    step(
-        "sequences_to_texts",
-        lambda: ktok.sequences_to_texts(seqs),
-        lambda: etok.sequences_to_texts(seqs),
-    )
-    sub = seqs[:2000]
-    step(
-        "sequences_to_matrix tfidf",
-        lambda: ktok.sequences_to_matrix(sub, mode="tfidf"),
-        lambda: etok.sequences_to_matrix(sub, mode="tfidf"),
-        np.array_equal,
-    )
-    step(
-        "pad_sequences maxlen=40",
-        lambda: kseq.pad_sequences(seqs, maxlen=40),
-        lambda: embload.pad_sequences(seqs, maxlen=40),
-        np.array_equal,
-    )
-    step("to_json", ktok.to_json, etok.to_json)
-    js = ktok.to_json()
-    step(
-        "tokenizer_from_json",
-        lambda: ktext.tokenizer_from_json(js),
-        lambda: embload.tokenizer_from_json(js),
-        lambda a, b: a.word_index == b.word_index and a.word_counts == b.word_counts,
-    )
-
-    tk = sum(r[1] for r in rows[:2])
-    te = sum(r[2] for r in rows[:2])
-    print(f"\nfit + texts_to_sequences: keras {tk:.3f} s, embload {te:.3f} s, x{tk / te:.1f}")
-    print(f"fit throughput: embload {mb / rows[0][2]:.1f} M chars/s, keras {mb / rows[0][1]:.1f}")
+    print("\n| corpus | step | keras_preprocessing (CPU) | embload 1 thread (CPU) | x keras "
+          "| 1 thread (wall) | 2 threads (wall) | x 1 thread |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    for name, label, tk, t1, w1, w2 in rows:
+        wall = f"{w1:.3f} s | {w2:.3f} s | {w1 / w2:.2f}" if w2 is not None else "| |"
+        print(f"| {name} | {label} | {tk:.3f} s | {t1:.3f} s | {tk / t1:.1f} | {wall} |")
 
 
 if __name__ == "__main__":

@@ -24,8 +24,9 @@ STAGES = [
     {"_parse", "wordtable", "cache", "fasttext"},
     {"read"},
     {"_write", "write"},
+    {"text", "_text"},
     {"vocabulary", "_align", "align", "_similarity", "similarity"},
-    {"conversion", "interop", "text", "_text", "_layer", "layer", "optimizers", "dask"},
+    {"conversion", "interop", "_layer", "layer", "optimizers", "dask"},
     {"demo", "cli", "__main__"},
 ]
 CONVENIENCE = {

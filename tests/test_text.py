@@ -474,3 +474,133 @@ def test_pad_sequences_errors(kpad):
     assert pad_sequences([], maxlen=3).shape == kpad([], maxlen=3).shape == (0, 3)
     # where Keras' s[-0:] keeps the whole sequence and fails to broadcast, we give empty rows
     assert pad_sequences([[1, 2]], maxlen=0).shape == (1, 0)
+
+
+def test_pad_sequences_refuses_boolean_maxlen():
+    # operator.index(True) == 1: the flag used to cut every row to one item
+    for flag in (True, False, np.bool_(True)):
+        with pytest.raises(TypeError, match="maxlen must be an int or None"):
+            pad_sequences([[1, 2, 3]], maxlen=flag)
+
+
+@pytest.mark.parametrize("truncating", ["pre", "post"])
+def test_pad_sequences_maxlen_zero_checks_sample_shapes(kpad, truncating):
+    bad = [[[1, 2]], [[1, 2, 3]]]
+    msg = (r"Shape of sample \(3,\) of sequence at position 1 "
+           r"is different from expected shape \(2,\)")
+    with pytest.raises(ValueError, match=msg):
+        kpad(bad, maxlen=0)  # Keras' s[-0:] is the whole sequence: it sees the bad shape
+    with pytest.raises(ValueError, match=msg):
+        pad_sequences(bad, maxlen=0, truncating=truncating)
+    with pytest.raises(ValueError, match=r"Shape of sample \(2,\) of sequence at position 1"):
+        pad_sequences([[1, 2], [[3, 4]]], maxlen=0, truncating=truncating)
+    # equal shapes: empty rows of the vector shape (Keras gives this with "pre" when
+    # no sequence is longer than one; otherwise it fails to broadcast)
+    assert kpad([[[1, 2]], [], [[3, 4]]], maxlen=0).shape == (3, 0, 2)
+    good = [[[1, 2]], [], [[3, 4], [5, 6]]]
+    assert pad_sequences(good, maxlen=0, truncating=truncating).shape == (3, 0, 2)
+
+
+# ------------------------------------- one_hot, hashing_trick, skipgrams, sampling
+@SETTINGS
+@given(text=st.text(alphabet=CHARS.replace("\ud800", ""), max_size=60), n=st.integers(2, 50))
+def test_hashing_matches_keras(text, n):
+    for fn in ("md5", None, len):
+        assert embload.hashing_trick(text, n, hash_function=fn) == kp_text.hashing_trick(
+            text, n, hash_function=fn
+        )
+    assert embload.one_hot(text, n) == kp_text.one_hot(text, n)  # same process, same salt
+    assert embload.hashing_trick(text, n, split=",", lower=False) == kp_text.hashing_trick(
+        text, n, split=",", lower=False
+    )
+
+
+def test_hashing_trick_md5_is_reproducible_and_analyzer():
+    # md5 of the UTF-8 bytes: fixed numbers, the same in any process
+    assert embload.hashing_trick("The cat", 1000, hash_function="md5") == [
+        int(__import__("hashlib").md5(w.encode()).hexdigest(), 16) % 999 + 1 for w in ["the", "cat"]
+    ]
+    got = embload.hashing_trick("a/B", 10, hash_function=len, analyzer=lambda t: t.split("/"))
+    assert got == [2, 2]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seq=st.lists(st.integers(0, 9), max_size=20),
+    window=st.integers(1, 4),
+    negative=st.sampled_from([0.0, 0.5, 1.0, 2.0]),
+    shuffle=st.booleans(),
+    categorical=st.booleans(),
+    sampled=st.booleans(),
+    seed=st.one_of(st.none(), st.integers(0, 100)),
+    state=st.integers(0, 2**32 - 1),
+)
+def test_skipgrams_match_keras(seq, window, negative, shuffle, categorical, sampled, seed, state):
+    import random
+
+    kp_sequence_mod = pytest.importorskip("keras_preprocessing.sequence")
+    table = embload.make_sampling_table(10, sampling_factor=0.05) if sampled else None
+    kwargs = dict(window_size=window, negative_samples=negative, shuffle=shuffle,
+                  categorical=categorical, sampling_table=table, seed=seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # Keras' randint(0, 10e6)
+        random.seed(state)
+        expected = kp_sequence_mod.skipgrams(seq, 10, **kwargs)
+    random.seed(state)
+    assert embload.skipgrams(seq, 10, **kwargs) == expected
+
+
+@pytest.mark.parametrize("size,factor", [(1, 1e-5), (10, 1e-5), (1000, 1e-3), (50, 0.5)])
+def test_make_sampling_table_matches_keras(size, factor):
+    expected = kp_sequence.make_sampling_table(size, sampling_factor=factor)
+    np.testing.assert_array_equal(embload.make_sampling_table(size, sampling_factor=factor), expected)
+
+
+def test_more_public_names():
+    for name in ("one_hot", "hashing_trick", "skipgrams", "make_sampling_table"):
+        assert getattr(embload, name) is getattr(embload.text, name)
+
+
+def test_word_index_from_tokenizer_json():
+    from embload.text import word_index_from_tokenizer_json as read
+
+    theirs = kp_text.Tokenizer(oov_token="<OOV>")
+    theirs.fit_on_texts(["The cat sat.", "Σ dog"])
+    assert read(theirs.to_json(), "t.json") == theirs.word_index
+    assert read(json.dumps({"a": 1}), "t.json") == {"a": 1}
+    with pytest.raises(ValueError, match=r"^t\.json: not valid JSON"):
+        read("{nope", "t.json")
+    with pytest.raises(ValueError, match=r"^t\.json: a JSON file with a 'config' but no 'word_index'"):
+        read('{"config": {}}', "t.json")
+    with pytest.raises(ValueError, match=r"^t\.json: config\.word_index is not valid JSON"):
+        read('{"config": {"word_index": "{x"}}', "t.json")
+    with pytest.raises(ValueError, match=r"^t\.json: JSON holds a list"):
+        read("[1]", "t.json")
+
+
+def test_documented_differences_hold():
+    # each numbered item of embload/text.py's list of deliberate differences
+    import embload.text as text_module
+
+    doc = text_module.__doc__
+    for n in range(1, 10):
+        assert f"\n{n}. " in doc
+    # 2: booleans and floats for num_words
+    for bad in (True, 2.5):
+        with pytest.raises(TypeError):
+            Tokenizer(num_words=bad)
+    kp_text.Tokenizer(num_words=True)  # Keras takes it
+    # 5: any iterable of sequences
+    ours, theirs = both({}, ["a b c"])
+    got = ours.sequences_to_matrix(iter([[1, 2], [3]]), mode="count")
+    np.testing.assert_array_equal(got, theirs.sequences_to_matrix([[1, 2], [3]], mode="count"))
+    with pytest.raises(TypeError):
+        theirs.sequences_to_matrix(iter([[1, 2], [3]]))
+    # 7: str tokens from str subclasses
+    ours, theirs = both({"lower": False}, [[np.str_("Ab"), np.str_("c")]])
+    assert list(ours.word_counts) == list(theirs.word_counts) == ["Ab", "c"]
+    assert type(next(iter(ours.word_counts))) is str
+    # 9: no DeprecationWarning / TypeError from a float seed bound
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        embload.skipgrams([1, 2, 3], 4, shuffle=True, seed=None)

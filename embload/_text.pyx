@@ -1,0 +1,709 @@
+"""Keras' tokenizer rules in C: fitting (counts) and look-ups (word indices), no GIL.
+
+Data flow for one batch of documents:
+
+1. gather (GIL): where each document's characters live - CPython's own 1/2/4-byte
+   storage, no copy - into ``Docs``; a document that is neither a string nor a list
+   of strings makes the caller take the Python path for that batch.
+2. tokenize + count or look up (nogil, ``prange`` over threads, each thread a
+   contiguous range of documents balanced by characters): ``src/tokenize.h``.
+   Fitting: each thread counts into its own vocabulary, noting where each word was
+   first seen (document, position). Look-up: each thread writes table ids into its
+   own buffer, concatenated in thread order.
+3. finish (GIL): fitting merges the thread vocabularies and orders words by first
+   sighting, so the result does not depend on the thread count; look-ups become
+   lists of the word_index's own value objects.
+
+Lowercasing is Python's ``str.lower`` exactly: the tables are built from it at first
+use (``_case_tables``).
+"""
+
+cimport cython
+from cpython.object cimport PyObject
+from cython.parallel cimport prange
+from libc.stdint cimport int64_t, uint8_t, uint32_t
+from libc.stdlib cimport calloc, free, malloc
+from libc.string cimport memcpy, memset
+
+import threading
+
+import numpy as np
+
+
+cdef extern from "Python.h":
+    void *PyUnicode_DATA(object o)
+    int PyUnicode_KIND(object o)
+    Py_ssize_t PyUnicode_GET_LENGTH(object o)
+    int PyUnicode_IS_ASCII(object o)
+    int PyUnicode_Check(object o)
+    int PyList_CheckExact(object o)
+    int PyList_Check(object o)
+    int PyLong_Check(object o)
+    int PyLong_CheckExact(object o)
+    object PyUnicode_DecodeUTF8(const char *s, Py_ssize_t size, const char *errors)
+    PyObject *PyList_New(Py_ssize_t n)
+    void PyList_SET_ITEM(PyObject *lst, Py_ssize_t i, PyObject *o)
+    PyObject *PyList_GET_ITEM(object lst, Py_ssize_t i)
+    Py_ssize_t PyList_GET_SIZE(object lst)
+    void Py_INCREF(PyObject *o)
+    long long PyLong_AsLongLongAndOverflow(object o, int *overflow) except? -1
+
+
+# A thread gets at least this many characters of a batch: a parallel region costs
+# more than tokenizing a few short documents (more still on a loaded machine).
+cdef int64_t MIN_THREAD_CHARS = 1 << 16
+
+
+def _set_min_thread_chars(int64_t n):
+    """Set the least work per thread; returns the old value (tests use 1 to split tiny batches)."""
+    global MIN_THREAD_CHARS
+    old = MIN_THREAD_CHARS
+    MIN_THREAD_CHARS = max(1, n)
+    return old
+
+
+class NotSupported(Exception):
+    """These options or documents are for the Python path (rare: odd types)."""
+
+
+# ------------------------------------------------------------------ case tables
+cdef el_case CASES
+cdef object _case_arrays = None
+_case_lock = threading.Lock()
+
+
+# Unicode versions whose code points from U+20000 on are all "other" for the sigma
+# rule, except U+E0000..U+E0FFF (tags, variation selectors): planes 2-3 hold CJK
+# ideographs, 4-13 nothing, 15-16 private use. Other versions probe everything.
+_CHECKED_UNICODE = {"13.0.0", "14.0.0", "15.0.0", "15.1.0", "16.0.0"}
+
+
+@cython.wraparound(True)
+def _case_tables(full=None):
+    """The lowercase map and the Final_Sigma classes of every code point, from str.lower.
+
+    Returns ``(lower, classes, expansions)``: ``lower[cp]`` the one-code-point
+    lowercase (``EL_LOWER_EXPANDS`` where it is longer), ``classes[cp]`` one of
+    other/cased/case-ignorable as str.lower's sigma rule sees them, and rows
+    ``cp, c1, c2, c3`` for the longer lowercases. Built by asking the running
+    Python's str.lower about the code points at once, so both always agree.
+    ``full``: probe every code point for the classes (default: only where the
+    Unicode version can have such characters, see _CHECKED_UNICODE).
+    """
+    import unicodedata
+
+    n = 0x110000
+    cps = np.arange(n, dtype=np.uint32)
+    lower = cps.copy()
+    expansions = []
+    step = 2048  # a divisor of 0xD800: the surrogates are whole chunks
+    for start in range(0, n, step):
+        if 0xD800 <= start < 0xE000:
+            continue  # surrogates: no case
+        chunk = cps[start:start + step].tobytes().decode("utf-32-le")
+        low = chunk.lower()
+        if len(low) == len(chunk):
+            lower[start:start + step] = np.frombuffer(low.encode("utf-32-le"), dtype=np.uint32)
+            continue
+        for cp in range(start, min(start + step, n)):
+            one = chr(cp).lower()
+            if len(one) == 1:
+                lower[cp] = ord(one)
+            else:
+                if len(one) > 3:  # pragma: no cover - no such character in Unicode 16
+                    raise RuntimeError(f"lowercase of U+{cp:04X} is {len(one)} code points")
+                lower[cp] = EL_LOWER_EXPANDS
+                expansions.append([cp] + [ord(c) for c in one] + [0] * (3 - len(one)))
+    lower[0x3A3] = 0x3C3  # context-dependent: decided in C (el_final_sigma)
+    expanding = lower == EL_LOWER_EXPANDS
+    if full is None:
+        full = unicodedata.unidata_version not in _CHECKED_UNICODE
+    probed = np.ones(n, dtype=bool) if full else (cps < 0x20000) | ((cps >= 0xE0000) & (cps < 0xE1000))
+    probed[0xD800:0xE000] = False
+    probed[expanding] = False
+    probe = cps[probed]
+    m = probe.shape[0]
+    # The classes, read off str.lower's own sigma rule: in "c Σ" the Σ is final
+    # when c is cased (and not case-ignorable); in "A c Σ" also when c is
+    # case-ignorable (skipped back to the cased A). Each probe ends with NUL.
+    a = np.zeros((m, 3), dtype=np.uint32)
+    a[:, 0] = probe
+    a[:, 1] = 0x3A3
+    low = a.tobytes().decode("utf-32-le").lower().encode("utf-32-le")
+    cased = np.frombuffer(low, np.uint32).reshape(m, 3)[:, 1] == 0x3C2
+    b = np.zeros((m, 4), dtype=np.uint32)
+    b[:, 0] = ord("A")
+    b[:, 1] = probe
+    b[:, 2] = 0x3A3
+    low = b.tobytes().decode("utf-32-le").lower().encode("utf-32-le")
+    after_a = np.frombuffer(low, np.uint32).reshape(m, 4)[:, 2] == 0x3C2
+    classes = np.full(n, EL_CASE_OTHER, dtype=np.uint8)
+    classes[probe[after_a]] = EL_CASE_IGNORABLE
+    classes[probe[cased]] = EL_CASE_CASED
+    for cp in np.flatnonzero(expanding).tolist():
+        c = chr(cp)
+        if (c + "\u03a3").lower()[-1] == "\u03c2":
+            classes[cp] = EL_CASE_CASED
+        elif ("A" + c + "\u03a3").lower()[-1] == "\u03c2":
+            classes[cp] = EL_CASE_IGNORABLE
+    changed = np.flatnonzero(lower != cps)
+    size = int(changed[-1]) + 1 if changed.size else 128
+    exp = np.asarray(expansions, dtype=np.uint32).reshape(-1, 4)
+    return np.ascontiguousarray(lower[:size]), classes, np.ascontiguousarray(exp)
+
+
+cdef void _ensure_cases() except *:
+    global _case_arrays
+    if _case_arrays is not None:
+        return
+    with _case_lock:
+        if _case_arrays is not None:
+            return
+        lower, classes, exp = _case_tables()
+        _set_cases(lower, classes, exp)
+        _case_arrays = (lower, classes, exp)
+
+
+cdef void _set_cases(const uint32_t[::1] lower, const uint8_t[::1] classes,
+                     const uint32_t[:, ::1] exp):
+    CASES.lower = &lower[0]
+    CASES.lower_size = lower.shape[0]
+    CASES.cls = &classes[0]
+    CASES.exp = &exp[0, 0] if exp.shape[0] else NULL
+    CASES.n_exp = exp.shape[0]
+
+
+# ---------------------------------------------------------------------- options
+cdef class Options:
+    """``Options(filters, split, lower, char_level)``; raises NotSupported for odd types.
+
+    ``filters``: a str, or a list/tuple of one-character strings or code points (as
+    str.maketrans takes them); ``split``: a non-empty str.
+    """
+
+    def __cinit__(self, filters, split, lower, char_level):
+        self.opts.lower = 1 if lower else 0
+        self.opts.char_level = 1 if char_level else 0
+        self.opts.cases = &CASES
+        cdef int i
+        for i in range(128):
+            self.opts.sep_ascii[i] = 0
+        codes = []
+        if not char_level:
+            if not isinstance(split, str) or len(split) == 0:
+                raise NotSupported("split must be a non-empty str")
+            if isinstance(filters, str):
+                codes = [ord(c) for c in filters]
+            elif isinstance(filters, (list, tuple)):
+                for c in filters:
+                    if isinstance(c, str) and len(c) == 1:
+                        codes.append(ord(c))
+                    elif isinstance(c, int) and not isinstance(c, bool) and 0 <= c < 0x110000:
+                        codes.append(c)
+                    else:
+                        raise NotSupported("a filter that str.maketrans treats its own way")
+            else:
+                raise NotSupported("filters of another type")
+        else:
+            split = " " if not isinstance(split, str) or not split else split
+        for c in codes:
+            if c < 128:
+                self.opts.sep_ascii[c] = 1
+        if len(split) == 1 and ord(split) < 128:
+            self.opts.sep_ascii[ord(split)] = 1
+        for i in range(128):
+            self.opts.ascii_map[i] = i + 32 if lower and 65 <= i <= 90 else i
+        for i in range(128):
+            self.opts.sep_lowered[i] = self.opts.sep_ascii[self.opts.ascii_map[i]]
+        wide = np.unique(np.asarray([c for c in codes if c >= 128] + [0], dtype=np.uint32))
+        self._filters = np.ascontiguousarray(wide[1:])
+        self._split = np.frombuffer(split.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).copy()
+        cdef const uint32_t[::1] f = self._filters
+        cdef const uint32_t[::1] s = self._split
+        self.opts.n_filters = f.shape[0]
+        self.opts.filters = &f[0] if f.shape[0] else NULL
+        self.opts.split = &s[0]
+        self.opts.split_len = s.shape[0]
+
+    def tokenize(self, doc):
+        """The tokens of one document (a test hook: the C rules seen from Python)."""
+        docs = gather([doc])
+        if docs is None:
+            raise NotSupported("not a str or a list of str")
+        cdef el_toks t
+        cdef int64_t k, start = 0
+        memset(&t, 0, sizeof(t))
+        try:
+            if el_tokenize(&self.opts, &(<Docs>docs).view, 0, &t):
+                raise MemoryError()
+            out = []
+            for k in range(t.n):
+                out.append(PyUnicode_DecodeUTF8(t.buf + start, t.end[k] - start, "surrogatepass"))
+                start = t.end[k]
+            return out
+        finally:
+            el_toks_free(&t)
+
+
+# ---------------------------------------------------------------------- documents
+cdef class Docs:
+    def __dealloc__(self):
+        free(self.items)
+        free(self.first)
+        free(self.count)
+        free(self.is_list)
+
+    def __len__(self):
+        return self.n
+
+    @cython.wraparound(True)
+    def bounds(self, int nthreads):
+        """Document ranges for up to nthreads threads, balanced by characters: ``cuts``,
+        thread t takes ``cuts[t]:cuts[t + 1]``."""
+        cum = np.cumsum(self._weights)
+        total = int(cum[-1]) if self.n else 0
+        nthreads = max(1, min(nthreads, total // MIN_THREAD_CHARS))
+        cuts = [0]
+        for t in range(1, nthreads):
+            cuts.append(max(cuts[-1], int(np.searchsorted(cum, total * t // nthreads, side="right"))))
+        cuts.append(self.n)
+        return cuts
+
+
+def gather(batch):
+    """A ``Docs`` for a list of documents, or None if one is not a str or a list of str."""
+    cdef Py_ssize_t n = len(batch), nitems = 0, i, k, j
+    for doc in batch:
+        if PyUnicode_Check(doc):
+            nitems += 1
+        elif PyList_Check(doc):
+            for item in doc:
+                if not PyUnicode_Check(item):
+                    return None
+            nitems += len(doc)
+        else:
+            return None
+    if _case_arrays is None:
+        for doc in batch:  # the case tables are needed (and built) for non-ASCII text only
+            if not all(PyUnicode_IS_ASCII(x) for x in (doc if PyList_Check(doc) else (doc,))):
+                _ensure_cases()
+                break
+    cdef Docs d = Docs.__new__(Docs)
+    d.n = n
+    d.nitems = nitems
+    d.items = <el_str *>malloc(max(nitems, 1) * sizeof(el_str))
+    d.first = <int64_t *>malloc(max(n, 1) * sizeof(int64_t))
+    d.count = <int64_t *>malloc(max(n, 1) * sizeof(int64_t))
+    d.is_list = <uint8_t *>malloc(max(n, 1))
+    if not (d.items and d.first and d.count and d.is_list):
+        raise MemoryError()
+    weights = np.empty(n, dtype=np.int64)
+    cdef int64_t[::1] w = weights
+    keep = [batch]
+    k = 0
+    for i in range(n):
+        doc = batch[i]
+        d.first[i] = k
+        if PyUnicode_Check(doc):
+            _put(&d.items[k], doc)
+            d.count[i] = 1
+            d.is_list[i] = 0
+            w[i] = d.items[k].len + 1
+            k += 1
+        else:
+            items = list(doc)  # a snapshot: the list may change, the strings stay alive
+            if len(items) + k > nitems or any(not PyUnicode_Check(x) for x in items):
+                return None
+            keep.append(items)
+            d.count[i] = len(items)
+            d.is_list[i] = 1
+            w[i] = 1
+            for j in range(len(items)):
+                _put(&d.items[k], items[j])
+                w[i] += d.items[k].len + 1
+                k += 1
+    d.nitems = k
+    d._keep = keep
+    d._weights = weights
+    d.view.items = d.items
+    d.view.first = d.first
+    d.view.count = d.count
+    d.view.is_list = d.is_list
+    return d
+
+
+cdef inline void _put(el_str *s, object text):
+    s.data = PyUnicode_DATA(text)
+    s.len = PyUnicode_GET_LENGTH(text)
+    s.kind = PyUnicode_KIND(text)
+    s.ascii = PyUnicode_IS_ASCII(text)
+
+
+# ---------------------------------------------------------------------- fitting
+cdef class Counter:
+    """``Counter(options, nthreads)``; ``add(docs)`` per batch, then ``result()``."""
+
+    def __cinit__(self, Options options, int nthreads):
+        self.options = options
+        self.nthreads = max(1, nthreads)
+        self.states = <el_thread *>calloc(self.nthreads, sizeof(el_thread))
+        if self.states == NULL:
+            raise MemoryError()
+        for t in range(self.nthreads):
+            if el_vocab_init(&self.states[t].vocab, 1024):
+                raise MemoryError()
+
+    def __dealloc__(self):
+        if self.states != NULL:
+            for t in range(self.nthreads):
+                el_vocab_free(&self.states[t].vocab)
+                el_toks_free(&self.states[t].toks)
+            free(self.states)
+
+    def add(self, Docs docs):
+        """Count a batch (its documents follow those of earlier batches)."""
+        cuts = docs.bounds(self.nthreads)
+        cdef int64_t[::1] c = np.asarray(cuts, dtype=np.int64)
+        cdef int nthreads = len(cuts) - 1, t
+        cdef int failed = 0
+        cdef int64_t base = self.documents
+        cdef const el_tokopts *o = &self.options.opts
+        cdef const el_docs *view = &docs.view
+        cdef el_thread *states = self.states
+        with nogil:
+            for t in prange(nthreads, num_threads=nthreads, schedule="static", chunksize=1):
+                failed += 1 if el_fit_range(o, view, c[t], c[t + 1], base, &states[t].vocab, &states[t].toks) else 0
+        if failed:
+            raise MemoryError("no memory for the tokenizer's counts")
+        self.documents += docs.n
+
+    def result(self):
+        """``(words, counts, docs, first_doc, records, documents)``.
+
+        ``words`` in first-seen order (Keras' word_counts order) with their
+        ``counts``, document counts ``docs`` and the document each was first
+        seen in. Keras' word_docs order is first-seen order except that the
+        words a document brings together come in the order Python's
+        ``set(tokens)`` of that document iterates them, which depends on the
+        process's string hashing; ``records`` lists those documents, flat, as
+        ``document, k, k ranks of its distinct words in first-seen order``, so the
+        order can be made in whichever process needs it (``word_docs_order``).
+        """
+        cdef el_vocab g
+        cdef int64_t i, t, total = 0
+        for t in range(self.nthreads):
+            total += self.states[t].vocab.n
+        if el_vocab_init(&g, total):
+            raise MemoryError()
+        try:
+            maps = [np.empty(self.states[t].vocab.n, dtype=np.int64) for t in range(self.nthreads)]
+            for t in range(self.nthreads):
+                if self.states[t].vocab.n and _merge(&g, &self.states[t].vocab, maps[t]):
+                    raise MemoryError("no memory for the tokenizer's counts")
+            n = g.n
+            first_doc = np.empty(n, dtype=np.int64)
+            first_pos = np.empty(n, dtype=np.int64)
+            counts = np.empty(n, dtype=np.int64)
+            docs = np.empty(n, dtype=np.int64)
+            _columns(&g, first_doc, first_pos, counts, docs)
+            order = np.lexsort((first_pos, first_doc))
+            words = [_word(&g, gid) for gid in order.tolist()]
+            rank = np.empty(n, dtype=np.int64)
+            rank[order] = np.arange(n, dtype=np.int64)
+            records = np.concatenate(
+                [_records(&self.states[t].vocab, maps[t], rank, first_doc) for t in range(self.nthreads)]
+            )
+            return words, counts[order], docs[order], first_doc[order], records, self.documents
+        finally:
+            el_vocab_free(&g)
+
+
+cdef int _merge(el_vocab *g, el_vocab *v, int64_t[::1] m) except -1:
+    cdef int r
+    with nogil:
+        r = el_vocab_merge(g, v, &m[0])
+    return -1 if r else 0
+
+
+cdef void _columns(el_vocab *g, int64_t[::1] fd, int64_t[::1] fp, int64_t[::1] c, int64_t[::1] d):
+    cdef int64_t i
+    for i in range(g.n):
+        fd[i] = g.words[i].first_doc
+        fp[i] = g.words[i].first_pos
+        c[i] = g.words[i].count
+        d[i] = g.words[i].docs
+
+
+cdef object _word(el_vocab *v, int64_t i):
+    return PyUnicode_DecodeUTF8(v.arena + v.words[i].off, v.words[i].len, "surrogatepass")
+
+
+cdef object _records(el_vocab *v, int64_t[::1] m, int64_t[::1] rank, int64_t[::1] first_doc):
+    """The recorded documents that brought two or more words new to the whole fit, flat."""
+    cdef int64_t p, doc, k, j, fresh, size = 0, q = 0
+    cdef int pass_
+    out = np.empty(0, dtype=np.int64)
+    cdef int64_t[::1] o
+    for pass_ in range(2):
+        p = 0
+        while p < v.nrec:
+            doc = v.rec[p]
+            k = v.rec[p + 1]
+            fresh = 0
+            for j in range(k):
+                if first_doc[m[v.rec[p + 2 + j]]] == doc:
+                    fresh += 1
+            if fresh >= 2:
+                if pass_ == 0:
+                    size += 2 + k
+                else:
+                    o[q] = doc
+                    o[q + 1] = k
+                    for j in range(k):
+                        o[q + 2 + j] = rank[m[v.rec[p + 2 + j]]]
+                    q += 2 + k
+            p += 2 + k
+        if pass_ == 0:
+            out = np.empty(size, dtype=np.int64)
+            o = out
+    return out
+
+
+def word_docs_order(list words, const int64_t[::1] first_doc, const int64_t[::1] records):
+    """The order Keras' word_docs gets its keys in, as positions in ``words``.
+
+    ``words`` are in first-seen order, ``first_doc[i]`` the document where
+    ``words[i]`` was first seen. Keras adds each document's words to word_docs
+    by iterating ``set(tokens)``, so where a document brings several new words
+    they come in that set's order, which depends on this process's string
+    hashing: rebuilt here, in the process that owns the result, from
+    ``records`` (flat: ``document, k, k positions of its distinct words in
+    first-seen order``) of every document that brought two or more new words.
+    The set is built as ``set(tokens)`` builds it: the same keys inserted in the
+    same order give the same table.
+    """
+    cdef Py_ssize_t n = len(words), p = 0, k, j, r, lo, filled
+    cdef int64_t doc
+    order = np.arange(n, dtype=np.int64)
+    cdef int64_t[::1] out = order
+    while p < records.shape[0]:
+        doc = records[p]
+        k = records[p + 1]
+        members = set()
+        fresh = {}
+        lo = n
+        for j in range(k):
+            r = records[p + 2 + j]
+            w = words[r]
+            members.add(w)
+            if first_doc[r] == doc:
+                fresh[w] = r
+                if r < lo:
+                    lo = r
+        p += 2 + k
+        if len(fresh) < 2:
+            continue
+        filled = lo
+        for w in members:  # the words a document brings are contiguous in first-seen order
+            got = fresh.get(w)
+            if got is not None:
+                out[filled] = got
+                filled += 1
+    return order
+
+
+# ---------------------------------------------------------------------- look-ups
+cdef class Table:
+    """``Table(word_index)``: raises NotSupported unless every value is an int (int64)."""
+
+    def __cinit__(self, dict word_index):
+        cdef int overflow = 0, added
+        cdef long long number
+        cdef int64_t wid
+        cdef bytes key
+        if el_vocab_init(&self.vocab, len(word_index)):
+            raise MemoryError()
+        self.values = []
+        numbers = []
+        for word, value in word_index.items():
+            if not PyLong_Check(value):
+                raise NotSupported("an index that is not an int")
+            number = PyLong_AsLongLongAndOverflow(value, &overflow)
+            if overflow:
+                raise NotSupported("an index beyond int64")
+            if not PyUnicode_Check(word):
+                continue  # never equal to a token, which is always a str
+            key = (<str>word).encode("utf-8", "surrogatepass")
+            wid = el_vocab_add(&self.vocab, key, len(key), el_tok_hash(key, len(key)), &added)
+            if wid < 0:
+                raise MemoryError()
+            self.vocab.words[wid].value = number
+            self.values.append(value)
+            numbers.append(number)
+        self.numbers = np.asarray(numbers, dtype=np.int64)
+
+    def __dealloc__(self):
+        el_vocab_free(&self.vocab)
+
+    def __len__(self):
+        return self.vocab.n
+
+
+def lookup(Options options, Table table, Docs docs, int64_t num_words, bint has_oov,
+           bint oov_has_index, int nthreads):
+    """Table ids per token (``EL_OOV`` = -1 for the OOV index), and tokens per document."""
+    cuts = docs.bounds(nthreads)
+    nthreads = len(cuts) - 1
+    cdef int64_t[::1] c = np.asarray(cuts, dtype=np.int64)
+    lengths = np.zeros(docs.n, dtype=np.int64)
+    cdef int64_t[::1] lens = lengths
+    cdef el_thread *states = <el_thread *>calloc(nthreads, sizeof(el_thread))
+    cdef int t, failed = 0
+    cdef int64_t total = 0, pos = 0
+    cdef const el_tokopts *o = &options.opts
+    cdef int64_t *lp = &lens[0] if docs.n else NULL
+    cdef const el_docs *view = &docs.view
+    cdef const el_vocab *tv = &table.vocab
+    if states == NULL:
+        raise MemoryError()
+    try:
+        with nogil:
+            for t in prange(nthreads, num_threads=nthreads, schedule="static", chunksize=1):
+                failed += 1 if el_lookup_range(o, view, c[t], c[t + 1], tv, num_words, has_oov,
+                                               oov_has_index, &states[t].toks, &states[t].out, lp) else 0
+        if failed:
+            raise MemoryError("no memory for the sequences")
+        for t in range(nthreads):
+            total += states[t].out.n
+        ids = np.empty(total, dtype=np.int64)
+        for t in range(nthreads):
+            if states[t].out.n:
+                _copy_ids(ids, pos, states[t].out.ids, states[t].out.n)
+                pos += states[t].out.n
+        return ids, lengths
+    finally:
+        for t in range(nthreads):
+            el_toks_free(&states[t].toks)
+            free(states[t].out.ids)
+        free(states)
+
+
+cdef void _copy_ids(int64_t[::1] dst, int64_t pos, int64_t *src, int64_t n):
+    memcpy(&dst[pos], src, n * sizeof(int64_t))
+
+
+@cython.boundscheck(False)
+def to_lists(const int64_t[::1] ids, const int64_t[::1] lengths, list values, oov):
+    """Lists of the word_index's value objects (``oov`` for -1), one per document."""
+    cdef Py_ssize_t n = lengths.shape[0], d, k, pos = 0, m
+    cdef PyObject *row
+    cdef PyObject *item
+    cdef PyObject *oov_ptr = <PyObject *>oov
+    out = [None] * n
+    for d in range(n):
+        m = lengths[d]
+        row = PyList_New(m)
+        if row == NULL:
+            raise MemoryError()
+        for k in range(m):
+            item = oov_ptr if ids[pos + k] < 0 else PyList_GET_ITEM(values, ids[pos + k])
+            Py_INCREF(item)
+            PyList_SET_ITEM(row, k, item)
+        pos += m
+        out[d] = <object>row
+        _decref(row)
+    return out
+
+
+cdef extern from "Python.h":
+    void Py_DECREF(PyObject *o)
+
+
+cdef inline void _decref(PyObject *o):
+    Py_DECREF(o)
+
+
+# ---------------------------------------------------------------------- padding
+ctypedef fused numeric:
+    signed char
+    short
+    int
+    long long
+    unsigned char
+    unsigned short
+    unsigned int
+    unsigned long long
+    float
+    double
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef int _pad_lists(numeric[:, ::1] x, list sequences, Py_ssize_t maxlen, bint pad_post,
+                    bint cut_post, long long lo, long long hi) except -1:
+    """Copy lists of exact ints into rows of x; 1 if a value is not such an int in [lo, hi]."""
+    cdef Py_ssize_t i, j, n, keep, start, col
+    cdef long long v
+    cdef int overflow = 0
+    cdef PyObject *item
+    for i in range(len(sequences)):
+        seq = sequences[i]
+        if not PyList_CheckExact(seq):
+            return 1
+        n = PyList_GET_SIZE(seq)
+        keep = n if n < maxlen else maxlen
+        start = n - keep if not cut_post else 0
+        col = 0 if pad_post else maxlen - keep
+        for j in range(keep):
+            item = PyList_GET_ITEM(seq, start + j)
+            if not PyLong_CheckExact(<object>item):
+                return 1
+            v = PyLong_AsLongLongAndOverflow(<object>item, &overflow)
+            if overflow or v < lo or v > hi:
+                return 1
+            x[i, col + j] = <numeric>v
+    return 0
+
+
+_RANGES = {
+    np.dtype(np.int8): (-(2**7), 2**7 - 1), np.dtype(np.int16): (-(2**15), 2**15 - 1),
+    np.dtype(np.int32): (-(2**31), 2**31 - 1), np.dtype(np.int64): (-(2**63), 2**63 - 1),
+    np.dtype(np.uint8): (0, 2**8 - 1), np.dtype(np.uint16): (0, 2**16 - 1),
+    np.dtype(np.uint32): (0, 2**32 - 1), np.dtype(np.uint64): (0, 2**63 - 1),
+    # integers that convert to these floats exactly
+    np.dtype(np.float32): (-(2**24), 2**24), np.dtype(np.float64): (-(2**53), 2**53),
+}
+
+
+def pad_lists(x, list sequences, Py_ssize_t maxlen, bint pad_post, bint cut_post):
+    """Fill the (n, maxlen) C-contiguous x from lists of Python ints; False if not all such."""
+    dtype = x.dtype
+    if dtype not in _RANGES or not x.flags.c_contiguous or x.ndim != 2:
+        return False
+    lo, hi = _RANGES[dtype]
+    if dtype.byteorder not in "=|":
+        return False
+    kind = dtype.str[1:]
+    if kind == "i1":
+        r = _pad_lists[cython.schar](x, sequences, maxlen, pad_post, cut_post, lo, hi)
+    elif kind == "i2":
+        r = _pad_lists[cython.short](x, sequences, maxlen, pad_post, cut_post, lo, hi)
+    elif kind == "i4":
+        r = _pad_lists[cython.int](x, sequences, maxlen, pad_post, cut_post, lo, hi)
+    elif kind == "i8":
+        r = _pad_lists[cython.longlong](x, sequences, maxlen, pad_post, cut_post, lo, hi)
+    elif kind == "u1":
+        r = _pad_lists[cython.uchar](x, sequences, maxlen, pad_post, cut_post, lo, hi)
+    elif kind == "u2":
+        r = _pad_lists[cython.ushort](x, sequences, maxlen, pad_post, cut_post, lo, hi)
+    elif kind == "u4":
+        r = _pad_lists[cython.uint](x, sequences, maxlen, pad_post, cut_post, lo, hi)
+    elif kind == "u8":
+        r = _pad_lists[cython.ulonglong](x, sequences, maxlen, pad_post, cut_post, lo, hi)
+    elif kind == "f4":
+        r = _pad_lists[cython.float](x, sequences, maxlen, pad_post, cut_post, lo, hi)
+    elif kind == "f8":
+        r = _pad_lists[cython.double](x, sequences, maxlen, pad_post, cut_post, lo, hi)
+    else:
+        return False
+    return r == 0

@@ -1,0 +1,240 @@
+"""The C tokenizer (embload/_text.pyx, src/tokenize.h) against keras_preprocessing and
+against embload's own Python path, on random Unicode text, at 1, 2 and 3 threads."""
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from embload import _text
+from embload.text import Tokenizer, pad_sequences
+
+kp_text = pytest.importorskip("keras_preprocessing.text")
+
+DEFAULT_FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'
+# the characters where lowercasing is hard: longer lowercase (İ), no lowercase
+# change (ẞ lowers to ß, ß stays), Greek sigma whose lowercase depends on the
+# neighbours (cased letters, case-ignorable ones like combining marks, the
+# apostrophe and the period), titlecase digraphs, a lone surrogate
+HARD = "İIıiẞßΣσςΑαΌό\u0301\u0345'.:·\u00ad ǅǄǆ\ud800Ⓐⓐ\u2160ʰ日é!,\t\n-"
+unicode_text = st.one_of(
+    st.text(max_size=40),  # any code point
+    st.text(alphabet=HARD, max_size=40),
+    st.text(alphabet=HARD + "ab AB", max_size=60),
+)
+docs = st.one_of(unicode_text, st.lists(st.text(alphabet=HARD + "aB", max_size=4), max_size=4))
+corpora = st.lists(docs, max_size=10)
+
+OPTIONS = [
+    {},
+    {"num_words": 4, "oov_token": "<OOV>"},
+    {"lower": False},
+    {"char_level": True},
+    {"split": "Σ", "filters": "ς"},  # a non-ASCII split, and a filter that lowercasing makes
+    {"split": "--"},
+    {"split": "\u0307", "filters": "i"},  # split inside the lowercase of İ
+    {"filters": ["!", "σ", 0x3C2]},
+]
+
+SETTINGS = settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
+@pytest.fixture
+def tiny_parts():
+    """Every thread gets work even on a few short documents."""
+    old = _text._set_min_thread_chars(1)
+    yield
+    _text._set_min_thread_chars(old)
+
+
+@pytest.fixture
+def python_path(monkeypatch):
+    """A factory of tokenizers that never take the C path."""
+
+    def make(**options):
+        tok = Tokenizer(**options)
+        monkeypatch.setattr(tok, "_c_options", lambda: None)
+        return tok
+
+    return make
+
+
+def state(tok, json=True):
+    return (
+        list(tok.word_counts.items()),
+        list(tok.word_docs.items()),
+        list(tok.index_docs.items()),
+        list(tok.word_index.items()),
+        list(tok.index_word.items()),
+        tok.document_count,
+        tok.to_json() if json else None,
+    )
+
+
+@SETTINGS
+@given(text=unicode_text)
+@pytest.mark.parametrize(
+    "kwargs",
+    [{}, {"lower": False}, {"split": "Σ"}, {"split": "ab", "filters": "İσ"}, {"filters": HARD[:9]}],
+    ids=repr,
+)
+def test_c_rules_match_text_to_word_sequence(kwargs, text):
+    kwargs = {"filters": DEFAULT_FILTERS, "lower": True, "split": " ", **kwargs}
+    options = _text.Options(kwargs["filters"], kwargs["split"], kwargs["lower"], False)
+    assert options.tokenize(text) == kp_text.text_to_word_sequence(text, **kwargs)
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=unicode_text)
+def test_c_lowercase_is_str_lower(text):
+    assert _text.Options("", " ", True, True).tokenize(text) == list(text.lower())
+    assert _text.Options("", " ", True, False).tokenize([text, text]) == [text.lower()] * 2
+
+
+def test_sigma_and_long_lowercase():
+    words = _text.Options(DEFAULT_FILTERS, " ", True, False).tokenize
+    assert words("ΟΔΟΣ ΟΔΟΣ. Σ ΑΣ\u0301 A'Σ Σa İ") == "ΟΔΟΣ ΟΔΟΣ. Σ ΑΣ\u0301 A'Σ Σa İ".lower().replace(".", "").split()
+    assert words("ΟΔΟΣ") == ["οδος"]
+    assert words("İ") == ["i\u0307"]
+    assert words("ẞ") == ["ß"]
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("options", OPTIONS, ids=repr)
+@SETTINGS
+@given(first=corpora, second=corpora, probe=corpora)
+def test_c_path_matches_keras_and_python(tiny_parts, python_path, threads, options, first, second, probe):
+    ours, theirs, slow = Tokenizer(**options), kp_text.Tokenizer(**options), python_path(**options)
+    for corpus in (first, second):
+        ours.fit_on_texts(iter(corpus), threads=threads)
+        theirs.fit_on_texts(corpus)
+        slow.fit_on_texts(corpus)
+        assert state(ours) == state(theirs) == state(slow)
+    texts = first + probe
+    expected = theirs.texts_to_sequences(texts)
+    assert ours.texts_to_sequences(texts, threads=threads) == expected
+    assert slow.texts_to_sequences(texts) == expected
+    assert list(ours.texts_to_sequences_generator(iter(texts * 40), threads=threads)) == expected * 40
+    if ours.word_index:
+        np.testing.assert_array_equal(
+            ours.texts_to_matrix(texts, mode="count", threads=threads),
+            theirs.texts_to_matrix(texts, mode="count"),
+        )
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("batch", [1, 3, 32768])
+def test_batches_and_threads_do_not_change_results(monkeypatch, tiny_parts, threads, batch):
+    monkeypatch.setattr("embload.text._FIT_BATCH", batch)
+    rng = np.random.default_rng(batch)
+    vocab = ["w%d" % i for i in range(50)] + ["Ab", "ab", "AB!", "é", "x,y", "ΟΔΟΣ", "İz"]
+    corpus = [" ".join(rng.choice(vocab, size=rng.integers(0, 15))) for _ in range(80)]
+    corpus += [["Ab", "", "ab"], "", "   "]
+    ours, theirs = Tokenizer(num_words=20, oov_token="<OOV>"), kp_text.Tokenizer(num_words=20, oov_token="<OOV>")
+    ours.fit_on_texts(corpus, threads=threads)
+    theirs.fit_on_texts(corpus)
+    assert state(ours) == state(theirs)
+    assert ours.texts_to_sequences(corpus, threads=threads) == theirs.texts_to_sequences(corpus)
+
+
+def test_python_batches_between_c_batches_keep_order(monkeypatch):
+    # a pre-split document holding bytes is Keras-legal (bytes have .lower()) but not
+    # for C: that batch runs in Python, between C batches, and the order still holds
+    monkeypatch.setattr("embload.text._FIT_BATCH", 2)
+    corpus = ["b a", "c", [b"X", "a"], "d b", "e", [b"x"], "f a"]
+    ours, theirs = Tokenizer(), kp_text.Tokenizer()
+    ours.fit_on_texts(corpus)
+    theirs.fit_on_texts(corpus)
+    assert state(ours, json=False) == state(theirs, json=False)  # bytes keys: no JSON
+
+
+def test_streaming_fit_reads_an_iterable_once(tmp_path):
+    path = tmp_path / "corpus.txt"
+    lines = [f"line {i} word{i % 7} Σίσυφος" for i in range(2000)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    ours, theirs = Tokenizer(), kp_text.Tokenizer()
+    with open(path, encoding="utf-8") as handle:
+        ours.fit_on_texts(handle)  # a file, line by line
+    theirs.fit_on_texts([line + "\n" for line in lines])
+    assert state(ours) == state(theirs)
+    with open(path, encoding="utf-8") as handle:
+        got = list(ours.texts_to_sequences_generator(handle))
+    assert got == theirs.texts_to_sequences([line + "\n" for line in lines])
+
+
+def test_hand_edited_index_values_are_kept_as_objects():
+    ours, theirs = Tokenizer(num_words=3, oov_token="<OOV>"), kp_text.Tokenizer(num_words=3, oov_token="<OOV>")
+    for tok in (ours, theirs):
+        tok.fit_on_texts(["a a b c"])
+        tok.word_index["big"] = 10**30  # beyond int64: the Python path, as Keras
+        tok.word_index[7] = 1  # a key that is not a str never matches a token
+    assert ours.texts_to_sequences(["a big c"], threads=2) == theirs.texts_to_sequences(["a big c"])
+    del ours.word_index["big"], theirs.word_index["big"]
+    assert ours.texts_to_sequences(["a x c"] * 50, threads=2) == theirs.texts_to_sequences(["a x c"] * 50)
+
+
+def test_analyzer_takes_the_python_path():
+    ours = Tokenizer(analyzer=lambda text: text.split("/"))
+    ours.fit_on_texts(["A/b/A", ["X", "y"]])
+    assert list(ours.word_counts.items()) == [("A", 2), ("b", 1), ("x", 1), ("y", 1)]
+    assert ours.texts_to_sequences(["b/A/zz"]) == [[2, 1]]
+    with pytest.raises(TypeError, match="analyzer must be a callable"):
+        Tokenizer(analyzer="words")
+
+
+def test_case_tables_probe_what_matters():
+    # the default probes code points below U+20000 and U+E0000..U+E0FFF only:
+    # the same tables as probing all of Unicode
+    fast, full = _text._case_tables(), _text._case_tables(full=True)
+    for a, b in zip(fast, full):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int32", "int64", "uint16", "float32", "float64"])
+def test_pad_lists_in_c(dtype):
+    seqs = [[1, 2, 3], [], [4], list(range(10))]
+    x = np.full((4, 5), 7, dtype=dtype)
+    assert _text.pad_lists(x, seqs, 5, False, False)
+    expected = np.array([[7, 7, 1, 2, 3], [7] * 5, [7, 7, 7, 7, 4], [5, 6, 7, 8, 9]], dtype=dtype)
+    np.testing.assert_array_equal(x, expected)
+    np.testing.assert_array_equal(pad_sequences(seqs, maxlen=5, dtype=dtype, value=7), expected)
+    # what C does not convert is left to NumPy's rules
+    assert not _text.pad_lists(np.zeros((1, 2), dtype=dtype), [[1, 2.5]], 2, False, False)
+    assert not _text.pad_lists(np.zeros((1, 2), dtype=dtype), [[True]], 2, False, False)
+    assert not _text.pad_lists(np.zeros((1, 2), dtype=dtype), [[2**64]], 2, False, False)
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+@pytest.mark.parametrize("options", OPTIONS[:4] + [{"oov_token": "<OOV>", "num_words": 2}], ids=repr)
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    first=corpora,
+    probe=corpora,
+    maxlen=st.integers(0, 6),
+    padding=st.sampled_from(["pre", "post"]),
+    truncating=st.sampled_from(["pre", "post"]),
+    dtype=st.sampled_from(["int32", "int8", "float32", "int64", "uint8"]),
+)
+def test_texts_to_padded_is_pad_of_sequences(tiny_parts, threads, options, first, probe, maxlen,
+                                             padding, truncating, dtype):
+    from embload.text import texts_to_padded
+
+    tok = Tokenizer(**options)
+    tok.fit_on_texts(first)
+    pad = dict(maxlen=maxlen, padding=padding, truncating=truncating, dtype=dtype, value=-1 if dtype[0] != "u" else 0)
+    texts = first + probe
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            expected = pad_sequences(tok.texts_to_sequences(texts), **pad)
+        except (TypeError, ValueError, OverflowError) as exc:
+            with pytest.raises(type(exc)):
+                texts_to_padded(tok, texts, pad, threads)
+            return
+        got = texts_to_padded(tok, texts, pad, threads)
+    assert got.dtype == expected.dtype and got.shape == expected.shape
+    np.testing.assert_array_equal(got, expected)
