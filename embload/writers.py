@@ -40,6 +40,7 @@ import zipfile
 import numpy as np
 
 from ._runtime import make_progress, resolve_threads
+from ._words import WordList
 
 __all__ = ["save", "FORMATS"]
 
@@ -166,9 +167,22 @@ def _unpack(vectors):
         raise TypeError(f"cannot write a matrix of dtype {matrix.dtype}; use float16, float32 or float64")
     if matrix.dtype.kind != "f":   # any byte order of float16/32/64 is kept (_write_rows swaps it)
         matrix = matrix.astype(np.float32)
-    if not isinstance(words, list) and not hasattr(words, "_utf8_arena"):
+    if not isinstance(words, list) and not _keeps_arena(words):
         words = list(words)
     return words, matrix
+
+
+def _keeps_arena(words):
+    """Whether the words live in one UTF-8 arena: a WordList (``WordList.utf8_arena()``),
+    or another container offering ``_utf8_arena() -> (arena, offsets)`` (the tests'
+    stand-in for a WordList with odd separators)."""
+    return isinstance(words, WordList) or hasattr(words, "_utf8_arena")
+
+
+def _utf8_arena(words):
+    if isinstance(words, WordList):
+        return words.utf8_arena()[:2]
+    return words._utf8_arena()
 
 
 def _word_arena(words, binary, format):
@@ -181,8 +195,8 @@ def _word_arena(words, binary, format):
     checked and encoded as one joined string (C loops, not a Python test per word);
     the offending word is looked up only when there is one.
     """
-    if hasattr(words, "_utf8_arena") and getattr(words, "errors", "strict") == "strict":
-        arena, offsets = words._utf8_arena()
+    if _keeps_arena(words) and getattr(words, "errors", "strict") == "strict":
+        arena, offsets = _utf8_arena(words)
         offsets = np.ascontiguousarray(offsets, dtype=np.int64)
         _check_arena(words, arena, offsets, binary, format)
         return arena, offsets

@@ -127,7 +127,7 @@ def test_first_bad_word_and_plainness_match_python(parts, errors):
         return
     wl = WordList(arena, offsets, errors)
     words = [w.decode("utf-8", errors) for w, _ in parts]
-    assert wl._is_plain() == (all(sep == b"\n" for _, sep in parts[:-1])
+    assert wl.utf8_arena()[2] == (all(sep == b"\n" for _, sep in parts[:-1])
                               and not any("\n" in w for w in words))
     assert list(wl) == words
 
