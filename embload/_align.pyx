@@ -34,7 +34,7 @@ cimport numpy as cnp
 
 from embload._parse cimport (EL_OK, EL_ERR_NUMBER, EL_ERR_TRUNCATED, _Reader, _config, _cut_pieces,
                              _next_lines, _raise_no_space, el_binary_records, el_binary_row,
-                             el_config, el_parse_fields, el_piece)
+                             el_config, el_drop_pages, el_parse_fields, el_piece)
 from embload._words cimport el_is_ascii, el_wordtable_build, el_wordtable_find, el_wordtable_find_lower, el_wordtable_free
 
 from ._parse import DTYPE_CODES, MAX_BINARY_WORD
@@ -75,10 +75,11 @@ cdef class WordTable:
         if self.values.ndim != 1 or self.values.shape[0] != n:
             raise ValueError("keys and values differ in length")
         self.value_of = <const int64_t *>_ptr(self.values)
-        self.arena = b"".join([bytes(k) + b"\n" for k in keys])
-        lengths = np.fromiter((len(k) + 1 for k in keys), dtype=np.int64, count=n)
+        keys = list(keys)
+        self.arena = b"\n".join(keys) + b"\n" if n else b""
         self.offsets = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(lengths, out=self.offsets[1:])
+        if n:
+            np.cumsum(np.fromiter(map(len, keys), dtype=np.int64, count=n) + 1, out=self.offsets[1:])
         self.size = n
         rc = el_wordtable_build(&self.table, PyBytes_AS_STRING(self.arena),
                                 <const int64_t *>_ptr(self.offsets), n)
@@ -234,12 +235,14 @@ cdef class Scanner:
                 np.asarray(self.slot_exact).astype(bool),
                 np.asarray(self.group_found).astype(bool))
 
-    def scan_text(self, src, Py_ssize_t skip_bytes, Py_ssize_t block_size, bar):
+    def scan_text(self, src, Py_ssize_t skip_bytes, Py_ssize_t block_size, bar, bint mapped=False):
         """Scan the lines of a text source (an ``embload._source`` stream) after its first
         ``skip_bytes`` bytes, with the reader's stream and block loop, until the data ends
         or every wanted word has been found as written. Line numbers in errors continue
-        from ``self.lines`` (set it to the header's lines)."""
-        cdef _Reader reader = _Reader(src, max(block_size, 1), bar, self.rows.threads, MIN_PART_BYTES)
+        from ``self.lines`` (set it to the header's lines). ``mapped``: memory-map a plain
+        file instead of copying it (the reader's ``mapped`` mode)."""
+        cdef _Reader reader = _Reader(src, max(block_size, 1), bar, self.rows.threads, MIN_PART_BYTES,
+                                      mapped)
         cdef el_config cfg = self.rows
         cdef Py_ssize_t bounds[MAX_PARTS + 1]
         cdef int64_t part_lines[MAX_PARTS + 1]
@@ -248,6 +251,7 @@ cdef class Scanner:
         cdef const char *base
         cdef el_align_cfg *acfg = &self.cfg
         cdef el_hitbuf *parts = self.parts
+        cdef bint drop = reader.mapping is not None
         cfg.min_piece = MIN_PART_BYTES
         reader.skip(skip_bytes)
         while self.n_exact < self.n_slots or self.n_slots == 0:
@@ -258,14 +262,20 @@ cdef class Scanner:
             n_parts = _cut_pieces(base, reader.pos, lend, &cfg, bounds)
             nthreads = <int>min(n_parts, <Py_ssize_t>cfg.threads)
             with nogil:
+                # a mapped file's pages go back to the OS as soon as their piece is
+                # scanned: the resident set stays far below a block
                 if nthreads == 1:
                     for k in range(n_parts):
                         part_lines[k + 1] = el_align_text(base, bounds[k], bounds[k + 1], acfg, &parts[k])
+                        if drop:
+                            el_drop_pages(base + bounds[k], base + bounds[k + 1])
                 else:
                     # more pieces than threads, taken dynamically: a thread the OS
                     # descheduled does not hold the whole block up
                     for k in prange(n_parts, num_threads=nthreads, schedule='dynamic', chunksize=1):
                         part_lines[k + 1] = el_align_text(base, bounds[k], bounds[k + 1], acfg, &parts[k])
+                        if drop:
+                            el_drop_pages(base + bounds[k], base + bounds[k + 1])
             # 1-based line number of the first line of each piece
             part_lines[0] = self.lines + 1
             for k in range(n_parts):

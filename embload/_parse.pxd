@@ -56,6 +56,7 @@ cdef extern from "textscan.h" nogil:
     void el_binary_records(const el_config *cfg, el_piece *pc, char *out, const char *base,
                            int64_t *wstart, int64_t *wlen, int at_eof)
     Py_ssize_t el_pread_full(int fd, char *buf, Py_ssize_t n, int64_t off)
+    void el_drop_pages(const char *a, const char *b)
     void el_move_rows(char *data, Py_ssize_t rowbytes, Py_ssize_t dst, Py_ssize_t src, Py_ssize_t n)
     int el_parse_fields(const char *q, const char *le, Py_ssize_t dim, int dtype, char *row,
                         const char **err_pos, Py_ssize_t *err_field)
@@ -68,7 +69,9 @@ cimport numpy as cnp
 # buffer over an embload._source stream. ``fill()`` moves the unconsumed bytes
 # ``[pos, filled)`` to the front and appends about one block after them (growing the
 # buffer for a line longer than a block); a plain file is read with pread() by several
-# threads, anything else through the source's readinto(). Progress goes to ``bar``.
+# threads, anything else through the source's readinto(). With ``mapped=True`` a plain
+# file is memory-mapped instead (``buf`` is the map; ``pos``/``filled`` are file offsets
+# past the start; nothing moves). Progress goes to ``bar``.
 cdef class _Reader:
     cdef object src
     cdef object bar
@@ -82,6 +85,8 @@ cdef class _Reader:
     cdef int64_t offset           # file offset of the next pread
     cdef int threads
     cdef Py_ssize_t min_chunk
+    cdef object mapping           # mapped=True: the mmap that buf views; else None
+    cdef Py_ssize_t released      # mapped: bytes before this were handed back to the OS
 
     cdef int pread_block(self, Py_ssize_t target) except -1
     cdef int fill(self) except -1

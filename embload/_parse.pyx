@@ -38,6 +38,7 @@ buffer and their vectors copied in parallel. The partial last line is carried to
 next block. Words are copied into one growing byte arena, ``'\\n'``-separated,
 with int64 start offsets; embload.io wraps them as a WordList (no str per word).
 """
+import mmap
 import os
 import sys
 
@@ -65,17 +66,33 @@ cdef inline char *_ptr(cnp.ndarray a):
 
 cdef class _Reader:
     """Bounded buffer over a source: ``fill()`` appends about one block of bytes after
-    the unconsumed data ``[pos, filled)``, moving that data to the front first."""
-    def __init__(self, src, Py_ssize_t block_size, bar, int threads=1, Py_ssize_t min_chunk=1 << 20):
+    the unconsumed data ``[pos, filled)``, moving that data to the front first.
+
+    ``mapped=True`` (a plain file only): ``buf`` is a read-only memory map of the whole
+    file instead, ``fill()`` makes one more block of it visible and hands the pages
+    before ``pos`` back to the OS; nothing is copied or moved. For a reader that looks at
+    few of the bytes it scans (alignment): the copy out of the page cache would be a
+    large share of its work. ``load`` copies (parallel pread), because it reads every
+    byte and a fresh process pays the same page faults either way."""
+    def __init__(self, src, Py_ssize_t block_size, bar, int threads=1, Py_ssize_t min_chunk=1 << 20,
+                 bint mapped=False):
         self.src = src
         self.bar = bar
         self.block_size = block_size
-        self.buf = np.empty(block_size + 1024, dtype=np.uint8)
+        self.fd = src.plain_fileno() if hasattr(src, "plain_fileno") else -1
+        self.mapping = None
+        self.released = 0
+        if mapped and self.fd >= 0 and os.fstat(self.fd).st_size > 0:
+            self.mapping = mmap.mmap(self.fd, 0, access=mmap.ACCESS_READ)
+            if hasattr(self.mapping, "madvise"):
+                self.mapping.madvise(mmap.MADV_SEQUENTIAL)
+            self.buf = np.frombuffer(self.mapping, dtype=np.uint8)
+        else:
+            self.buf = np.empty(block_size + 1024, dtype=np.uint8)
         self.pos = 0
         self.filled = 0
         self.eof = False
         self.reported = 0
-        self.fd = src.plain_fileno() if hasattr(src, "plain_fileno") else -1
         self.offset = 0
         self.threads = max(1, min(threads, _MAX_PIECES))
         self.min_chunk = max(1, min_chunk)
@@ -120,8 +137,21 @@ cdef class _Reader:
 
     cdef int fill(self) except -1:
         cdef Py_ssize_t keep = self.filled - self.pos
-        cdef Py_ssize_t target, cap, n
+        cdef Py_ssize_t target, cap, n, drop
         cdef cnp.ndarray bigger
+        if self.mapping is not None:
+            # file pages: dropping them costs nothing but a re-read from the page cache
+            # if touched again, and keeps the resident set to about one block
+            drop = (self.pos // mmap.PAGESIZE) * mmap.PAGESIZE
+            if drop > self.released and hasattr(self.mapping, "madvise"):
+                self.mapping.madvise(mmap.MADV_DONTNEED, self.released, drop - self.released)
+                self.released = drop
+            self.filled = min(self.buf.shape[0], self.filled + self.block_size)
+            self.eof = self.filled == self.buf.shape[0]
+            if self.filled > self.reported:
+                self.bar.update(self.filled - self.reported)
+                self.reported = self.filled
+            return 0
         if self.pos > 0:
             if keep > 0:
                 memmove(_ptr(self.buf), _ptr(self.buf) + self.pos, keep)

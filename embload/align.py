@@ -44,7 +44,7 @@ _BLANKS = " \t\r\v\f"
 # thread: the memory bound (one block plus a partial line), and where the scan may stop.
 # Few regions: between two of them an idle OpenMP thread spins (GOMP_SPINCOUNT), which
 # costs when the machine is busy.
-_WINDOW_PER_THREAD = 16 << 20
+_WINDOW_PER_THREAD = 64 << 20
 # Block size for compressed and binary files (grown when a single line is longer).
 _STREAM_BLOCK = 16 << 20
 
@@ -555,7 +555,7 @@ def load_aligned(path, word_index, *, num_words=None, oov="zeros", seed=None, ca
             if binary:
                 scanner.scan_binary(src, info.header_length, info.count, _STREAM_BLOCK, bar)
             elif src.compression is None:
-                scanner.scan_text(src, info.header_length, _WINDOW_PER_THREAD * threads, bar)
+                scanner.scan_text(src, info.header_length, _WINDOW_PER_THREAD * threads, bar, True)
             else:
                 scanner.scan_text(src, info.header_length, _STREAM_BLOCK, bar)
         finally:

@@ -322,6 +322,27 @@ static inline ptrdiff_t el_pread_full(int fd, char *buf, ptrdiff_t n, int64_t of
 }
 #endif
 
+/* Hand the whole pages inside [a, b) of a read-only FILE mapping back to the OS (they are
+ * re-read from the page cache if touched again): a mapped stream's memory bound, applied
+ * by each thread to the piece it has just scanned. Never call it on anonymous memory:
+ * there MADV_DONTNEED zeroes the pages. A no-op where madvise is missing. */
+#if defined(__unix__) || defined(__APPLE__)
+#include <sys/mman.h>
+static inline void el_drop_pages(const char *a, const char *b) {
+    static long page = 0;
+    if (page <= 0) page = sysconf(_SC_PAGESIZE);
+    if (page <= 0) return;
+    uintptr_t lo = ((uintptr_t)a + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
+    uintptr_t hi = (uintptr_t)b & ~((uintptr_t)page - 1);
+    if (hi > lo) (void)madvise((void *)lo, (size_t)(hi - lo), MADV_DONTNEED);
+}
+#else
+static inline void el_drop_pages(const char *a, const char *b) {
+    (void)a;
+    (void)b;
+}
+#endif
+
 /* Move rows [src, src+n) to [dst, ...) of a row-major matrix, dst <= src. */
 static inline void el_move_rows(char *data, ptrdiff_t rowbytes, ptrdiff_t dst, ptrdiff_t src, ptrdiff_t n) {
     if (dst != src && n > 0)
