@@ -37,7 +37,7 @@ from embload._parse cimport (EL_OK, EL_ERR_NUMBER, EL_ERR_TRUNCATED, _Reader, _c
                              el_config, el_drop_pages, el_parse_fields, el_piece)
 from embload._words cimport el_is_ascii, el_wordtable_build, el_wordtable_find, el_wordtable_find_lower, el_wordtable_free
 
-from ._parse import DTYPE_CODES, MAX_BINARY_WORD
+from ._parse import MAX_BINARY_WORD
 from .errors import EmbeddingFormatError
 
 cnp.import_array()
