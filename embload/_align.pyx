@@ -240,7 +240,8 @@ cdef class Scanner:
         ``skip_bytes`` bytes, with the reader's stream and block loop, until the data ends
         or every wanted word has been found as written. Line numbers in errors continue
         from ``self.lines`` (set it to the header's lines). ``mapped``: memory-map a plain
-        file instead of copying it (the reader's ``mapped`` mode)."""
+        file instead of copying it (the reader's ``mapped`` mode). Returns the bytes of
+        the source reported to ``bar``."""
         cdef _Reader reader = _Reader(src, max(block_size, 1), bar, self.rows.threads, MIN_PART_BYTES,
                                       mapped)
         cdef el_config cfg = self.rows
@@ -285,12 +286,14 @@ cdef class Scanner:
             reader.pos = lend
             if self.n_slots == 0:
                 break
+        return reader.reported
 
     def scan_binary(self, src, Py_ssize_t skip_bytes, Py_ssize_t count, Py_ssize_t block_size, bar):
         """Scan the ``count`` records of a word2vec binary source after its first
         ``skip_bytes`` bytes (the header), with the reader's stream and record splitter,
         until they end or every wanted word has been found as written. A record cut short
-        by the end of the data is an error."""
+        by the end of the data is an error. Returns the bytes of the source reported to
+        ``bar``."""
         cdef _Reader reader = _Reader(src, max(block_size, 1), bar, self.rows.threads, MIN_PART_BYTES)
         cdef Py_ssize_t dim = self.cfg.dim, recbytes = 4 * dim + 1, done = 0, want
         cdef el_piece pc
@@ -336,6 +339,7 @@ cdef class Scanner:
                 break
             if pc.rows == 0 and reader.filled - reader.pos > MAX_BINARY_WORD:
                 _raise_no_space(base, reader.pos, done, self.path)
+        return reader.reported
 
     cdef int _python_group(self, const char *p, el_hit *h) except -2:
         """Case group of a non-ASCII word, lowercased by str.lower(); -1 if none."""

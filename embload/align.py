@@ -553,11 +553,13 @@ def load_aligned(path, word_index, *, num_words=None, oov="zeros", seed=None, ca
         try:
             # the reader's stream and block loop (embload._parse), in C
             if binary:
-                scanner.scan_binary(src, info.header_length, info.count, _STREAM_BLOCK, bar)
+                seen = scanner.scan_binary(src, info.header_length, info.count, _STREAM_BLOCK, bar)
             elif src.compression is None:
-                scanner.scan_text(src, info.header_length, _WINDOW_PER_THREAD * threads, bar, True)
+                seen = scanner.scan_text(src, info.header_length, _WINDOW_PER_THREAD * threads, bar, True)
             else:
-                scanner.scan_text(src, info.header_length, _STREAM_BLOCK, bar)
+                seen = scanner.scan_text(src, info.header_length, _STREAM_BLOCK, bar)
+            if src.total is not None and seen < src.total:
+                bar.update(src.total - seen)  # stopped early: the rest needs no scan; the bar ends full
         finally:
             bar.close()
     matrix, row_found, slot_exact, group_found = scanner.result()

@@ -261,6 +261,39 @@ def test_truncated_binary_is_found_by_the_readers_check(small, tmp_path):
     assert load_aligned(p, {"absent": 1}).matrix.shape == (2, 7)
 
 
+class _RecordingBar:
+    def __init__(self, total):
+        self.total = total
+        self.done = 0
+
+    def update(self, n):
+        self.done += n
+
+    def close(self):
+        pass
+
+
+@pytest.mark.parametrize("kind", ["glove", "gz", "bin"])
+def test_progress_reaches_the_total(small, monkeypatch, kind):
+    """The bar counts the source's bytes and ends full, also when the scan stops early
+    because every wanted word was found."""
+    words, _, paths = small
+    bars = []
+
+    def fake(progress, *, total=None, desc=None, unit="B"):
+        bars.append(_RecordingBar(total))
+        return bars[-1]
+
+    monkeypatch.setattr(align_mod, "make_progress", fake)
+    monkeypatch.setattr(align_mod, "_WINDOW_PER_THREAD", 200)  # several blocks
+    monkeypatch.setattr(align_mod, "_STREAM_BLOCK", 200)
+    for wi in ({"absent": 1}, {words[0]: 1}):  # the whole file / an early stop
+        bars.clear()
+        load_aligned(paths[kind], wi, progress=True, threads=1)
+        assert bars[0].total == paths[kind].stat().st_size
+        assert bars[0].done == bars[0].total
+
+
 # ------------------------------------------------------------------ word_index rules
 
 def test_row_zero_and_gaps_stay_zero(small):
