@@ -255,7 +255,7 @@ cdef class Scanner:
         cdef bint drop = reader.mapping is not None
         cfg.min_piece = MIN_PART_BYTES
         reader.skip(skip_bytes)
-        while self.n_exact < self.n_slots or self.n_slots == 0:
+        while self.n_exact < self.n_slots:
             lend = _next_lines(reader)
             if lend < 0:
                 break
@@ -284,8 +284,6 @@ cdef class Scanner:
             self._resolve(base, n_parts, part_lines)
             self.lines = part_lines[n_parts] - 1
             reader.pos = lend
-            if self.n_slots == 0:
-                break
         return reader.reported
 
     def scan_binary(self, src, Py_ssize_t skip_bytes, Py_ssize_t count, Py_ssize_t block_size, bar):

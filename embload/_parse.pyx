@@ -37,6 +37,10 @@ to its row (``_read_binary_in_place``); otherwise binary records are found seria
 buffer and their vectors copied in parallel. The partial last line is carried to the
 next block. Words are copied into one growing byte arena, ``'\\n'``-separated,
 with int64 start offsets; embload.io wraps them as a WordList (no str per word).
+
+The stream (``_Reader``), the block loop (``_next_lines``, ``_cut_pieces``) and the checks
+of binary records are declared in ``_parse.pxd``: ``embload._align`` reads with them and
+adds only its decision of which lines it wants.
 """
 import mmap
 import os
@@ -72,8 +76,8 @@ cdef class _Reader:
     file instead, ``fill()`` makes one more block of it visible and hands the pages
     before ``pos`` back to the OS; nothing is copied or moved. For a reader that looks at
     few of the bytes it scans (alignment): the copy out of the page cache would be a
-    large share of its work. ``load`` copies (parallel pread), because it reads every
-    byte and a fresh process pays the same page faults either way."""
+    large share of its work. ``load`` reads every byte and keeps the copying reader
+    (parallel pread into a block that stays in cache; scripts/bench_load.py)."""
     def __init__(self, src, Py_ssize_t block_size, bar, int threads=1, Py_ssize_t min_chunk=1 << 20,
                  bint mapped=False):
         self.src = src
@@ -336,7 +340,7 @@ cdef Py_ssize_t _next_lines(_Reader reader) except -2:
     cdef const char *base
     cdef const char *q
     while True:
-        reader.fill()  # moves buf[pos:filled] to the front: `scanned` stays valid
+        reader.fill()  # may move buf[pos:filled] to the front: `scanned` counts from pos
         if reader.filled == reader.pos:
             return -1
         if reader.eof:

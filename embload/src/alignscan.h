@@ -108,17 +108,18 @@ static inline el_hit *el_hitbuf_push(el_hitbuf *b) {
     return &b->data[b->n++];
 }
 
-/* Number of SEP-separated fields in [p, q) (q is not preceded by a SEP). A branch-free
- * count of SEP -> non-SEP transitions, so that the compiler vectorises it. */
+/* The SEP bytes as a table: a load instead of five compares and their branches. */
+static const unsigned char el_sep_table[256] = {[' '] = 1, ['\t'] = 1, ['\r'] = 1, ['\v'] = 1, ['\f'] = 1};
+
+/* Number of SEP-separated fields in [p, q) (q is not preceded by a SEP): the SEP -> non-SEP
+ * transitions, counted without a branch per byte. */
 static inline int64_t el_count_fields(const char *buf, int64_t p, int64_t q) {
     int64_t n = 0;
-    if (p >= q) return 0;
-    n = !EL_IS_SEP(buf[p]);
-    for (int64_t i = p; i + 1 < q; i++) {
-        unsigned char a = (unsigned char)buf[i], b = (unsigned char)buf[i + 1];
-        int sa = EL_IS_SEP(a);
-        int sb = EL_IS_SEP(b);
-        n += (int64_t)(sa & !sb);
+    int prev = 1; /* as if a SEP came before p */
+    for (int64_t i = p; i < q; i++) {
+        int sep = el_sep_table[(unsigned char)buf[i]];
+        n += prev & !sep;
+        prev = sep;
     }
     return n;
 }
