@@ -120,9 +120,8 @@ READERS = {
     # The rule behind embload's binary block size (8 MiB; a block that stays in the
     # last-level cache between the read and the copy into the matrix): the same reader
     # with 32 MiB blocks, for the figure on this machine.
-    "embload 32MiB blocks": ("import embload, importlib.util; from embload import load; import embload._parse; "
-                             "_m = importlib.import_module('embload.read' if importlib.util.find_spec("
-                             "'embload.read') else 'embload.io'); _m._BINARY_BLOCK_SIZE = 32 << 20",
+    "embload 32MiB blocks": ("import sys, embload; from embload import load; import embload._parse; "
+                             "sys.modules[load.__module__]._BINARY_BLOCK_SIZE = 32 << 20",
                              "v = embload.load(PATH, progress=False); shape = v.vectors.shape"),
     # Not a reader: the floor under every reader of this file on this machine, moving its
     # bytes from the page cache into fresh memory with two parallel pread() calls (the
