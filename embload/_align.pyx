@@ -1,11 +1,16 @@
+# cython: language_level=3
 """Aligned loading kernels: find the wanted words of a vectors file, parse only their rows.
 
-Data flow for one buffer of complete lines (text) or records (binary):
+The bytes, blocks, records and values are the reader's (``embload._parse``: the
+``_Reader`` stream, its block loop, ``src/textscan.h``); this module adds the decision
+"is this word wanted?" (``src/alignscan.h``) and what follows from it. For one block of
+complete lines (text) or records (binary):
 
-1. scan (nogil, the buffer cut into parts at line ends, parts taken by threads): each
-   line's word is looked up in a C hash table of the wanted words (``WordTable``); a
-   wanted line is parsed at once, while it is in cache, into the part's scratch rows.
-   Other lines cost a newline search and one lookup. One parallel region per buffer.
+1. scan (nogil, the block cut into pieces at line ends by the reader's ``_cut_pieces``,
+   pieces taken by threads): each line's word is looked up in the C table of the wanted
+   words (``WordTable``); a wanted line is parsed at once, while it is in cache, by the
+   reader's value parser into the piece's scratch rows. Other lines cost a newline search
+   and one lookup. Binary records are found by the reader's ``el_binary_records``.
 2. resolve (GIL, typed, file order): each hit offers its line to the row(s) it can fill,
    with a rank: an exact match of the i-th word of word_index has rank i, a
    case-insensitive match ``n_slots + i``; a row keeps the lowest rank, and the first
@@ -13,62 +18,94 @@ Data flow for one buffer of complete lines (text) or records (binary):
 3. fill (serial): the winning scratch rows are copied into the matrix (binary records
    and non-ASCII words that Python lowercased are converted here).
 
-The state between buffers (ranks, which words were found) lives in ``Scanner``.
+The state between blocks (ranks, which words were found) lives in ``Scanner``; the scan
+stops between blocks once every wanted word has been found as written.
 """
 
 from cpython.bytes cimport PyBytes_AS_STRING
 from cython.parallel cimport prange
 from libc.stdint cimport int64_t
 from libc.stdlib cimport calloc, free, malloc
-from libc.string cimport memchr, memcpy
+from libc.string cimport memcpy
 
 import numpy as np
 
+cimport numpy as cnp
+
+from embload._parse cimport (EL_OK, EL_ERR_NUMBER, EL_ERR_TRUNCATED, _Reader, _config, _cut_pieces,
+                             _next_lines, _raise_no_space, el_binary_records, el_binary_row,
+                             el_config, el_drop_pages, el_parse_fields, el_piece)
+from embload._words cimport el_is_ascii, el_wordtable_build, el_wordtable_find, el_wordtable_find_lower, el_wordtable_free
+
+from ._parse import MAX_BINARY_WORD
 from .errors import EmbeddingFormatError
 
-# A part smaller than this is not worth a thread of its own.
-cdef int64_t MIN_PART_BYTES = 1 << 20
+cnp.import_array()
+
+# A piece smaller than this is not worth a thread of its own.
+cdef Py_ssize_t MIN_PART_BYTES = 1 << 20
+# Pieces of one block: the reader's cap (_parse._MAX_PIECES).
+DEF MAX_PARTS = 64
 
 
 def _set_min_part_bytes(int64_t n):
-    """Set the smallest part a thread scans; returns the old value (tests use tiny parts)."""
+    """Set the smallest piece a thread scans; returns the old value (tests use tiny pieces)."""
     global MIN_PART_BYTES
     old = MIN_PART_BYTES
     MIN_PART_BYTES = max(1, n)
     return old
 
 
+cdef inline char *_ptr(cnp.ndarray a):
+    return <char *>cnp.PyArray_DATA(a)
+
+
 cdef class WordTable:
-    """Hash table from the UTF-8 bytes of words to ints (``keys[i] -> values[i]``).
+    """Table from the UTF-8 bytes of words to ints (``keys[i] -> values[i]``): the one word
+    table of ``src/wordhash.h`` over the keys joined into an arena.
 
     Keys must be unique. Read without the GIL by the scanners.
     """
 
     def __cinit__(self, keys, values):
-        cdef Py_ssize_t n = len(keys), i, off = 0, k
-        cdef int64_t[::1] vals = np.ascontiguousarray(values, dtype=np.int64)
-        if vals.shape[0] != n:
+        cdef Py_ssize_t n = len(keys)
+        cdef int rc
+        self.table.slots = NULL
+        self.values = np.ascontiguousarray(values, dtype=np.int64)
+        if self.values.ndim != 1 or self.values.shape[0] != n:
             raise ValueError("keys and values differ in length")
-        self.arena = b"".join(keys)
+        self.value_of = <const int64_t *>_ptr(self.values)
+        keys = list(keys)
+        self.arena = b"\n".join(keys) + b"\n" if n else b""
+        self.offsets = np.zeros(n + 1, dtype=np.int64)
+        if n:
+            np.cumsum(np.fromiter(map(len, keys), dtype=np.int64, count=n) + 1, out=self.offsets[1:])
         self.size = n
-        if el_wh_init(&self.table, PyBytes_AS_STRING(self.arena), n) != 0:
-            raise MemoryError("no memory for the word table")
-        for i in range(n):
-            k = len(keys[i])
-            if el_wh_put(&self.table, off, k, vals[i]) != vals[i]:
-                raise ValueError(f"duplicate key {keys[i]!r} in the word table")
-            off += k
+        rc = el_wordtable_build(&self.table, PyBytes_AS_STRING(self.arena),
+                                <const int64_t *>_ptr(self.offsets), n)
+        if rc != 0:
+            raise MemoryError(f"no memory for a table of {n} words")
+        if self.table.duplicates:
+            raise ValueError(f"duplicate key {keys[self.table.first_dup]!r} in the word table")
 
     def __dealloc__(self):
-        el_wh_free(&self.table)
+        el_wordtable_free(&self.table)
+
+    cdef int64_t get_c(self, const char *p, int64_t n) noexcept nogil:
+        cdef int64_t k = el_wordtable_find(&self.table, p, n)
+        return self.value_of[k] if k >= 0 else -1
+
+    cdef int64_t get_lower_c(self, const char *p, int64_t n) noexcept nogil:
+        cdef int64_t k = el_wordtable_find_lower(&self.table, p, n)
+        return self.value_of[k] if k >= 0 else -1
 
     def get(self, bytes word):
         """Value of ``word``, or -1 (for tests)."""
-        return el_wh_get(&self.table, PyBytes_AS_STRING(word), len(word))
+        return self.get_c(PyBytes_AS_STRING(word), len(word))
 
     def get_lower(self, bytes word):
         """Value of ``word`` with ASCII letters lowercased, or -1 (for tests)."""
-        return el_wh_get_lower(&self.table, PyBytes_AS_STRING(word), len(word))
+        return self.get_lower_c(PyBytes_AS_STRING(word), len(word))
 
     def __len__(self):
         return self.size
@@ -97,7 +134,7 @@ def first_lower_rows(WordTable lower, dict lower_str, arena, offsets):
         a = off[i]
         b = off[i + 1] - 1
         if el_is_ascii(base + a, b - a):
-            g = el_wh_get_lower(&lower.table, base + a, b - a)
+            g = lower.get_lower_c(base + a, b - a)
         else:
             g = lower_str.get(base[a:b].decode("utf-8", "surrogatepass").lower(), -1)
         if g >= 0 and f[g] < 0:
@@ -126,51 +163,42 @@ cdef class Scanner:
     group_ptr, group_slots : int64 arrays
         The slots of each case group (CSR, slots in increasing order).
     n_rows, dim, dtype
-        The output matrix (zeros until rows are found).
+        The output matrix (zeros until rows are found); dtype one of the reader's
+        (``_parse.DTYPE_CODES``).
     threads : int
     general : bool
         Some wanted word contains a blank: split every line from the right.
-    binary : bool
-        word2vec binary records instead of text lines.
     path : str
         For error messages.
     """
 
     def __cinit__(self, WordTable exact, WordTable lower, lower_dict, slot_row, group_ptr,
                   group_slots, Py_ssize_t n_rows, Py_ssize_t dim, dtype, int threads,
-                  bint general, bint binary, path):
+                  bint general, path):
         cdef Py_ssize_t n_groups
         self.parts = NULL
         if threads < 1:
             raise ValueError("threads must be >= 1")
         if dim < 1:
             raise ValueError("dim must be >= 1")
+        dtype = np.dtype(dtype)
+        self.rows = _config(dim, dtype.name, threads, 1 << 20, MIN_PART_BYTES)
         self.exact_table = exact
         self.lower_table = lower
         self.lower_dict = lower_dict
         self.cfg.exact = &exact.table
+        self.cfg.exact_id = exact.value_of
         self.cfg.lower = NULL if lower is None else &lower.table
+        self.cfg.lower_id = NULL if lower is None else lower.value_of
         self.cfg.dim = dim
         self.cfg.general = general
-        self.threads = threads
-        self.binary = binary
+        self.cfg.dtype = self.rows.dtype
         self.path = path
-        dtype = np.dtype(dtype)
-        if dtype == np.float32:
-            self.dtype_code = EL_AL_F32
-        elif dtype == np.float64:
-            self.dtype_code = EL_AL_F64
-        elif dtype == np.float16:
-            self.dtype_code = EL_AL_F16
-        else:
-            raise ValueError(f"dtype must be float16, float32 or float64, not {dtype}")
         self.matrix = np.zeros((n_rows, dim), dtype=dtype)
         self.n_rows = n_rows
         self.row_bytes = dim * dtype.itemsize
-        self.cfg.dtype = self.dtype_code
         self.cfg.row_bytes = self.row_bytes
-        cdef char[:, ::1] raw = self.matrix.view(np.int8)
-        self.out = &raw[0, 0]
+        self.out = _ptr(self.matrix)
         self.slot_row = np.ascontiguousarray(slot_row, dtype=np.int64)
         self.n_slots = self.slot_row.shape[0]
         self.group_ptr = np.ascontiguousarray(group_ptr, dtype=np.int64)
@@ -183,7 +211,7 @@ cdef class Scanner:
         self.group_word = [None] * max(n_groups, 0)
         self.n_exact = 0
         self.lines = 0
-        self.n_parts = 4 * threads
+        self.n_parts = MAX_PARTS
         self.parts = <el_hitbuf *>calloc(self.n_parts, sizeof(el_hitbuf))
         if self.parts == NULL:
             raise MemoryError()
@@ -207,74 +235,109 @@ cdef class Scanner:
                 np.asarray(self.slot_exact).astype(bool),
                 np.asarray(self.group_found).astype(bool))
 
-    def feed_text(self, const unsigned char[::1] buf, Py_ssize_t start, Py_ssize_t end,
-                  bint drop_pages=False):
-        """Scan the complete lines of ``buf[start:end]`` and fill the rows they win.
-
-        ``drop_pages``: ``buf`` is a read-only memory map of a file; each thread hands the
-        pages of its part back to the OS when done (they stay in the page cache), so the
-        resident size does not grow with the buffer. Never set it for other memory.
-        """
-        cdef Py_ssize_t n = end - start, k, n_parts
-        cdef int64_t b, total = 0
-        cdef const char *p
-        cdef const char *nl
-        if start < 0 or end > buf.shape[0] or n < 0:
-            raise ValueError("bad buffer range")
-        if n == 0:
-            return
-        p = <const char *>&buf[0]
-        # more parts than threads, taken dynamically: a thread the OS descheduled does
-        # not hold the whole buffer up
-        n_parts = min(self.n_parts, max(1, n // MIN_PART_BYTES))
-        cdef int64_t[::1] bounds = np.empty(n_parts + 1, dtype=np.int64)
-        cdef int64_t[::1] part_lines = np.zeros(n_parts + 1, dtype=np.int64)
-        bounds[0] = start
-        for k in range(1, n_parts):
-            b = max(start + (n * k) // n_parts, bounds[k - 1])
-            nl = <const char *>memchr(p + b, 10, end - b) if b < end else NULL
-            bounds[k] = (nl - p) + 1 if nl != NULL else end
-        bounds[n_parts] = end
-        cdef el_scan_cfg *cfg = &self.cfg
+    def scan_text(self, src, Py_ssize_t skip_bytes, Py_ssize_t block_size, bar, bint mapped=False):
+        """Scan the lines of a text source (an ``embload._source`` stream) after its first
+        ``skip_bytes`` bytes, with the reader's stream and block loop, until the data ends
+        or every wanted word has been found as written. Line numbers in errors continue
+        from ``self.lines`` (set it to the header's lines). ``mapped``: memory-map a plain
+        file instead of copying it (the reader's ``mapped`` mode). Returns the bytes of
+        the source reported to ``bar``."""
+        cdef _Reader reader = _Reader(src, max(block_size, 1), bar, self.rows.threads, MIN_PART_BYTES,
+                                      mapped)
+        cdef el_config cfg = self.rows
+        cdef Py_ssize_t bounds[MAX_PARTS + 1]
+        cdef int64_t part_lines[MAX_PARTS + 1]
+        cdef Py_ssize_t lend, k, n_parts
+        cdef int nthreads
+        cdef const char *base
+        cdef el_align_cfg *acfg = &self.cfg
         cdef el_hitbuf *parts = self.parts
-        cdef int nthreads = <int>min(n_parts, <Py_ssize_t>self.threads)
-        with nogil:
-            if nthreads == 1:
-                for k in range(n_parts):
-                    part_lines[k + 1] = el_scan_text(p, bounds[k], bounds[k + 1], cfg, &parts[k])
-                    if drop_pages:
-                        el_drop_pages(p + bounds[k], p + bounds[k + 1])
-            else:
-                for k in prange(n_parts, num_threads=nthreads, schedule='dynamic', chunksize=1):
-                    part_lines[k + 1] = el_scan_text(p, bounds[k], bounds[k + 1], cfg, &parts[k])
-                    if drop_pages:
-                        el_drop_pages(p + bounds[k], p + bounds[k + 1])
-        # 1-based line number of the first line of each part
-        part_lines[0] = self.lines + 1
-        for k in range(n_parts):
-            part_lines[k + 1] += part_lines[k]
-        self._resolve(buf, n_parts, part_lines)
-        self.lines = part_lines[n_parts] - 1
+        cdef bint drop = reader.mapping is not None
+        cfg.min_piece = MIN_PART_BYTES
+        reader.skip(skip_bytes)
+        while self.n_exact < self.n_slots:
+            lend = _next_lines(reader)
+            if lend < 0:
+                break
+            base = _ptr(reader.buf)
+            n_parts = _cut_pieces(base, reader.pos, lend, &cfg, bounds)
+            nthreads = <int>min(n_parts, <Py_ssize_t>cfg.threads)
+            with nogil:
+                # a mapped file's pages go back to the OS as soon as their piece is
+                # scanned: the resident set stays far below a block
+                if nthreads == 1:
+                    for k in range(n_parts):
+                        part_lines[k + 1] = el_align_text(base, bounds[k], bounds[k + 1], acfg, &parts[k])
+                        if drop:
+                            el_drop_pages(base + bounds[k], base + bounds[k + 1])
+                else:
+                    # more pieces than threads, taken dynamically: a thread the OS
+                    # descheduled does not hold the whole block up
+                    for k in prange(n_parts, num_threads=nthreads, schedule='dynamic', chunksize=1):
+                        part_lines[k + 1] = el_align_text(base, bounds[k], bounds[k + 1], acfg, &parts[k])
+                        if drop:
+                            el_drop_pages(base + bounds[k], base + bounds[k + 1])
+            # 1-based line number of the first line of each piece
+            part_lines[0] = self.lines + 1
+            for k in range(n_parts):
+                part_lines[k + 1] += part_lines[k]
+            self._resolve(base, n_parts, part_lines)
+            self.lines = part_lines[n_parts] - 1
+            reader.pos = lend
+        return reader.reported
 
-    def feed_binary(self, const unsigned char[::1] buf, Py_ssize_t start, Py_ssize_t end,
-                    Py_ssize_t limit):
-        """Scan whole records of ``buf[start:end]`` (at most ``limit``); fill the rows they win.
-
-        Returns ``(offset after the last whole record, records scanned)``.
-        """
-        cdef int64_t records = 0, pos
-        cdef const char *p
-        if start < 0 or end > buf.shape[0] or end < start:
-            raise ValueError("bad buffer range")
-        if end == start or limit <= 0:
-            return start, 0
-        p = <const char *>&buf[0]
-        with nogil:
-            pos = el_scan_binary(p, start, end, limit, &self.cfg, &self.parts[0], &records)
-        cdef int64_t[::1] first = np.array([self.lines + 1, 0], dtype=np.int64)
-        self._resolve(buf, 1, first)
-        self.lines += records
-        return pos, records
+    def scan_binary(self, src, Py_ssize_t skip_bytes, Py_ssize_t count, Py_ssize_t block_size, bar):
+        """Scan the ``count`` records of a word2vec binary source after its first
+        ``skip_bytes`` bytes (the header), with the reader's stream and record splitter,
+        until they end or every wanted word has been found as written. A record cut short
+        by the end of the data is an error. Returns the bytes of the source reported to
+        ``bar``."""
+        cdef _Reader reader = _Reader(src, max(block_size, 1), bar, self.rows.threads, MIN_PART_BYTES)
+        cdef Py_ssize_t dim = self.cfg.dim, recbytes = 4 * dim + 1, done = 0, want
+        cdef el_piece pc
+        cdef const char *base
+        cdef int64_t first_line[2]
+        cdef int at_eof
+        cdef cnp.ndarray ws_arr = np.empty(1024, dtype=np.int64)
+        cdef cnp.ndarray wl_arr = np.empty(1024, dtype=np.int64)
+        cdef int64_t *ws
+        cdef int64_t *wl
+        self.binary = True
+        reader.skip(skip_bytes)
+        while done < count and self.n_exact < self.n_slots:
+            reader.fill()
+            base = _ptr(reader.buf)
+            want = min(count - done, (reader.filled - reader.pos) // recbytes + 1)
+            if ws_arr.shape[0] < want:
+                ws_arr = np.empty(want + want // 2, dtype=np.int64)
+                wl_arr = np.empty(want + want // 2, dtype=np.int64)
+            ws = <int64_t *>_ptr(ws_arr)
+            wl = <int64_t *>_ptr(wl_arr)
+            pc.begin = base + reader.pos
+            pc.end = base + reader.filled
+            pc.first_row = 0
+            pc.max_rows = want
+            pc.err_pos = NULL
+            at_eof = reader.eof
+            with nogil:
+                el_binary_records(&self.rows, &pc, NULL, base, ws, wl, at_eof)
+                el_align_records(base, ws, wl, pc.rows, &self.cfg, &self.parts[0])
+            if pc.err == EL_ERR_TRUNCATED:
+                present = reader.filled - (pc.err_pos - base)
+                raise EmbeddingFormatError(
+                    f"file ends early, inside record {done + pc.rows + 1} of {count} "
+                    f"({present} bytes of it present)", path=self.path, record=done + pc.rows + 1,
+                    text=(<bytes>pc.err_pos[:min(present, 100)]).split(b" ", 1)[0])
+            first_line[0] = self.lines + 1
+            self._resolve(base, 1, first_line)
+            self.lines += pc.rows
+            done += pc.rows
+            reader.pos = pc.stop - base
+            if reader.eof:
+                break
+            if pc.rows == 0 and reader.filled - reader.pos > MAX_BINARY_WORD:
+                _raise_no_space(base, reader.pos, done, self.path)
+        return reader.reported
 
     cdef int _python_group(self, const char *p, el_hit *h) except -2:
         """Case group of a non-ASCII word, lowercased by str.lower(); -1 if none."""
@@ -291,8 +354,7 @@ cdef class Scanner:
                 touched.append(row)
             self.row_win[row] = hit
 
-    cdef _resolve(self, const unsigned char[::1] buf, Py_ssize_t n_parts, int64_t[::1] first_line):
-        cdef const char *p = <const char *>&buf[0]
+    cdef _resolve(self, const char *p, Py_ssize_t n_parts, const int64_t *first_line):
         cdef Py_ssize_t k, i, j, total = 0
         cdef int64_t s, g, dim = self.cfg.dim
         cdef el_hit *h
@@ -362,12 +424,13 @@ cdef class Scanner:
         it won; lines not parsed yet (binary records, words Python lowercased) are
         converted here. Serial: it only moves the few wanted rows."""
         cdef Py_ssize_t n = len(touched), j, worst = -1
-        cdef int64_t r, hi, first, dim = self.cfg.dim, bad = 0, field = 0
-        cdef int err = EL_AL_OK
+        cdef int64_t r, hi, first, dim = self.cfg.dim
+        cdef int err = EL_OK
         cdef int64_t[::1] hit_first = np.full(total, -1, dtype=np.int64)
         cdef char *out = self.out
         cdef Py_ssize_t row_bytes = self.row_bytes
-        cdef int dtype = self.dtype_code
+        cdef const char *err_pos = NULL
+        cdef Py_ssize_t err_field = 0
         cdef el_hit *h
         for j in range(n):
             r = touched[j]
@@ -380,32 +443,30 @@ cdef class Scanner:
             hit_first[hi] = r
             h = &flat[hi]
             if self.binary:
-                el_copy_binary(p + h.end, dim, out + r * row_bytes, dtype)
+                el_binary_row(&self.rows, out + r * row_bytes, p + h.end)
                 continue
             if rowp[hi] != NULL:
                 err = h.err
-                if err == EL_AL_OK:
+                if err == EL_OK:
                     memcpy(out + r * row_bytes, rowp[hi], row_bytes)
             else:
-                h.err = el_parse_values(p, h.word_end, h.end, dim, out + r * row_bytes, dtype,
-                                        &h.bad, &h.field)
+                h.err = el_parse_fields(p + h.word_end, p + h.end, dim, self.cfg.dtype,
+                                        out + r * row_bytes, &err_pos, &err_field)
+                if h.err != EL_OK:
+                    h.bad = err_pos - p
+                    h.field = err_field
                 err = h.err
-            if err != EL_AL_OK and (worst < 0 or hi < worst):
+            if err != EL_OK and (worst < 0 or hi < worst):
                 worst = hi
         if worst >= 0:
-            h = &flat[worst]
-            self._raise_parse_error(p, h, h.err, h.bad, h.field)
+            self._raise_parse_error(p, &flat[worst])
 
-    cdef _raise_parse_error(self, const char *p, el_hit *h, int code, int64_t bad, int64_t field):
-        cdef int64_t dim = self.cfg.dim, e = bad
-        if code == EL_AL_ERR_VALUE:
-            while e < h.end and not el_is_blank(p[e]):
-                e += 1
-            raise EmbeddingFormatError(
-                f"value {field + 1} of {dim} is not a number", path=self.path,
-                line=h.lineno, text=p[bad:e])
-        if code == EL_AL_ERR_FEW:
-            reason = f"expected {dim} values after the word, found {field}"
-        else:
-            reason = f"more than {dim} values after the word"
-        raise EmbeddingFormatError(reason, path=self.path, line=h.lineno, text=p[h.line:h.end])
+    cdef _raise_parse_error(self, const char *p, el_hit *h):
+        """The reader's message for a value that is not a number (EL_ERR_NUMBER, the one
+        error el_parse_fields reports), naming file, line and token."""
+        cdef int64_t e = h.bad
+        while e < h.end and p[e] not in b" \t\r\v\f":
+            e += 1
+        raise EmbeddingFormatError(
+            f"value {h.field} of {self.cfg.dim} is not a number", path=self.path,
+            line=h.lineno, text=p[h.bad:e])

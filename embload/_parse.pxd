@@ -56,4 +56,52 @@ cdef extern from "textscan.h" nogil:
     void el_binary_records(const el_config *cfg, el_piece *pc, char *out, const char *base,
                            int64_t *wstart, int64_t *wlen, int at_eof)
     Py_ssize_t el_pread_full(int fd, char *buf, Py_ssize_t n, int64_t off)
+    void el_drop_pages(const char *a, const char *b)
     void el_move_rows(char *data, Py_ssize_t rowbytes, Py_ssize_t dst, Py_ssize_t src, Py_ssize_t n)
+    int el_parse_fields(const char *q, const char *le, Py_ssize_t dim, int dtype, char *row,
+                        const char **err_pos, Py_ssize_t *err_field)
+
+
+cimport numpy as cnp
+
+
+# The stream every reader of a vectors file shares (load and load_aligned): a bounded
+# buffer over an embload._source stream. ``fill()`` moves the unconsumed bytes
+# ``[pos, filled)`` to the front and appends about one block after them (growing the
+# buffer for a line longer than a block); a plain file is read with pread() by several
+# threads, anything else through the source's readinto(). With ``mapped=True`` a plain
+# file is memory-mapped instead (``buf`` is the map; ``pos``/``filled`` are file offsets
+# past the start; nothing moves). Progress goes to ``bar``.
+cdef class _Reader:
+    cdef object src
+    cdef object bar
+    cdef cnp.ndarray buf          # the bytes; buf[pos:filled] are not consumed yet
+    cdef Py_ssize_t block_size
+    cdef public Py_ssize_t pos
+    cdef readonly Py_ssize_t filled
+    cdef readonly bint eof        # the source has no more bytes after buf[:filled]
+    cdef Py_ssize_t reported      # bytes already reported to bar
+    cdef int fd                   # plain file: read with pread() by several threads; else -1
+    cdef int64_t offset           # file offset of the next pread
+    cdef int threads
+    cdef Py_ssize_t min_chunk
+    cdef object mapping           # mapped=True: the mmap that buf views; else None
+    cdef Py_ssize_t released      # mapped: bytes before this were handed back to the OS
+
+    cdef int pread_block(self, Py_ssize_t target) except -1
+    cdef int fill(self) except -1
+    cdef int skip(self, Py_ssize_t nbytes) except -1
+
+
+# The record splitter's block loop, shared by every reader of text:
+# the next block of complete lines is reader.buf[reader.pos:lend] (lend returned; -1 at
+# the end of the data); _cut_pieces cuts it at line ends into pieces for threads.
+cdef Py_ssize_t _next_lines(_Reader reader) except -2
+cdef Py_ssize_t _cut_pieces(const char *base, Py_ssize_t start, Py_ssize_t lend, const el_config *cfg,
+                            Py_ssize_t *bounds) noexcept
+# The checks of binary records, shared by every reader of them.
+cdef int _raise_truncated(el_piece *pc, const char *base, Py_ssize_t filled, Py_ssize_t rows,
+                          Py_ssize_t count, Py_ssize_t dim, path) except -1
+cdef int _raise_no_space(const char *base, Py_ssize_t pos, Py_ssize_t rows, path) except -1
+cdef el_config _config(Py_ssize_t dim, str dtype, int threads, Py_ssize_t block_size,
+                       Py_ssize_t min_piece) except *

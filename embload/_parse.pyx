@@ -37,7 +37,12 @@ to its row (``_read_binary_in_place``); otherwise binary records are found seria
 buffer and their vectors copied in parallel. The partial last line is carried to the
 next block. Words are copied into one growing byte arena, ``'\\n'``-separated,
 with int64 start offsets; embload.io wraps them as a WordList (no str per word).
+
+The stream (``_Reader``), the block loop (``_next_lines``, ``_cut_pieces``) and the checks
+of binary records are declared in ``_parse.pxd``: ``embload._align`` reads with them and
+adds only its decision of which lines it wants.
 """
+import mmap
 import os
 import sys
 
@@ -65,30 +70,33 @@ cdef inline char *_ptr(cnp.ndarray a):
 
 cdef class _Reader:
     """Bounded buffer over a source: ``fill()`` appends about one block of bytes after
-    the unconsumed data ``[pos, filled)``, moving that data to the front first."""
-    cdef object src
-    cdef object bar
-    cdef cnp.ndarray buf
-    cdef Py_ssize_t block_size
-    cdef Py_ssize_t pos
-    cdef Py_ssize_t filled
-    cdef bint eof
-    cdef Py_ssize_t reported
-    cdef int fd              # plain file: read with pread() by several threads; else -1
-    cdef int64_t offset      # file offset of the next pread
-    cdef int threads
-    cdef Py_ssize_t min_chunk
+    the unconsumed data ``[pos, filled)``, moving that data to the front first.
 
-    def __init__(self, src, Py_ssize_t block_size, bar, int threads=1, Py_ssize_t min_chunk=1 << 20):
+    ``mapped=True`` (a plain file only): ``buf`` is a read-only memory map of the whole
+    file instead, ``fill()`` makes one more block of it visible and hands the pages
+    before ``pos`` back to the OS; nothing is copied or moved. For a reader that looks at
+    few of the bytes it scans (alignment): the copy out of the page cache would be a
+    large share of its work. ``load`` reads every byte and keeps the copying reader
+    (parallel pread into a block that stays in cache; scripts/bench_load.py)."""
+    def __init__(self, src, Py_ssize_t block_size, bar, int threads=1, Py_ssize_t min_chunk=1 << 20,
+                 bint mapped=False):
         self.src = src
         self.bar = bar
         self.block_size = block_size
-        self.buf = np.empty(block_size + 1024, dtype=np.uint8)
+        self.fd = src.plain_fileno() if hasattr(src, "plain_fileno") else -1
+        self.mapping = None
+        self.released = 0
+        if mapped and self.fd >= 0 and os.fstat(self.fd).st_size > 0:
+            self.mapping = mmap.mmap(self.fd, 0, access=mmap.ACCESS_READ)
+            if hasattr(self.mapping, "madvise"):
+                self.mapping.madvise(mmap.MADV_SEQUENTIAL)
+            self.buf = np.frombuffer(self.mapping, dtype=np.uint8)
+        else:
+            self.buf = np.empty(block_size + 1024, dtype=np.uint8)
         self.pos = 0
         self.filled = 0
         self.eof = False
         self.reported = 0
-        self.fd = src.plain_fileno() if hasattr(src, "plain_fileno") else -1
         self.offset = 0
         self.threads = max(1, min(threads, _MAX_PIECES))
         self.min_chunk = max(1, min_chunk)
@@ -133,8 +141,21 @@ cdef class _Reader:
 
     cdef int fill(self) except -1:
         cdef Py_ssize_t keep = self.filled - self.pos
-        cdef Py_ssize_t target, cap, n
+        cdef Py_ssize_t target, cap, n, drop
         cdef cnp.ndarray bigger
+        if self.mapping is not None:
+            # file pages: dropping them costs nothing but a re-read from the page cache
+            # if touched again, and keeps the resident set to about one block
+            drop = (self.pos // mmap.PAGESIZE) * mmap.PAGESIZE
+            if drop > self.released and hasattr(self.mapping, "madvise"):
+                self.mapping.madvise(mmap.MADV_DONTNEED, self.released, drop - self.released)
+                self.released = drop
+            self.filled = min(self.buf.shape[0], self.filled + self.block_size)
+            self.eof = self.filled == self.buf.shape[0]
+            if self.filled > self.reported:
+                self.bar.update(self.filled - self.reported)
+                self.reported = self.filled
+            return 0
         if self.pos > 0:
             if keep > 0:
                 memmove(_ptr(self.buf), _ptr(self.buf) + self.pos, keep)
@@ -311,6 +332,49 @@ cdef object _text_error(el_piece *pc, const char *base, Py_ssize_t lend, bint at
     return EmbeddingFormatError(reason, path=path, line=pc.err_line, text=line_text[:200])
 
 
+cdef Py_ssize_t _next_lines(_Reader reader) except -2:
+    """Fill ``reader`` until ``buf[pos:lend]`` is one block of complete lines (at the end
+    of the data the last line may lack its '\\n'); returns ``lend``, or -1 when no bytes
+    are left."""
+    cdef Py_ssize_t scanned = 0  # bytes after reader.pos known to hold no '\n'
+    cdef const char *base
+    cdef const char *q
+    while True:
+        reader.fill()  # may move buf[pos:filled] to the front: `scanned` counts from pos
+        if reader.filled == reader.pos:
+            return -1
+        if reader.eof:
+            return reader.filled
+        base = _ptr(reader.buf)
+        q = el_after_last_newline(base + reader.pos + scanned, base + reader.filled)
+        if q != NULL:
+            return q - base
+        scanned = reader.filled - reader.pos  # no '\n' there: do not scan it again; read more
+
+
+cdef Py_ssize_t _cut_pieces(const char *base, Py_ssize_t start, Py_ssize_t lend, const el_config *cfg,
+                            Py_ssize_t *bounds) noexcept:
+    """Cut the lines ``base[start:lend]`` at line ends into pieces for threads:
+    piece t is ``[bounds[t], bounds[t + 1])``. Returns the number of pieces (at most
+    _MAX_PIECES; ``bounds`` holds one more)."""
+    cdef Py_ssize_t n = lend - start, npieces, t
+    cdef const char *q
+    # PIECES_PER_THREAD pieces per thread, handed out dynamically: on a shared
+    # machine a thread that is descheduled for a while holds up only its current
+    # piece, not half the block (static halves ran no faster than one thread there)
+    npieces = max(1, min(cfg.threads * PIECES_PER_THREAD, _MAX_PIECES, n // cfg.min_piece))
+    bounds[0] = start
+    for t in range(1, npieces):
+        bounds[t] = max(start + (n * t) // npieces, bounds[t - 1])
+        q = <const char *>memchr(base + bounds[t], b'\n', lend - bounds[t])
+        bounds[t] = (q + 1 - base) if q != NULL else lend
+    bounds[npieces] = lend
+    while npieces > 1 and bounds[npieces - 1] == lend:
+        npieces -= 1  # empty pieces at the end (a block of few long lines)
+    bounds[npieces] = lend
+    return npieces
+
+
 def read_text(src, *, Py_ssize_t dim, Py_ssize_t skip_bytes, int64_t first_line,
               Py_ssize_t est_rows, str dtype="float32", Py_ssize_t limit=-1, int threads=1,
               Py_ssize_t block_size=1 << 25, Py_ssize_t min_piece=1 << 20, bar=None, path=None):
@@ -336,41 +400,17 @@ def read_text(src, *, Py_ssize_t dim, Py_ssize_t skip_bytes, int64_t first_line,
     cdef int64_t *lineno
     cdef int64_t line = first_line
     cdef bint limited = False
-    cdef Py_ssize_t scanned = 0  # bytes after reader.pos known to hold no '\n'
     cdef el_piece *pc
 
     reader.skip(skip_bytes)
     while store.rows < limit:
-        reader.fill()
+        lend = _next_lines(reader)
+        if lend < 0:
+            break
         base = _ptr(reader.buf)
         start = reader.pos
-        if reader.filled == start:
-            break
-        if reader.eof:
-            lend = reader.filled
-        else:
-            q = el_after_last_newline(base + start + scanned, base + reader.filled)
-            if q == NULL:
-                scanned = reader.filled - start  # no '\n' there: do not scan it again
-                continue  # no complete line yet: read more
-            lend = q - base
-        scanned = 0
-        n = lend - start
-
-        # cut into pieces at line boundaries
-        # PIECES_PER_THREAD pieces per thread, handed out dynamically: on a shared
-        # machine a thread that is descheduled for a while holds up only its current
-        # piece, not half the block (static halves ran no faster than one thread there)
-        npieces = max(1, min(cfg.threads * PIECES_PER_THREAD, _MAX_PIECES, n // cfg.min_piece))
+        npieces = _cut_pieces(base, start, lend, &cfg, bounds)
         nthreads = min(cfg.threads, npieces)
-        bounds[0] = start
-        for t in range(1, npieces):
-            bounds[t] = max(start + (n * t) // npieces, bounds[t - 1])
-            q = <const char *>memchr(base + bounds[t], b'\n', lend - bounds[t])
-            bounds[t] = (q + 1 - base) if q != NULL else lend
-        bounds[npieces] = lend
-        while npieces > 1 and bounds[npieces - 1] == lend:
-            npieces -= 1  # empty pieces at the end (a block of few long lines)
         for t in range(npieces):
             pc = &pieces[t]
             pc.begin = base + bounds[t]
@@ -467,6 +507,23 @@ cdef int _raise_no_space(const char *base, Py_ssize_t pos, Py_ssize_t rows, path
         text=(<bytes>base[pos:pos + 100]))
 
 
+cdef bint _data_follows(_Reader reader) except -1:
+    """Whether non-blank bytes follow ``reader.pos`` (after the records a binary header
+    announced: a header that announces too few). Blanks alone, however many, are not data.
+    The one trailing-data check of binary files."""
+    cdef Py_ssize_t end
+    while True:
+        if reader.pos >= reader.filled:
+            if reader.eof:
+                return False
+            reader.fill()
+            continue
+        end = min(reader.filled, reader.pos + 4096)
+        if (<bytes>(_ptr(reader.buf)[reader.pos:end])).strip(_BLANKS):
+            return True
+        reader.pos = end
+
+
 cdef object _read_binary_in_place(src, el_config cfg, Py_ssize_t skip_bytes, Py_ssize_t count,
                                   bar, path):
     """read_binary for a plain file of float32 into float32 rows, with no read buffer: the
@@ -502,6 +559,7 @@ cdef object _read_binary_in_place(src, el_config cfg, Py_ssize_t skip_bytes, Py_
     cdef bint at_eof = False
     cdef bint trailing = False
     cdef bint last = False
+    cdef _Reader rest
     while True:
         # One parallel step: task 0 moves the rows of the block scanned last (they lie
         # below `filled`), the other tasks read the next block's parts (at `filled` and
@@ -557,18 +615,12 @@ cdef object _read_binary_in_place(src, el_config cfg, Py_ssize_t skip_bytes, Py_
         elif pc.rows == 0 and filled - pos > MAX_BINARY_WORD:
             _raise_no_space(base, pos, store.rows, path)
     if store.rows == count:
-        # bytes after the announced records: a header that announces too few
-        while pos < filled and not trailing:
-            rest = <bytes>base[pos:min(filled, pos + 4096)]
-            trailing = bool(rest.strip(_BLANKS))
-            pos += len(rest)
-        offset = skip_bytes + filled
-        while not trailing:
-            rest = os.pread(fd, 1 << 16, offset)
-            if not rest:
-                break
-            trailing = bool(rest.strip(_BLANKS))
-            offset += len(rest)
+        # the rest of the file, from the first byte after the last record: the
+        # reader's stream, positioned there
+        rest = _Reader(src, 1 << 16, bar, 1)
+        rest.offset = skip_bytes + pos
+        rest.reported = skip_bytes + filled  # the bar has seen the bytes up to there
+        trailing = _data_follows(rest)
     matrix, arena, offsets, _ = store.finish()
     return matrix, arena, offsets, {"trailing": trailing}
 
@@ -643,17 +695,7 @@ def read_binary(src, *, Py_ssize_t dim, Py_ssize_t skip_bytes, Py_ssize_t count,
         if pc.rows == 0 and reader.filled - reader.pos > MAX_BINARY_WORD:
             _raise_no_space(base, reader.pos, store.rows, path)
     if store.rows == count:
-        # bytes after the announced records: a header that announces too few (blanks
-        # alone, however many, are not data)
-        while not trailing:
-            if reader.pos >= reader.filled:
-                if reader.eof:
-                    break
-                reader.fill()
-                continue
-            rest = (<bytes>(_ptr(reader.buf)[reader.pos:min(reader.filled, reader.pos + 4096)]))
-            trailing = bool(rest.strip(_BLANKS))
-            reader.pos += len(rest)
+        trailing = _data_follows(reader)
     matrix, arena, offsets, _ = store.finish()
     return matrix, arena, offsets, {"trailing": trailing}
 

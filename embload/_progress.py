@@ -55,14 +55,15 @@ def make_progress(progress, *, total=None, desc=None, unit="B"):
                 dynamic_ncols=True, leave=False)
 
 
-def complete(bar):
+def complete(bar, done=None):
     """Mark the work of ``bar`` done: the bar shows 100% when the work is finished.
 
     Where the total was an estimate (text written, records announced), the total becomes
     what was done; where less was counted than the total (a scan that stopped early once
     it had found everything, bytes a decompressor held back), the rest is counted."""
     total = getattr(bar, "total", None)
-    done = getattr(bar, "n", None)
+    if done is None:   # what the bar has counted (tqdm's n); callers may say it themselves
+        done = getattr(bar, "n", None)
     if total is None or done is None:
         return
     if done < total:

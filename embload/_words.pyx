@@ -1,16 +1,17 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
 """Words as one UTF-8 arena: ``WordList`` (the sequence) and ``WordIndex`` (word -> row).
 
-A reader ends with its words in one byte arena plus offsets. Making 400,000 ``str`` objects
-and a dict of them took longer than reading the 485 MB binary file they came from, and
-holds about 60 MB. So the words stay bytes (``src/vocab.h``):
+A reader ends with its words in one byte arena plus offsets. Making a ``str`` per word and
+a dict of them costs more time than reading a binary file of the same words, and several
+times the arena's memory. So the words stay bytes (``src/wordarena.h``), indexed by the
+one word table of ``src/wordhash.h`` (the contract is ``_words.pxd``):
 
 - ``WordList`` is a read-only sequence of str: ``len`` is free, ``words[i]`` decodes one
   word, and the first iteration (or ``tolist``) decodes them all in one pass and keeps the
   list. ``word in words`` and ``words.index(word)`` use the hash index.
+  ``words.utf8_arena()`` hands the bytes on (writers, cache, alignment).
 - ``WordIndex`` is the read-only mapping ``{word: row}`` over the same index, built in C on
-  first use (about 10 ms for 400,000 words), or at once by ``build_index`` (the readers
-  do, to find duplicate words).
+  first use, or at once by ``build_index`` (the readers do, to find duplicate words).
 """
 
 from collections.abc import Mapping, Sequence, ItemsView, ValuesView
@@ -29,24 +30,6 @@ cnp.import_array()
 cdef extern from "Python.h":
     const char *PyUnicode_AsUTF8AndSize(object unicode, Py_ssize_t *size) except NULL
 
-
-cdef extern from "vocab.h" nogil:
-    ctypedef struct el_vslot:
-        pass
-
-    ctypedef struct el_vindex:
-        el_vslot *slots
-        int64_t duplicates
-        int64_t first_dup
-        int64_t first_dup_of
-
-    int64_t el_words_check(const char *base, int64_t size, const int64_t *off, int64_t n,
-                           int allow_surrogates, int *why, int *plain)
-    int64_t el_split_lines(const char *blob, int64_t n, int64_t *off)
-    int64_t el_count_newlines(const char *blob, int64_t n)
-    int el_vindex_build(el_vindex *ix, const char *base, const int64_t *off, int64_t n)
-    int64_t el_vindex_find(const el_vindex *ix, const char *p, int64_t len)
-    void el_vindex_free(el_vindex *ix)
 
 # Error handlers a WordList can decode with. Others ("replace", "ignore", "surrogateescape")
 # change the words, so the arena bytes would not be what the words are: callers decode
@@ -76,19 +59,6 @@ cdef class WordList:
         Offsets out of order or out of range; a word that is not valid UTF-8 (the
         exception names the word's row as ``.row``).
     """
-
-    cdef object _arena
-    cdef object _offsets
-    cdef const char *_base
-    cdef const int64_t *_off
-    cdef Py_ssize_t _n
-    cdef str _errors
-    cdef bint _surrogates
-    cdef bint _plain
-    cdef list _list
-    cdef el_vindex _index
-    cdef bint _indexed
-    cdef dict _big_index   # only past 2^32 - 2 words, beyond the C index's 32-bit rows
 
     def __cinit__(self, arena, offsets, str errors="strict"):
         cdef const unsigned char[::1] view
@@ -177,18 +147,23 @@ cdef class WordList:
         return cls(b"", np.zeros(1, dtype=np.int64))
 
     def __dealloc__(self):
-        el_vindex_free(&self._index)
+        el_wordtable_free(&self._index)
 
     # --- the bytes ---------------------------------------------------------------------
-    def _utf8_arena(self):
-        """``(arena, offsets)``: word ``i`` is ``arena[offsets[i]:offsets[i + 1] - 1]`` (UTF-8).
+    def utf8_arena(self):
+        """The words as their UTF-8 bytes, without encoding any word again:
+        ``(arena, offsets, plain)``.
 
-        For writers that want the bytes without encoding every word again."""
-        return self._arena, self._offsets
+        Word ``i`` is ``arena[offsets[i]:offsets[i + 1] - 1]`` (``arena`` is bytes or a
+        uint8 array, ``offsets`` an int64 array of ``len(words) + 1`` values; neither may
+        be changed). ``plain`` is True when every separator byte is ``"\\n"`` and no word
+        holds one, so ``arena[offsets[0]:offsets[-1] - 1]`` split at ``"\\n"`` gives
+        exactly the words. Words with lone surrogates (``errors == "surrogatepass"``)
+        are stored in their "surrogatepass" UTF-8 forms.
 
-    def _is_plain(self):
-        """True when every separator is a "\\n" and no word holds one."""
-        return self._plain
+        The way writers, the cache and alignment take a loaded file's words on.
+        """
+        return self._arena, self._offsets, bool(self._plain)
 
     @property
     def errors(self):
@@ -318,7 +293,7 @@ cdef class WordList:
         cdef int rc
         if self._indexed:
             return self._index.duplicates
-        if self._n > 0xFFFFFFFE:
+        if self._n > EL_WORDTABLE_MAX_KEYS:
             self._big_index = {}
             for i, w in enumerate(self._all()):
                 self._big_index.setdefault(w, i)
@@ -326,7 +301,7 @@ cdef class WordList:
             self._indexed = True
             return self._index.duplicates
         with nogil:
-            rc = el_vindex_build(&self._index, self._base, self._off, self._n)
+            rc = el_wordtable_build(&self._index, self._base, self._off, self._n)
         if rc != 0:
             raise MemoryError(f"no memory for the index of {self._n} words")
         self._indexed = True
@@ -363,8 +338,8 @@ cdef class WordList:
             if self._errors != "surrogatepass":
                 return -1
             encoded = word.encode("utf-8", "surrogatepass")
-            return el_vindex_find(&self._index, encoded, len(encoded))
-        return el_vindex_find(&self._index, p, size)
+            return el_wordtable_find(&self._index, encoded, len(encoded))
+        return el_wordtable_find(&self._index, p, size)
 
 
 Sequence.register(WordList)

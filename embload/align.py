@@ -5,12 +5,14 @@ token the tokenizer numbers ``i``, whatever the numbering: Keras' (ids from 1, r
 padding), PyTorch's and torchtext's (ids from 0, ``<pad>`` somewhere), Hugging Face's
 (sparse ids, ``[PAD]`` at 0), sentencepiece's (pieces from 0). The vocabulary is read by
 :mod:`embload.vocabulary` (mappings, token lists, tokenizer objects and files). It
-never loads the whole file: a C hash table of the wanted words' UTF-8 bytes is read by
-threads scanning the file, a line whose word is not wanted costs a newline scan and a
-hash lookup, and floats are parsed only for the rows that are kept (``embload._align``).
-The scan stops once every wanted word has been found as written. Memory is the output
-matrix plus bounded buffers: a plain file is memory-mapped and the pages already scanned
-are handed back to the OS; a compressed file is read in blocks.
+never loads the whole file: it reads it with the reader of :func:`embload.load` (its
+stream, block loop, record splitter and value parser, ``embload._parse``) and adds one
+decision, whether a line's word is wanted: a C table of the wanted words' UTF-8 bytes
+is read by threads scanning each block, a line whose word is not wanted costs a newline
+scan and a lookup, and floats are parsed only for the rows that are kept
+(``embload._align``). The scan stops once every wanted word has been found as written.
+Memory is the output matrix plus one bounded block buffer. fastText / floret models are
+read by :mod:`embload.fasttext` instead (dictionary words and subword vectors).
 
 Rules (also in the docstring of :func:`load_aligned`):
 
@@ -29,7 +31,6 @@ Rules (also in the docstring of :func:`load_aligned`):
 * The padding row (``padding_idx``) is zeros and never looked up; rows no token holds
   are zeros; rows of tokens not found follow ``oov`` (special tokens: ``specials``).
 """
-import mmap
 import os
 import warnings
 from collections.abc import Mapping
@@ -42,6 +43,7 @@ from ._checks import check_dtype
 from ._words import WordList
 from .errors import EmbeddingFormatError, LowCoverageWarning
 from . import fasttext
+from ._source import open_source
 from .formats import FIELD_SEPARATORS, sniff
 from .cache import open_cache
 from .read import no_vectors_reason, source_kind
@@ -52,12 +54,12 @@ __all__ = ["load_aligned", "AlignedEmbedding", "align_vectors"]
 OOV_MODES = ("zeros", "uniform", "normal", "mean")
 CASE_MODES = ("exact", "fallback")
 _BLANKS = FIELD_SEPARATORS.decode("ascii")
-# Bytes of a plain file scanned per parallel region, per thread. Few regions: between two
-# of them an idle OpenMP thread spins (GOMP_SPINCOUNT), which costs when the machine is
-# busy. The pages of each part are returned to the OS as soon as a thread has scanned it
-# (the memory bound), and the scan may stop between regions.
+# Block of a plain file read (pread, in parallel) and scanned per parallel region, per
+# thread: the memory bound (one block plus a partial line), and where the scan may stop.
+# Few regions: between two of them an idle OpenMP thread spins (GOMP_SPINCOUNT), which
+# costs when the machine is busy.
 _WINDOW_PER_THREAD = 64 << 20
-# Block size for compressed files (grown when a single line is longer).
+# Block size for compressed and binary files (grown when a single line is longer).
 _STREAM_BLOCK = 16 << 20
 
 
@@ -699,7 +701,7 @@ def _first_lower_rows(words, keys):
 
     if not isinstance(words, WordList):  # Vectors makes one; someone may have set .words
         words = WordList.from_words(words)
-    arena, offsets = words._utf8_arena()
+    arena, offsets, _ = words.utf8_arena()
     rows = _align.first_lower_rows(_align.WordTable(*_unique_keys(keys)),
                                    dict(zip(keys, range(len(keys)))), arena, offsets)
     return {key: row for key, row in zip(keys, rows.tolist()) if row >= 0}
@@ -816,26 +818,23 @@ def load_aligned(path, word_index, *, num_words=None, oov="zeros", seed=None, ca
     if info.dim is None:  # no data at all
         raise EmbeddingFormatError(no_vectors_reason(path, member), path=path)
     threads = resolve_threads(threads)
-    scanner = _make_scanner(plan, info.dim, dt, threads, info.format == "word2vec-binary", path)
-    if info.format != "word2vec-binary":
+    binary = info.format == "word2vec-binary"
+    scanner = _make_scanner(plan, info.dim, dt, threads, path)
+    if not binary:
         scanner.lines = info.header_lines  # error messages count the header line
-    name = os.path.basename(path)
-    if info.compression is None:
-        total = os.path.getsize(path)
-    else:
-        total = None
-    bar = make_progress(progress, total=total if total is not None else _source_total(path, member),
-                        desc=f"aligning {name}")
-    try:
-        if info.format == "word2vec-binary":
-            _scan_binary(scanner, path, member, info, bar)
-        elif info.compression is None:
-            _scan_text_mmap(scanner, path, info, bar, threads)
-        else:
-            _scan_stream(scanner, path, member, info, bar)
-        complete(bar)   # the scan stops once every word is found: the work is done
-    finally:
-        bar.close()
+    with open_source(path, member) as src:
+        bar = make_progress(progress, total=src.total, desc=f"aligning {os.path.basename(path)}")
+        try:
+            # the reader's stream and block loop (embload._parse), in C
+            if binary:
+                seen = scanner.scan_binary(src, info.header_length, info.count, _STREAM_BLOCK, bar)
+            elif src.compression is None:
+                seen = scanner.scan_text(src, info.header_length, _WINDOW_PER_THREAD * threads, bar, True)
+            else:
+                seen = scanner.scan_text(src, info.header_length, _STREAM_BLOCK, bar)
+            complete(bar, seen)   # stopped early once every word was found: the rest needs no scan
+        finally:
+            bar.close()
     matrix, row_found, slot_exact, group_found = scanner.result()
     slot_found = slot_exact.copy()
     case_matched = {}
@@ -846,13 +845,6 @@ def load_aligned(path, word_index, *, num_words=None, oov="zeros", seed=None, ca
         for s in np.flatnonzero(by_case).tolist():
             case_matched[plan.words[s]] = group_word[plan.slot_group[s]].decode("utf-8", "replace")
     return _finish(plan, matrix, row_found, slot_found, case_matched, oov, seed, path)
-
-
-def _source_total(path, member):
-    from ._source import open_source
-
-    with open_source(path, member) as src:
-        return src.total
 
 
 def _unique_keys(words):
@@ -869,7 +861,7 @@ def _unique_keys(words):
     return keys, values
 
 
-def _make_scanner(plan, dim, dtype, threads, binary, path):
+def _make_scanner(plan, dim, dtype, threads, path):
     from . import _align
 
     exact = _align.WordTable(*_unique_keys(plan.words))
@@ -886,118 +878,7 @@ def _make_scanner(plan, dim, dtype, threads, binary, path):
         group_ptr = np.zeros(1, dtype=np.int64)
         group_slots = np.zeros(0, dtype=np.int64)
     return _align.Scanner(exact, lower, lower_dict, plan.rows, group_ptr, group_slots,
-                          plan.num_words, dim, dtype, threads, plan.general, binary, path)
-
-
-def _scan_text_mmap(scanner, path, info, bar, threads):
-    """Plain text file: memory-map it, scan window by window, hand scanned pages back."""
-    with open(path, "rb") as handle:
-        size = os.fstat(handle.fileno()).st_size
-        if size <= info.header_length:
-            return
-        mm = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-    try:
-        if hasattr(mm, "madvise"):
-            mm.madvise(mmap.MADV_SEQUENTIAL)
-        window = _WINDOW_PER_THREAD * threads
-        pos = info.header_length
-        released = 0
-        page = mmap.PAGESIZE
-        while pos < size and not scanner.done:
-            end = min(size, pos + window)
-            if end < size:
-                cut = mm.rfind(b"\n", pos, end)
-                if cut < 0:
-                    cut = mm.find(b"\n", end)
-                end = size if cut < 0 else cut + 1
-            scanner.feed_text(mm, pos, end, True)
-            bar.update(end - pos)
-            drop = (end // page) * page
-            if drop > released and hasattr(mm, "madvise"):
-                # the scanned pages: file-backed, so dropping them costs nothing but a
-                # re-read if touched again; keeps the resident set bounded
-                mm.madvise(mmap.MADV_DONTNEED, released, drop - released)
-                released = drop
-            pos = end
-    finally:
-        mm.close()
-
-
-def _fill_buffer(src, buf, filled):
-    """Read from src into buf[filled:] until buf is full or the source ends: (filled, eof)."""
-    with memoryview(buf) as view:
-        while filled < len(buf):
-            n = src.readinto(view[filled:])
-            if n == 0:
-                return filled, True
-            filled += n
-    return filled, False
-
-
-def _scan_stream(scanner, path, member, info, bar):
-    """Compressed text: blocks of the decompressed stream, partial last line carried over."""
-    from ._source import open_source
-
-    with open_source(path, member) as src:
-        buf = bytearray(max(_STREAM_BLOCK, 2 * info.header_length + 1))
-        filled = 0
-        start = -1
-        reported = 0
-        while True:
-            filled, eof = _fill_buffer(src, buf, filled)
-            if start < 0:
-                start = min(info.header_length, filled)
-            if eof:
-                end = filled
-            else:
-                cut = buf.rfind(b"\n", start, filled)
-                if cut < 0:  # one line longer than the buffer: grow it
-                    buf.extend(bytes(len(buf)))
-                    continue
-                end = cut + 1
-            scanner.feed_text(buf, start, end)
-            position = src.position()
-            bar.update(position - reported)
-            reported = position
-            if eof or scanner.done:
-                break
-            tail = filled - end
-            buf[:tail] = buf[end:filled]
-            filled, start = tail, 0
-
-
-def _scan_binary(scanner, path, member, info, bar):
-    """word2vec binary: records in order (no threads: a record's start depends on the last)."""
-    from ._source import open_source
-
-    count = info.count
-    done = 0
-    with open_source(path, member) as src:
-        buf = bytearray(max(_STREAM_BLOCK, 2 * info.header_length + 1))
-        filled = 0
-        start = -1
-        reported = 0
-        while done < count and not scanner.done:
-            filled, eof = _fill_buffer(src, buf, filled)
-            if start < 0:
-                start = min(info.header_length, filled)
-            pos, records = scanner.feed_binary(buf, start, filled, count - done)
-            done += records
-            position = src.position()
-            bar.update(position - reported)
-            reported = position
-            if eof:
-                rest = bytes(buf[pos:filled]).lstrip(b"\n")
-                if done < count and rest:
-                    raise EmbeddingFormatError(
-                        f"file ends early, inside record {done + 1} of {count} "
-                        f"({len(rest)} bytes of it present)", path=path, record=done + 1)
-                break
-            if pos == start:
-                buf.extend(bytes(len(buf)))  # a record longer than the buffer: grow it
-            tail = filled - pos
-            buf[:tail] = buf[pos:filled]
-            filled, start = tail, 0
+                          plan.num_words, dim, dtype, threads, plan.general, path)
 
 
 def _align_cache(path, plan, oov, seed, dtype):

@@ -224,7 +224,7 @@ def _read_words(path, meta, limit):
                 raise _damaged(path, f"{WORDS} holds {len(words)} words but {META} says {count}; "
                                      "the cache is damaged, rebuild it")
             if n < count:
-                arena, offsets = words._utf8_arena()
+                arena, offsets, _ = words.utf8_arena()
                 words = WordList(arena, offsets[: n + 1], _WORD_ERRORS)
             return words
     try:
@@ -422,9 +422,11 @@ def _word_bytes(words):
     words are not such a list or need offsets.npy (a word holds a "\\n")."""
     from ._words import WordList
 
-    if not isinstance(words, WordList) or not words._is_plain():
+    if not isinstance(words, WordList):
         return None
-    arena, offsets = words._utf8_arena()
+    arena, offsets, plain = words.utf8_arena()
+    if not plain:
+        return None
     if len(words) == 0:
         return b""
     return bytes(memoryview(arena)[int(offsets[0]):int(offsets[len(words)]) - 1])

@@ -251,7 +251,7 @@ class FastTextModel:
         ids = np.full(n, -1, dtype=np.int64)
         counts = np.zeros(n, dtype=np.int64)
         threads = resolve_threads(threads)
-        arena, offsets = words._utf8_arena()
+        arena, offsets, _ = words.utf8_arena()
         arena = np.frombuffer(arena, dtype=np.uint8) if isinstance(arena, (bytes, bytearray)) \
             else np.asarray(arena).view(np.uint8).reshape(-1)
         bar = make_progress(progress if n > _CHUNK else False, total=n, desc=desc, unit="words")
@@ -273,7 +273,7 @@ class FastTextModel:
                     ids[start:stop] = found
                     if len(miss):
                         miss_words = WordList.from_words([words[start + i] for i in miss])
-                        a, o = miss_words._utf8_arena()
+                        a, o, _ = miss_words.utf8_arena()
                         sub = np.zeros((len(miss), self.dim), dtype=np.float32)
                         _, c = self._parsed.vectors(a, o, sub, None, threads)
                         counts[start + miss] = c

@@ -27,8 +27,8 @@ _TEXT_BYTES_PER_VALUE = 9   # "-0.20036 ": a typical GloVe value with its separa
 _COMPRESSION_RATIO = 3      # text vectors compress about 3:1
 _MAX_INFLATE = 1032         # the most deflate (and about bz2/xz) can expand data
 # Binary vectors are copied out of the read block into the matrix: a block that stays in
-# the last-level cache between the read and the copy is copied at cache speed, so it is
-# kept well under common L3 sizes (scripts/bench_load.py --only binary measures it).
+# the last-level cache between the read and the copy loads faster than a larger one
+# (scripts/bench_load.py measures it: its "embload 32MiB blocks" row).
 _BINARY_BLOCK_SIZE = 8 << 20
 
 

@@ -44,6 +44,7 @@ from ._source import compression_of_name
 from ._threads import resolve_threads
 from .cache import is_cache
 from .formats import CACHE_FORMAT, NAME_SUFFIXES, WRITABLE_FORMATS
+from ._words import WordList
 
 __all__ = ["save", "infer_format"]
 
@@ -189,9 +190,19 @@ def _unpack(vectors):
         raise TypeError(f"cannot write a matrix of dtype {matrix.dtype}; use float16, float32 or float64")
     if matrix.dtype.kind != "f":   # any byte order of float16/32/64 is kept (_write_rows swaps it)
         matrix = matrix.astype(np.float32)
-    if not isinstance(words, list) and not hasattr(words, "_utf8_arena"):
+    if not isinstance(words, list) and not _keeps_arena(words):
         words = list(words)
     return words, matrix
+
+
+def _keeps_arena(words):
+    """Whether the words live in one UTF-8 arena: a WordList, or any container with the
+    same ``utf8_arena() -> (arena, offsets, plain)`` method."""
+    return isinstance(words, WordList) or callable(getattr(words, "utf8_arena", None))
+
+
+def _utf8_arena(words):
+    return words.utf8_arena()[:2]
 
 
 def _word_arena(words, binary, format):
@@ -204,8 +215,8 @@ def _word_arena(words, binary, format):
     checked and encoded as one joined string (C loops, not a Python test per word);
     the offending word is looked up only when there is one.
     """
-    if hasattr(words, "_utf8_arena") and getattr(words, "errors", "strict") == "strict":
-        arena, offsets = words._utf8_arena()
+    if _keeps_arena(words) and getattr(words, "errors", "strict") == "strict":
+        arena, offsets = _utf8_arena(words)
         offsets = np.ascontiguousarray(offsets, dtype=np.int64)
         _check_arena(words, arena, offsets, binary, format)
         return arena, offsets

@@ -1,4 +1,4 @@
-"""Aligned loading (embload/align.py, embload/_align.pyx, embload/src/wordhash.h).
+"""Aligned loading (embload/align.py, embload/_align.pyx, embload/src/alignscan.h).
 
 References: the rows of a full ``embload.load`` and of gensim's ``load_word2vec_format``,
 and a pure-Python alignment written here (``reference_align``) from the rules in the
@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import embload
+from conftest import load_tuned
 from embload import _align
 from embload import align as align_mod
 from embload.align import AlignedEmbedding, load_aligned
@@ -196,6 +197,103 @@ def test_threads_and_buffer_sizes_do_not_change_the_result(small, monkeypatch):
                     assert got.case_matched == expect[kind].case_matched
     finally:
         _align._set_min_part_bytes(old)
+
+
+@pytest.mark.parametrize("kind", ["glove", "w2v", "bin", "gz", "bin.gz"])
+@pytest.mark.parametrize("dtype", ["float32", "float16", "float64"])
+def test_rows_equal_load_at_blocks_that_cut_records(small, monkeypatch, kind, dtype):
+    """Alignment reads with load's stream, block loop and value parser: at block sizes that
+    cut lines and records anywhere, plain and compressed, every wanted row is the row
+    embload.load gives, bit for bit (load itself read with the same small blocks)."""
+    words, _, paths = small
+    wi = {w: i + 1 for i, w in enumerate(words[::2])}  # every other word, all present
+    full = embload.load(paths[kind], dtype=dtype)
+    expect = np.zeros((len(wi) + 1, full.dim), dtype=dtype)
+    for w, r in wi.items():
+        expect[r] = full.vectors[full.key_to_index[w]]
+    old = _align._set_min_part_bytes(1)
+    try:
+        # (a block is one parallel region: tiny blocks with threads are slow on a busy machine)
+        for block, threads in ((17, 1), (300, 1), (300, 2)):
+            monkeypatch.setattr(align_mod, "_WINDOW_PER_THREAD", block)
+            monkeypatch.setattr(align_mod, "_STREAM_BLOCK", block)
+            small_blocks = load_tuned(paths[kind], dtype=dtype, block_size=block, min_piece=1,
+                                      threads=threads)
+            assert small_blocks.vectors.tobytes() == full.vectors.tobytes()
+            got = load_aligned(paths[kind], wi, dtype=dtype, threads=threads)
+            assert got.matrix.tobytes() == expect.tobytes(), (block, threads)
+            assert got.found[1:].all()
+    finally:
+        _align._set_min_part_bytes(old)
+
+
+def test_errors_name_file_and_line_as_load_does(tmp_path):
+    """A value that is not a number: the same message from load and load_aligned, with the
+    file and the physical line (header and blank lines counted), plain and compressed."""
+    data = b"3 3\nthe 1 2 3\n\nof 1 x2 3\nand 4 5 6\n"
+    for name, raw in (("v.vec", data), ("v.vec.gz", gzip.compress(data))):
+        p = tmp_path / name
+        p.write_bytes(raw)
+        with pytest.raises(EmbeddingFormatError) as loaded:
+            embload.load(p)
+        for threads in (1, 2):
+            with pytest.raises(EmbeddingFormatError) as aligned:
+                load_aligned(p, {"of": 1}, threads=threads)
+            assert str(aligned.value) == str(loaded.value) == f"{p}, line 4: value 2 of 3 is not a number: 'x2'"
+            assert aligned.value.line == loaded.value.line == 4
+
+
+def test_truncated_binary_is_found_by_the_readers_check(small, tmp_path):
+    """Alignment and load find a record cut short by the same check (the reader's
+    at-end-of-data rule), at the same record; data after the last whole record that is
+    only newlines is no record."""
+    _, _, paths = small
+    data = paths["bin"].read_bytes()
+    for cut in (2, 10, 30):
+        p = tmp_path / f"cut{cut}.bin"
+        p.write_bytes(data[: len(data) - cut])
+        with pytest.raises(EmbeddingFormatError) as loaded:
+            embload.load(p)
+        with pytest.raises(EmbeddingFormatError) as aligned:
+            load_aligned(p, {"absent": 1})
+        assert aligned.value.record == loaded.value.record == 300
+        assert "file ends early" in str(aligned.value) and "file ends early" in str(loaded.value)
+    p = tmp_path / "newlines.bin"
+    p.write_bytes(data + b"\n\n")
+    assert load_aligned(p, {"absent": 1}).matrix.shape == (2, 7)
+
+
+class _RecordingBar:
+    def __init__(self, total):
+        self.total = total
+        self.done = 0
+
+    def update(self, n):
+        self.done += n
+
+    def close(self):
+        pass
+
+
+@pytest.mark.parametrize("kind", ["glove", "gz", "bin"])
+def test_progress_reaches_the_total(small, monkeypatch, kind):
+    """The bar counts the source's bytes and ends full, also when the scan stops early
+    because every wanted word was found."""
+    words, _, paths = small
+    bars = []
+
+    def fake(progress, *, total=None, desc=None, unit="B"):
+        bars.append(_RecordingBar(total))
+        return bars[-1]
+
+    monkeypatch.setattr(align_mod, "make_progress", fake)
+    monkeypatch.setattr(align_mod, "_WINDOW_PER_THREAD", 200)  # several blocks
+    monkeypatch.setattr(align_mod, "_STREAM_BLOCK", 200)
+    for wi in ({"absent": 1}, {words[0]: 1}):  # the whole file / an early stop
+        bars.clear()
+        load_aligned(paths[kind], wi, progress=True, threads=1)
+        assert bars[0].total == paths[kind].stat().st_size
+        assert bars[0].done == bars[0].total
 
 
 # ------------------------------------------------------------------ word_index rules

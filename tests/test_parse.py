@@ -452,3 +452,22 @@ def test_binary_word_with_inner_newline_and_bad_bytes(tmp_path):
     v = embload.load(path, errors="surrogateescape")
     assert v.words == ["a\nb", "\udcffx", "c"]
     assert_same(v, v.words, m)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])  # in place / through the read buffer
+def test_binary_trailing_data_one_check(tmp_path, dtype):
+    """After the records the header announces, blanks (however many) are no data and
+    anything else is: the one trailing-data check, the same on both binary paths, also
+    when the data starts past the first block and past a 64 KiB read."""
+    m = np.arange(8, dtype=np.float32).reshape(2, 4)
+    raw = make_binary(["a", "b"], m)
+    for tail, warns in ((b"", False), (b"\n \r\t" * 30_000, False), (b"\n" * 70_000 + b"x", True),
+                        (b" junk", True)):
+        path = write(tmp_path, raw + tail, "t.bin")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            v = load_tuned(path, dtype=dtype, block_size=64)
+        assert v.words == ["a", "b"] and np.array_equal(v.vectors, m.astype(dtype))
+        said = [str(w.message) for w in caught if "records announced" in str(w.message)]
+        assert said == ([f"{path}: data after the 2 records announced by the header was ignored"]
+                        if warns else [])

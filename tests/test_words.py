@@ -1,5 +1,5 @@
-"""WordList / WordIndex (embload._words, src/vocab.h) against Python lists, dicts and the
-bytes.decode of CPython as references."""
+"""WordList / WordIndex (embload._words, src/wordarena.h, src/wordhash.h) against Python
+lists, dicts and the bytes.decode of CPython as references."""
 
 import copy
 import pickle
@@ -127,7 +127,7 @@ def test_first_bad_word_and_plainness_match_python(parts, errors):
         return
     wl = WordList(arena, offsets, errors)
     words = [w.decode("utf-8", errors) for w, _ in parts]
-    assert wl._is_plain() == (all(sep == b"\n" for _, sep in parts[:-1])
+    assert wl.utf8_arena()[2] == (all(sep == b"\n" for _, sep in parts[:-1])
                               and not any("\n" in w for w in words))
     assert list(wl) == words
 
@@ -210,3 +210,43 @@ def test_equality_of_two_word_lists_is_list_equality(a, b):
         for y in kinds(b) + kinds(a):
             expected = list(x) == list(y)
             assert (x == y) is expected and (x != y) is not expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.binary(max_size=20), max_size=80), st.lists(st.binary(max_size=20), max_size=20))
+def test_one_word_table_for_word_lists_and_alignment(keys, probes):
+    """The WordList index and alignment's wanted-word table are the same C table
+    (src/wordhash.h): both answer like a dict of the bytes, first of equal keys kept;
+    the lowercase lookup like a dict of ASCII-lowercased bytes."""
+    from embload import _align
+
+    first = {}
+    for i, k in enumerate(keys):
+        first.setdefault(k, i)
+    unique = list(first)
+    table = _align.WordTable(unique, [first[k] * 3 for k in unique])
+    lowered = {}
+    for k in unique:
+        lowered.setdefault(k.lower(), first[k] * 3)
+    lower_table = _align.WordTable(list(lowered), list(lowered.values()))
+    valid = []
+    for k in keys:
+        try:
+            valid.append(k.decode("utf-8"))
+        except UnicodeDecodeError:
+            pass
+    words = WordList(*_arena_of(valid))
+    first_word = {}
+    for i, w in enumerate(valid):
+        first_word.setdefault(w, i)
+    for probe in keys + probes:
+        assert table.get(probe) == (first[probe] * 3 if probe in first else -1)
+        assert lower_table.get_lower(probe) == lowered.get(probe.lower(), -1)
+        try:
+            text = probe.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        assert words.find(text) == first_word.get(text, -1)
+    if len(unique) < len(keys):
+        with pytest.raises(ValueError, match="duplicate key"):
+            _align.WordTable(keys, range(len(keys)))

@@ -457,9 +457,9 @@ class ArenaWords:
         self._offsets = np.concatenate([[0], np.cumsum([len(e) + 1 for e in encoded])]).astype(np.int64)
         self.arena_calls = 0
 
-    def _utf8_arena(self):
+    def utf8_arena(self):
         self.arena_calls += 1
-        return self._arena, self._offsets
+        return self._arena, self._offsets, False
 
     def __len__(self):
         return len(self._words)

@@ -108,6 +108,36 @@ static inline const char *el_split_right(const char *ls, const char *le, ptrdiff
 #define EL_STORE_F64(row, k, d) (((double *)(row))[k] = (d))
 #define EL_STORE_F16(row, k, d) (((uint16_t *)(row))[k] = el_double_to_half(d))
 
+/* Value k of a row of the output type. */
+static inline void el_store(char *row, int dtype, ptrdiff_t k, double d) {
+    if (dtype == EL_F32) EL_STORE_F32(row, k, d);
+    else if (dtype == EL_F64) EL_STORE_F64(row, k, d);
+    else EL_STORE_F16(row, k, d);
+}
+
+/* The value parser every reader shares: the dim fields of [q, le) into a row. q is the
+ * start of the first field (or SEP bytes before it) and [q, le) holds exactly dim fields
+ * with no SEP at le - 1: what el_split_right leaves after the word. Returns EL_OK, or
+ * EL_ERR_NUMBER with *err_pos at the field that is not a number and *err_field its
+ * 1-based index. */
+static inline int el_parse_fields(const char *q, const char *le, ptrdiff_t dim, int dtype, char *row,
+                                  const char **err_pos, ptrdiff_t *err_field) {
+    while (q < le && EL_IS_SEP(*q)) q++;
+    for (ptrdiff_t k = 0; k < dim; k++) {
+        double d;
+        const char *t = el_parse_double(q, le, &d);
+        if (t == NULL || (t < le && !EL_IS_SEP(*t))) {
+            *err_pos = q;
+            *err_field = k + 1;
+            return EL_ERR_NUMBER;
+        }
+        el_store(row, dtype, k, d);
+        q = t;
+        while (q < le && EL_IS_SEP(*q)) q++;
+    }
+    return EL_OK;
+}
+
 /* One text kernel per output type: the store is a constant in the hot loop. */
 #define EL_DEFINE_TEXT_KERNEL(NAME, STORE, ITEMSIZE)                                        \
 static inline void NAME(const el_config *cfg, el_piece *pc, char *out, const char *base,   \
@@ -162,20 +192,8 @@ static inline void NAME(const el_config *cfg, el_piece *pc, char *out, const cha
             pc->err_field = nf;                                                            \
             break;                                                                         \
         }                                                                                  \
-        q = s;                                                                             \
-        for (k = 0; k < dim; k++) {                                                        \
-            double d;                                                                      \
-            const char *t = el_parse_double(q, le, &d);                                    \
-            if (t == NULL || (t < le && !EL_IS_SEP(*t))) {                                 \
-                pc->err = EL_ERR_NUMBER; pc->err_pos = q; pc->err_line = line;             \
-                pc->err_field = k + 1;                                                     \
-                break;                                                                     \
-            }                                                                              \
-            STORE(row, k, d);                                                              \
-            q = t;                                                                         \
-            while (q < le && EL_IS_SEP(*q)) q++;                                           \
-        }                                                                                  \
-        if (pc->err != EL_OK) break;                                                       \
+        pc->err = el_parse_fields(s, le, dim, cfg->dtype, row, &pc->err_pos, &pc->err_field); \
+        if (pc->err != EL_OK) { pc->err_line = line; break; }                              \
     }                                                                                      \
     done:                                                                                  \
         wstart[r] = (int64_t)(p - base);                                                   \
@@ -301,6 +319,27 @@ static inline ptrdiff_t el_pread_full(int fd, char *buf, ptrdiff_t n, int64_t of
         got += r;
     }
     return got;
+}
+#endif
+
+/* Hand the whole pages inside [a, b) of a read-only FILE mapping back to the OS (they are
+ * re-read from the page cache if touched again): a mapped stream's memory bound, applied
+ * by each thread to the piece it has just scanned. Never call it on anonymous memory:
+ * there MADV_DONTNEED zeroes the pages. A no-op where madvise is missing. */
+#if defined(__unix__) || defined(__APPLE__)
+#include <sys/mman.h>
+static inline void el_drop_pages(const char *a, const char *b) {
+    static long page = 0;
+    if (page <= 0) page = sysconf(_SC_PAGESIZE);
+    if (page <= 0) return;
+    uintptr_t lo = ((uintptr_t)a + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
+    uintptr_t hi = (uintptr_t)b & ~((uintptr_t)page - 1);
+    if (hi > lo) (void)madvise((void *)lo, (size_t)(hi - lo), MADV_DONTNEED);
+}
+#else
+static inline void el_drop_pages(const char *a, const char *b) {
+    (void)a;
+    (void)b;
 }
 #endif
 

@@ -1,29 +1,25 @@
-/* vocab.h - the words of a loaded file kept as one UTF-8 arena.
+/* wordarena.h - the words of a loaded file kept as one UTF-8 arena (header-only).
  *
  * A reader leaves its words in one byte arena: word i is base[off[i], off[i+1]-1) and the
- * byte at off[i+1]-1 is a separator. Turning 400,000 words into Python str objects and a
- * dict costs more than reading the whole binary file they came from, and most programs
- * look up a few thousand of them. So the words stay bytes, and this header gives what a
- * word list needs without creating any object:
+ * byte at off[i+1]-1 is a separator. Making a str object per word and a dict of them costs
+ * more than reading the binary file they came from, and most programs look up a few
+ * thousand of them (scripts/bench_load.py measures it). So the words stay bytes, and this
+ * header gives what a word list needs without creating any object:
  *
  *   el_words_check   offsets in range and increasing; the first word that is not valid
  *                    UTF-8 (the strict rule of Python's decoder); whether every separator
  *                    is '\n' and no word holds one (then one split gives the whole list)
  *   el_split_lines   offsets of the '\n'-separated words of a blob
- *   el_vindex_*      a hash index word bytes -> row: 8-byte slots (a 32-bit tag and the
- *                    row + 1), half full, so 400,000 words take 8 MB and mostly stay in
- *                    cache; built with prefetching, which hides most of the misses.
  *
- * No allocation except the index's slots; no Python objects; safe without the GIL.
+ * The hash index over an arena (word -> row) is the one word table, src/wordhash.h.
+ * No allocation; no Python objects; safe without the GIL.
  */
-#ifndef EMBLOAD_VOCAB_H
-#define EMBLOAD_VOCAB_H
+#ifndef EMBLOAD_WORDARENA_H
+#define EMBLOAD_WORDARENA_H
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "wordhash.h" /* el_wh_hash: one hash function for every word table */
 
 /* --- UTF-8 validation ------------------------------------------------------------- */
 
@@ -150,98 +146,6 @@ static inline int64_t el_split_lines(const char *blob, int64_t n, int64_t *off) 
     }
     off[++count] = n + 1;
     return count;
-}
-
-/* --- hash index --------------------------------------------------------------------- */
-
-typedef struct {
-    uint32_t tag;  /* high half of the word's hash: most mismatches end here, no memcmp */
-    uint32_t row1; /* row + 1; 0 marks an empty slot */
-} el_vslot;
-
-typedef struct {
-    el_vslot *slots;
-    uint64_t mask;       /* slots - 1, a power of two minus one */
-    const char *base;    /* the arena and offsets the rows refer to (owned by the caller) */
-    const int64_t *off;
-    int64_t duplicates;  /* words equal to an earlier word (only the first is indexed) */
-    int64_t first_dup;   /* row of the first such word, or -1 */
-    int64_t first_dup_of;/* the earlier row it repeats */
-} el_vindex;
-
-#define EL_VINDEX_MAX_ROWS ((int64_t)0xFFFFFFFE)
-
-static inline el_vslot *el_vindex_probe(const el_vindex *ix, const char *p, int64_t len, uint64_t h) {
-    const uint32_t tag = (uint32_t)(h >> 32);
-    uint64_t pos = h & ix->mask;
-    for (;;) {
-        el_vslot *s = &ix->slots[pos];
-        if (s->row1 == 0) return s;
-        if (s->tag == tag) {
-            int64_t row = (int64_t)s->row1 - 1;
-            int64_t a = ix->off[row];
-            if (ix->off[row + 1] - 1 - a == len && memcmp(ix->base + a, p, (size_t)len) == 0) return s;
-        }
-        pos = (pos + 1) & ix->mask;
-    }
-}
-
-/* Index the n words. Returns 0, -1 when out of memory, -2 when n is too large for 32-bit
- * rows (the caller then uses something else). The first of equal words is indexed; the
- * others are counted in ix->duplicates. */
-static inline int el_vindex_build(el_vindex *ix, const char *base, const int64_t *off, int64_t n) {
-    uint64_t size = 16;
-    ix->slots = NULL;
-    ix->base = base;
-    ix->off = off;
-    ix->duplicates = 0;
-    ix->first_dup = -1;
-    ix->first_dup_of = -1;
-    if (n > EL_VINDEX_MAX_ROWS) return -2;
-    while (size < 2 * (uint64_t)n) size *= 2;
-    ix->mask = size - 1;
-    ix->slots = (el_vslot *)calloc((size_t)size, sizeof(el_vslot));
-    uint64_t *hashes = (uint64_t *)malloc((size_t)(n > 0 ? n : 1) * sizeof(uint64_t));
-    if (ix->slots == NULL || hashes == NULL) {
-        free(ix->slots);
-        free(hashes);
-        ix->slots = NULL;
-        return -1;
-    }
-    /* hash everything first (a sequential pass over the arena), then insert while the
-     * slots of the words a few places ahead are being fetched */
-    for (int64_t i = 0; i < n; i++) hashes[i] = el_wh_hash(base + off[i], off[i + 1] - 1 - off[i]);
-    enum { AHEAD = 16 };
-    for (int64_t i = 0; i < n; i++) {
-#if defined(__GNUC__)
-        if (i + AHEAD < n) __builtin_prefetch(&ix->slots[hashes[i + AHEAD] & ix->mask], 1);
-#endif
-        const char *p = base + off[i];
-        int64_t len = off[i + 1] - 1 - off[i];
-        el_vslot *s = el_vindex_probe(ix, p, len, hashes[i]);
-        if (s->row1 != 0) {
-            if (ix->duplicates++ == 0) {
-                ix->first_dup = i;
-                ix->first_dup_of = (int64_t)s->row1 - 1;
-            }
-            continue;
-        }
-        s->tag = (uint32_t)(hashes[i] >> 32);
-        s->row1 = (uint32_t)(i + 1);
-    }
-    free(hashes);
-    return 0;
-}
-
-/* Row of the word p[0, len), or -1. */
-static inline int64_t el_vindex_find(const el_vindex *ix, const char *p, int64_t len) {
-    const el_vslot *s = el_vindex_probe(ix, p, len, el_wh_hash(p, len));
-    return (int64_t)s->row1 - 1;
-}
-
-static inline void el_vindex_free(el_vindex *ix) {
-    free(ix->slots);
-    ix->slots = NULL;
 }
 
 #endif
