@@ -1,9 +1,12 @@
 """Shared test helpers: loading with the reader's tuning knobs (block size, per-thread
-share), which are not keywords of ``embload.load`` but fields of ``LoadOptions``."""
+share: fields of ``LoadOptions``, not keywords of ``embload.load``), stand-ins for optional
+reference packages, a recording progress bar, and the layer kernels' thread switch."""
 import warnings
 
+import pytest
+
 import embload
-from embload import LoadOptions
+from embload import LoadOptions, _layer
 
 
 def load_tuned(path, *, block_size=None, min_piece=None, quiet=False, **kwargs):
@@ -48,3 +51,25 @@ class Optional:
 
     def __call__(self, *args, **kwargs):
         return self._target()(*args, **kwargs)
+
+
+class RecordingBar:
+    """A progress bar that records what it was told (for "the bar reaches its total")."""
+
+    def __init__(self, total):
+        self.total = total
+        self.done = 0
+
+    def update(self, n):
+        self.done += n
+
+    def close(self):
+        pass
+
+
+@pytest.fixture
+def threaded():
+    """Let the layer kernels use threads even on the tests' small data."""
+    old = _layer._set_parallel_min_elements(0)
+    yield
+    _layer._set_parallel_min_elements(old)

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import embload
-from conftest import load_tuned
+from conftest import RecordingBar, load_tuned
 from embload import _align
 from embload import align as align_mod
 from embload.align import AlignedEmbedding, load_aligned
@@ -263,16 +263,6 @@ def test_truncated_binary_is_found_by_the_readers_check(small, tmp_path):
     assert load_aligned(p, {"absent": 1}).matrix.shape == (2, 7)
 
 
-class _RecordingBar:
-    def __init__(self, total):
-        self.total = total
-        self.done = 0
-
-    def update(self, n):
-        self.done += n
-
-    def close(self):
-        pass
 
 
 @pytest.mark.parametrize("kind", ["glove", "gz", "bin"])
@@ -283,7 +273,7 @@ def test_progress_reaches_the_total(small, monkeypatch, kind):
     bars = []
 
     def fake(progress, *, total=None, desc=None, unit="B"):
-        bars.append(_RecordingBar(total))
+        bars.append(RecordingBar(total))
         return bars[-1]
 
     monkeypatch.setattr(align_mod, "make_progress", fake)

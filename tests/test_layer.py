@@ -11,12 +11,6 @@ DTYPES = [np.float32, np.float64]
 TOL = {np.float32: dict(rtol=1e-5, atol=1e-5), np.float64: dict(rtol=1e-12, atol=1e-12)}
 
 
-@pytest.fixture
-def threaded():
-    """Let the kernels use threads even on these tests' small data."""
-    old = _layer._set_parallel_min_elements(0)
-    yield
-    _layer._set_parallel_min_elements(old)
 
 
 def one_hot(flat, n):

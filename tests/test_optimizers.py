@@ -12,12 +12,6 @@ DTYPES = [np.float32, np.float64]
 TOL = {np.float32: dict(rtol=2e-5, atol=2e-6), np.float64: dict(rtol=1e-11, atol=1e-13)}
 
 
-@pytest.fixture
-def threaded():
-    """Let the kernels use threads even on these tests' small data."""
-    old = _layer._set_parallel_min_elements(0)
-    yield
-    _layer._set_parallel_min_elements(old)
 
 
 N, DIM = 120, 12

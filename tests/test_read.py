@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import embload
-from conftest import Optional, load_tuned
+from conftest import RecordingBar, Optional, load_tuned
 from embload import EmbeddingFormatError, LoadOptions
 
 KeyedVectors = Optional("gensim.models", "KeyedVectors")
@@ -386,16 +386,6 @@ def test_gensim_big_file_with_tiny_blocks():
     assert os.path.getsize(path) > 4096 * 100
 
 
-class _RecordingBar:
-    def __init__(self, total):
-        self.total = total
-        self.done = 0
-
-    def update(self, n):
-        self.done += n
-
-    def close(self):
-        pass
 
 
 @pytest.mark.parametrize("compress", [None, gzip.compress])
@@ -407,7 +397,7 @@ def test_progress_counts_every_byte(tmp_path, monkeypatch, compress):
 
     def fake(progress, *, total=None, desc=None, unit="B"):
         assert desc == "loading p" and progress is True
-        bars.append(_RecordingBar(total))
+        bars.append(RecordingBar(total))
         return bars[-1]
 
     monkeypatch.setattr(embload.read, "make_progress", fake)
