@@ -34,7 +34,7 @@ cimport numpy as cnp
 
 from embload._parse cimport (EL_OK, EL_ERR_NUMBER, EL_ERR_TRUNCATED, _Reader, _config, _cut_pieces,
                              _next_lines, _raise_no_space, el_binary_records, el_binary_row,
-                             el_config, el_drop_pages, el_parse_fields, el_piece)
+                             el_config, el_drop_pages, el_field_end, el_parse_fields, el_piece)
 from embload._words cimport el_is_ascii, el_wordtable_build, el_wordtable_find, el_wordtable_find_lower, el_wordtable_free
 
 from ._parse import MAX_BINARY_WORD
@@ -464,9 +464,7 @@ cdef class Scanner:
     cdef _raise_parse_error(self, const char *p, el_hit *h):
         """The reader's message for a value that is not a number (EL_ERR_NUMBER, the one
         error el_parse_fields reports), naming file, line and token."""
-        cdef int64_t e = h.bad
-        while e < h.end and p[e] not in b" \t\r\v\f":
-            e += 1
+        cdef int64_t e = el_field_end(p + h.bad, p + h.end) - p
         raise EmbeddingFormatError(
             f"value {h.field} of {self.cfg.dim} is not a number", path=self.path,
             line=h.lineno, text=p[h.bad:e])

@@ -49,6 +49,7 @@ cdef extern from "textscan.h" nogil:
         Py_ssize_t err_field   # out: see the error codes
 
     Py_ssize_t el_count_lines(const char *p, const char *end)
+    const char *el_field_end(const char *p, const char *end)
     const char *el_after_last_newline(const char *p, const char *end)
     void el_text_piece(const el_config *cfg, el_piece *pc, char *out, const char *base,
                        int64_t *wstart, int64_t *wlen, int64_t *lineno)

@@ -54,6 +54,7 @@ from libc.stdint cimport int64_t
 from libc.string cimport memchr, memcpy, memmove
 
 from .errors import EmbeddingFormatError
+from .formats import FIELD_SEPARATORS
 
 cnp.import_array()
 
@@ -306,10 +307,8 @@ cdef el_config _config(Py_ssize_t dim, str dtype, int threads,
 
 def _token_at(bytes data, Py_ssize_t i):
     """The field starting at ``data[i]``: up to the next blank or line end."""
-    cdef Py_ssize_t j = i
-    while j < len(data) and data[j] not in b" \t\r\v\f\n":
-        j += 1
-    return data[i:j]
+    cdef const char *base = data
+    return data[i:el_field_end(base + i, base + len(data)) - base]
 
 
 cdef object _text_error(el_piece *pc, const char *base, Py_ssize_t lend, bint at_eof, Py_ssize_t dim, path):
@@ -482,7 +481,7 @@ cdef bint _LITTLE_ENDIAN = sys.byteorder == "little"
 # In-place binary reading: how much more data than `count` records of short words the file
 # may hold before reading it whole into the matrix wastes memory.
 cdef Py_ssize_t IN_PLACE_SLACK_PER_ROW = 64
-_BLANKS = b"\n\r\t "
+_BLANKS = FIELD_SEPARATORS + b"\n"   # what may follow the last binary record unremarked
 
 
 cdef int _raise_truncated(el_piece *pc, const char *base, Py_ssize_t filled, Py_ssize_t rows,
