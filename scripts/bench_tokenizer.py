@@ -14,6 +14,7 @@ Best of ``--repeat`` runs each.
     python scripts/bench_tokenizer.py                  # 100k documents per corpus
     python scripts/bench_tokenizer.py --docs 20000     # quicker
     python scripts/bench_tokenizer.py --dask-mb 1000   # and embload.dask on 1 GB
+    python scripts/bench_tokenizer.py --docs 0 --dask-mb 1000   # only embload.dask
 """
 
 import argparse
@@ -103,8 +104,39 @@ def run_corpus(name, texts, args, kseq, ktext, embload):
     return rows
 
 
+class _PeakRSS:
+    """The peak resident memory of this process (client + scheduler of a LocalCluster),
+    sampled every 50 ms while the block runs."""
+
+    def __enter__(self):
+        import threading
+
+        import psutil
+
+        self._proc = psutil.Process()
+        self.base = self.peak = self._proc.memory_info().rss
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self):
+        while not self._stop.wait(0.05):
+            self.peak = max(self.peak, self._proc.memory_info().rss)
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self._proc.memory_info().rss)
+
+
 def run_dask(args, embload):
-    """fit_tokenizer on a corpus of text files: LocalCluster of 1 worker vs 2, same run."""
+    """fit_tokenizer on a corpus of text files: LocalCluster of 1 worker vs 2, same run.
+
+    The texts are files on disk read by the workers (``dask.bag.read_text``): the
+    client and scheduler (this process) see only counts; their peak resident
+    memory is printed next to the corpus size.
+    """
     import os
     import tempfile
 
@@ -128,10 +160,14 @@ def run_dask(args, embload):
         with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                           dashboard_address=None) as cluster, Client(cluster):
             bag = db.read_text(os.path.join(folder, "*.txt"), blocksize="32MiB")
-            t0 = time.perf_counter()
-            tok = fit_tokenizer(bag, **opts)
-            results[workers] = (time.perf_counter() - t0, tok.to_json())
-            print(f"fit_tokenizer, {workers} worker(s): {results[workers][0]:.2f} s wall")
+            with _PeakRSS() as rss:
+                t0 = time.perf_counter()
+                tok = fit_tokenizer(bag, **opts)
+                results[workers] = (time.perf_counter() - t0, tok.to_json())
+            print(f"fit_tokenizer, {workers} worker(s): {results[workers][0]:.2f} s wall, "
+                  f"{bag.npartitions} partitions, client+scheduler peak RSS "
+                  f"{rss.peak / 2**20:.0f} MiB ({(rss.peak - rss.base) / 2**20:+.0f} MiB during the fit), "
+                  f"{len(tok.word_index):,} words")
     if results[1][1] != results[2][1]:
         raise SystemExit("embload.dask: 1 and 2 workers gave different tokenizers")
     print(f"2 workers / 1 worker: x{results[1][0] / results[2][0]:.2f} (same tokenizer)")
@@ -142,7 +178,8 @@ def run_dask(args, embload):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--docs", type=int, default=100_000)
+    ap.add_argument("--docs", type=int, default=100_000,
+                    help="documents per in-memory corpus (0: only the Dask run)")
     ap.add_argument("--vocab", type=int, default=100_000)
     ap.add_argument("--mean-len", type=int, default=30)
     ap.add_argument("--num-words", type=int, default=20_000)
@@ -161,7 +198,7 @@ def main():
 
     print(f"options: num_words={args.num_words}, oov_token='<OOV>'; best of {args.repeat}")
     rows = []
-    for name, letters in (("Zipf, ASCII", LATIN), ("Zipf, Cyrillic", CYRILLIC)):
+    for name, letters in (("Zipf, ASCII", LATIN), ("Zipf, Cyrillic", CYRILLIC)) if args.docs else ():
         texts, _ = make_corpus(args.docs, args.vocab, args.mean_len, args.seed, letters)
         embload.Tokenizer().fit_on_texts(texts[:10])  # build the case tables outside the timing
         rows += run_corpus(name, texts, args, kseq, ktext, embload)
