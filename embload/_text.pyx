@@ -732,22 +732,27 @@ cdef int _pad_lists(numeric[:, ::1] x, list sequences, Py_ssize_t maxlen, bint p
     cdef long long v
     cdef int overflow = 0
     cdef PyObject *item
+    cdef PyObject *seq
+    cdef numeric *row
+    if x.shape[0] < len(sequences) or x.shape[1] < maxlen:
+        return 1
     for i in range(len(sequences)):
-        seq = sequences[i]
-        if not PyList_CheckExact(seq):
+        seq = PyList_GET_ITEM(sequences, i)
+        if not PyList_CheckExact(<object>seq):
             return 1
-        n = PyList_GET_SIZE(seq)
+        n = PyList_GET_SIZE(<object>seq)
         keep = n if n < maxlen else maxlen
         start = n - keep if not cut_post else 0
         col = 0 if pad_post else maxlen - keep
+        row = &x[i, 0] if maxlen else NULL
         for j in range(keep):
-            item = PyList_GET_ITEM(seq, start + j)
+            item = PyList_GET_ITEM(<object>seq, start + j)
             if not PyLong_CheckExact(<object>item):
                 return 1
             v = PyLong_AsLongLongAndOverflow(<object>item, &overflow)
             if overflow or v < lo or v > hi:
                 return 1
-            x[i, col + j] = <numeric>v
+            row[col + j] = <numeric>v
     return 0
 
 

@@ -1243,12 +1243,13 @@ def pad_sequences(
             x[:, maxlen - block.shape[1] :] = block
         return x
 
-    if not sample_shape and x.dtype.kind in "biufc" and set(map(type, sequences)) == {list}:
-        # lists of Python ints straight into the rows, in C; else one NumPy conversion
+    if not sample_shape and x.dtype.kind in "biufc":
+        # lists of Python ints straight into the rows, in C (it checks each row is a
+        # list); else, for lists of other scalars, one NumPy conversion
         rows = sequences if isinstance(sequences, list) else list(sequences)
         if _text.pad_lists(x, rows, maxlen, padding == "post", truncating == "post"):
             return x
-        if _fill_flat(x, sequences, lengths, maxlen, cut, padding, dtype):
+        if set(map(type, rows)) == {list} and _fill_flat(x, rows, lengths, maxlen, cut, padding, dtype):
             return x
 
     for idx, s in enumerate(sequences):
