@@ -8,10 +8,12 @@ checked equal and the times printed with the ratios keras / embload (above 1:
 embload is faster) and 1 thread / 2 threads. keras_preprocessing against one
 thread is measured in CPU seconds of this process (other load on a shared
 machine does not skew it); one thread against two in wall-clock seconds (the
-only clock where threads show: it needs two idle cores to mean anything).
-Best of ``--repeat`` runs each.
+only clock where threads show: it needs two idle cores to mean anything); and,
+blind to other load, the CPU seconds each thread of the C kernels worked with
+one thread and with two, with the 2-thread speedup on two idle cores that
+follows from them (``thread_split``). Best of ``--repeat`` runs each.
 
-    python scripts/bench_tokenizer.py                  # 100k documents per corpus
+    PYTHONPATH=. python scripts/bench_tokenizer.py     # 100k documents per corpus
     python scripts/bench_tokenizer.py --docs 20000     # quicker
     python scripts/bench_tokenizer.py --dask-mb 1000   # and embload.dask on 1 GB
     python scripts/bench_tokenizer.py --docs 0 --dask-mb 1000   # only embload.dask
@@ -93,6 +95,7 @@ def run_corpus(name, texts, args, kseq, ktext, embload):
         lambda: ktok.texts_to_sequences(texts),
         lambda th: etok.texts_to_sequences(texts, threads=th),
     )
+    thread_split(texts, etok, rows, name)
     seqs = etok.texts_to_sequences(texts)
     step(
         "pad_sequences maxlen=40",
@@ -128,6 +131,46 @@ class _PeakRSS:
         self._stop.set()
         self._thread.join()
         self.peak = max(self.peak, self._proc.memory_info().rss)
+
+
+def thread_split(texts, tokenizer, rows, name):
+    """What each thread of the C kernels worked, in its own CPU seconds (the thread's
+    clock, blind to other load), with one thread and with two: the kernel's work is
+    split when each of two threads does about half. The rest of a call (gathering
+    the documents, building Keras' Python tables) runs on one thread; the printed
+    bound is the 2-thread speedup on two idle cores that follows from both:
+    (1-thread CPU) / (1-thread CPU - kernel + the busier thread's kernel)."""
+    from embload import _text
+
+    options = tokenizer._c_options()
+    plan = tokenizer._lookup_plan()
+    fit_cpu = {r[1]: r[3] for r in rows if r[0] == name}
+    print(f"{'  C kernel, CPU s per thread':<26}", end="")
+    for label, run in (("fit_on_texts", "fit"), ("texts_to_sequences", "lookup")):
+        split = {}
+        for threads in (1, 2):
+            best = None
+            for _ in range(3):
+                if run == "fit":
+                    counter = _text.Counter(options, threads)
+                    for i in range(0, len(texts), 32768):  # fit_on_texts' batches
+                        counter.add(_text.gather(texts[i:i + 32768]))
+                    secs = counter.thread_seconds
+                else:
+                    secs = np.zeros(threads)
+                    _text.lookup(plan[0], plan[1], _text.gather(texts), plan[2], plan[3],
+                                 plan[4] is not None, threads, secs)
+                if best is None or secs.max() < best.max():
+                    best = secs.copy()
+            split[threads] = best
+        cpu1 = fit_cpu.get(label)
+        bound = ""
+        if cpu1:
+            rest = max(cpu1 - split[1].sum(), 0.0)
+            bound = f", bound x{cpu1 / (rest + split[2].max()):.2f}"
+        print(f"  {run}: 1 thread {split[1][0]:.3f}, 2 threads "
+              + " + ".join(f"{x:.3f}" for x in split[2]) + bound, end="")
+    print()
 
 
 def run_dask(args, embload):
@@ -196,6 +239,8 @@ def main():
 
     import embload
 
+    # run from a checkout, set PYTHONPATH=. to time it: sys.path[0] is scripts/ here
+    print(f"embload from {embload.__file__}")
     print(f"options: num_words={args.num_words}, oov_token='<OOV>'; best of {args.repeat}")
     rows = []
     for name, letters in (("Zipf, ASCII", LATIN), ("Zipf, Cyrillic", CYRILLIC)) if args.docs else ():

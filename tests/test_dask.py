@@ -126,6 +126,10 @@ def test_embedding_lookup_keeps_the_matrix_out_of_the_graph(tmp_path):
         out = edask.embedding_lookup(da.from_array(ids, chunks=(8, 5)), path)
         sizes.append(len(cloudpickle.dumps(dict(out.__dask_graph__()))))
         np.testing.assert_array_equal(out.compute(scheduler="sync"), matrix[ids])
+        # opened once per process, memory-mapped: the tasks share one mapping
+        assert edask._cache_matrix(path) is edask._cache_matrix(path)
+        assert isinstance(edask._cache_matrix(path).base, np.memmap) or isinstance(
+            edask._cache_matrix(path), np.memmap)
     assert sizes[1] < sizes[0] + 1000 and sizes[1] < matrix.nbytes // 100
 
 
