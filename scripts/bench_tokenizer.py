@@ -20,6 +20,7 @@ follows from them (``thread_split``). Best of ``--repeat`` runs each.
 """
 
 import argparse
+import os
 import time
 
 import numpy as np
@@ -173,6 +174,12 @@ def thread_split(texts, tokenizer, rows, name):
     print()
 
 
+def _process_cpu():
+    """User + system CPU seconds of the calling process (run on each worker)."""
+    t = os.times()
+    return t.user + t.system
+
+
 def run_dask(args, embload):
     """fit_tokenizer on a corpus of text files: LocalCluster of 1 worker vs 2, same run.
 
@@ -201,12 +208,16 @@ def run_dask(args, embload):
     results = {}
     for workers in (1, 2):
         with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                          dashboard_address=None) as cluster, Client(cluster):
+                          dashboard_address=None) as cluster, Client(cluster) as client:
             bag = db.read_text(os.path.join(folder, "*.txt"), blocksize="32MiB")
+            cpu0 = sum(client.run(_process_cpu).values())
             with _PeakRSS() as rss:
                 t0 = time.perf_counter()
                 tok = fit_tokenizer(bag, **opts)
                 results[workers] = (time.perf_counter() - t0, tok.to_json())
+            per_worker = sorted(client.run(_process_cpu).values())
+            print(f"  workers' CPU seconds during the fit: {sum(per_worker) - cpu0:.1f} in all "
+                  f"(now {', '.join(f'{c:.1f}' for c in per_worker)} per worker)")
             print(f"fit_tokenizer, {workers} worker(s): {results[workers][0]:.2f} s wall, "
                   f"{bag.npartitions} partitions, client+scheduler peak RSS "
                   f"{rss.peak / 2**20:.0f} MiB ({(rss.peak - rss.base) / 2**20:+.0f} MiB during the fit), "

@@ -121,7 +121,7 @@ def test_embedding_lookup_keeps_the_matrix_out_of_the_graph(tmp_path):
     da = pytest.importorskip("dask.array")
     ids = np.random.default_rng(3).integers(0, 100, size=(64, 5))
     sizes = []
-    for rows in (100, 20_000):  # 5 KB and 1.6 MB of floats: the graph must not grow with them
+    for rows in (100, 20_000):  # 8 KB and 1.6 MB of floats: the graph must not grow with them
         path, matrix = _aligned_cache(tmp_path, rows, 20, seed=rows)
         out = edask.embedding_lookup(da.from_array(ids, chunks=(8, 5)), path)
         sizes.append(len(cloudpickle.dumps(dict(out.__dask_graph__()))))
