@@ -116,6 +116,7 @@ cdef class Counter:
     cdef el_thread *states    # one per thread, each on its own cache lines
     cdef int nthreads
     cdef int64_t documents
+    cdef readonly object thread_seconds  # CPU seconds each thread spent in the kernel
 
 
 cdef class Table:

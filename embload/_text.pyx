@@ -24,8 +24,10 @@ from cython.parallel cimport prange
 from libc.stdint cimport int64_t, uint8_t, uint32_t
 from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcpy, memset
+from posix.time cimport CLOCK_THREAD_CPUTIME_ID, clock_gettime, timespec
 
 import threading
+from collections import defaultdict
 
 import numpy as np
 
@@ -47,6 +49,15 @@ cdef extern from "Python.h":
     Py_ssize_t PyList_GET_SIZE(object lst)
     void Py_INCREF(PyObject *o)
     long long PyLong_AsLongLongAndOverflow(object o, int *overflow) except? -1
+
+
+cdef inline double _thread_cpu() noexcept nogil:
+    """CPU seconds of the calling thread: what each thread of a prange really worked,
+    whatever else runs on the machine (wall time cannot tell on a loaded one)."""
+    cdef timespec ts
+    if clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts):
+        return 0.0
+    return ts.tv_sec + 1e-9 * ts.tv_nsec
 
 
 # A thread gets at least this many characters of a batch: a parallel region costs
@@ -352,6 +363,7 @@ cdef class Counter:
         for t in range(self.nthreads):
             if el_vocab_init(&self.states[t].vocab, 1024):
                 raise MemoryError()
+        self.thread_seconds = np.zeros(self.nthreads, dtype=np.float64)
 
     def __dealloc__(self):
         if self.states != NULL:
@@ -370,9 +382,13 @@ cdef class Counter:
         cdef const el_tokopts *o = &self.options.opts
         cdef const el_docs *view = &docs.view
         cdef el_thread *states = self.states
+        cdef double[::1] secs = self.thread_seconds
+        cdef double t0
         with nogil:
             for t in prange(nthreads, num_threads=nthreads, schedule="static", chunksize=1):
+                t0 = _thread_cpu()
                 failed += 1 if el_fit_range(o, view, c[t], c[t + 1], base, &states[t].vocab, &states[t].toks) else 0
+                secs[t] += _thread_cpu() - t0
         if failed:
             raise MemoryError("no memory for the tokenizer's counts")
         self.documents += docs.n
@@ -512,6 +528,65 @@ def word_docs_order(list words, const int64_t[::1] first_doc, const int64_t[::1]
     return order
 
 
+# ---------------------------------------------------------------- result tables
+cdef extern from "Python.h":
+    int PyDict_SetItem(object d, object k, object v) except -1
+    int PyDict_CheckExact(object o)
+    int PyObject_SetItem(object o, object k, object v) except -1
+    PyObject *PyDict_GetItemWithError(object d, object k) except? NULL
+    int PyDict_Next(object d, Py_ssize_t *pos, PyObject **k, PyObject **v)
+    object PyLong_FromLongLong(long long v)
+
+
+@cython.boundscheck(False)
+def fill_counts(target, list words, const int64_t[::1] values, const int64_t[::1] order):
+    """``target[words[i]] = values[i]`` for i in ``order``: Keras' count tables in one pass.
+
+    ``target`` is an empty mapping (word_counts' OrderedDict, word_docs' defaultdict):
+    its keys come in ``order``, as ``target.update(zip(...))`` would put them, without
+    the pairs and the list of numbers made on the way.
+    """
+    cdef Py_ssize_t k, i, n = order.shape[0]
+    cdef bint plain = PyDict_CheckExact(target) or type(target) is defaultdict
+    for k in range(n):
+        i = order[k]
+        if plain:
+            PyDict_SetItem(target, words[i], PyLong_FromLongLong(values[i]))
+        else:
+            PyObject_SetItem(target, words[i], PyLong_FromLongLong(values[i]))
+
+
+def index_tables(list vocab, word_docs, index_docs):
+    """Keras' numbering of ``vocab`` (most frequent first): ``(word_index, index_word)``,
+    and ``index_docs[word_index[w]] = c`` for each ``w, c`` of ``word_docs``.
+
+    ``word_index`` is ``dict(zip(vocab, range(1, n + 1)))`` (a word given twice keeps
+    its first place and its later number, as there), ``index_word`` its inverse in
+    its order; the numbers are one int object each, shared by the three tables.
+    """
+    cdef Py_ssize_t i, n = len(vocab), pos = 0
+    cdef PyObject *key
+    cdef PyObject *value
+    cdef PyObject *number
+    word_index = {}
+    for i in range(n):
+        PyDict_SetItem(word_index, vocab[i], PyLong_FromLongLong(i + 1))
+    index_word = {}
+    while PyDict_Next(word_index, &pos, &key, &value):
+        PyDict_SetItem(index_word, <object>value, <object>key)
+    pos = 0
+    plain = type(index_docs) is defaultdict or PyDict_CheckExact(index_docs)
+    while PyDict_Next(word_docs, &pos, &key, &value):
+        number = PyDict_GetItemWithError(word_index, <object>key)
+        if number == NULL:
+            raise KeyError(<object>key)
+        if plain:
+            PyDict_SetItem(index_docs, <object>number, <object>value)
+        else:
+            PyObject_SetItem(index_docs, <object>number, <object>value)
+    return word_index, index_word
+
+
 # ---------------------------------------------------------------------- look-ups
 cdef class Table:
     """``Table(word_index)``: raises NotSupported unless every value is an int (int64)."""
@@ -550,8 +625,12 @@ cdef class Table:
 
 
 def lookup(Options options, Table table, Docs docs, int64_t num_words, bint has_oov,
-           bint oov_has_index, int nthreads):
-    """Table ids per token (``EL_OOV`` = -1 for the OOV index), and tokens per document."""
+           bint oov_has_index, int nthreads, double[::1] seconds=None):
+    """Table ids per token (``EL_OOV`` = -1 for the OOV index), and tokens per document.
+
+    ``seconds``: if given (float64, one per thread), each thread adds the CPU seconds
+    it spent in the kernel to its entry.
+    """
     cuts = docs.bounds(nthreads)
     nthreads = len(cuts) - 1
     cdef int64_t[::1] c = np.asarray(cuts, dtype=np.int64)
@@ -564,13 +643,20 @@ def lookup(Options options, Table table, Docs docs, int64_t num_words, bint has_
     cdef int64_t *lp = &lens[0] if docs.n else NULL
     cdef const el_docs *view = &docs.view
     cdef const el_vocab *tv = &table.vocab
+    cdef double t0
+    cdef double *secs = NULL
+    if seconds is not None and seconds.shape[0] >= nthreads:
+        secs = &seconds[0]
     if states == NULL:
         raise MemoryError()
     try:
         with nogil:
             for t in prange(nthreads, num_threads=nthreads, schedule="static", chunksize=1):
+                t0 = _thread_cpu()
                 failed += 1 if el_lookup_range(o, view, c[t], c[t + 1], tv, num_words, has_oov,
                                                oov_has_index, &states[t].toks, &states[t].out, lp) else 0
+                if secs != NULL:
+                    secs[t] += _thread_cpu() - t0
         if failed:
             raise MemoryError("no memory for the sequences")
         for t in range(nthreads):
@@ -646,22 +732,27 @@ cdef int _pad_lists(numeric[:, ::1] x, list sequences, Py_ssize_t maxlen, bint p
     cdef long long v
     cdef int overflow = 0
     cdef PyObject *item
+    cdef PyObject *seq
+    cdef numeric *row
+    if x.shape[0] < len(sequences) or x.shape[1] < maxlen:
+        return 1
     for i in range(len(sequences)):
-        seq = sequences[i]
-        if not PyList_CheckExact(seq):
+        seq = PyList_GET_ITEM(sequences, i)
+        if not PyList_CheckExact(<object>seq):
             return 1
-        n = PyList_GET_SIZE(seq)
+        n = PyList_GET_SIZE(<object>seq)
         keep = n if n < maxlen else maxlen
         start = n - keep if not cut_post else 0
         col = 0 if pad_post else maxlen - keep
+        row = &x[i, 0] if maxlen else NULL
         for j in range(keep):
-            item = PyList_GET_ITEM(seq, start + j)
+            item = PyList_GET_ITEM(<object>seq, start + j)
             if not PyLong_CheckExact(<object>item):
                 return 1
             v = PyLong_AsLongLongAndOverflow(<object>item, &overflow)
             if overflow or v < lo or v > hi:
                 return 1
-            x[i, col + j] = <numeric>v
+            row[col + j] = <numeric>v
     return 0
 
 

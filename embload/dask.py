@@ -17,9 +17,19 @@ array of padded sequences (or, without ``maxlen``, a bag of lists). The
 tokenizer is one key of the task graph that every task depends on: each worker
 receives it once, not once per task.
 
+``embedding_lookup(sequences, cache)`` gathers the rows of an aligned matrix for
+a Dask array of word indices. The matrix is never in the task graph: the graph
+holds the cache's path, and each worker process opens the ``.embload`` cache once
+(``embload.load``, memory-mapped, kept in ``_OPEN_CACHES``) and copies the rows its
+chunk needs. A matrix of any size costs the graph a few bytes per task, and the
+workers share the file's pages through the page cache.
+
 Dask is the engine: this module only supplies the per-partition work and the
 merge. Install with ``pip install embload[dask]``.
 """
+
+import os
+import threading
 
 import numpy as np
 
@@ -27,7 +37,7 @@ from . import _text
 from ._threads import resolve_threads
 from .text import Tokenizer, pad_sequences, texts_to_padded
 
-__all__ = ["fit_tokenizer", "texts_to_sequences"]
+__all__ = ["embedding_lookup", "fit_tokenizer", "texts_to_sequences"]
 
 
 def _as_bag(texts):
@@ -278,3 +288,81 @@ def texts_to_sequences(
     if not blocks:
         return da.zeros((0, maxlen), dtype=dtype)
     return da.concatenate(blocks, axis=0)
+
+
+# ------------------------------------------------------------ rows from the cache
+# Each process opens a cache once: path -> (mtime_ns, size of matrix.npy, matrix).
+# A cache rewritten in place (atomically: a new folder renamed over the old one)
+# has a new matrix.npy, seen by its stat, and is opened again.
+_OPEN_CACHES = {}
+_OPEN_LOCK = threading.Lock()
+
+
+def _cache_matrix(path):
+    """The memory-mapped matrix of the ``.embload`` cache at ``path``, opened once per process."""
+    from .cache import is_cache
+    from .read import load
+
+    if not is_cache(path):
+        raise ValueError(f"{path}: not an .embload cache folder (embedding_lookup reads one, "
+                         "written with embload.save((row_names, matrix), 'x.embload'))")
+    try:
+        st = os.stat(os.path.join(path, "matrix.npy"))
+        stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
+    except OSError:
+        stamp = None  # a damaged cache: load() says what is wrong with it
+    with _OPEN_LOCK:
+        got = _OPEN_CACHES.get(path)
+        if got is not None and stamp is not None and got[0] == stamp:
+            return got[1]
+        matrix = load(path, mmap=True).vectors
+        _OPEN_CACHES[path] = (stamp, matrix)
+        return matrix
+
+
+def _gather_rows(block, path, dtype):
+    matrix = _cache_matrix(path)
+    ids = np.asarray(block)
+    if ids.size and (ids.min() < 0 or ids.max() >= matrix.shape[0]):
+        bad = ids.ravel()[(ids.ravel() < 0) | (ids.ravel() >= matrix.shape[0])][0]
+        raise IndexError(f"{path}: index {int(bad)} is out of range for a matrix of "
+                         f"{matrix.shape[0]} rows")
+    return np.take(matrix, ids, axis=0).astype(dtype, copy=False)
+
+
+def embedding_lookup(sequences, cache, *, dtype=None):
+    """The rows of the matrix in the ``.embload`` cache ``cache`` for each index of ``sequences``.
+
+    Parameters
+    ----------
+    sequences : dask.array.Array of int, shape ``(documents, maxlen)``
+        Word indices, e.g. from ``texts_to_sequences(..., maxlen=)``; any shape.
+    cache : str or os.PathLike
+        An ``.embload`` cache folder whose row ``i`` is the vector of index ``i``:
+        an aligned matrix saved with
+        ``embload.save((row_names, aligned.matrix), "aligned.embload")``. The path
+        must be readable by every worker (a shared file system on a cluster).
+    dtype : numpy dtype, optional
+        Of the result; default the cache's.
+
+    Returns
+    -------
+    dask.array.Array of shape ``sequences.shape + (dim,)``, chunked like
+    ``sequences`` along its axes and whole along ``dim``. Equal to
+    ``numpy.take(matrix, sequences, axis=0)``; the graph carries only the path.
+    """
+    import dask.array as da
+
+    path = os.path.abspath(os.fspath(cache))
+    matrix = _cache_matrix(path)  # checked here: a bad path fails now, not on a worker
+    if not isinstance(sequences, da.Array):
+        raise TypeError(f"sequences must be a dask.array.Array, not {type(sequences).__name__}")
+    if sequences.dtype.kind not in "iu":
+        raise TypeError(f"sequences must hold integers, not {sequences.dtype}")
+    dtype = matrix.dtype if dtype is None else np.dtype(dtype)
+    dim = matrix.shape[1]
+    return sequences.map_blocks(
+        _gather_rows, path, dtype,
+        new_axis=sequences.ndim, chunks=sequences.chunks + ((dim,),), dtype=dtype,
+        meta=np.empty((0,) * (sequences.ndim + 1), dtype=dtype),
+    )

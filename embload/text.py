@@ -566,16 +566,16 @@ class Tokenizer:
         docs_order = _text.word_docs_order(words, first_doc, records)
         ranking = None
         if not self.word_counts:
-            self.word_counts.update(zip(words, counts.tolist()))
+            _text.fill_counts(self.word_counts, words, counts, np.arange(len(words), dtype=np.int64))
             ranking = words, counts
         else:
             self._merge_counts(dict(zip(words, counts.tolist())))
         wd = self.word_docs
-        doc_words = [words[i] for i in docs_order.tolist()]
-        doc_counts = docs[docs_order].tolist()
         if not wd:
-            wd.update(zip(doc_words, doc_counts))
+            _text.fill_counts(wd, words, docs, docs_order)
         else:
+            doc_words = [words[i] for i in docs_order.tolist()]
+            doc_counts = docs[docs_order].tolist()
             get = wd.get
             wd.update([(w, get(w, 0) + c) for w, c in zip(doc_words, doc_counts)])
         return ranking
@@ -600,11 +600,15 @@ class Tokenizer:
             # sorted() is stable also with reverse=True: equal counts keep first-seen order
             ranked = sorted(wc, key=wc.__getitem__, reverse=True)
         vocab = ranked if self.oov_token is None else [self.oov_token] + ranked
+        word_docs = self.word_docs
+        if type(word_docs) in (dict, defaultdict) and isinstance(self.index_docs, dict):
+            # the three tables in one pass in C, Keras' semantics (see index_tables)
+            self.word_index, self.index_word = _text.index_tables(vocab, word_docs, self.index_docs)
+            return
         # dict(zip()) like Keras: an OOV token that is also a word keeps the first
         # position but the later index, and index 1 is then unused
         self.word_index = word_index = dict(zip(vocab, range(1, len(vocab) + 1)))
         self.index_word = dict(zip(word_index.values(), word_index.keys()))
-        word_docs = self.word_docs
         self.index_docs.update(zip(map(word_index.__getitem__, word_docs), word_docs.values()))
 
     def fit_on_sequences(self, sequences):
@@ -1239,12 +1243,13 @@ def pad_sequences(
             x[:, maxlen - block.shape[1] :] = block
         return x
 
-    if not sample_shape and x.dtype.kind in "biufc" and set(map(type, sequences)) == {list}:
-        # lists of Python ints straight into the rows, in C; else one NumPy conversion
+    if not sample_shape and x.dtype.kind in "biufc":
+        # lists of Python ints straight into the rows, in C (it checks each row is a
+        # list); else, for lists of other scalars, one NumPy conversion
         rows = sequences if isinstance(sequences, list) else list(sequences)
         if _text.pad_lists(x, rows, maxlen, padding == "post", truncating == "post"):
             return x
-        if _fill_flat(x, sequences, lengths, maxlen, cut, padding, dtype):
+        if set(map(type, rows)) == {list} and _fill_flat(x, rows, lengths, maxlen, cut, padding, dtype):
             return x
 
     for idx, s in enumerate(sequences):

@@ -8,15 +8,19 @@ checked equal and the times printed with the ratios keras / embload (above 1:
 embload is faster) and 1 thread / 2 threads. keras_preprocessing against one
 thread is measured in CPU seconds of this process (other load on a shared
 machine does not skew it); one thread against two in wall-clock seconds (the
-only clock where threads show: it needs two idle cores to mean anything).
-Best of ``--repeat`` runs each.
+only clock where threads show: it needs two idle cores to mean anything); and,
+blind to other load, the CPU seconds each thread of the C kernels worked with
+one thread and with two, with the 2-thread speedup on two idle cores that
+follows from them (``thread_split``). Best of ``--repeat`` runs each.
 
-    python scripts/bench_tokenizer.py                  # 100k documents per corpus
+    PYTHONPATH=. python scripts/bench_tokenizer.py     # 100k documents per corpus
     python scripts/bench_tokenizer.py --docs 20000     # quicker
     python scripts/bench_tokenizer.py --dask-mb 1000   # and embload.dask on 1 GB
+    python scripts/bench_tokenizer.py --docs 0 --dask-mb 1000   # only embload.dask
 """
 
 import argparse
+import os
 import time
 
 import numpy as np
@@ -92,6 +96,7 @@ def run_corpus(name, texts, args, kseq, ktext, embload):
         lambda: ktok.texts_to_sequences(texts),
         lambda th: etok.texts_to_sequences(texts, threads=th),
     )
+    thread_split(texts, etok, rows, name)
     seqs = etok.texts_to_sequences(texts)
     step(
         "pad_sequences maxlen=40",
@@ -103,8 +108,85 @@ def run_corpus(name, texts, args, kseq, ktext, embload):
     return rows
 
 
+class _PeakRSS:
+    """The peak resident memory of this process (client + scheduler of a LocalCluster),
+    sampled every 50 ms while the block runs."""
+
+    def __enter__(self):
+        import threading
+
+        import psutil
+
+        self._proc = psutil.Process()
+        self.base = self.peak = self._proc.memory_info().rss
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self):
+        while not self._stop.wait(0.05):
+            self.peak = max(self.peak, self._proc.memory_info().rss)
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self._proc.memory_info().rss)
+
+
+def thread_split(texts, tokenizer, rows, name):
+    """What each thread of the C kernels worked, in its own CPU seconds (the thread's
+    clock, blind to other load), with one thread and with two: the kernel's work is
+    split when each of two threads does about half. The rest of a call (gathering
+    the documents, building Keras' Python tables) runs on one thread; the printed
+    bound is the 2-thread speedup on two idle cores that follows from both:
+    (1-thread CPU) / (1-thread CPU - kernel + the busier thread's kernel)."""
+    from embload import _text
+
+    options = tokenizer._c_options()
+    plan = tokenizer._lookup_plan()
+    fit_cpu = {r[1]: r[3] for r in rows if r[0] == name}
+    print(f"{'  C kernel, CPU s per thread':<26}", end="")
+    for label, run in (("fit_on_texts", "fit"), ("texts_to_sequences", "lookup")):
+        split = {}
+        for threads in (1, 2):
+            best = None
+            for _ in range(3):
+                if run == "fit":
+                    counter = _text.Counter(options, threads)
+                    for i in range(0, len(texts), 32768):  # fit_on_texts' batches
+                        counter.add(_text.gather(texts[i:i + 32768]))
+                    secs = counter.thread_seconds
+                else:
+                    secs = np.zeros(threads)
+                    _text.lookup(plan[0], plan[1], _text.gather(texts), plan[2], plan[3],
+                                 plan[4] is not None, threads, secs)
+                if best is None or secs.max() < best.max():
+                    best = secs.copy()
+            split[threads] = best
+        cpu1 = fit_cpu.get(label)
+        bound = ""
+        if cpu1:
+            rest = max(cpu1 - split[1].sum(), 0.0)
+            bound = f", bound x{cpu1 / (rest + split[2].max()):.2f}"
+        print(f"  {run}: 1 thread {split[1][0]:.3f}, 2 threads "
+              + " + ".join(f"{x:.3f}" for x in split[2]) + bound, end="")
+    print()
+
+
+def _process_cpu():
+    """User + system CPU seconds of the calling process (run on each worker)."""
+    t = os.times()
+    return t.user + t.system
+
+
 def run_dask(args, embload):
-    """fit_tokenizer on a corpus of text files: LocalCluster of 1 worker vs 2, same run."""
+    """fit_tokenizer on a corpus of text files: LocalCluster of 1 worker vs 2, same run.
+
+    The texts are files on disk read by the workers (``dask.bag.read_text``): the
+    client and scheduler (this process) see only counts; their peak resident
+    memory is printed next to the corpus size.
+    """
     import os
     import tempfile
 
@@ -126,12 +208,20 @@ def run_dask(args, embload):
     results = {}
     for workers in (1, 2):
         with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                          dashboard_address=None) as cluster, Client(cluster):
+                          dashboard_address=None) as cluster, Client(cluster) as client:
             bag = db.read_text(os.path.join(folder, "*.txt"), blocksize="32MiB")
-            t0 = time.perf_counter()
-            tok = fit_tokenizer(bag, **opts)
-            results[workers] = (time.perf_counter() - t0, tok.to_json())
-            print(f"fit_tokenizer, {workers} worker(s): {results[workers][0]:.2f} s wall")
+            cpu0 = sum(client.run(_process_cpu).values())
+            with _PeakRSS() as rss:
+                t0 = time.perf_counter()
+                tok = fit_tokenizer(bag, **opts)
+                results[workers] = (time.perf_counter() - t0, tok.to_json())
+            per_worker = sorted(client.run(_process_cpu).values())
+            print(f"  workers' CPU seconds during the fit: {sum(per_worker) - cpu0:.1f} in all "
+                  f"(now {', '.join(f'{c:.1f}' for c in per_worker)} per worker)")
+            print(f"fit_tokenizer, {workers} worker(s): {results[workers][0]:.2f} s wall, "
+                  f"{bag.npartitions} partitions, client+scheduler peak RSS "
+                  f"{rss.peak / 2**20:.0f} MiB ({(rss.peak - rss.base) / 2**20:+.0f} MiB during the fit), "
+                  f"{len(tok.word_index):,} words")
     if results[1][1] != results[2][1]:
         raise SystemExit("embload.dask: 1 and 2 workers gave different tokenizers")
     print(f"2 workers / 1 worker: x{results[1][0] / results[2][0]:.2f} (same tokenizer)")
@@ -142,7 +232,8 @@ def run_dask(args, embload):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--docs", type=int, default=100_000)
+    ap.add_argument("--docs", type=int, default=100_000,
+                    help="documents per in-memory corpus (0: only the Dask run)")
     ap.add_argument("--vocab", type=int, default=100_000)
     ap.add_argument("--mean-len", type=int, default=30)
     ap.add_argument("--num-words", type=int, default=20_000)
@@ -159,9 +250,11 @@ def main():
 
     import embload
 
+    # run from a checkout, set PYTHONPATH=. to time it: sys.path[0] is scripts/ here
+    print(f"embload from {embload.__file__}")
     print(f"options: num_words={args.num_words}, oov_token='<OOV>'; best of {args.repeat}")
     rows = []
-    for name, letters in (("Zipf, ASCII", LATIN), ("Zipf, Cyrillic", CYRILLIC)):
+    for name, letters in (("Zipf, ASCII", LATIN), ("Zipf, Cyrillic", CYRILLIC)) if args.docs else ():
         texts, _ = make_corpus(args.docs, args.vocab, args.mean_len, args.seed, letters)
         embload.Tokenizer().fit_on_texts(texts[:10])  # build the case tables outside the timing
         rows += run_corpus(name, texts, args, kseq, ktext, embload)

@@ -92,3 +92,56 @@ def test_errors():
         edask.texts_to_sequences(bag, Tokenizer(), maxlen=True)
     with pytest.raises(ValueError, match="Padding type"):
         edask.texts_to_sequences(bag, Tokenizer(), maxlen=3, padding="middle")
+
+
+def _aligned_cache(tmp_path, rows, dim, seed=0):
+    import embload
+
+    matrix = np.random.default_rng(seed).standard_normal((rows, dim)).astype(np.float32)
+    path = str(tmp_path / f"aligned{rows}.embload")
+    embload.save((["<row%d>" % i for i in range(rows)], matrix), path)
+    return path, matrix
+
+
+def test_embedding_lookup_reads_the_cache_on_the_workers(client, tmp_path):
+    texts = corpus()
+    tok = edask.fit_tokenizer(db.from_sequence(texts, npartitions=3), **OPTIONS)
+    sequences = edask.texts_to_sequences(db.from_sequence(texts, npartitions=3), tok, maxlen=6)
+    path, matrix = _aligned_cache(tmp_path, len(tok.word_index) + 1, 12)
+    out = edask.embedding_lookup(sequences, path)
+    assert out.shape == sequences.shape + (12,) and out.dtype == np.float32
+    # the independent reference: NumPy's take on the whole matrix in memory
+    np.testing.assert_array_equal(out.compute(), np.take(matrix, sequences.compute(), axis=0))
+    as64 = edask.embedding_lookup(sequences, path, dtype=np.float64).compute()
+    np.testing.assert_array_equal(as64, matrix[sequences.compute()].astype(np.float64))
+
+
+def test_embedding_lookup_keeps_the_matrix_out_of_the_graph(tmp_path):
+    cloudpickle = pytest.importorskip("cloudpickle")
+    da = pytest.importorskip("dask.array")
+    ids = np.random.default_rng(3).integers(0, 100, size=(64, 5))
+    sizes = []
+    for rows in (100, 20_000):  # 8 KB and 1.6 MB of floats: the graph must not grow with them
+        path, matrix = _aligned_cache(tmp_path, rows, 20, seed=rows)
+        out = edask.embedding_lookup(da.from_array(ids, chunks=(8, 5)), path)
+        sizes.append(len(cloudpickle.dumps(dict(out.__dask_graph__()))))
+        np.testing.assert_array_equal(out.compute(scheduler="sync"), matrix[ids])
+        # opened once per process, memory-mapped: the tasks share one mapping
+        assert edask._cache_matrix(path) is edask._cache_matrix(path)
+        assert isinstance(edask._cache_matrix(path).base, np.memmap) or isinstance(
+            edask._cache_matrix(path), np.memmap)
+    assert sizes[1] < sizes[0] + 1000 and sizes[1] < matrix.nbytes // 100
+
+
+def test_embedding_lookup_errors(tmp_path):
+    da = pytest.importorskip("dask.array")
+    path, _ = _aligned_cache(tmp_path, 10, 4)
+    ok = da.from_array(np.array([[1, 2]]), chunks=1)
+    with pytest.raises(ValueError, match="not an .embload cache"):
+        edask.embedding_lookup(ok, str(tmp_path))
+    with pytest.raises(TypeError, match="dask.array.Array"):
+        edask.embedding_lookup(np.array([[1]]), path)
+    with pytest.raises(TypeError, match="integers"):
+        edask.embedding_lookup(da.from_array(np.array([[1.0]])), path)
+    with pytest.raises(IndexError, match="index 10 is out of range for a matrix of 10 rows"):
+        edask.embedding_lookup(da.from_array(np.array([[1, 10]])), path).compute(scheduler="sync")
