@@ -104,6 +104,11 @@ class Source:
                 raise ValueError(f"{self.path}: no member {member!r} in zip archive (it holds {listing})") from None
         self._zip_info = info
         self.member = info.filename
+        if not 0 <= info.header_offset < self.size:
+            # a damaged central directory: zipfile would seek there and fail with EINVAL
+            raise EmbeddingFormatError(f"zip member {info.filename!r} starts at byte {info.header_offset}, "
+                                       f"outside the {self.size}-byte file; the archive is damaged",
+                                       path=self.path)
         try:
             self._stream = self._zip.open(info)
         except (NotImplementedError, RuntimeError) as exc:
