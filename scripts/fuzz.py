@@ -144,6 +144,26 @@ def run_one(name, args):
     atheris.Fuzz()
 
 
+def replay(names, args):
+    """Every input of the working and kept corpora, once, in this process."""
+    registry = _registry()
+    failed = 0
+    for name in names:
+        files = sorted(glob.glob(os.path.join(args.work, name, "*"))) + [str(p) for p in registry.corpus_files(name)]
+        started = time.monotonic()
+        for path in files:
+            with open(path, "rb") as handle:
+                data = handle.read()
+            try:
+                registry.check(name, data)
+            except Exception as exc:  # the contract is broken: report and go on
+                failed += 1
+                print(f"fuzz.py: {name}: {path}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"fuzz.py: {name}: replayed {len(files)} inputs in {time.monotonic() - started:.1f} s",
+              file=sys.stderr, flush=True)
+    return 1 if failed else 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("target", nargs="?", help="a name from tests/fuzz_targets.py (see --list)")
@@ -163,11 +183,16 @@ def main(argv=None):
                         help="folder of the growing working corpora (default: build/fuzz)")
     parser.add_argument("--keep", default=os.path.join(TESTS, "fuzz_corpus"),
                         help="where failing inputs are written (default: tests/fuzz_corpus)")
+    parser.add_argument("--replay", action="store_true",
+                        help="no fuzzing: run every input of the working and kept corpora of TARGET "
+                             "(or --all) once, e.g. under AddressSanitizer; exit 1 if any breaks the contract")
     parser.add_argument("--prepare-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.build_native:
         build_native()
         return 0
+    if args.replay:
+        return replay([args.target] if args.target and not args.all else list(_registry().TARGETS), args)
     if args.target and not args.all and not args.list:
         if args.prepare_only:
             registry = _registry()
