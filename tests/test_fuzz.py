@@ -21,7 +21,12 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 # Kept inputs that still break the contract, by file name: replayed as strict xfails
 # (the test starts failing - as it should - once the bug is fixed and this entry stays).
-KNOWN_FAILURES = {}
+KNOWN_FAILURES = {
+    "split-not-a-string.json":
+        "tokenizer_from_json accepts a config whose split (or filters) is not text; the "
+        "Tokenizer then fails with TypeError on first use (texts_to_sequences). Tokenizer() "
+        "does not check these types (Keras takes any iterable of characters for filters)",
+}
 
 
 def _kept_cases():
