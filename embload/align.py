@@ -541,6 +541,11 @@ def load_aligned(path, word_index, *, num_words=None, oov="zeros", seed=None, ca
     info = sniff(path, member=member)
     if info.dim is None:  # no data at all
         raise EmbeddingFormatError("no vectors in the file", path=path)
+    from ._source import open_source
+    from .io import _check_header_dim
+
+    with open_source(path, member) as src:  # a lying header: an error, not a 30 GB matrix
+        _check_header_dim(info.dim, src, path)
     threads = resolve_threads(threads)
     scanner = _make_scanner(plan, info.dim, dt, threads, info.format == "word2vec-binary", path)
     if info.format != "word2vec-binary":

@@ -154,8 +154,15 @@ def _compressed_seeds():
     return seeds
 
 
+def _lying_headers():
+    """Headers that announce far more than the file holds (no reader may allocate for that)."""
+    row = b"the " + b"0.5 " * 3 + b"\n"
+    return [b"9999999999 3\n" + row, b"3 999999999\n" + row, b"2 4611686018427387904\n" + row,
+            b"9223372036854775807 2\nab" + b"\x00" * 8]
+
+
 @target("load", seeds=lambda: _all(_head_lines("sample.vec", 6), _head_lines("sample.glove.txt", 5),
-                                   _binary_seeds, _compressed_seeds)())
+                                   _binary_seeds, _compressed_seeds, _lying_headers)())
 def load_auto(data):
     """``embload.load`` with format="auto": sniffing, every reader, every compression."""
     _load(data, "input")
@@ -187,7 +194,7 @@ def _binary_seeds():
     return [b"5 %d\n" % dim + b"".join(records)]
 
 
-@target("load_binary", seeds=_binary_seeds)
+@target("load_binary", seeds=lambda: _binary_seeds() + _lying_headers())
 def load_binary(data):
     _load(data, "input.bin", format="word2vec-binary")
 
