@@ -125,10 +125,13 @@ def run_one(name, args):
 
     kept = os.path.join(args.keep, name)
     work = os.path.join(args.work, name)
-    os.makedirs(kept, exist_ok=True)
     # in another process: embload must not be imported here before libFuzzer runs
-    subprocess.run([sys.executable, os.path.abspath(__file__), name, "--prepare-only",
-                    f"--work={args.work}"], check=True)
+    # (it also checks the name)
+    prepared = subprocess.run([sys.executable, os.path.abspath(__file__), name, "--prepare-only",
+                               f"--work={args.work}"])
+    if prepared.returncode != 0:
+        return prepared.returncode
+    os.makedirs(kept, exist_ok=True)
     libfuzzer_args = [
         sys.argv[0], work,
         f"-max_total_time={args.seconds}",
@@ -201,8 +204,7 @@ def main(argv=None):
             _prepare_corpus(args.target, registry, os.path.join(args.work, args.target))
             return 0
         # embload is imported only once libFuzzer runs (see run_one)
-        run_one(args.target, args)
-        return 0
+        return run_one(args.target, args)
     names = list(_registry().TARGETS)
     if args.list:
         print("\n".join(names))
