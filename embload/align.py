@@ -25,6 +25,7 @@ Rules (also in the docstring of :func:`load_aligned`):
 import json
 import mmap
 import os
+import sys
 import warnings
 from collections.abc import Mapping
 
@@ -711,7 +712,8 @@ def _scan_binary(scanner, path, member, info, bar):
             filled, eof = _fill_buffer(src, buf, filled)
             if start < 0:
                 start = min(info.header_length, filled)
-            pos, records = scanner.feed_binary(buf, start, filled, count - done)
+            # a damaged count past C's range: no file holds that many records anyway
+            pos, records = scanner.feed_binary(buf, start, filled, min(count - done, sys.maxsize))
             done += records
             position = src.position()
             bar.update(position - reported)
