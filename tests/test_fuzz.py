@@ -26,6 +26,10 @@ KNOWN_FAILURES = {
         "tokenizer_from_json accepts a config whose split (or filters) is not text; the "
         "Tokenizer then fails with TypeError on first use (texts_to_sequences). Tokenizer() "
         "does not check these types (Keras takes any iterable of characters for filters)",
+    "crash-8e0bea9c53d42507ecabf69f04cffe59e46d44ef":
+        "tokenizer_from_json does not check that index_word holds the oov_token's index "
+        "(word_index and index_word may disagree); sequences_to_texts then raises KeyError, "
+        "as Keras' does on the same JSON",
 }
 
 
