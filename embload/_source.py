@@ -88,7 +88,8 @@ class Source:
 
     def _open_zip(self, member):
         self._zip = zipfile.ZipFile(self._raw)
-        names = [info for info in self._zip.infolist() if not info.is_dir()]
+        # not ZipInfo.is_dir(): it fails with IndexError on a damaged entry with an empty name
+        names = [info for info in self._zip.infolist() if not info.filename.endswith("/")]
         if member is None:
             if len(names) != 1:
                 listing = ", ".join(repr(info.filename) for info in names[:10])
