@@ -64,16 +64,19 @@ def test_seeds_load(name):
         fuzz_targets.check(name, data)
 
 
-def test_check_lets_only_the_contract_through():
-    fuzz_targets.TARGETS["_raise"] = lambda data: exec(data.decode())
-    try:
-        fuzz_targets.check("_raise", b"raise ValueError('fine')")
-        with pytest.raises(TypeError):
-            fuzz_targets.check("_raise", b"raise TypeError('not in the contract')")
-        with pytest.raises(MemoryError):
-            fuzz_targets.check("_raise", b"raise MemoryError")
-    finally:
-        del fuzz_targets.TARGETS["_raise"]
+def test_check_lets_only_the_contract_through(monkeypatch):
+    raised = {b"value": ValueError, b"unicode": UnicodeDecodeError("utf-8", b"\xff", 0, 1, "bad"),
+              b"type": TypeError, b"memory": MemoryError, b"key": KeyError}
+
+    def target(data):
+        raise raised[data]
+
+    monkeypatch.setitem(fuzz_targets.TARGETS, "_raise", target)
+    fuzz_targets.check("_raise", b"value")
+    fuzz_targets.check("_raise", b"unicode")
+    for outside in (b"type", b"memory", b"key"):
+        with pytest.raises(raised[outside]):
+            fuzz_targets.check("_raise", outside)
 
 
 # --- a short byte fuzz of every target --------------------------------------------------
