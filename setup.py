@@ -41,7 +41,8 @@ def openmp_flags():
     """
     if os.environ.get("EMBLOAD_OPENMP", "1") == "0":
         return [], []
-    compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
+    # the compiler setuptools will call: $CC when set (e.g. CC=clang for the fuzz build)
+    compiler = (os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc").split()[0]
     if shutil.which(compiler) is None:
         return [], []
     source = "#include <omp.h>\nint main(void){return omp_get_max_threads() > 0 ? 0 : 1;}\n"

@@ -106,7 +106,8 @@ class Source:
 
     def _open_zip(self, member):
         self._zip = zipfile.ZipFile(self._raw)
-        names = [info for info in self._zip.infolist() if not info.is_dir()]
+        # not ZipInfo.is_dir(): it fails with IndexError on a damaged entry with an empty name
+        names = [info for info in self._zip.infolist() if not info.filename.endswith("/")]
         if member is None:
             if len(names) != 1:
                 listing = ", ".join(repr(info.filename) for info in names[:10])
@@ -122,6 +123,11 @@ class Source:
                 raise ValueError(f"{self.path}: no member {member!r} in zip archive (it holds {listing})") from None
         self._zip_info = info
         self.member = info.filename
+        if not 0 <= info.header_offset < self.size:
+            # a damaged central directory: zipfile would seek there and fail with EINVAL
+            raise EmbeddingFormatError(f"zip member {info.filename!r} starts at byte {info.header_offset}, "
+                                       f"outside the {self.size}-byte file; the archive is damaged",
+                                       path=self.path)
         try:
             self._stream = self._zip.open(info)
         except (NotImplementedError, RuntimeError) as exc:

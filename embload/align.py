@@ -32,6 +32,7 @@ Rules (also in the docstring of :func:`load_aligned`):
   are zeros; rows of tokens not found follow ``oov`` (special tokens: ``specials``).
 """
 import os
+import sys
 import warnings
 from collections.abc import Mapping
 
@@ -46,7 +47,7 @@ from . import fasttext
 from ._source import open_source
 from .formats import FIELD_SEPARATORS, sniff
 from .cache import open_cache
-from .read import no_vectors_reason, source_kind
+from .read import check_header_dim, no_vectors_reason, source_kind
 from .vocabulary import PADDING_TOKENS, read_vocabulary
 
 __all__ = ["load_aligned", "AlignedEmbedding", "align_vectors"]
@@ -817,6 +818,8 @@ def load_aligned(path, word_index, *, num_words=None, oov="zeros", seed=None, ca
     info = sniff(path, member=member)
     if info.dim is None:  # no data at all
         raise EmbeddingFormatError(no_vectors_reason(path, member), path=path)
+    with open_source(path, member) as src:  # a lying header: an error, not a 30 GB matrix
+        check_header_dim(info.dim, src, path)
     threads = resolve_threads(threads)
     binary = info.format == "word2vec-binary"
     scanner = _make_scanner(plan, info.dim, dt, threads, path)
@@ -827,7 +830,9 @@ def load_aligned(path, word_index, *, num_words=None, oov="zeros", seed=None, ca
         try:
             # the reader's stream and block loop (embload._parse), in C
             if binary:
-                seen = scanner.scan_binary(src, info.header_length, info.count, _STREAM_BLOCK, bar)
+                # a damaged count past C's range: no file holds that many records anyway
+                seen = scanner.scan_binary(src, info.header_length, min(info.count, sys.maxsize),
+                                           _STREAM_BLOCK, bar)
             elif src.compression is None:
                 seen = scanner.scan_text(src, info.header_length, _WINDOW_PER_THREAD * threads, bar, True)
             else:

@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-__all__ = ["main", "find_data_dir", "read_labelled", "run_demo"]
+__all__ = ["main", "find_data_dir", "read_labelled", "run_demo", "SAMPLE_FILES"]
 
 MODES = (
     ("frozen", False),
@@ -25,21 +25,48 @@ MODES = (
 )
 
 
+# The files the demo reads; the installed package carries them as embload/data/
+# (pyproject.toml maps the source tree's data/ folder to the package embload.data).
+SAMPLE_FILES = ("polarity.tsv", "sample.vec")
+
+
+def _bundled_data_dirs():
+    """Where the sample data can be: the installed package's copy, then the source checkout."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    folders = [os.path.join(package, "data")]  # installed from a wheel or an sdist
+    # editable install or a checkout: the top-level data/, the one source of truth (only
+    # in a checkout: a folder named data next to an installed package is someone else's)
+    checkout = os.path.dirname(package)
+    if os.path.isfile(os.path.join(checkout, "scripts", "make_sample_data.py")):
+        folders.append(os.path.join(checkout, "data"))
+    return folders
+
+
 def find_data_dir(explicit=None):
-    """The sample-data folder: ``explicit``, else ``./data``, else the source checkout's ``data/``."""
-    candidates = [explicit] if explicit else [
-        os.path.join(os.getcwd(), "data"),
-        os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data"),
-    ]
+    """The sample-data folder: ``explicit``, else the package's copy, else the checkout's ``data/``.
+
+    Raises FileNotFoundError (one line, saying where it looked) when none holds ``polarity.tsv``.
+    """
+    candidates = [explicit] if explicit else _bundled_data_dirs()
     for candidate in candidates:
-        if candidate and os.path.isfile(os.path.join(candidate, "polarity.tsv")):
+        if os.path.isfile(os.path.join(candidate, "polarity.tsv")):
             return candidate
+    if explicit:
+        raise FileNotFoundError(f"{explicit} holds no polarity.tsv; --data takes a folder with "
+                                f"{' and '.join(SAMPLE_FILES)} (label<TAB>text lines and a vectors file)")
     raise FileNotFoundError(
-        "sample data not found (looked for polarity.tsv in: "
-        + ", ".join(str(c) for c in candidates)
-        + "); run the demo from the embload source folder, pass --data DIR, "
-        "or make the data with: python scripts/make_sample_data.py --out DIR"
-    )
+        "the sample data is missing (no polarity.tsv in " + " or ".join(candidates)
+        + "): reinstall embload, or give a folder with --data DIR; in a source checkout, "
+        "make it with: python scripts/make_sample_data.py")
+
+
+def _shown(path):
+    """A path as the user can find it: relative to the current folder when under it."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:  # another drive (Windows)
+        return path
+    return path if relative.startswith(os.pardir) else relative
 
 
 def read_labelled(path):
@@ -125,17 +152,18 @@ class _MeanPoolLogistic:
 
 
 def run_demo(data_dir, *, vectors_name="sample.vec", folds=5, epochs=30, batch_size=16,
-             lr=0.01, seed=0, progress=None, out=sys.stdout):
-    """Run the demo; return ``{mode: (mean accuracy, std, seconds)}``."""
+             lr=0.01, seed=0, progress=None, out=None):
+    """Run the demo, printing to ``out`` (default: ``sys.stdout`` at call time); return
+    ``{mode: (mean accuracy, std, seconds)}``."""
     from .align import load_aligned
     from .layer import Embedding
     from .text import Tokenizer, pad_sequences
 
     def say(text=""):
-        print(text, file=out, flush=True)
+        print(text, file=sys.stdout if out is None else out, flush=True)
 
     texts, labels = read_labelled(os.path.join(data_dir, "polarity.tsv"))
-    say(f"1. data: {len(texts)} labelled sentences from {os.path.join(data_dir, 'polarity.tsv')} "
+    say(f"1. data: {len(texts)} labelled sentences from {_shown(os.path.join(data_dir, 'polarity.tsv'))} "
         f"({int(labels.sum())} positive)")
 
     tokenizer = Tokenizer(oov_token=None)
@@ -145,7 +173,7 @@ def run_demo(data_dir, *, vectors_name="sample.vec", folds=5, epochs=30, batch_s
     x = pad_sequences(sequences, maxlen=maxlen, padding="post", truncating="post")
     say(f"2. tokenizer: {len(tokenizer.word_index)} words; sequences padded to {maxlen} tokens")
 
-    vectors_path = os.path.join(data_dir, vectors_name)
+    vectors_path = _shown(os.path.join(data_dir, vectors_name))
     started = time.perf_counter()
     aligned = load_aligned(vectors_path, tokenizer.word_index, oov="normal", seed=seed,
                            progress=progress)
@@ -188,22 +216,52 @@ def run_demo(data_dir, *, vectors_name="sample.vec", folds=5, epochs=30, batch_s
 
 
 def main(argv=None):
+    """``embload demo``: return the exit status (0 done, 1 missing or bad data, 2 usage)."""
+    from .errors import EmbeddingFormatError
+
     parser = argparse.ArgumentParser(
         prog="embload demo",
         description="Tokenize the bundled polarity sentences, align the sample vectors, "
                     "and train a small classifier frozen / fine-tuned / missing-rows-only.",
     )
-    parser.add_argument("--data", help="folder holding polarity.tsv and sample.vec (default: ./data)")
-    parser.add_argument("--vectors", default="sample.vec",
-                        help="vectors file inside --data (any format embload reads)")
-    parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--data", metavar="DIR",
+                        help="folder holding polarity.tsv and the vectors file (default: the "
+                             "sample data installed with embload, or data/ in a source checkout)")
+    parser.add_argument("--vectors", default="sample.vec", metavar="NAME",
+                        help="vectors file inside --data, in any format embload reads "
+                             "(default: %(default)s)")
+    parser.add_argument("--epochs", type=int, default=30, metavar="N",
+                        help="passes over the training sentences per fold (default: %(default)s)")
+    parser.add_argument("--folds", type=int, default=5, metavar="K",
+                        help="cross-validation folds, at least 2 (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the fold split, the initial weights, the random rows of "
+                             "missing words and the batch order (default: %(default)s)")
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
-    args = parser.parse_args(argv)
-    data_dir = find_data_dir(args.data)
-    run_demo(data_dir, vectors_name=args.vectors, folds=args.folds, epochs=args.epochs,
-             seed=args.seed, progress=False if args.no_progress else None)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a usage error (2, already printed)
+        return exc.code if isinstance(exc.code, int) else 2
+    if args.folds < 2 or args.epochs < 0:
+        parser.print_usage(sys.stderr)
+        print("embload demo: error: --folds must be at least 2 and --epochs at least 0",
+              file=sys.stderr)
+        return 2
+    try:
+        data_dir = find_data_dir(args.data)
+        run_demo(data_dir, vectors_name=args.vectors, folds=args.folds, epochs=args.epochs,
+                 seed=args.seed, progress=False if args.no_progress else None)
+    except (EmbeddingFormatError, ValueError, OSError) as exc:
+        if isinstance(exc, BrokenPipeError):
+            return 0
+        message = str(exc)
+        if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
+            message = f"{exc.filename}: {exc.strerror}"
+        print(f"embload demo: error: {message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("embload demo: interrupted", file=sys.stderr)
+        return 130
     return 0
 
 

@@ -187,14 +187,7 @@ def load_with(path, opts):
                                    path=path, line=1)
 
     with open_source(path, opts.member) as src:
-        # a damaged header dim must be an error naming the line, not a MemoryError or
-        # OverflowError from allocating one row. Every value takes at least one byte;
-        # the slack keeps small dims (a header-only file "3 300") on the usual paths.
-        most_bytes = src.total if src.compression in (None, "zip") else src.total * _MAX_INFLATE
-        if dim > most_bytes + (1 << 20):
-            raise EmbeddingFormatError(
-                f"the header says dim {dim}, more values than the file's data can hold; "
-                f"the header is damaged", path=path, line=1)
+        check_header_dim(dim, src, path)
         name = os.path.basename(path)
         bar = make_progress(opts.progress, total=src.total, desc=f"loading {name}")
         try:
@@ -231,6 +224,18 @@ def load_with(path, opts):
                       UserWarning, stacklevel=3)
     words, key_to_index, matrix = word_table(arena, offsets, lineno, matrix, opts.errors, path)
     return Vectors(words, matrix, key_to_index=key_to_index, path=path, format=fmt)
+
+
+def check_header_dim(dim, src, path):
+    """A damaged header dim must be an error naming the line, not a MemoryError or
+    OverflowError from allocating one row (here and in ``load_aligned``). Every value takes
+    at least one byte; the slack keeps small dims (a header-only file "3 300") on the usual
+    paths."""
+    most_bytes = src.total if src.compression in (None, "zip") else src.total * _MAX_INFLATE
+    if dim > most_bytes + (1 << 20):
+        raise EmbeddingFormatError(
+            f"the header says dim {dim}, more values than the file's data can hold; "
+            f"the header is damaged", path=path, line=1)
 
 
 def _mean_line_bytes(head):

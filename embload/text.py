@@ -1041,9 +1041,12 @@ def _json_table(config, key, source):
     if text is None:
         return {}
     try:
-        return json.loads(text) if isinstance(text, (str, bytes, bytearray)) else text
+        table = json.loads(text) if isinstance(text, (str, bytes, bytearray)) else text
     except json.JSONDecodeError as exc:
         raise ValueError(f"{source}: config[{key!r}] is not valid JSON: {exc}") from exc
+    if not isinstance(table, dict):
+        raise ValueError(f"{source}: config[{key!r}] must be a JSON object, not {type(table).__name__}")
+    return table
 
 
 def tokenizer_from_json(json_string):
@@ -1075,7 +1078,10 @@ def tokenizer_from_json(json_string):
         )
     config = dict(config)
     with _gc_paused():
-        return _tokenizer_from_config(config, source)
+        try:
+            return _tokenizer_from_config(config, source)
+        except TypeError as exc:  # an unknown option or a value of the wrong type: bad input
+            raise ValueError(f"{source}: its config does not make a Tokenizer: {exc}") from exc
 
 
 def word_index_from_tokenizer_json(text, path):

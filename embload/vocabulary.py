@@ -154,7 +154,13 @@ def read_vocabulary(vocabulary, *, start=None):
     if isinstance(vocabulary, Vocabulary):
         return vocabulary
     if isinstance(vocabulary, (str, bytes, os.PathLike)):
-        return _read_file(os.fsdecode(os.fspath(vocabulary)), start)
+        path = os.fsdecode(os.fspath(vocabulary))
+        try:
+            return _read_file(path, start)
+        except EmbeddingFormatError:
+            raise
+        except (TypeError, ValueError) as exc:   # ids of the wrong type or sign in the file
+            raise EmbeddingFormatError(str(exc), path=path) from None
     if start is not None:
         raise ValueError("start= numbers the lines of a vocabulary file; a "
                          f"{type(vocabulary).__name__} already carries its ids")

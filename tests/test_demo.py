@@ -1,6 +1,9 @@
-"""The main job, `embload demo`, end to end on the bundled sample data."""
+"""The main job, `embload demo`, end to end on the bundled sample data.
+
+(Installed from a wheel and run from another folder: tests/test_install.py.)"""
 import io
 import os
+import re
 
 import numpy as np
 import pytest
@@ -14,8 +17,32 @@ def test_read_labelled_counts_and_labels():
     texts, labels = demo.read_labelled(os.path.join(DATA, "polarity.tsv"))
     assert len(texts) == 200
     assert labels.sum() == 100
-    assert texts[0] == "simplistic , silly and tedious ."
+    assert texts[0] == "the biggest problem with roger avary's uproar against the mpaa is that , " \
+                       "even in all its director's cut glory , he's made a film that's barely shocking , " \
+                       "barely interesting and most of all , barely anything ."
     assert labels[0] == 0
+
+
+def test_polarity_is_shuffled_so_any_split_sees_both_classes():
+    # gensim's file lists the 100 negative sentences first: a Keras validation_split=0.2
+    # (the last 40 rows) validated on one class. Every fifth of the file holds both.
+    _, labels = demo.read_labelled(os.path.join(DATA, "polarity.tsv"))
+    for part in np.split(labels, 5):
+        assert 0.3 <= part.mean() <= 0.7
+    assert np.abs(np.diff(labels)).sum() > 60  # not a few long runs of one label
+
+
+def test_data_readme_counts_match_the_files():
+    text = open(os.path.join(DATA, "README.md"), encoding="utf-8").read()
+    with open(os.path.join(DATA, "sample.vec"), "rb") as handle:
+        count, dim = map(int, handle.readline().split())
+    with open(os.path.join(DATA, "sample.glove.txt"), "rb") as handle:
+        assert sum(1 for _ in handle) == count
+    assert f"{count:,} words x {dim} dims" in text
+    texts, labels = demo.read_labelled(os.path.join(DATA, "polarity.tsv"))
+    positive = int(labels.sum())
+    assert f"{len(texts)} movie-review sentences" in text
+    assert f"{positive} `pos` and {len(texts) - positive} `neg`" in text
 
 
 def test_read_labelled_names_file_and_line(tmp_path):
@@ -79,5 +106,65 @@ def test_missing_rows_mode_keeps_pretrained_rows(monkeypatch):
 
 
 def test_find_data_dir_explains(tmp_path):
-    with pytest.raises(FileNotFoundError, match="polarity.tsv"):
+    with pytest.raises(FileNotFoundError, match="holds no polarity.tsv; --data takes a folder"):
         demo.find_data_dir(str(tmp_path))
+
+
+def test_find_data_dir_ignores_the_current_folder(tmp_path, monkeypatch):
+    # a data/polarity.tsv of someone else's in the current folder is not the sample data
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "polarity.tsv").write_text("pos\tnot ours\n")
+    monkeypatch.chdir(tmp_path)
+    assert os.path.samefile(demo.find_data_dir(), DATA)
+
+
+def test_missing_sample_data_is_one_line_and_exit_1(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(demo, "_bundled_data_dirs", lambda: [str(tmp_path / "data")])
+    assert demo.main(["--epochs", "1"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("embload demo: error: the sample data is missing (no polarity.tsv in ")
+    assert "--data DIR" in err
+
+
+def test_bad_data_folder_is_one_line_and_exit_1(tmp_path, capsys):
+    (tmp_path / "polarity.tsv").write_text("pos\tgood film\nneg\tbad film\n")
+    # polarity.tsv is there, the vectors file is not
+    assert demo.main(["--data", str(tmp_path), "--folds", "2", "--epochs", "1", "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "sample.vec" in err and "No such file" in err
+
+
+def test_cli_demo_runs_from_another_folder(tmp_path, monkeypatch, capsys):
+    # from a folder without data/: the package (here the checkout) finds its sample data
+    from embload.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo", "--folds", "2", "--epochs", "1", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "1. data: 200 labelled sentences from " in out and "(100 positive)" in out
+
+
+def test_demo_help_documents_options_and_defaults(capsys):
+    assert demo.main(["--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    for option, default in (("--epochs", 30), ("--folds", 5), ("--seed", 0)):
+        assert re.search(rf"{option} \S+ (?:(?! --[a-z]).)*?\(default: {default}\)", text), option
+    assert demo.main(["--folds", "1"]) == 2
+    assert demo.main(["--epochs", "many"]) == 2
+
+
+
+def test_readme_shows_what_the_demo_prints(monkeypatch):
+    # the README's first block, run for real from the source folder (times aside)
+    root = os.path.dirname(DATA)
+    readme = open(os.path.join(root, "README.md"), encoding="utf-8").read()
+    shown = re.search(r"```\n(1\. data: .*?)```", readme, re.S).group(1)
+    monkeypatch.chdir(root)
+    out = io.StringIO()
+    demo.run_demo(demo.find_data_dir(), progress=False, out=out)
+
+    def untimed(text):
+        return re.sub(r"in [\d.]+ ms|time [\d.]+ s", "(time)", text).splitlines()
+
+    assert untimed(out.getvalue()) == untimed(shown)
