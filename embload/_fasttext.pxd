@@ -47,18 +47,15 @@ cdef extern from "fasttext.h" nogil:
                         el_ft_sink *s)
     int64_t el_ft_word_vector(const el_ft_model *m, const char *word, int64_t len, int64_t id,
                               unsigned char *scratch, float *out)
+    ctypedef struct el_ft_rowset:
+        int64_t count
+    void el_ft_range_vectors(const el_ft_model *m, const char *base, const int64_t *off,
+                             const int64_t *entry, const int64_t *ids, int64_t lo, int64_t hi,
+                             float *out, int64_t *cnt, unsigned char *scratch, float *acc,
+                             el_ft_rowset *rs)
 
 
-cdef extern from "vocab.h" nogil:
-    ctypedef struct el_vslot:
-        pass
-
-    ctypedef struct el_vindex:
-        el_vslot *slots
-
-    int el_vindex_build(el_vindex *ix, const char *base, const int64_t *off, int64_t n)
-    int64_t el_vindex_find(const el_vindex *ix, const char *p, int64_t len)
-    void el_vindex_free(el_vindex *ix)
+from ._words cimport el_wordtable, el_wordtable_build, el_wordtable_find, el_wordtable_free
 
 
 cdef class _Cursor:
@@ -97,7 +94,7 @@ cdef class ParsedModel:
     cdef readonly object buffer           # the memory map / bytes the arrays view
     # C view of the above for the kernels
     cdef el_ft_model model
-    cdef el_vindex index
+    cdef el_wordtable index
     cdef bint indexed
 
     cdef _read_args(self, layout)
@@ -107,3 +104,5 @@ cdef class ParsedModel:
     cdef _check_output(self, _Cursor cur, bint new)
     cdef _bind(self, int64_t rows)
     cdef _build_index(self)
+    cdef _run(self, const char *base, const int64_t *off, const int64_t *entry, const int64_t *ids,
+              Py_ssize_t n, Py_ssize_t longest, float *out, int64_t *cnt, Py_ssize_t threads)

@@ -6,7 +6,7 @@ of a compressed one), checking every size against the bytes that are left, so a 
 or damaged file raises an error naming the section and byte offset instead of reading past
 the end or allocating what a damaged count asks for. The dense input matrix stays a view
 of the buffer (no copy); the dictionary's words are copied into one arena (word + '\\n'),
-the form :class:`~embload.WordList` and the C word index (``src/vocab.h``) share.
+the form :class:`~embload.WordList` and the C word table (``src/wordhash.h``) share.
 
 Three layouts exist, told apart from the bytes alone:
 
@@ -17,9 +17,9 @@ Three layouts exist, told apart from the bytes alone:
   first, no pruneidx, no quant_input byte. It is recognised when its args and dictionary
   header are plausible (a text file's first bytes never are).
 
-Word vectors are computed in C (``el_ft_word_vector``) without the GIL, one word per
-iteration of a static ``prange``: each word's vector depends on that word alone, so the
-result is the same for any number of threads.
+Word vectors are computed in C (``el_ft_range_vectors``) without the GIL, each thread
+taking one contiguous range of the words: each word's vector depends on that word alone,
+so the result is the same for any number of threads.
 """
 
 from cython.parallel cimport parallel, prange
@@ -210,7 +210,7 @@ cdef class ParsedModel:
 
     def __dealloc__(self):
         if self.indexed:
-            el_vindex_free(&self.index)
+            el_wordtable_free(&self.index)
 
     # --- the sections -----------------------------------------------------------------
     cdef _read_args(self, layout):
@@ -441,17 +441,44 @@ cdef class ParsedModel:
         cdef int rc
         cdef const char *base = _first(arena)
         with nogil:
-            rc = el_vindex_build(&self.index, base, &off[0], self.nwords)
+            rc = el_wordtable_build(&self.index, base, &off[0], self.nwords)
         if rc == -1:
             raise MemoryError("no memory for the dictionary's word index")
         if rc != 0:
             raise ValueError(f"{self.nwords} words: more than the word index holds")
         self.indexed = True
 
+    cdef _run(self, const char *base, const int64_t *off, const int64_t *entry, const int64_t *ids,
+              Py_ssize_t n, Py_ssize_t longest, float *out, int64_t *cnt, Py_ssize_t threads):
+        """Vectors of n words (see el_ft_range_vectors) on ``threads`` threads, each taking one
+        contiguous range of words (its rows of ``out`` are its own: no shared cache lines
+        but at the range ends). A failure is left in the words' counts (-1 a row outside
+        the matrix, -2 no memory) and raised by the caller."""
+        cdef Py_ssize_t nt = max(1, min(threads, (n + 255) // 256)), t, lo, hi, k
+        cdef unsigned char *scratch
+        cdef float *acc
+        cdef el_ft_rowset *rs
+        with nogil:
+            for t in prange(nt, schedule='static', chunksize=1, num_threads=nt):
+                lo = n * t // nt
+                hi = n * (t + 1) // nt
+                scratch = <unsigned char *>malloc(longest + 2)
+                acc = <float *>malloc(self.model.dim * sizeof(float))
+                rs = <el_ft_rowset *>malloc(sizeof(el_ft_rowset))
+                if scratch == NULL or acc == NULL or rs == NULL:
+                    for k in range(lo, hi):
+                        cnt[k] = -2
+                else:
+                    el_ft_range_vectors(&self.model, base, off, entry, ids, lo, hi, out, cnt,
+                                        scratch, acc, rs)
+                free(scratch)
+                free(acc)
+                free(rs)
+
     # --- public -----------------------------------------------------------------------
     def find(self, bytes word):
         """Row of the word (UTF-8 bytes) in the dictionary's words, or -1."""
-        return el_vindex_find(&self.index, word, len(word))
+        return el_wordtable_find(&self.index, word, len(word))
 
     def vectors(self, arena, offsets, out, ids=None, Py_ssize_t threads=1):
         """Vectors of the words ``arena[offsets[i]:offsets[i+1]-1]`` into ``out`` (float32,
@@ -477,22 +504,12 @@ cdef class ParsedModel:
         lengths = np.diff(offsets) - 1
         longest = int(lengths.max())
         cdef const char *base = _first(a)
-        cdef unsigned char *scratch
-        cdef int64_t len_i
-        # no variable is shared between iterations: a failure is left in the word's count
-        # (-1 a row outside the matrix, -2 no scratch memory) and looked for afterwards
-        with nogil, parallel(num_threads=max(1, threads)):
-            scratch = <unsigned char *>malloc(longest + 2)
-            for i in prange(n, schedule='static'):
-                if scratch == NULL:
-                    cnt[i] = -2
-                    continue
-                len_i = off[i + 1] - 1 - off[i]
-                if lookup:
-                    given[i] = el_vindex_find(&self.index, base + off[i], len_i)
-                cnt[i] = el_ft_word_vector(&self.model, base + off[i], len_i, given[i],
-                                           scratch, &o[i, 0])
-            free(scratch)
+        cdef int64_t *gp = &given[0]
+        if lookup:
+            with nogil:
+                for i in prange(n, schedule='static', num_threads=max(1, threads)):
+                    gp[i] = el_wordtable_find(&self.index, base + off[i], off[i + 1] - 1 - off[i])
+        self._run(base, &off[0], NULL, gp, n, longest, &o[0, 0], &cnt[0], threads)
         if (counts == -2).any():
             raise MemoryError("no memory for the subword scratch")
         if (counts < 0).any():
@@ -520,18 +537,7 @@ cdef class ParsedModel:
         cdef const int64_t[::1] off = self.offsets
         cdef const char *base = _first(a)
         cdef Py_ssize_t longest = int((self.offsets[ids + 1] - self.offsets[ids]).max())
-        cdef unsigned char *scratch
-        cdef int64_t r
-        with nogil, parallel(num_threads=max(1, threads)):
-            scratch = <unsigned char *>malloc(longest + 2)
-            for i in prange(n, schedule='static'):
-                if scratch == NULL:
-                    cnt[i] = -2
-                    continue
-                r = rows[i]
-                cnt[i] = el_ft_word_vector(&self.model, base + off[r], off[r + 1] - 1 - off[r], r,
-                                           scratch, &o[i, 0])
-            free(scratch)
+        self._run(base, &off[0], &rows[0], NULL, n, longest, &o[0, 0], &cnt[0], threads)
         if (counts == -2).any():
             raise MemoryError("no memory for the subword scratch")
         if (counts < 0).any():
@@ -549,7 +555,7 @@ cdef class ParsedModel:
         cdef const char *base = _first(a)
         with nogil:
             for i in range(n):
-                r[i] = el_vindex_find(&self.index, base + off[i], off[i + 1] - 1 - off[i])
+                r[i] = el_wordtable_find(&self.index, base + off[i], off[i + 1] - 1 - off[i])
         return rows
 
     def subwords(self, bytes word):
@@ -557,7 +563,7 @@ cdef class ParsedModel:
         their byte span in ``b"<" + word + b">"`` (``(-1, -1)`` for the word's own row)."""
         cdef bytes w = b"<" + word + b">"
         cdef const unsigned char *wp = <const unsigned char *><const char *>w
-        cdef int64_t id = el_vindex_find(&self.index, word, len(word))
+        cdef int64_t id = el_wordtable_find(&self.index, word, len(word))
         cdef el_ft_sink s
         memset(&s, 0, sizeof(s))
         el_ft_subwords(&self.model, wp, len(w), id, &s)  # count them first
