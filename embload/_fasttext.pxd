@@ -104,5 +104,8 @@ cdef class ParsedModel:
     cdef _check_output(self, _Cursor cur, bint new)
     cdef _bind(self, int64_t rows)
     cdef _build_index(self)
-    cdef _run(self, const char *base, const int64_t *off, const int64_t *entry, const int64_t *ids,
-              Py_ssize_t n, Py_ssize_t longest, float *out, int64_t *cnt, Py_ssize_t threads)
+    cdef int _range(self, const char *base, const int64_t *off, const int64_t *entry, int64_t *ids,
+                    bint lookup, Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t longest, float *out,
+                    int64_t *cnt) noexcept nogil
+    cdef _run(self, const char *base, const int64_t *off, const int64_t *entry, int64_t *ids,
+              bint lookup, Py_ssize_t n, float *out, int64_t *cnt, Py_ssize_t threads)

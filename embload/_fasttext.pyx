@@ -448,32 +448,56 @@ cdef class ParsedModel:
             raise ValueError(f"{self.nwords} words: more than the word index holds")
         self.indexed = True
 
-    cdef _run(self, const char *base, const int64_t *off, const int64_t *entry, const int64_t *ids,
-              Py_ssize_t n, Py_ssize_t longest, float *out, int64_t *cnt, Py_ssize_t threads):
+    cdef int _range(self, const char *base, const int64_t *off, const int64_t *entry, int64_t *ids,
+                    bint lookup, Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t longest, float *out,
+                    int64_t *cnt) noexcept nogil:
+        """One thread's share of _run: words lo..hi-1 (looked up first when ``lookup``)."""
+        cdef Py_ssize_t k
+        cdef unsigned char *scratch = <unsigned char *>malloc(longest + 2)
+        cdef float *acc = <float *>malloc(self.model.dim * sizeof(float))
+        cdef el_ft_rowset *rs = <el_ft_rowset *>malloc(sizeof(el_ft_rowset))
+        if scratch == NULL or acc == NULL or rs == NULL:
+            for k in range(lo, hi):
+                cnt[k] = -2
+        else:
+            if lookup:
+                for k in range(lo, hi):
+                    ids[k] = el_wordtable_find(&self.index, base + off[k], off[k + 1] - 1 - off[k])
+            el_ft_range_vectors(&self.model, base, off, entry, ids, lo, hi, out, cnt, scratch, acc, rs)
+        free(scratch)
+        free(acc)
+        free(rs)
+        return 0
+
+    cdef _run(self, const char *base, const int64_t *off, const int64_t *entry, int64_t *ids,
+              bint lookup, Py_ssize_t n, float *out, int64_t *cnt, Py_ssize_t threads):
         """Vectors of n words (see el_ft_range_vectors) on ``threads`` threads, each taking one
         contiguous range of words (its rows of ``out`` are its own: no shared cache lines
-        but at the range ends). A failure is left in the words' counts (-1 a row outside
-        the matrix, -2 no memory) and raised by the caller."""
-        cdef Py_ssize_t nt = max(1, min(threads, (n + 255) // 256)), t, lo, hi, k
-        cdef unsigned char *scratch
-        cdef float *acc
-        cdef el_ft_rowset *rs
+        but at the range ends); a small batch runs on the calling thread alone (waking
+        OpenMP's threads costs more than a few words). ``lookup``: word i is arena entry i
+        and ``ids[i]`` is set to its dictionary row. Raises what a word's count says went
+        wrong (-1 a row outside the matrix, -2 no memory)."""
+        cdef Py_ssize_t nt = max(1, min(threads, (n + 255) // 256)), t, i, longest = 0
+        cdef int64_t e, worst = 0
         with nogil:
-            for t in prange(nt, schedule='static', chunksize=1, num_threads=nt):
-                lo = n * t // nt
-                hi = n * (t + 1) // nt
-                scratch = <unsigned char *>malloc(longest + 2)
-                acc = <float *>malloc(self.model.dim * sizeof(float))
-                rs = <el_ft_rowset *>malloc(sizeof(el_ft_rowset))
-                if scratch == NULL or acc == NULL or rs == NULL:
-                    for k in range(lo, hi):
-                        cnt[k] = -2
-                else:
-                    el_ft_range_vectors(&self.model, base, off, entry, ids, lo, hi, out, cnt,
-                                        scratch, acc, rs)
-                free(scratch)
-                free(acc)
-                free(rs)
+            for i in range(n):
+                e = entry[i] if entry != NULL else i
+                if off[e + 1] - off[e] > longest:
+                    longest = off[e + 1] - off[e]
+            if nt == 1:
+                self._range(base, off, entry, ids, lookup, 0, n, longest, out, cnt)
+            else:
+                for t in prange(nt, schedule='static', chunksize=1, num_threads=nt):
+                    self._range(base, off, entry, ids, lookup, n * t // nt, n * (t + 1) // nt,
+                                longest, out, cnt)
+            for i in range(n):
+                if cnt[i] < worst:
+                    worst = cnt[i]
+        if worst == -2:
+            raise MemoryError("no memory for the subword scratch")
+        if worst < 0:
+            raise EmbeddingFormatError("a subword row is outside the input matrix; the model is "
+                                       "damaged", path=self.path)
 
     # --- public -----------------------------------------------------------------------
     def find(self, bytes word):
@@ -488,7 +512,7 @@ cdef class ParsedModel:
         cdef const uint8_t[::1] a = arena
         cdef const int64_t[::1] off = offsets
         cdef float[:, ::1] o = out
-        cdef Py_ssize_t n = off.shape[0] - 1, i, longest = 0
+        cdef Py_ssize_t n = off.shape[0] - 1
         cdef int64_t[::1] given
         cdef bint lookup = ids is None
         if o.shape[0] != n or o.shape[1] != self.model.dim:
@@ -500,22 +524,36 @@ cdef class ParsedModel:
         counts = np.zeros(n, dtype=np.int64)
         cdef int64_t[::1] cnt = counts
         if n == 0:
-            return counts
-        lengths = np.diff(offsets) - 1
-        longest = int(lengths.max())
+            return np.asarray(given), counts
         cdef const char *base = _first(a)
-        cdef int64_t *gp = &given[0]
-        if lookup:
-            with nogil:
-                for i in prange(n, schedule='static', num_threads=max(1, threads)):
-                    gp[i] = el_wordtable_find(&self.index, base + off[i], off[i + 1] - 1 - off[i])
-        self._run(base, &off[0], NULL, gp, n, longest, &o[0, 0], &cnt[0], threads)
-        if (counts == -2).any():
-            raise MemoryError("no memory for the subword scratch")
-        if (counts < 0).any():
+        self._run(base, &off[0], NULL, &given[0], lookup, n, &o[0, 0], &cnt[0], threads)
+        return np.asarray(given), counts
+
+    def word_vector(self, bytes word, out):
+        """The vector of one word (UTF-8 bytes) into ``out`` (float32 zeros, ``(dim,)``),
+        without a batch's arrays: what ``model[word]`` needs. Returns ``(row, count)``:
+        the word's dictionary row (-1: not in it) and the number of subword rows averaged."""
+        cdef float[::1] o = out
+        cdef Py_ssize_t n = len(word)
+        cdef const char *p = word
+        cdef int64_t row, c
+        cdef unsigned char small[256]
+        cdef unsigned char *scratch = small
+        if o.shape[0] != self.model.dim:
+            raise ValueError(f"out must be ({self.model.dim},), not {out.shape}")
+        if n + 2 > 256:
+            scratch = <unsigned char *>malloc(n + 2)
+            if scratch == NULL:
+                raise MemoryError("no memory for the subword scratch")
+        with nogil:
+            row = el_wordtable_find(&self.index, p, n)
+            c = el_ft_word_vector(&self.model, p, n, row, scratch, &o[0])
+        if scratch != small:
+            free(scratch)
+        if c < 0:
             raise EmbeddingFormatError("a subword row is outside the input matrix; the model is "
                                        "damaged", path=self.path)
-        return np.asarray(given), counts
+        return row, c
 
     def entry_vectors(self, ids, out, Py_ssize_t threads=1):
         """Vectors of dictionary words by row (``ids``, each in ``[0, nwords)``) into ``out``
@@ -536,13 +574,7 @@ cdef class ParsedModel:
         cdef const uint8_t[::1] a = self.arena
         cdef const int64_t[::1] off = self.offsets
         cdef const char *base = _first(a)
-        cdef Py_ssize_t longest = int((self.offsets[ids + 1] - self.offsets[ids]).max())
-        self._run(base, &off[0], &rows[0], NULL, n, longest, &o[0, 0], &cnt[0], threads)
-        if (counts == -2).any():
-            raise MemoryError("no memory for the subword scratch")
-        if (counts < 0).any():
-            raise EmbeddingFormatError("a subword row is outside the input matrix; the model is "
-                                       "damaged", path=self.path)
+        self._run(base, &off[0], &rows[0], NULL, False, n, &o[0, 0], &cnt[0], threads)
         return counts
 
     def lookup(self, arena, offsets):

@@ -233,7 +233,13 @@ class FastTextModel:
         """The vector of any word (float32); zeros for a word with no subword rows."""
         if not isinstance(word, str):
             raise TypeError(f"words are str, not {type(word).__name__}")
-        return self.vectors_for([word], threads=1)[0]
+        if self._raw_ids:
+            return self.vectors_for([word], threads=1)[0]
+        # one word straight to C: a batch's arrays cost more than the word (WordList
+        # encodes the same way: UTF-8, lone surrogates as their UTF-8 forms)
+        out = np.zeros(self.dim, dtype=np.float32)
+        self._parsed.word_vector(word.encode("utf-8", "surrogatepass"), out)
+        return out
 
     def vectors_for(self, words, *, threads=None, progress=None):
         """Vectors of ``words`` (a sequence of str), shape ``(len(words), dim)`` float32.

@@ -431,6 +431,10 @@ def test_fasttext_package_bit_for_bit(trained, kind):
     # fastText sums the rows in float32 in the same order and scales by (float)(1.0/n)
     expected = np.stack([reference.get_word_vector(w) for w in words])
     np.testing.assert_array_equal(model.vectors_for(words), expected)
+    # one word goes straight to C (model[word]); a batch on one thread or split in ranges
+    np.testing.assert_array_equal(np.stack([model[w] for w in words]), expected)
+    np.testing.assert_array_equal(model.vectors_for(words * 300, threads=1)[-len(words):], expected)
+    np.testing.assert_array_equal(model.vectors_for(words * 300, threads=3)[-len(words):], expected)
     subwords, rows = reference.get_subwords("alphas")
     got = model.ngrams("alphas")
     assert [r for _, r in got] == [int(r) for r in rows]
