@@ -7,6 +7,7 @@ never means editing this file.
 Environment variables:
   EMBLOAD_DEBUG=1    turn bounds/wraparound/initialisation checks back on, -O0 -g
   EMBLOAD_OPENMP=0   build without OpenMP even when the compiler has it
+  EMBLOAD_JOBS=N     compile with N parallel jobs (default: one per core)
   EMBLOAD_ONLY=a,b   build only these modules (e.g. ``_parse,_layer``) - for development
 """
 import glob
@@ -20,8 +21,12 @@ import tempfile
 import numpy as np
 from Cython.Build import cythonize
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
 
 DEBUG = os.environ.get("EMBLOAD_DEBUG", "0") == "1"
+# Parallel jobs for cythonize and the C compiler (EMBLOAD_JOBS overrides; 1 = serial).
+JOBS = int(os.environ.get("EMBLOAD_JOBS", "0")) or (
+    len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 
 COMPILER_DIRECTIVES = {
     "language_level": 3,
@@ -79,7 +84,17 @@ def extensions():
                 extra_link_args=link_omp,
             )
         )
-    return cythonize(modules, compiler_directives=COMPILER_DIRECTIVES, quiet=True)
+    return cythonize(modules, compiler_directives=COMPILER_DIRECTIVES, quiet=True, nthreads=JOBS)
 
 
-setup(ext_modules=extensions())
+class build_ext_parallel(build_ext):
+    """Compile the extension modules in parallel (one per core) unless told otherwise:
+    the C files are large (nine modules), and pip's builds otherwise use one core."""
+
+    def finalize_options(self):
+        super().finalize_options()
+        if self.parallel is None:
+            self.parallel = JOBS
+
+
+setup(ext_modules=extensions(), cmdclass={"build_ext": build_ext_parallel})
