@@ -320,10 +320,28 @@ def _as_query_vector(vectors, vector):
     return vector.astype(cdt, copy=False)
 
 
-def _mean_query(vectors, positive, negative, lookup=None):
+def _word_units(vectors, words, oov=None):
+    """The unit vectors of ``words`` (a zero vector stays zero) in the compute dtype, and the
+    row of each (-1 for a word outside ``vectors``, whose vector ``oov(word)`` gives, as a
+    fastText model's subword vector; without ``oov`` such a word raises KeyError)."""
+    rows = np.asarray([vectors.index(w) if oov is None or w in vectors else -1 for w in words],
+                      dtype=np.int64)
+    known = rows >= 0
+    cdt = _compute_dtype(vectors.vectors)
+    if known.all():
+        return _unit_rows(vectors, rows), rows
+    units = np.empty((len(words), vectors.dim), dtype=cdt)
+    if known.any():
+        units[known] = _unit_rows(vectors, rows[known])
+    for i in np.flatnonzero(~known):
+        units[i] = _unit(np.asarray(oov(words[i]), dtype=cdt))
+    return units, rows
+
+
+def _mean_query(vectors, positive, negative, oov=None):
     """gensim's query: the weighted mean of the terms' unit vectors (raw vectors as given),
-    itself made a unit vector; and the rows of the word terms (excluded from answers)."""
-    lookup = vectors.index if lookup is None else lookup
+    itself made a unit vector; and the rows of the word terms in ``vectors`` (excluded
+    from answers; a word given a vector by ``oov`` is not, as in gensim)."""
     terms = ([_key_and_weight(item, 1.0) for item in _as_list(positive)]
              + [_key_and_weight(item, -1.0) for item in _as_list(negative)])
     if not terms:
@@ -337,16 +355,18 @@ def _mean_query(vectors, positive, negative, lookup=None):
         if isinstance(key, np.ndarray):
             mean += w * _as_query_vector(vectors, key)
         else:
-            row = lookup(key)
-            rows.append(row)
-            mean += w * _unit_rows(vectors, [row])[0]
+            unit, row = _word_units(vectors, [key], oov)
+            if row[0] >= 0:
+                rows.append(int(row[0]))
+            mean += w * unit[0]
         total += abs(float(w))
     if total > 0:
         mean = (mean / total).astype(cdt, copy=False)
     return _unit(mean), rows
 
 
-def most_similar(vectors, positive=None, negative=None, topn=10, restrict_vocab=None, *, threads=None):
+def most_similar(vectors, positive=None, negative=None, topn=10, restrict_vocab=None, *, threads=None,
+                 oov=None):
     """The ``topn`` words nearest (by cosine) to the mean of the positive terms minus the negative.
 
     As gensim's ``KeyedVectors.most_similar``: each term is a word, a vector, or a
@@ -356,12 +376,15 @@ def most_similar(vectors, positive=None, negative=None, topn=10, restrict_vocab=
     answers. ``restrict_vocab=N`` searches the first N rows only.
 
     Returns a list of ``(word, cosine)``, best first; ``topn=None`` returns the cosine of
-    every (searched) row as an array. An unknown word raises ``KeyError``.
+    every (searched) row as an array. An unknown word raises ``KeyError``, unless ``oov``
+    (a callable, ``word -> vector``; a fastText model passes its subword vectors) gives it
+    a vector: its unit vector enters the mean, and it is not excluded from the answers
+    (gensim's ``FastTextKeyedVectors``). Every function here takes ``oov`` likewise.
     """
     if topn is not None and _check_topn(topn) < 1:
         return []
     _check_table(vectors)
-    query, rows = _mean_query(vectors, positive, negative)
+    query, rows = _mean_query(vectors, positive, negative, oov)
     stop = _restrict(vectors, restrict_vocab)
     if topn is None:
         return _scan_all(vectors, query, stop)
@@ -377,7 +400,7 @@ def similar_by_vector(vectors, vector, topn=10, restrict_vocab=None, *, threads=
 
 
 def most_similar_cosmul(vectors, positive=None, negative=None, topn=10, restrict_vocab=None,
-                        *, threads=None):
+                        *, threads=None, oov=None):
     """Levy and Goldberg's 3CosMul: the words maximising
     ``prod((1 + cos(w, p)) / 2 for p in positive) / (prod((1 + cos(w, n)) / 2 for n in negative) + 1e-6)``.
 
@@ -399,9 +422,10 @@ def most_similar_cosmul(vectors, positive=None, negative=None, topn=10, restrict
         if isinstance(key, np.ndarray):
             terms.append(_as_query_vector(vectors, key))
         elif isinstance(key, str):
-            row = vectors.index(key)
-            exclude.append(row)
-            terms.append(_unit_rows(vectors, [row])[0])
+            unit, row = _word_units(vectors, [key], oov)
+            if row[0] >= 0:
+                exclude.append(int(row[0]))
+            terms.append(unit[0])
         else:
             raise TypeError(f"a 3CosMul term is a word (str) or a vector (ndarray), not {key!r}")
     terms = np.ascontiguousarray(terms, dtype=cdt)
@@ -433,32 +457,33 @@ def most_similar_cosmul(vectors, positive=None, negative=None, topn=10, restrict
     return _answers(vectors, rows[0], scores[0])
 
 
-def similarity(vectors, w1, w2):
+def similarity(vectors, w1, w2, *, oov=None):
     """Cosine similarity of two words (gensim's ``similarity``)."""
     _check_table(vectors)
-    a, b = _unit_rows(vectors, [vectors.index(w1), vectors.index(w2)])
+    (a, b), _ = _word_units(vectors, [w1, w2], oov)
     return float(np.dot(a, b))
 
 
-def doesnt_match(vectors, words):
+def doesnt_match(vectors, words, *, oov=None):
     """The word of ``words`` furthest from the mean of their unit vectors (gensim's
     ``doesnt_match``). Unknown words are left out with a warning; ties go to the word that
     sorts first."""
     _check_table(vectors)
     words = _as_list(words)
-    used = [w for w in words if w in vectors]
+    used = words if oov is not None else [w for w in words if w in vectors]
     if len(used) != len(words):
         warnings.warn(f"vectors for words {sorted(set(words) - set(used))} are not present, "
                       f"ignoring these words", stacklevel=2)
     if not used:
         raise ValueError("cannot select a word from an empty list")
-    units = _unit_rows(vectors, [vectors.index(w) for w in used])
+    units, _ = _word_units(vectors, used, oov)
     mean = _unit((units.sum(axis=0) / len(used)).astype(units.dtype, copy=False))
     cosines = units @ mean
     return min(zip(cosines.tolist(), used))[1]
 
 
-def most_similar_batch(vectors, queries, topn=10, restrict_vocab=None, *, threads=None, progress=None):
+def most_similar_batch(vectors, queries, topn=10, restrict_vocab=None, *, threads=None, progress=None,
+                       oov=None):
     """``most_similar`` for many queries in one pass over the table.
 
     Each query is a word (its unit vector; the word itself is not an answer) or a vector.
@@ -477,7 +502,8 @@ def most_similar_batch(vectors, queries, topn=10, restrict_vocab=None, *, thread
     exclude = np.full((len(queries), 1), -1, dtype=np.int64)
     for i, item in enumerate(queries):
         # the query most_similar(positive=[item]) makes, to the bit
-        q[i], rows = _mean_query(vectors, [item] if isinstance(item, str) else [np.asarray(item)], None)
+        q[i], rows = _mean_query(vectors, [item] if isinstance(item, str) else [np.asarray(item)], None,
+                                 oov)
         if rows:
             exclude[i, 0] = rows[0]
     stop = _restrict(vectors, restrict_vocab)
