@@ -407,6 +407,11 @@ def test_same_answers_for_any_thread_count(sample, small_tiles, monkeypatch):
     first = answers(1)
     for threads in (2, 3):
         assert answers(threads) == first
+    # selecting from a tile beside BLAS scoring the next one, or after it, on 1 or 2 threads
+    for overlap, select_threads in ((False, 1), (True, 2)):
+        monkeypatch.setattr(sim, "OVERLAP_SELECTION", overlap)
+        monkeypatch.setattr(sim, "SELECT_THREADS", select_threads)
+        assert answers(2) == first
 
 
 # --- evaluations against gensim -----------------------------------------------------------
