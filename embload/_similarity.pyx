@@ -249,10 +249,11 @@ cdef void scan_part(const void* table, int kind, Py_ssize_t lo, Py_ssize_t hi, P
             else:
                 r = t0
                 if floating is float and kind == KIND_F32:
-                    # 8 rows at a time: eight independent multiply-add chains
+                    # 8 rows at a time: eight independent multiply-add chains. No software
+                    # prefetch: the rows are read in order, which the hardware prefetcher
+                    # follows; a prefetch per cache line doubled the loads issued (measured,
+                    # 300,000 x 300, one thread: median 95 ms with it, 50 ms without)
                     while r + 8 <= t1:
-                        if r + PREFETCH_ROWS + 8 <= hi:
-                            el_prefetch_read(base + (r + PREFETCH_ROWS) * row_bytes, 8 * row_bytes)
                         for i in range(8):
                             fptr[i] = <const float*>(base + (r + i) * row_bytes)
                         el_dot_1x8_f32(fptr, <const float*>(queries + qb * dim), dim, out16)
