@@ -8,19 +8,21 @@ The semantics are gensim's ``KeyedVectors`` (``most_similar``, ``most_similar_co
   ``Vectors`` object; the matrix is never normalised into a copy. A score is
   ``dot(row, query) / norm(row)``, as gensim computes it.
 * A query (up to 15 of them) is one pass of a compiled scan over the table
-  (:mod:`embload._similarity`, dot products in ``src/simdot.h``): one part of the rows per
-  thread, a bounded heap per query and part, rows prefetched, a float16 row widened as it
-  is read (AVX-512, AVX2 or portable C as the CPU allows). Nothing the size of the table,
+  (:mod:`embload._similarity`, dot products in ``src/simdot.h``): parts of the rows taken
+  by the threads as they come free, a bounded heap per query and part, a float16 row
+  widened as it is read (AVX-512, AVX2 or portable C as the CPU allows), a row rejected
+  by one multiply and compare against the worst score kept before any division. Nothing the size of the table,
   not even its scores, is allocated. Every sum is in a fixed order: a score is the same
   bits whatever the thread count or the dtype of the table.
 * A larger batch is scored a tile of rows at a time by NumPy's BLAS (one matrix product of
   all the queries with the tile, GIL released), then selected from by the same compiled
-  heaps; a float16 tile is first converted into one reused float32 buffer. Measured
+  heaps, on a thread of their own while BLAS scores the next tile; a float16 tile is
+  first converted into one reused float32 buffer. Measured
   faster than the compiled scan's 4 x 4 blocks (see BLAS_MIN_QUERIES). The tiles have the
   same shape for every dtype, so a float16 table still gives the float32 table's bits;
   BLAS sums in its own order, so a batch's scores may differ from one query's in the last
   bit (the same words, unless two scores tie to that bit).
-* Extra memory: the heaps, a scores tile of at most SCORE_TILE_BYTES and a float16 tile of
+* Extra memory: the heaps, two scores tiles of at most SCORE_TILE_BYTES and a float16 tile of
   at most CONVERT_TILE_BYTES, far under MAX_EXTRA_BYTES whatever the table's size.
 * Values are float32 (float64 for a float64 table) whatever the stored dtype, so a float16
   table gives the answers of the float32 table holding the same values.
@@ -63,8 +65,9 @@ logger = logging.getLogger(__name__)
 
 # Extra memory: the compiled scan keeps only a heap of topn entries per query and part (for
 # QUERY_CHUNK queries at a time); the NumPy/BLAS paths work on tiles of at most
-# SCORE_TILE_BYTES of scores and CONVERT_TILE_BYTES of float16 rows widened. Far below
-# the promise of MAX_EXTRA_BYTES, whatever the table's size.
+# SCORE_TILE_BYTES of scores (two of them while one is selected from) and
+# CONVERT_TILE_BYTES of float16 rows widened. Far below the promise of MAX_EXTRA_BYTES,
+# whatever the table's size.
 MAX_EXTRA_BYTES = 256 << 20
 CONVERT_TILE_BYTES = 32 << 20
 MIN_TILE_ROWS = 256
@@ -92,12 +95,6 @@ OVERLAP_SELECTION = True
 PARTS_PER_THREAD = 4
 MIN_PART_ROWS = 2048
 LONE_PARTS_PER_THREAD = 8
-# Threads of a scan for fewer than 4 queries when the caller leaves ``threads`` to the
-# default (an explicit ``threads=n`` is obeyed). Such a scan does a few multiply-adds per
-# byte read and is bound by memory bandwidth, which one core fills here: measured on the
-# 2 shared cores, one query over 300,000 x 300 float32, 25 turns each, median wall / CPU
-# time: 1 thread 50 / 25 ms, 2 threads 65 / 32 ms, gensim (OpenBLAS gemv) 65 / 33 ms.
-LONE_QUERY_THREADS = 1
 # Analogy questions answered per pass over the table.
 ANALOGY_BATCH = 1024
 # gensim's guard against dividing by zero in 3CosMul (Levy & Goldberg's epsilon).
@@ -224,8 +221,6 @@ def _scan_top(vectors, queries, k, exclude, stop, threads, progress=False, desc=
         return out_rows, out_scores
     norms = row_norms(vectors, threads=threads)
     nthreads = resolve_threads(threads)
-    if threads is None and nq < 4:
-        nthreads = min(nthreads, LONE_QUERY_THREADS)
     if nq < BLAS_MIN_QUERIES:
         _scan_compiled(matrix, queries, norms, k, exclude, stop, nthreads, out_rows, out_scores)
         return out_rows, out_scores
