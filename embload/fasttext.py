@@ -15,6 +15,10 @@ Every other path reads models through this module: ``embload.load("model.bin")``
 ``model.to_vectors()``, and ``load_aligned("model.bin", word_index, oov="subwords")``
 computes the rows of words the dictionary lacks from their subwords
 (:func:`embload.load_aligned` on a model, which uses :func:`open_model`). The file's bytes are read by :mod:`embload._fasttext`.
+
+The similarity queries (``model.most_similar(...)`` and the others) are convenience
+methods over the dictionary's words: their import of :mod:`embload.similarity`, a
+higher stage, happens inside the methods (as the import of embload.align does).
 """
 
 import mmap as _mmap
