@@ -30,7 +30,8 @@ cdef void heap_offer(floating* scores, int64_t* rows, Py_ssize_t k,
 # The scan in C: rows [lo, hi) of `table` (float16 read as uint16 and widened in
 # src/simdot.h, float32 or float64; `kind` 0, 1, 2) against `nq` queries, scored
 # dot(row, query) / norms[row] (0 for a zero norm), each sum in the fixed order of
-# src/simdot.h whatever the blocking (4 queries x 4 rows at a time for float). Query q's
+# src/simdot.h whatever the blocking (4 queries x 4 rows at a time for float; a lone float32
+# query 8 rows at a time). Query q's
 # heap for part p is at hs/hr + (q * parts + p) * k; rows in ex[q * nex : (q + 1) * nex]
 # are skipped. Rows go in tiles of tile_rows, which stay in cache while every query passes.
 cdef void scan_part(const void* table, int kind, Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t dim,

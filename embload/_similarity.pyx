@@ -17,6 +17,7 @@ cdef extern from "simdot.h" nogil:
                     float* out)
     void el_widen_f16(float* dst, const uint16_t* src, Py_ssize_t count)
     void el_dot_1x4(const void* const* rows, int half, const float* q, Py_ssize_t n, float* out)
+    void el_dot_1x8_f32(const float* const* rows, const float* q, Py_ssize_t n, float* out)
     int el_simd_init()
     int el_simd_level
 
@@ -97,18 +98,32 @@ cdef inline bint excluded(const int64_t* ex, Py_ssize_t nex, int64_t row) noexce
     return False
 
 
+cdef inline void offer(floating n, floating* hs, int64_t* hr, Py_ssize_t k,
+                       const int64_t* ex, Py_ssize_t nex, floating s, int64_t r) noexcept nogil:
+    # Offer row r, of dot product s with the query and norm n, scored s / n.
+    cdef floating bound = hs[0] * n
+    # Most rows score below the worst kept one: reject them without the division, with a
+    # margin far above the rounding of s / n vs s, worst * n. (A NaN bound rejects nothing.)
+    if s < bound - (bound if bound >= 0 else -bound) * <floating>1e-5 - <floating>1e-30:
+        return
+    # a zero vector is its own unit vector (gensim's unitvec): cosine 0; a NaN norm keeps
+    # its NaN score, which never enters a heap
+    s = s / n if n != 0 else 0
+    if worse(hs[0], hr[0], s, r) and not excluded(ex, nex, r):
+        heap_offer(hs, hr, k, s, r)
+
+
 cdef void offer_range(const floating* scores, const floating* norms, Py_ssize_t lo,
                       Py_ssize_t hi, int64_t row0, floating* hs, int64_t* hr, Py_ssize_t k,
                       const int64_t* ex, Py_ssize_t nex) noexcept nogil:
     cdef Py_ssize_t r
     cdef floating s, n
+    if norms != NULL:
+        for r in range(lo, hi):
+            offer(norms[r], hs, hr, k, ex, nex, scores[r], row0 + r)
+        return
     for r in range(lo, hi):
         s = scores[r]
-        if norms != NULL:
-            n = norms[r]
-            # a zero vector is its own unit vector (gensim's unitvec): cosine 0; a NaN norm
-            # (a row with NaN or inf) keeps its NaN score, which never enters a heap
-            s = s / n if n != 0 else 0
         # cheap test first; exclusions (a query's own words) are checked only for
         # the few rows that would enter the heap
         if worse(hs[0], hr[0], s, row0 + r) and not excluded(ex, nex, row0 + r):
@@ -177,21 +192,6 @@ cdef inline floating row_dot(const void* table, int kind, Py_ssize_t r, Py_ssize
         return el_dot_f32(<const float*>table + r * dim, q, dim)
 
 
-cdef inline void offer(const floating* norms, floating* hs, int64_t* hr, Py_ssize_t k,
-                       const int64_t* ex, Py_ssize_t nex, floating s, int64_t r) noexcept nogil:
-    cdef floating n = norms[r]
-    cdef floating bound = hs[0] * n
-    # Most rows score below the worst kept one: reject them without the division, with a
-    # margin far above the rounding of s / n vs s, worst * n. (A NaN bound rejects nothing.)
-    if s < bound - (bound if bound >= 0 else -bound) * <floating>1e-5 - <floating>1e-30:
-        return
-    # a zero vector is its own unit vector (gensim's unitvec): cosine 0; a NaN norm keeps
-    # its NaN score, which never enters a heap
-    s = s / n if n != 0 else 0
-    if worse(hs[0], hr[0], s, r) and not excluded(ex, nex, r):
-        heap_offer(hs, hr, k, s, r)
-
-
 cdef void scan_part(const void* table, int kind, Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t dim,
                     const floating* queries, Py_ssize_t nq, const floating* norms, floating* hs,
                     int64_t* hr, Py_ssize_t p, Py_ssize_t parts, Py_ssize_t k, const int64_t* ex,
@@ -200,6 +200,7 @@ cdef void scan_part(const void* table, int kind, Py_ssize_t lo, Py_ssize_t hi, P
     cdef float out16[16]
     cdef const void* rptr[4]
     cdef const float* qptr[4]
+    cdef const float* fptr[8]
     cdef size_t row_bytes = <size_t>dim * (2 if kind == KIND_F16 else sizeof(floating))
     cdef const char* base = <const char*>table
     cdef Py_ssize_t heap_step = parts * k   # from query q's heap of part p to query q + 1's
@@ -236,17 +237,29 @@ cdef void scan_part(const void* table, int kind, Py_ssize_t lo, Py_ssize_t hi, P
                     el_dot_4x4(rptr, 0 if widened != NULL else kind == KIND_F16, qptr, dim, out16)
                     for i in range(4):
                         for j in range(4):
-                            offer(norms, qhs + i * heap_step, qhr + i * heap_step, k,
+                            offer(norms[r + j], qhs + i * heap_step, qhr + i * heap_step, k,
                                   ex + (qb + i) * nex, nex, out16[4 * i + j], r + j)
                     r += 4
                 while r < t1:
                     for i in range(4):
-                        offer(norms, qhs + i * heap_step, qhr + i * heap_step, k, ex + (qb + i) * nex,
+                        offer(norms[r], qhs + i * heap_step, qhr + i * heap_step, k, ex + (qb + i) * nex,
                               nex, row_dot(table, kind, r, dim, queries + (qb + i) * dim), r)
                     r += 1
                 step = 4
             else:
                 r = t0
+                if floating is float and kind == KIND_F32:
+                    # 8 rows at a time: eight independent multiply-add chains. No software
+                    # prefetch: the rows are read in order, which the hardware prefetcher
+                    # follows; a prefetch per cache line doubled the loads issued (measured,
+                    # 300,000 x 300, one thread: median 95 ms with it, 50 ms without)
+                    while r + 8 <= t1:
+                        for i in range(8):
+                            fptr[i] = <const float*>(base + (r + i) * row_bytes)
+                        el_dot_1x8_f32(fptr, <const float*>(queries + qb * dim), dim, out16)
+                        for i in range(8):
+                            offer(norms[r + i], qhs, qhr, k, ex + qb * nex, nex, out16[i], r + i)
+                        r += 8
                 if floating is float:
                     # 4 rows at a time: more loads in flight for a query that waits on memory
                     while r + 4 <= t1:
@@ -256,12 +269,12 @@ cdef void scan_part(const void* table, int kind, Py_ssize_t lo, Py_ssize_t hi, P
                             rptr[i] = base + (r + i) * row_bytes
                         el_dot_1x4(rptr, kind == KIND_F16, <const float*>(queries + qb * dim), dim, out16)
                         for i in range(4):
-                            offer(norms, qhs, qhr, k, ex + qb * nex, nex, out16[i], r + i)
+                            offer(norms[r + i], qhs, qhr, k, ex + qb * nex, nex, out16[i], r + i)
                         r += 4
                 while r < t1:
                     if r + PREFETCH_ROWS < hi:
                         el_prefetch_read(base + (r + PREFETCH_ROWS) * row_bytes, row_bytes)
-                    offer(norms, qhs, qhr, k, ex + qb * nex, nex,
+                    offer(norms[r], qhs, qhr, k, ex + qb * nex, nex,
                           row_dot(table, kind, r, dim, queries + qb * dim), r)
                     r += 1
                 step = 1

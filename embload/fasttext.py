@@ -15,6 +15,10 @@ Every other path reads models through this module: ``embload.load("model.bin")``
 ``model.to_vectors()``, and ``load_aligned("model.bin", word_index, oov="subwords")``
 computes the rows of words the dictionary lacks from their subwords
 (:func:`embload.load_aligned` on a model, which uses :func:`open_model`). The file's bytes are read by :mod:`embload._fasttext`.
+
+The similarity queries (``model.most_similar(...)`` and the others) are convenience
+methods over the dictionary's words: their import of :mod:`embload.similarity`, a
+higher stage, happens inside the methods (as the import of embload.align does).
 """
 
 import mmap as _mmap
@@ -337,6 +341,67 @@ class FastTextModel:
             listed, out = drop_duplicates(words.tolist(), out, None, self.path)
             words = WordList.from_words(listed)
         return Vectors(words, out, key_to_index=WordIndex(words), path=self.path, format="fasttext-bin")
+
+    # --- similarity queries over the dictionary's words (embload.similarity) ------------
+    # The answers are dictionary words, scored against their full vectors (to_vectors: a
+    # word's row and n-gram rows averaged, made once per model and kept with its norms).
+    # A query word outside the dictionary takes its subword vector, as gensim's
+    # FastTextKeyedVectors does (there ``word in kv`` is true for any word when the model
+    # has n-gram buckets); it is not excluded from the answers, since it is none of them.
+    # A model without buckets raises KeyError for such a word. A word with no n-gram at
+    # all has the zero vector: cosine 0 with everything.
+    def _word_table(self):
+        """(Vectors of the dictionary's words, the subword vector of any other word or None)."""
+        table = getattr(self, "_similarity_table", None)
+        if table is None:
+            table = self._similarity_table = self.to_vectors(progress=False)
+        oov = None
+        if self.args.bucket > 0:
+            def oov(word):
+                return self.vectors_for([word], threads=1)[0]
+        return table, oov
+
+    def most_similar(self, positive=None, negative=None, topn=10, restrict_vocab=None, **kwargs):
+        """Nearest dictionary words; see :func:`embload.similarity.most_similar`."""
+        from .similarity import most_similar
+
+        table, oov = self._word_table()
+        return most_similar(table, positive, negative, topn, restrict_vocab, oov=oov, **kwargs)
+
+    def most_similar_cosmul(self, positive=None, negative=None, topn=10, restrict_vocab=None, **kwargs):
+        """3CosMul nearest dictionary words; see :func:`embload.similarity.most_similar_cosmul`."""
+        from .similarity import most_similar_cosmul
+
+        table, oov = self._word_table()
+        return most_similar_cosmul(table, positive, negative, topn, restrict_vocab, oov=oov, **kwargs)
+
+    def similar_by_vector(self, vector, topn=10, restrict_vocab=None, **kwargs):
+        """Dictionary words nearest to ``vector``; see :func:`embload.similarity.similar_by_vector`."""
+        from .similarity import similar_by_vector
+
+        return similar_by_vector(self._word_table()[0], vector, topn, restrict_vocab, **kwargs)
+
+    def most_similar_batch(self, queries, topn=10, restrict_vocab=None, **kwargs):
+        """``most_similar`` for many words or vectors in one pass; see
+        :func:`embload.similarity.most_similar_batch`."""
+        from .similarity import most_similar_batch
+
+        table, oov = self._word_table()
+        return most_similar_batch(table, queries, topn, restrict_vocab, oov=oov, **kwargs)
+
+    def similarity(self, w1, w2):
+        """Cosine similarity of two words (any words: subword vectors outside the dictionary)."""
+        from .similarity import similarity
+
+        table, oov = self._word_table()
+        return similarity(table, w1, w2, oov=oov)
+
+    def doesnt_match(self, words):
+        """The word furthest from the others' mean; see :func:`embload.similarity.doesnt_match`."""
+        from .similarity import doesnt_match
+
+        table, oov = self._word_table()
+        return doesnt_match(table, words, oov=oov)
 
     def describe(self):
         """What ``embload info`` shows about the model: args, counts, quantization, pruning."""

@@ -8,19 +8,21 @@ The semantics are gensim's ``KeyedVectors`` (``most_similar``, ``most_similar_co
   ``Vectors`` object; the matrix is never normalised into a copy. A score is
   ``dot(row, query) / norm(row)``, as gensim computes it.
 * A query (up to 15 of them) is one pass of a compiled scan over the table
-  (:mod:`embload._similarity`, dot products in ``src/simdot.h``): one part of the rows per
-  thread, a bounded heap per query and part, rows prefetched, a float16 row widened as it
-  is read (AVX-512, AVX2 or portable C as the CPU allows). Nothing the size of the table,
+  (:mod:`embload._similarity`, dot products in ``src/simdot.h``): parts of the rows taken
+  by the threads as they come free, a bounded heap per query and part, a float16 row
+  widened as it is read (AVX-512, AVX2 or portable C as the CPU allows), a row rejected
+  by one multiply and compare against the worst score kept before any division. Nothing the size of the table,
   not even its scores, is allocated. Every sum is in a fixed order: a score is the same
   bits whatever the thread count or the dtype of the table.
 * A larger batch is scored a tile of rows at a time by NumPy's BLAS (one matrix product of
   all the queries with the tile, GIL released), then selected from by the same compiled
-  heaps; a float16 tile is first converted into one reused float32 buffer. Measured
+  heaps, on a thread of their own while BLAS scores the next tile; a float16 tile is
+  first converted into one reused float32 buffer. Measured
   faster than the compiled scan's 4 x 4 blocks (see BLAS_MIN_QUERIES). The tiles have the
   same shape for every dtype, so a float16 table still gives the float32 table's bits;
   BLAS sums in its own order, so a batch's scores may differ from one query's in the last
   bit (the same words, unless two scores tie to that bit).
-* Extra memory: the heaps, a scores tile of at most SCORE_TILE_BYTES and a float16 tile of
+* Extra memory: the heaps, two scores tiles of at most SCORE_TILE_BYTES and a float16 tile of
   at most CONVERT_TILE_BYTES, far under MAX_EXTRA_BYTES whatever the table's size.
 * Values are float32 (float64 for a float64 table) whatever the stored dtype, so a float16
   table gives the answers of the float32 table holding the same values.
@@ -42,6 +44,7 @@ and ``simlex999.txt`` (word pairs with human similarity scores).
 """
 
 import collections
+import concurrent.futures
 import logging
 import math
 import warnings
@@ -62,8 +65,9 @@ logger = logging.getLogger(__name__)
 
 # Extra memory: the compiled scan keeps only a heap of topn entries per query and part (for
 # QUERY_CHUNK queries at a time); the NumPy/BLAS paths work on tiles of at most
-# SCORE_TILE_BYTES of scores and CONVERT_TILE_BYTES of float16 rows widened. Far below
-# the promise of MAX_EXTRA_BYTES, whatever the table's size.
+# SCORE_TILE_BYTES of scores (two of them while one is selected from) and
+# CONVERT_TILE_BYTES of float16 rows widened. Far below the promise of MAX_EXTRA_BYTES,
+# whatever the table's size.
 MAX_EXTRA_BYTES = 256 << 20
 CONVERT_TILE_BYTES = 32 << 20
 MIN_TILE_ROWS = 256
@@ -80,11 +84,17 @@ SCAN_TILE_ROWS = 0
 BLAS_MIN_QUERIES = 16
 # A BLAS tile's scores (queries x rows) take at most this much.
 SCORE_TILE_BYTES = 32 << 20
-# Tiles with fewer scores than this are selected from on one thread (see _scan_top).
-PARALLEL_MIN_SCORES = 1 << 20
+# Threads selecting from one tile of scores, and whether that runs beside BLAS scoring the
+# next tile (see _scan_top). Measured on 2 busy cores, 1000 queries x 300,000 x 300: the
+# products alone 2.4-2.6 s; selecting on 2 threads after each product 0.9 s more (its
+# threads fight BLAS's still-spinning ones), on 1 thread 0.5 s; beside the next product,
+# CPU time 2.2-2.5 s for the whole batch against 2.5-3.0 s after each product.
+SELECT_THREADS = 1
+OVERLAP_SELECTION = True
 # The rows of a scan are cut into this many parts per thread (at least MIN_PART_ROWS each).
 PARTS_PER_THREAD = 4
 MIN_PART_ROWS = 2048
+LONE_PARTS_PER_THREAD = 8
 # Analogy questions answered per pass over the table.
 ANALOGY_BATCH = 1024
 # gensim's guard against dividing by zero in 3CosMul (Levy & Goldberg's epsilon).
@@ -215,6 +225,10 @@ def _scan_top(vectors, queries, k, exclude, stop, threads, progress=False, desc=
         _scan_compiled(matrix, queries, norms, k, exclude, stop, nthreads, out_rows, out_scores)
         return out_rows, out_scores
     bar = make_progress(progress, total=nq, desc=desc, unit="queries")
+    # The selection from tile t runs on a thread of its own while BLAS scores tile t + 1
+    # (both release the GIL): two score buffers, one tile selected at a time, in order, so
+    # the heaps see the tiles in the same order as without the overlap.
+    selector = concurrent.futures.ThreadPoolExecutor(1) if OVERLAP_SELECTION else None
     try:
         for q0 in range(0, nq, QUERY_CHUNK):
             chunk = queries[q0:q0 + QUERY_CHUNK]
@@ -223,19 +237,28 @@ def _scan_top(vectors, queries, k, exclude, stop, threads, progress=False, desc=
             heap_scores, heap_rows = _similarity.new_heaps(nqc, 1, k, cdt)
             tile_rows = max(MIN_TILE_ROWS, min(SCORE_TILE_BYTES // (nqc * cdt.itemsize),
                                                _convert_rows(matrix)))
-            scores_buffer = np.empty(nqc * min(tile_rows, stop), dtype=cdt)
-            for start, tile in _tiles(matrix, tile_rows, stop):
-                scores = scores_buffer[: nqc * len(tile)].reshape(nqc, len(tile))
+            buffers = [np.empty(nqc * min(tile_rows, stop), dtype=cdt)
+                       for _ in range(2 if selector is not None else 1)]
+            pending = None
+            for t, (start, tile) in enumerate(_tiles(matrix, tile_rows, stop)):
+                scores = buffers[t % len(buffers)][: nqc * len(tile)].reshape(nqc, len(tile))
                 np.dot(chunk, tile.T, out=scores)
-                # threads woken between two BLAS calls fight BLAS's still-spinning threads
-                # for the cores (measured 8x slower on 2 busy cores): only for large tiles
-                select_threads = min(nthreads, nqc) if scores.size >= PARALLEL_MIN_SCORES else 1
-                _similarity.topk_update(scores, norms[start:start + len(tile)], start, heap_scores,
-                                        heap_rows, exclude[q0:q0 + nqc], select_threads)
+                if pending is not None:
+                    pending.result()
+                args = (scores, norms[start:start + len(tile)], start, heap_scores, heap_rows,
+                        exclude[q0:q0 + nqc], SELECT_THREADS)
+                if selector is None:
+                    _similarity.topk_update(*args)
+                else:
+                    pending = selector.submit(_similarity.topk_update, *args)
+            if pending is not None:
+                pending.result()
             out_rows[q0:q0 + nqc], out_scores[q0:q0 + nqc] = _merge_heaps(heap_scores, heap_rows, k)
             bar.update(nqc)
     finally:
         bar.close()
+        if selector is not None:
+            selector.shutdown()
     return out_rows, out_scores
 
 
@@ -244,10 +267,10 @@ def _scan_compiled(matrix, queries, norms, k, exclude, stop, nthreads, out_rows,
     cdt = queries.dtype
     for q0 in range(0, len(queries), QUERY_CHUNK):
         chunk = queries[q0:q0 + QUERY_CHUNK]
-        # one heap per query and part of the rows; for a batch a few parts per thread
-        # (taken as threads come free), none smaller than a few tiles; a lone query,
-        # bound by memory, streams best as one part per thread (measured)
-        per_thread = PARTS_PER_THREAD if len(chunk) >= 4 else 1
+        # one heap per query and part of the rows, a few parts per thread (taken as
+        # threads come free, so a thread that lost its core on a busy machine holds up
+        # less), none smaller than a few tiles
+        per_thread = PARTS_PER_THREAD if len(chunk) >= 4 else LONE_PARTS_PER_THREAD
         parts = max(1, min(per_thread * nthreads, stop // MIN_PART_ROWS))
         heap_scores, heap_rows = _similarity.new_heaps(len(chunk), parts, k, cdt)
         _similarity.scan(matrix, chunk, norms, stop, heap_scores, heap_rows,
@@ -261,11 +284,8 @@ def _merge_heaps(heap_scores, heap_rows, k):
     nq = heap_scores.shape[0]
     scores = heap_scores.reshape(nq, -1)
     rows = heap_rows.reshape(nq, -1)
-    # sort by row, then stably by descending score: ties keep the lower row first
-    by_row = np.argsort(rows, axis=1, kind="stable")
-    scores = np.take_along_axis(scores, by_row, axis=1)
-    rows = np.take_along_axis(rows, by_row, axis=1)
-    order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    # by descending score, ties by ascending row (lexsort: the last key is the primary one)
+    order = np.lexsort((rows, -scores), axis=-1)[:, :k]
     rows = np.take_along_axis(rows, order, axis=1)
     scores = np.take_along_axis(scores, order, axis=1)
     empty = rows == np.iinfo(np.int64).max
@@ -320,10 +340,28 @@ def _as_query_vector(vectors, vector):
     return vector.astype(cdt, copy=False)
 
 
-def _mean_query(vectors, positive, negative, lookup=None):
+def _word_units(vectors, words, oov=None):
+    """The unit vectors of ``words`` (a zero vector stays zero) in the compute dtype, and the
+    row of each (-1 for a word outside ``vectors``, whose vector ``oov(word)`` gives, as a
+    fastText model's subword vector; without ``oov`` such a word raises KeyError)."""
+    rows = np.asarray([vectors.index(w) if oov is None or w in vectors else -1 for w in words],
+                      dtype=np.int64)
+    known = rows >= 0
+    cdt = _compute_dtype(vectors.vectors)
+    if known.all():
+        return _unit_rows(vectors, rows), rows
+    units = np.empty((len(words), vectors.dim), dtype=cdt)
+    if known.any():
+        units[known] = _unit_rows(vectors, rows[known])
+    for i in np.flatnonzero(~known):
+        units[i] = _unit(np.asarray(oov(words[i]), dtype=cdt))
+    return units, rows
+
+
+def _mean_query(vectors, positive, negative, oov=None):
     """gensim's query: the weighted mean of the terms' unit vectors (raw vectors as given),
-    itself made a unit vector; and the rows of the word terms (excluded from answers)."""
-    lookup = vectors.index if lookup is None else lookup
+    itself made a unit vector; and the rows of the word terms in ``vectors`` (excluded
+    from answers; a word given a vector by ``oov`` is not, as in gensim)."""
     terms = ([_key_and_weight(item, 1.0) for item in _as_list(positive)]
              + [_key_and_weight(item, -1.0) for item in _as_list(negative)])
     if not terms:
@@ -337,16 +375,18 @@ def _mean_query(vectors, positive, negative, lookup=None):
         if isinstance(key, np.ndarray):
             mean += w * _as_query_vector(vectors, key)
         else:
-            row = lookup(key)
-            rows.append(row)
-            mean += w * _unit_rows(vectors, [row])[0]
+            unit, row = _word_units(vectors, [key], oov)
+            if row[0] >= 0:
+                rows.append(int(row[0]))
+            mean += w * unit[0]
         total += abs(float(w))
     if total > 0:
         mean = (mean / total).astype(cdt, copy=False)
     return _unit(mean), rows
 
 
-def most_similar(vectors, positive=None, negative=None, topn=10, restrict_vocab=None, *, threads=None):
+def most_similar(vectors, positive=None, negative=None, topn=10, restrict_vocab=None, *, threads=None,
+                 oov=None):
     """The ``topn`` words nearest (by cosine) to the mean of the positive terms minus the negative.
 
     As gensim's ``KeyedVectors.most_similar``: each term is a word, a vector, or a
@@ -356,12 +396,15 @@ def most_similar(vectors, positive=None, negative=None, topn=10, restrict_vocab=
     answers. ``restrict_vocab=N`` searches the first N rows only.
 
     Returns a list of ``(word, cosine)``, best first; ``topn=None`` returns the cosine of
-    every (searched) row as an array. An unknown word raises ``KeyError``.
+    every (searched) row as an array. An unknown word raises ``KeyError``, unless ``oov``
+    (a callable, ``word -> vector``; a fastText model passes its subword vectors) gives it
+    a vector: its unit vector enters the mean, and it is not excluded from the answers
+    (gensim's ``FastTextKeyedVectors``). Every function here takes ``oov`` likewise.
     """
     if topn is not None and _check_topn(topn) < 1:
         return []
     _check_table(vectors)
-    query, rows = _mean_query(vectors, positive, negative)
+    query, rows = _mean_query(vectors, positive, negative, oov)
     stop = _restrict(vectors, restrict_vocab)
     if topn is None:
         return _scan_all(vectors, query, stop)
@@ -377,7 +420,7 @@ def similar_by_vector(vectors, vector, topn=10, restrict_vocab=None, *, threads=
 
 
 def most_similar_cosmul(vectors, positive=None, negative=None, topn=10, restrict_vocab=None,
-                        *, threads=None):
+                        *, threads=None, oov=None):
     """Levy and Goldberg's 3CosMul: the words maximising
     ``prod((1 + cos(w, p)) / 2 for p in positive) / (prod((1 + cos(w, n)) / 2 for n in negative) + 1e-6)``.
 
@@ -399,9 +442,10 @@ def most_similar_cosmul(vectors, positive=None, negative=None, topn=10, restrict
         if isinstance(key, np.ndarray):
             terms.append(_as_query_vector(vectors, key))
         elif isinstance(key, str):
-            row = vectors.index(key)
-            exclude.append(row)
-            terms.append(_unit_rows(vectors, [row])[0])
+            unit, row = _word_units(vectors, [key], oov)
+            if row[0] >= 0:
+                exclude.append(int(row[0]))
+            terms.append(unit[0])
         else:
             raise TypeError(f"a 3CosMul term is a word (str) or a vector (ndarray), not {key!r}")
     terms = np.ascontiguousarray(terms, dtype=cdt)
@@ -433,32 +477,33 @@ def most_similar_cosmul(vectors, positive=None, negative=None, topn=10, restrict
     return _answers(vectors, rows[0], scores[0])
 
 
-def similarity(vectors, w1, w2):
+def similarity(vectors, w1, w2, *, oov=None):
     """Cosine similarity of two words (gensim's ``similarity``)."""
     _check_table(vectors)
-    a, b = _unit_rows(vectors, [vectors.index(w1), vectors.index(w2)])
+    (a, b), _ = _word_units(vectors, [w1, w2], oov)
     return float(np.dot(a, b))
 
 
-def doesnt_match(vectors, words):
+def doesnt_match(vectors, words, *, oov=None):
     """The word of ``words`` furthest from the mean of their unit vectors (gensim's
     ``doesnt_match``). Unknown words are left out with a warning; ties go to the word that
     sorts first."""
     _check_table(vectors)
     words = _as_list(words)
-    used = [w for w in words if w in vectors]
+    used = words if oov is not None else [w for w in words if w in vectors]
     if len(used) != len(words):
         warnings.warn(f"vectors for words {sorted(set(words) - set(used))} are not present, "
                       f"ignoring these words", stacklevel=2)
     if not used:
         raise ValueError("cannot select a word from an empty list")
-    units = _unit_rows(vectors, [vectors.index(w) for w in used])
+    units, _ = _word_units(vectors, used, oov)
     mean = _unit((units.sum(axis=0) / len(used)).astype(units.dtype, copy=False))
     cosines = units @ mean
     return min(zip(cosines.tolist(), used))[1]
 
 
-def most_similar_batch(vectors, queries, topn=10, restrict_vocab=None, *, threads=None, progress=None):
+def most_similar_batch(vectors, queries, topn=10, restrict_vocab=None, *, threads=None, progress=None,
+                       oov=None):
     """``most_similar`` for many queries in one pass over the table.
 
     Each query is a word (its unit vector; the word itself is not an answer) or a vector.
@@ -477,7 +522,8 @@ def most_similar_batch(vectors, queries, topn=10, restrict_vocab=None, *, thread
     exclude = np.full((len(queries), 1), -1, dtype=np.int64)
     for i, item in enumerate(queries):
         # the query most_similar(positive=[item]) makes, to the bit
-        q[i], rows = _mean_query(vectors, [item] if isinstance(item, str) else [np.asarray(item)], None)
+        q[i], rows = _mean_query(vectors, [item] if isinstance(item, str) else [np.asarray(item)], None,
+                                 oov)
         if rows:
             exclude[i, 0] = rows[0]
     stop = _restrict(vectors, restrict_vocab)

@@ -4,7 +4,9 @@ A random table (default 300,000 words x 300 dims, float32, words "w0", "w1", ...
 once and shared with a gensim ``KeyedVectors`` (``Vectors.to_gensim()``, no copy):
 
 * one ``most_similar(word, topn=10)`` query: embload vs gensim (best of ``--repeats``,
-  taking turns; both compute their norms once before);
+  taking turns; both compute their norms once before), then the best wall and CPU time of
+  each in a block of its own (in turns, OpenBLAS's threads still spinning after gensim's
+  call take cores from the next embload call, and charge it their CPU time);
 * a batch of ``--batch`` word queries: ``most_similar_batch`` vs gensim's one-at-a-time
   loop (gensim timed on ``--gensim-queries`` of them, per query);
 * analogy evaluation (``evaluate_word_analogies`` on a generated ``questions-words``-style
@@ -18,7 +20,9 @@ computed before and kept by both): embload's scan allocates only its heaps; gens
 allocates a vector of scores per query (and a float32 copy of a float16 table's rows).
 
 Prints times, ratios (> 1 means embload is faster) and memory.
-Usage: python scripts/bench_similarity.py [--rows 300000] [--dim 300] [--batch 1000]
+Usage: PYTHONPATH=. python scripts/bench_similarity.py [--rows 300000] [--dim 300] [--batch 1000]
+(from a checkout: a script's sys.path[0] is scripts/, so without PYTHONPATH the installed
+embload is measured; the first line prints which one was imported)
 """
 
 import argparse
@@ -44,8 +48,8 @@ def best_time(fn, repeats):
 
 
 def best_times(fns, repeats):
-    """Best time of each function, the functions taking turns (drift on a shared machine
-    then hits all of them alike)."""
+    """Best wall time of each function, the functions taking turns (drift on a shared
+    machine then hits all of them alike)."""
     best = [float("inf")] * len(fns)
     for _ in range(repeats):
         for i, fn in enumerate(fns):
@@ -53,6 +57,26 @@ def best_times(fns, repeats):
             fn()
             best[i] = min(best[i], time.perf_counter() - t0)
     return best
+
+
+def best_block_times(fns, repeats):
+    """Best wall and CPU time (every thread of the process) of each function, in blocks:
+    BLAS's threads spin for a while after a call (OpenBLAS's idle threads busy-wait), and
+    in turns they take cores from, and charge CPU time to, the next function; a pause
+    before each block lets them go to sleep."""
+    walls, cpus = [], []
+    for fn in fns:
+        time.sleep(0.5)
+        wall = cpu = float("inf")
+        for _ in range(repeats):
+            c0 = time.process_time()
+            t0 = time.perf_counter()
+            fn()
+            wall = min(wall, time.perf_counter() - t0)
+            cpu = min(cpu, time.process_time() - c0)
+        walls.append(wall)
+        cpus.append(cpu)
+    return walls, cpus
 
 
 def peak_extra(fn):
@@ -100,7 +124,7 @@ def main():
     v = embload.Vectors(words, matrix)
     kv = v.to_gensim()
     print(f"table {args.rows} x {args.dim} float32, {os.cpu_count()} cores; "
-          f"embload {embload.__version__}, numpy {np.__version__}")
+          f"embload {embload.__version__} from {os.path.dirname(embload.__file__)}, numpy {np.__version__}")
 
     # norms: both compute them once, on the first query
     t0 = time.perf_counter()
@@ -116,12 +140,17 @@ def main():
     mine = most_similar(v, query, topn=10)
     theirs = kv.most_similar(query, topn=10)
     assert [w for w, _ in mine] == [w for w, _ in theirs], (mine, theirs)
-    t_one, t_gone = best_times([lambda: most_similar(v, query, topn=10),
-                                lambda: kv.most_similar(query, topn=10)], args.repeats)
+    one_query = [lambda: most_similar(v, query, topn=10), lambda: kv.most_similar(query, topn=10)]
+    t_one, t_gone = best_times(one_query, args.repeats)
+    (b_one, b_gone), (c_one, c_gone) = best_block_times(one_query, args.repeats)
     m_one = peak_extra(lambda: most_similar(v, query, topn=10))
     m_gone = peak_extra(lambda: kv.most_similar(query, topn=10))
     print(f"one most_similar         embload {t_one * 1e3:8.2f} ms   gensim {t_gone * 1e3:8.2f} ms   "
           f"ratio {t_gone / t_one:6.2f}x   memory {mib(m_one)} vs {mib(m_gone)}")
+    print(f"  in blocks: wall         embload {b_one * 1e3:8.2f} ms   gensim {b_gone * 1e3:8.2f} ms   "
+          f"ratio {b_gone / b_one:6.2f}x")
+    print(f"  in blocks: CPU time     embload {c_one * 1e3:8.2f} ms   gensim {c_gone * 1e3:8.2f} ms   "
+          f"ratio {c_gone / c_one:6.2f}x")
 
     # --- a batch of queries vs gensim's loop
     batch = [words[i] for i in rng.choice(args.rows, args.batch, replace=False)]

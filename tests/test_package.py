@@ -33,7 +33,7 @@ CONVENIENCE = {
     # module -> upward imports it makes only inside methods of its result objects
     "vectors": {"align", "write", "interop", "similarity"},
     "align": {"interop"},
-    "fasttext": {"align"},
+    "fasttext": {"align", "similarity"},
 }
 
 

@@ -407,6 +407,11 @@ def test_same_answers_for_any_thread_count(sample, small_tiles, monkeypatch):
     first = answers(1)
     for threads in (2, 3):
         assert answers(threads) == first
+    # selecting from a tile beside BLAS scoring the next one, or after it, on 1 or 2 threads
+    for overlap, select_threads in ((False, 1), (True, 2)):
+        monkeypatch.setattr(sim, "OVERLAP_SELECTION", overlap)
+        monkeypatch.setattr(sim, "SELECT_THREADS", select_threads)
+        assert answers(2) == first
 
 
 # --- evaluations against gensim -----------------------------------------------------------
@@ -590,3 +595,82 @@ def test_cli_eval_usage_and_missing_file(capsys, tmp_path):
     assert code == 2 and "--analogies FILE and/or --pairs FILE" in err
     code, _, err = run_cli(capsys, "eval", SAMPLE, "--pairs", str(tmp_path / "none.tsv"))
     assert code == 1 and "none.tsv: No such file or directory" in err
+
+
+# --- fastText models: queries over the dictionary's words, subword vectors for other words ---
+FASTTEXT_MODELS = ["lee_fasttext_new.bin", "crime-and-punishment.bin"]
+
+
+@pytest.fixture(scope="module", params=FASTTEXT_MODELS)
+def fasttext_pair(request):
+    from embload.fasttext import load_fasttext
+    from gensim.models.fasttext import load_facebook_vectors
+
+    path = datapath(request.param)
+    model, kv = load_fasttext(path), load_facebook_vectors(path)
+    # gensim gives the end-of-sentence word "</s>" its n-grams always; fastText gives it
+    # none from format version 12 on (Dictionary::initNgrams), so there its vector is its
+    # own row of the input matrix. Put that row into gensim's table, so the rest is
+    # compared against gensim's arithmetic.
+    if "</s>" in kv.key_to_index and model.version is not None and model.version >= 12:
+        eos = model.words.find("</s>")
+        kv.vectors[kv.key_to_index["</s>"]] = model.matrix[eos]
+        kv.fill_norms(force=True)
+    return model, kv
+
+
+def _fasttext_queries(model, kv):
+    rng = np.random.default_rng(11)
+    words = [model.words[int(i)] for i in rng.choice(len(model), 12, replace=False)]
+    # outside the dictionary: gensim (and embload) take their subword vectors
+    unknown = ["nightxz", "qwertyuiop", words[0] + "ish", "Zz"]
+    assert not any(w in kv.key_to_index for w in unknown)
+    return words, unknown
+
+
+def test_fasttext_most_similar_matches_gensim(fasttext_pair):
+    model, kv = fasttext_pair
+    words, unknown = _fasttext_queries(model, kv)
+    assert list(model.to_vectors().words) == kv.index_to_key
+    for w in words + unknown:
+        assert_same_answers(model.most_similar(w, topn=8), kv.most_similar(w, topn=8))
+    calls = [dict(positive=[words[1], unknown[0]], negative=[words[2]]),
+             dict(positive=[(words[3], 0.5), (unknown[1], 2.0)], negative=[unknown[2]], restrict_vocab=300),
+             dict(positive=[kv[words[4]]], negative=[unknown[3]])]
+    for kwargs in calls:
+        assert_same_answers(model.most_similar(topn=10, **kwargs), kv.most_similar(topn=10, **kwargs))
+    # an unknown word is no answer of its own query only because it is not a dictionary word;
+    # a known one is left out
+    assert words[5] not in [w for w, _ in model.most_similar(words[5], topn=len(model))]
+    np.testing.assert_allclose(model.most_similar(unknown[0], topn=None),
+                               kv.most_similar(unknown[0], topn=None), rtol=0, atol=TOL)
+    vec = np.random.default_rng(4).standard_normal(model.dim).astype(np.float32)
+    assert_same_answers(model.similar_by_vector(vec, topn=7), kv.similar_by_vector(vec, topn=7))
+
+
+def test_fasttext_cosmul_similarity_doesnt_match_match_gensim(fasttext_pair):
+    model, kv = fasttext_pair
+    words, unknown = _fasttext_queries(model, kv)
+    for pos, neg in [([words[0], words[1]], [words[2]]), ([unknown[0], words[3]], [unknown[1]]),
+                     ([unknown[2]], [])]:
+        assert_same_answers(model.most_similar_cosmul(pos, neg, topn=10),
+                            kv.most_similar_cosmul(pos, neg, topn=10))
+    for a, b in [(words[0], words[1]), (words[2], unknown[0]), (unknown[1], unknown[2]), (words[3], words[3])]:
+        assert model.similarity(a, b) == pytest.approx(float(kv.similarity(a, b)), abs=TOL)
+    for group in [words[:5], words[4:8] + unknown[:1], unknown + words[8:10]]:
+        # any word counts (fastText has a vector for it): no warning, none left out
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert model.doesnt_match(group) == kv.doesnt_match(group)
+
+
+def test_fasttext_batch_matches_gensims_loop(fasttext_pair):
+    model, kv = fasttext_pair
+    words, unknown = _fasttext_queries(model, kv)
+    vec = kv[words[0]] * 3
+    queries = words + unknown + [vec]
+    for batch in (model.most_similar_batch(queries, topn=6),          # BLAS tiles (>= 16)
+                  model.most_similar_batch(queries[:10], topn=6)):    # compiled scan
+        assert len(batch) in (len(queries), 10)
+        for q, answers in zip(queries, batch):
+            assert_same_answers(answers, kv.most_similar(positive=[q], topn=6))

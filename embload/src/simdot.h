@@ -287,6 +287,48 @@ static void el_dot_1x4_avx512(const void *const *rows, int half, const float *q,
     out[3] = el_reduce16_avx512(a3);
 }
 
+/* 1 query x 8 rows of float32, each with the operations of el_dot_avx512: the same bits
+ * (whole 16-lane chunks loaded unmasked, the tail masked as there; the eight sums reduced
+ * with el_reduce16_avx512's pairing). Eight independent multiply-add chains cover the
+ * latency of the FMA units, which four rows left half idle; the half/float choice is out
+ * of the loop. A lone query's scan spends its time here. */
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma,f16c")))
+static void el_dot_1x8_f32_avx512(const float *const *rows, const float *q, ptrdiff_t n,
+                                  float *out)
+{
+    __m512 a[8];
+    const float *r0 = rows[0], *r1 = rows[1], *r2 = rows[2], *r3 = rows[3];
+    const float *r4 = rows[4], *r5 = rows[5], *r6 = rows[6], *r7 = rows[7];
+    ptrdiff_t j = 0;
+    int i;
+    for (i = 0; i < 8; i++)
+        a[i] = _mm512_setzero_ps();
+    for (; j + 16 <= n; j += 16) {
+        __m512 y = _mm512_loadu_ps(q + j);
+        a[0] = _mm512_fmadd_ps(_mm512_loadu_ps(r0 + j), y, a[0]);
+        a[1] = _mm512_fmadd_ps(_mm512_loadu_ps(r1 + j), y, a[1]);
+        a[2] = _mm512_fmadd_ps(_mm512_loadu_ps(r2 + j), y, a[2]);
+        a[3] = _mm512_fmadd_ps(_mm512_loadu_ps(r3 + j), y, a[3]);
+        a[4] = _mm512_fmadd_ps(_mm512_loadu_ps(r4 + j), y, a[4]);
+        a[5] = _mm512_fmadd_ps(_mm512_loadu_ps(r5 + j), y, a[5]);
+        a[6] = _mm512_fmadd_ps(_mm512_loadu_ps(r6 + j), y, a[6]);
+        a[7] = _mm512_fmadd_ps(_mm512_loadu_ps(r7 + j), y, a[7]);
+    }
+    if (j < n) {
+        __mmask16 m = (__mmask16)((1u << (n - j)) - 1);
+        __m512 y = _mm512_maskz_loadu_ps(m, q + j);
+        a[0] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, r0 + j), y, a[0]);
+        a[1] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, r1 + j), y, a[1]);
+        a[2] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, r2 + j), y, a[2]);
+        a[3] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, r3 + j), y, a[3]);
+        a[4] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, r4 + j), y, a[4]);
+        a[5] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, r5 + j), y, a[5]);
+        a[6] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, r6 + j), y, a[6]);
+        a[7] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, r7 + j), y, a[7]);
+    }
+    el_reduce16x8_avx512(a, out);
+}
+
 /* 4 queries x 4 rows, each pair with the operations of el_dot_avx512: the same bits.
  * out[4 * i + r] = dot(row r, query i). Sixteen accumulators of the 32 registers. */
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma,f16c")))
@@ -368,6 +410,20 @@ static inline void el_dot_1x4(const void *const *rows, int half, const float *q,
 #endif
     for (r = 0; r < 4; r++)
         out[r] = half ? el_dot_f16((const uint16_t *)rows[r], q, n) : el_dot_f32((const float *)rows[r], q, n);
+}
+
+/* out[r] = dot(rows[r], q) for 8 float32 rows, each the bits of el_dot_f32. */
+static inline void el_dot_1x8_f32(const float *const *rows, const float *q, ptrdiff_t n, float *out)
+{
+    int r;
+#ifdef EL_HAVE_X86_SIMD
+    if (el_simd_level == 2) {
+        el_dot_1x8_f32_avx512(rows, q, n, out);
+        return;
+    }
+#endif
+    for (r = 0; r < 8; r++)
+        out[r] = el_dot_f32(rows[r], q, n);
 }
 
 /* dst[i] = src[i] widened, for count float16 values (exact). */
