@@ -101,11 +101,15 @@ cdef inline bint excluded(const int64_t* ex, Py_ssize_t nex, int64_t row) noexce
 cdef inline void offer(floating n, floating* hs, int64_t* hr, Py_ssize_t k,
                        const int64_t* ex, Py_ssize_t nex, floating s, int64_t r) noexcept nogil:
     # Offer row r, of dot product s with the query and norm n, scored s / n.
-    cdef floating bound = hs[0] * n
+    cdef floating bound
     # Most rows score below the worst kept one: reject them without the division, with a
     # margin far above the rounding of s / n vs s, worst * n. (A NaN bound rejects nothing.)
-    if s < bound - (bound if bound >= 0 else -bound) * <floating>1e-5 - <floating>1e-30:
-        return
+    # Only for n > 0: a zero row scores 0 whatever s is, and a NaN norm is left to the
+    # division below.
+    if n > 0:
+        bound = hs[0] * n
+        if s < bound - (bound if bound >= 0 else -bound) * <floating>1e-5 - <floating>1e-30:
+            return
     # a zero vector is its own unit vector (gensim's unitvec): cosine 0; a NaN norm keeps
     # its NaN score, which never enters a heap
     s = s / n if n != 0 else 0
