@@ -19,14 +19,22 @@ import embload
 from embload import _similarity, similarity as sim
 from embload.errors import EmbeddingFormatError
 from embload.vectors import Vectors
+from conftest import Optional
 
-gensim_models = pytest.importorskip("gensim.models")
-from gensim.test.utils import datapath  # noqa: E402
+gensim_models = Optional("gensim.models")          # the reference: tests that use it skip without it
+datapath = Optional("gensim.test.utils", "datapath")   # the standard sets ship in gensim's test data
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SAMPLE = os.path.join(HERE, os.pardir, "data", "sample.vec")
-QUESTIONS = datapath("questions-words.txt")
-PAIR_SETS = [datapath("wordsim353.tsv"), datapath("simlex999.txt")]
+PAIR_NAMES = ["wordsim353.tsv", "simlex999.txt"]
+
+
+def questions():
+    return datapath("questions-words.txt")
+
+
+def pair_sets():
+    return [datapath(name) for name in PAIR_NAMES]
 # float32 rounding of a cosine summed in another order (300 terms at most here)
 TOL = 1e-6
 
@@ -379,8 +387,8 @@ def _all_answers(v, threads=None):
         v.most_similar_cosmul([w[20], w[30]], [w[40]], topn=8),
         v.most_similar_batch(list(w[:30]), topn=8, threads=threads),
         [v.similarity(w[i], w[i + 1]) for i in range(20)],
-        v.evaluate_word_analogies(QUESTIONS, threads=threads)[0],
-        tuple(v.evaluate_word_pairs(PAIR_SETS[0])),
+        v.evaluate_word_analogies(questions(), threads=threads)[0],
+        tuple(v.evaluate_word_pairs(pair_sets()[0])),
     )
 
 
@@ -405,7 +413,7 @@ def test_same_answers_for_any_thread_count(sample, small_tiles, monkeypatch):
 
     def answers(threads):
         return (v.most_similar_batch(words, topn=8, threads=threads),
-                v.evaluate_word_analogies(QUESTIONS, restrict_vocab=1000, threads=threads))
+                v.evaluate_word_analogies(questions(), restrict_vocab=1000, threads=threads))
 
     first = answers(1)
     for threads in (2, 3):
@@ -430,16 +438,16 @@ def _section_lists(sections):
     dict(restrict_vocab=None),
 ])
 def test_analogies_match_gensim_on_the_sample(sample, sample_kv, options):
-    score, sections = sample.evaluate_word_analogies(QUESTIONS, **options)
-    gscore, gsections = sample_kv.evaluate_word_analogies(QUESTIONS, **options)
+    score, sections = sample.evaluate_word_analogies(questions(), **options)
+    gscore, gsections = sample_kv.evaluate_word_analogies(questions(), **options)
     assert score == gscore
     assert _section_lists(sections) == _section_lists(gsections)
 
 
 def test_analogies_match_gensim_on_gensims_vectors(gensim_file):
     v, kv = gensim_file
-    score, sections = v.evaluate_word_analogies(QUESTIONS)
-    gscore, gsections = kv.evaluate_word_analogies(QUESTIONS)
+    score, sections = v.evaluate_word_analogies(questions())
+    gscore, gsections = kv.evaluate_word_analogies(questions())
     assert score == gscore
     assert sum(len(s["incorrect"]) for s in sections[:-1]) > 100  # questions were asked
     assert _section_lists(sections) == _section_lists(gsections)
@@ -447,6 +455,7 @@ def test_analogies_match_gensim_on_gensims_vectors(gensim_file):
 
 
 def test_analogies_case_variants_and_inputs_are_skipped(tmp_path):
+    pytest.importorskip("gensim")   # the reference is gensim's own loop (through to_gensim)
     # "Paris" (row 4) is a case variant of the input "paris": gensim's loop skips it; a, b and
     # c take the vectors of their first case variant
     words = ["france", "paris", "italy", "rome", "Paris", "Rome", "x"]
@@ -476,10 +485,11 @@ def test_analogy_file_errors(sample, tmp_path):
         sample.evaluate_word_analogies(path)
 
 
-@pytest.mark.parametrize("path", PAIR_SETS, ids=os.path.basename)
+@pytest.mark.parametrize("name", PAIR_NAMES)
 @pytest.mark.parametrize("options", [dict(), dict(dummy4unknown=True), dict(case_insensitive=False),
                                      dict(restrict_vocab=1500), dict(restrict_vocab=None)])
-def test_word_pairs_match_gensim(sample, sample_kv, gensim_file, path, options):
+def test_word_pairs_match_gensim(sample, sample_kv, gensim_file, name, options):
+    path = datapath(name)
     for v, kv in [(sample, sample_kv), gensim_file]:
         pearson, spearman, oov = v.evaluate_word_pairs(path, **options)
         with warnings.catch_warnings():
@@ -543,7 +553,7 @@ def test_progress_reaches_every_question(sample, monkeypatch):
 
     monkeypatch.setattr(sim, "make_progress", fake)
     monkeypatch.setattr(sim, "ANALOGY_BATCH", 100)
-    _, sections = sample.evaluate_word_analogies(QUESTIONS, progress=True)
+    _, sections = sample.evaluate_word_analogies(questions(), progress=True)
     asked = len(sections[-1]["correct"]) + len(sections[-1]["incorrect"])
     assert len(bars) == 1  # one bar over the questions, none for the passes inside
     assert bars[0].total == asked == bars[0].done > 100
@@ -580,14 +590,14 @@ def test_cli_similar_unknown_word(capsys):
 
 
 def test_cli_eval_matches_gensim(capsys, sample_kv):
-    code, out, err = run_cli(capsys, "eval", SAMPLE, "--analogies", QUESTIONS, "--pairs", PAIR_SETS[0],
-                             "--pairs", PAIR_SETS[1], "--sections", "--no-progress")
+    code, out, err = run_cli(capsys, "eval", SAMPLE, "--analogies", questions(), "--pairs", pair_sets()[0],
+                             "--pairs", pair_sets()[1], "--sections", "--no-progress")
     assert code == 0, err
-    score, sections = sample_kv.evaluate_word_analogies(QUESTIONS)
+    score, sections = sample_kv.evaluate_word_analogies(questions())
     total = sections[-1]
     assert f"{score:.2%} ({len(total['correct'])}/{len(total['correct']) + len(total['incorrect'])} questions)" in out
     assert "gram6-nationality-adjective" in out
-    for path in PAIR_SETS:
+    for path in pair_sets():
         pearson, spearman, oov = sample_kv.evaluate_word_pairs(path)
         assert f"Pearson {pearson[0]:.4f}" in out and f"Spearman {spearman[0]:.4f}" in out
         assert f"unknown {oov:.1f}%" in out
@@ -607,7 +617,7 @@ FASTTEXT_MODELS = ["lee_fasttext_new.bin", "crime-and-punishment.bin"]
 @pytest.fixture(scope="module", params=FASTTEXT_MODELS)
 def fasttext_pair(request):
     from embload.fasttext import load_fasttext
-    from gensim.models.fasttext import load_facebook_vectors
+    load_facebook_vectors = pytest.importorskip("gensim.models.fasttext").load_facebook_vectors
 
     path = datapath(request.param)
     model, kv = load_fasttext(path), load_facebook_vectors(path)
