@@ -255,8 +255,8 @@ cdef void scan_part(const void* table, int kind, Py_ssize_t lo, Py_ssize_t hi, P
                 if floating is float and kind == KIND_F32:
                     # 8 rows at a time: eight independent multiply-add chains. No software
                     # prefetch: the rows are read in order, which the hardware prefetcher
-                    # follows; a prefetch per cache line doubled the loads issued (measured,
-                    # 300,000 x 300, one thread: median 95 ms with it, 50 ms without)
+                    # follows; a prefetch per cache line doubles the loads issued and was
+                    # slower (scripts/bench_similarity.py)
                     while r + 8 <= t1:
                         for i in range(8):
                             fptr[i] = <const float*>(base + (r + i) * row_bytes)

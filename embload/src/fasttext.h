@@ -325,7 +325,7 @@ static inline int el_ft_rows_fit(const el_ft_model *m, int64_t n) {
  * The rows of a word lie anywhere in a matrix of gigabytes, so each is a cache and TLB
  * miss. The rows are collected first and the first line of every one is requested
  * before any is summed: the misses then overlap instead of coming one after another
- * (40% less time for a 2M x 2M-bucket x 300 model). The sum keeps fastText's order. */
+ * (scripts/bench_fasttext.py measures it). The sum keeps fastText's order. */
 static inline int64_t el_ft_word_vector(const el_ft_model *m, const char *word, int64_t len,
                                         int64_t id, unsigned char *scratch, float *out) {
     el_ft_sink s;
@@ -400,12 +400,11 @@ static inline int el_ft_collect(const el_ft_model *m, const char *word, int64_t 
  * of reading and writing the output row 30 times), so the result is
  * el_ft_word_vector's bit for bit; the output row is written once.
  *
- * Measured (one core, 500k words of a 2.5M-row x 300 matrix): this reads the rows at
- * 6.2 GB per CPU-second, against 7.2 GB/s for a sequential sum of the same matrix, so
- * the loop is bound by memory bandwidth. Requesting the rows of the next 1, 3 or 7 words
- * too (a pipeline) or more lines of each row was no faster (the line fill buffers are
- * already full: the prefetch instruction itself stalls), and no prefetch 20% slower.
- * Hashing and n-gram generation alone: 3.5 M words per CPU-second, ~5% of the time. */
+ * The loop reads the rows close to the speed of a sequential sum of the same matrix, so
+ * it is bound by memory bandwidth, not by hashing (a small share of the time). Requesting
+ * the rows of the next words too (a pipeline) or more lines of each row is no faster (the
+ * line fill buffers are already full: the prefetch instruction itself stalls); no
+ * prefetch at all is slower. The figures are in the README (scripts/bench_fasttext.py). */
 static inline void el_ft_range_vectors(const el_ft_model *m, const char *base, const int64_t *off,
                                        const int64_t *entry, const int64_t *ids, int64_t lo, int64_t hi,
                                        float *out, int64_t *cnt, unsigned char *scratch, float *acc,
