@@ -87,7 +87,7 @@ cdef extern from "tokenize.h" nogil:
     int el_lookup_range(const el_tokopts *o, const el_docs *D, int64_t d0, int64_t d1,
                         const el_vocab *table, int64_t num_words, int has_oov,
                         int oov_has_index, el_toks *t, el_idbuf *out, int64_t *lengths)
-    uint64_t el_tok_hash(const char *p, int64_t n)
+    uint64_t el_word_hash(const char *p, int64_t n)
 
 
 cdef class Options:

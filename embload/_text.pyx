@@ -609,7 +609,7 @@ cdef class Table:
             if not PyUnicode_Check(word):
                 continue  # never equal to a token, which is always a str
             key = (<str>word).encode("utf-8", "surrogatepass")
-            wid = el_vocab_add(&self.vocab, key, len(key), el_tok_hash(key, len(key)), &added)
+            wid = el_vocab_add(&self.vocab, key, len(key), el_word_hash(key, len(key)), &added)
             if wid < 0:
                 raise MemoryError()
             self.vocab.words[wid].value = number

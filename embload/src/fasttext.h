@@ -40,6 +40,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wordhash.h"
+
 /* --- the dictionary ------------------------------------------------------------- */
 
 /* Bytes an entry takes besides its word: the NUL, int64 count, int8 type. */
@@ -103,14 +105,8 @@ static inline uint32_t el_ft_fnv(const unsigned char *s, int64_t n) {
 
 static inline uint64_t el_ft_rotl64(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
 
-static inline uint64_t el_ft_fmix64(uint64_t k) {
-    k ^= k >> 33;
-    k *= 0xff51afd7ed558ccdULL;
-    k ^= k >> 33;
-    k *= 0xc4ceb9fe1a85ec53ULL;
-    k ^= k >> 33;
-    return k;
-}
+/* MurmurHash3's finaliser fmix64 is the mix of the package's word hash (wordhash.h). */
+static inline uint64_t el_ft_fmix64(uint64_t k) { return el_word_mix(k); }
 
 /* MurmurHash3_x64_128 (Austin Appleby's public-domain algorithm) of s[0, n). */
 static inline void el_ft_murmur3_128(const unsigned char *s, int64_t n, uint32_t seed, uint64_t out[2]) {

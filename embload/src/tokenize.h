@@ -26,6 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wordhash.h"   /* el_word_hash: the package's one word hash */
+
 
 /* ------------------------------------------------------------------------ */
 /* Strings and case tables                                                    */
@@ -369,33 +371,6 @@ static inline int el_tokenize(const el_tokopts *o, const el_docs *D, int64_t d, 
 /* Vocabulary: a growable hash table of words with their counts               */
 /* ------------------------------------------------------------------------ */
 
-/* The hash of a token. Its own function, not el_wh_hash: tokens are mostly shorter
- * than 8 bytes, and there el_wh_hash's variable-length memcpy of the tail is a libc
- * call that cost a third of the counting time; here the tail is assembled in
- * registers. Only ever compared with itself (tables of this header). */
-static inline uint64_t el_tok_hash(const char *p, int64_t n) {
-    const unsigned char *q = (const unsigned char *)p;
-    uint64_t h = 0x9E3779B97F4A7C15ULL ^ ((uint64_t)n * 0x100000001b3ULL);
-    while (n >= 8) {
-        uint64_t w;
-        memcpy(&w, q, 8);
-        h = (h ^ w) * 0xff51afd7ed558ccdULL;
-        h ^= h >> 31;
-        q += 8;
-        n -= 8;
-    }
-    if (n > 0) {
-        uint64_t w = 0;
-        for (int64_t k = 0; k < n; k++) w |= (uint64_t)q[k] << (8 * k);
-        h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
-        h ^= h >> 29;
-    }
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    return h;
-}
-
 /* The first min(n, 8) bytes of a word as one number (zero-padded). */
 static inline uint64_t el_key8(const char *p, int64_t n) {
     uint64_t w = 0;
@@ -509,7 +484,7 @@ static inline int64_t el_vocab_find(const el_vocab *v, const char *p, int64_t n,
 
 static inline int64_t el_vocab_get(const el_vocab *v, const char *p, int64_t n) {
     int64_t slot;
-    return el_vocab_find(v, p, n, el_tok_hash(p, n), &slot);
+    return el_vocab_find(v, p, n, el_word_hash(p, n), &slot);
 }
 
 /* The id of the word, added (with zero counts) if new; *added tells which. -1: no memory. */
@@ -548,7 +523,7 @@ static inline int el_hash_tokens(const el_vocab *v, el_toks *t) {
     if (el_grow((void **)&t->hash, &t->hcap, t->n, sizeof(uint64_t))) return -1;
     int64_t start = 0;
     for (int64_t k = 0; k < t->n; k++) {
-        uint64_t h = el_tok_hash(t->buf + start, t->end[k] - start);
+        uint64_t h = el_word_hash(t->buf + start, t->end[k] - start);
         start = t->end[k];
         t->hash[k] = h;
         __builtin_prefetch(&v->slots[h & (uint64_t)v->mask]);
