@@ -1,6 +1,6 @@
 """Exceptions a person can act on: each names the file, the place and the text."""
 
-__all__ = ["EmbeddingFormatError", "WordDecodeError", "DuplicateWordsWarning", "LowCoverageWarning",
+__all__ = ["EmbeddingFormatError", "AmbiguousNumberingWarning", "WordDecodeError", "DuplicateWordsWarning", "LowCoverageWarning",
            "shorten"]
 
 _MAX_SNIPPET = 100
@@ -89,3 +89,9 @@ class DuplicateWordsWarning(UserWarning):
 class LowCoverageWarning(UserWarning):
     """An alignment found vectors for under 5% of the vocabulary: most likely the wrong
     vocabulary, a case mismatch or a wrong ``lookup`` (the message lists the causes)."""
+
+
+class AmbiguousNumberingWarning(UserWarning):
+    """A vocabulary file numbered from what its content suggests, where the content fits
+    two conventions (an unknown-word token first: Hugging Face's id 0 or a Keras
+    tokenizer's oov_token at 1). Pass ``start=`` to say which."""

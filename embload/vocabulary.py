@@ -59,7 +59,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from .text import tokenizer_word_index
-from .errors import EmbeddingFormatError, shorten
+from .errors import AmbiguousNumberingWarning, EmbeddingFormatError, shorten
 
 __all__ = ["Vocabulary", "read_vocabulary", "read_word_index", "read_vocab",
            "read_vocabulary_file", "word_index_from_json", "is_special", "PADDING_TOKENS"]
@@ -301,6 +301,14 @@ def _read_file(path, start):
             note = (f"{name}: line 1 is the special token {first!r}, so the file is numbered "
                     "from 0 (line 1 -> id 0), as Hugging Face and torchtext do; pass start=1 "
                     "for Keras numbering")
+            if first not in PADDING_TOKENS:
+                # a padding token first settles it (Keras gives padding no token); an
+                # unknown-word token first is also how a Keras tokenizer with an oov_token
+                # lists its word_index (oov at 1): say it, never shift every row silently
+                warnings.warn(f"{path}: line 1 is {first!r}, read as id 0 (Hugging Face, torchtext); "
+                              f"a Keras tokenizer with oov_token={first!r} numbers it 1: pass "
+                              f"start=1 for that, or start=0 to say this reading is right",
+                              AmbiguousNumberingWarning, stacklevel=4)
         else:
             start = 1
             note = (f"{name}: numbered from 1 (line 1 -> id 1, row 0 padding), as Keras does; "

@@ -176,3 +176,21 @@ def test_keras_json_num_words(tmp_path):
     path.write_text(json.dumps({"class_name": "Tokenizer", "config": config}))
     with pytest.raises(EmbeddingFormatError, match="config.num_words is '3'"):
         read_vocabulary(path)
+
+
+def test_unknown_token_first_is_read_from_0_with_a_warning(tmp_path):
+    # "<unk>" first: torchtext/HF id 0, or a Keras word_index with oov_token at 1; never silent
+    import warnings
+
+    from embload.errors import AmbiguousNumberingWarning
+    from embload.vocabulary import read_vocabulary
+
+    path = tmp_path / "vocab.txt"
+    path.write_text("<unk>\nthe\ncat\n")
+    with pytest.warns(AmbiguousNumberingWarning, match=r"pass start=1"):
+        assert read_vocabulary(path).ids == {"<unk>": 0, "the": 1, "cat": 2}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert read_vocabulary(path, start=0).ids == {"<unk>": 0, "the": 1, "cat": 2}
+        path.write_text("[PAD]\nthe\n")   # a padding token first settles it
+        assert read_vocabulary(path).ids == {"[PAD]": 0, "the": 1}
