@@ -79,6 +79,9 @@ def extensions():
                 "embload." + stem,
                 [pyx],
                 include_dirs=[np.get_include(), os.path.join("embload", "src")],
+                # a changed header rebuilds every module: a stale .so once hid a module that
+                # no longer compiled (it included a header that had been removed)
+                depends=sorted(glob.glob(os.path.join("embload", "src", "*.h"))),
                 define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
                 extra_compile_args=optimise + compile_omp + ["-std=c99", "-fno-strict-aliasing"],
                 extra_link_args=link_omp,
