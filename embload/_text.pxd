@@ -29,10 +29,12 @@ cdef extern from "tokenize.h" nogil:
         const uint32_t *split
         int64_t split_len
         const el_case *cases
+        int simd
 
     ctypedef struct el_toks:
         char *buf
         int64_t len
+        int64_t *start
         int64_t *end
         int64_t n
 
@@ -46,15 +48,18 @@ cdef extern from "tokenize.h" nogil:
         uint64_t hash
         int64_t off
         int64_t len
-        int64_t count
-        int64_t docs
-        int64_t last_doc
         int64_t first_doc
         int64_t first_pos
         int64_t value
 
+    ctypedef struct el_wcount:
+        int64_t count
+        int64_t docs
+        int64_t last_doc
+
     ctypedef struct el_vocab:
         el_word *words
+        el_wcount *counts
         int64_t n
         char *arena
         int64_t *rec
@@ -76,18 +81,22 @@ cdef extern from "tokenize.h" nogil:
     int EL_CASE_IGNORABLE
 
     void el_toks_free(el_toks *t)
+    void el_tokopts_nibbles(el_tokopts *o)
+    int el_cpu_simd()
     int el_tokenize(const el_tokopts *o, const el_docs *D, int64_t d, el_toks *t)
     int el_vocab_init(el_vocab *v, int64_t expected)
     void el_vocab_free(el_vocab *v)
-    int64_t el_vocab_add(el_vocab *v, const char *p, int64_t n, uint64_t h, int *added)
+    int64_t el_vocab_add(el_vocab *v, const char *p, int64_t n, uint64_t h, uint64_t k8,
+                         int *added)
     int64_t el_vocab_get(const el_vocab *v, const char *p, int64_t n)
     int el_fit_range(const el_tokopts *o, const el_docs *D, int64_t d0, int64_t d1,
                      int64_t doc_base, el_vocab *v, el_toks *t)
     int el_vocab_merge(el_vocab *dst, const el_vocab *src, int64_t *map)
     int el_lookup_range(const el_tokopts *o, const el_docs *D, int64_t d0, int64_t d1,
-                        const el_vocab *table, int64_t num_words, int has_oov,
+                        const el_vocab *table, const uint8_t *keep, int has_oov,
                         int oov_has_index, el_toks *t, el_idbuf *out, int64_t *lengths)
     uint64_t el_word_hash(const char *p, int64_t n)
+    uint64_t el_key8(const char *p, int64_t n)
 
 
 cdef class Options:

@@ -73,6 +73,19 @@ def _set_min_thread_chars(int64_t n):
     return old
 
 
+# The ASCII path classifies 32 bytes at a time where the CPU can (tokenize.h); tests
+# turn it off to check both paths give the same tokens.
+cdef int _SIMD = el_cpu_simd()
+
+
+def _set_simd(bint on):
+    """Use the SIMD ASCII path if the CPU has it (True) or the portable one; returns the old setting."""
+    global _SIMD
+    old = bool(_SIMD)
+    _SIMD = el_cpu_simd() if on else 0
+    return old
+
+
 class NotSupported(Exception):
     """These options or documents are for the Python path (rare: odd types)."""
 
@@ -226,6 +239,8 @@ cdef class Options:
             self.opts.ascii_map[i] = i + 32 if lower and 65 <= i <= 90 else i
         for i in range(128):
             self.opts.sep_lowered[i] = self.opts.sep_ascii[self.opts.ascii_map[i]]
+        el_tokopts_nibbles(&self.opts)
+        self.opts.simd = _SIMD
         wide = np.unique(np.asarray([c for c in codes if c >= 128] + [0], dtype=np.uint32))
         self._filters = np.ascontiguousarray(wide[1:])
         self._split = np.frombuffer(split.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).copy()
@@ -242,15 +257,15 @@ cdef class Options:
         if docs is None:
             raise NotSupported("not a str or a list of str")
         cdef el_toks t
-        cdef int64_t k, start = 0
+        cdef int64_t k
         memset(&t, 0, sizeof(t))
         try:
             if el_tokenize(&self.opts, &(<Docs>docs).view, 0, &t):
                 raise MemoryError()
             out = []
             for k in range(t.n):
-                out.append(PyUnicode_DecodeUTF8(t.buf + start, t.end[k] - start, "surrogatepass"))
-                start = t.end[k]
+                out.append(PyUnicode_DecodeUTF8(t.buf + t.start[k], t.end[k] - t.start[k],
+                                                "surrogatepass"))
             return out
         finally:
             el_toks_free(&t)
@@ -446,8 +461,8 @@ cdef void _columns(el_vocab *g, int64_t[::1] fd, int64_t[::1] fp, int64_t[::1] c
     for i in range(g.n):
         fd[i] = g.words[i].first_doc
         fp[i] = g.words[i].first_pos
-        c[i] = g.words[i].count
-        d[i] = g.words[i].docs
+        c[i] = g.counts[i].count
+        d[i] = g.counts[i].docs
 
 
 cdef object _word(el_vocab *v, int64_t i):
@@ -589,14 +604,19 @@ def index_tables(list vocab, word_docs, index_docs):
 
 # ---------------------------------------------------------------------- look-ups
 cdef class Table:
-    """``Table(word_index)``: raises NotSupported unless every value is an int (int64)."""
+    """``Table(word_index, below=0)``: raises NotSupported unless every value is an int
+    (int64). With ``below`` > 0 only the words whose index is under it are put in the
+    table (the others are checked, not stored): a look-up that treats a word at or
+    past num_words as it treats an unknown one then probes a table of num_words
+    words, which stays in cache, instead of the whole vocabulary."""
 
-    def __cinit__(self, dict word_index):
+    def __cinit__(self, dict word_index, int64_t below=0):
         cdef int overflow = 0, added
         cdef long long number
         cdef int64_t wid
-        cdef bytes key
-        if el_vocab_init(&self.vocab, len(word_index)):
+        cdef const char *p
+        cdef Py_ssize_t size
+        if el_vocab_init(&self.vocab, min(len(word_index), below) if below > 0 else len(word_index)):
             raise MemoryError()
         self.values = []
         numbers = []
@@ -608,8 +628,16 @@ cdef class Table:
                 raise NotSupported("an index beyond int64")
             if not PyUnicode_Check(word):
                 continue  # never equal to a token, which is always a str
-            key = (<str>word).encode("utf-8", "surrogatepass")
-            wid = el_vocab_add(&self.vocab, key, len(key), el_word_hash(key, len(key)), &added)
+            if below > 0 and number >= below:
+                continue
+            if PyUnicode_IS_ASCII(word):  # CPython's own bytes are the UTF-8
+                p = <const char *>PyUnicode_DATA(word)
+                size = PyUnicode_GET_LENGTH(word)
+            else:
+                key = (<str>word).encode("utf-8", "surrogatepass")
+                p = <const char *>key
+                size = len(key)
+            wid = el_vocab_add(&self.vocab, p, size, el_word_hash(p, size), el_key8(p, size), &added)
             if wid < 0:
                 raise MemoryError()
             self.vocab.words[wid].value = number
@@ -643,6 +671,13 @@ def lookup(Options options, Table table, Docs docs, int64_t num_words, bint has_
     cdef int64_t *lp = &lens[0] if docs.n else NULL
     cdef const el_docs *view = &docs.view
     cdef const el_vocab *tv = &table.vocab
+    # Keras' num_words rule per table id, worked out once: the loop reads a byte
+    keep_array = (table.numbers < num_words) if num_words else np.ones(len(table.numbers), dtype=bool)
+    keep_array = np.ascontiguousarray(keep_array, dtype=np.uint8)
+    if keep_array.shape[0] == 0:
+        keep_array = np.zeros(1, dtype=np.uint8)
+    cdef const uint8_t[::1] keep_view = keep_array
+    cdef const uint8_t *keep = &keep_view[0]
     cdef double t0
     cdef double *secs = NULL
     if seconds is not None and seconds.shape[0] >= nthreads:
@@ -653,7 +688,7 @@ def lookup(Options options, Table table, Docs docs, int64_t num_words, bint has_
         with nogil:
             for t in prange(nthreads, num_threads=nthreads, schedule="static", chunksize=1):
                 t0 = _thread_cpu()
-                failed += 1 if el_lookup_range(o, view, c[t], c[t + 1], tv, num_words, has_oov,
+                failed += 1 if el_lookup_range(o, view, c[t], c[t + 1], tv, keep, has_oov,
                                                oov_has_index, &states[t].toks, &states[t].out, lp) else 0
                 if secs != NULL:
                     secs[t] += _thread_cpu() - t0

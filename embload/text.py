@@ -682,13 +682,20 @@ class Tokenizer:
         if options is None:
             return None
         num_words = self.num_words
+        has_oov = self.oov_token is not None
         try:
             num_words = operator.index(num_words) if num_words else 0
             oov_value = self.word_index.get(self.oov_token)
-            table = _text.Table(self.word_index)
+            if num_words > 0 and has_oov == (oov_value is not None):
+                # a word past the limit then comes out as an unknown word does (the
+                # OOV index, or nothing): the table holds only the words under it
+                table = _text.Table(self.word_index, num_words)
+                num_words = 0
+            else:
+                table = _text.Table(self.word_index)
         except (TypeError, _text.NotSupported):
             return None  # an odd limit or index: Keras' own comparisons, in Python
-        return options, table, num_words, self.oov_token is not None, oov_value
+        return options, table, num_words, has_oov, oov_value
 
     def _sequence_fn(self, cut=False):
         """A function text -> indices, Keras' rules for the current state.

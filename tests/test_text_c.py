@@ -86,6 +86,33 @@ def test_c_rules_match_text_to_word_sequence(kwargs, text):
     assert options.tokenize(text) == kp_text.text_to_word_sequence(text, **kwargs)
 
 
+# ASCII documents take their own path (tokenize.h: el_tok_words1_ascii), 64 bytes of
+# separator bits at a time, with a SIMD and a portable classifier: long documents, every
+# ASCII byte (NUL and DEL too) and separator sets over the whole table
+ascii_text = st.text(alphabet=st.characters(max_codepoint=127), max_size=300) | st.text(
+    alphabet="aZ.  ,Q\x00\x7f", min_size=60, max_size=200
+)
+ascii_options = st.fixed_dictionaries(
+    {
+        "filters": st.sampled_from([DEFAULT_FILTERS, "", "aeiouAEIOU", "\x00\x7f\x1f0@`p", "".join(map(chr, range(0, 128, 3)))]),
+        "split": st.sampled_from([" ", "a", "\x00", "\x7f", "Z", "0"]),
+        "lower": st.booleans(),
+    }
+)
+
+
+@pytest.mark.parametrize("simd", [True, False], ids=["simd", "portable"])
+@settings(max_examples=150, deadline=None)
+@given(text=ascii_text, kwargs=ascii_options)
+def test_ascii_path_matches_text_to_word_sequence(simd, text, kwargs):
+    old = _text._set_simd(simd)
+    try:
+        options = _text.Options(kwargs["filters"], kwargs["split"], kwargs["lower"], False)
+        assert options.tokenize(text) == kp_text.text_to_word_sequence(text, **kwargs)
+    finally:
+        _text._set_simd(old)
+
+
 @settings(max_examples=200, deadline=None)
 @given(text=unicode_text)
 def test_c_lowercase_is_str_lower(text):

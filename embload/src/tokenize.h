@@ -121,7 +121,68 @@ typedef struct {
     const uint32_t *split;    /* the separator's code points */
     int64_t split_len;        /* >= 1 */
     const el_case *cases;
+    /* the ASCII separators (sep_ascii) as two 16-entry nibble tables: byte b < 0x80 is
+     * one when sep_lo[b & 15] & sep_hi[b >> 4] is not 0 (sep_hi[h] = 1 << h, sep_lo[l]
+     * the bits of the h with (h << 4 | l) a separator) - what a byte shuffle looks up */
+    uint8_t sep_lo[16];
+    uint8_t sep_hi[16];
+    int simd; /* el_cpu_simd(): classify 32 bytes at a time */
 } el_tokopts;
+
+/* Fill sep_lo / sep_hi from sep_ascii. */
+static inline void el_tokopts_nibbles(el_tokopts *o) {
+    for (int k = 0; k < 16; k++) {
+        o->sep_lo[k] = 0;
+        o->sep_hi[k] = k < 8 ? (uint8_t)(1u << k) : 0;
+    }
+    for (int c = 0; c < 128; c++)
+        if (o->sep_ascii[c]) o->sep_lo[c & 15] |= (uint8_t)(1u << (c >> 4));
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define EL_HAVE_AVX2_PATH 1
+
+/* 1 if this CPU runs the AVX2 path (the build targets plain x86-64; the path is
+ * compiled for AVX2 on its own and taken only where the CPU has it). */
+static inline int el_cpu_simd(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") ? 1 : 0;
+}
+
+/* Words [0, nwords) of 64 bytes of b: lowercase the ASCII capitals in place (if lower)
+ * and set bit j of m[w] where byte 64 w + j is a separator. */
+__attribute__((target("avx2"))) static void el_sep_bits_avx2(const el_tokopts *o, unsigned char *b,
+                                                             int64_t nwords, uint64_t *m) {
+    const __m256i lo_t = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)o->sep_lo));
+    const __m256i hi_t = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)o->sep_hi));
+    const __m256i nib = _mm256_set1_epi8(0x0F);
+    const __m256i zero = _mm256_setzero_si256();
+    const __m256i before_a = _mm256_set1_epi8('A' - 1), after_z = _mm256_set1_epi8('Z' + 1);
+    const __m256i bit5 = _mm256_set1_epi8(0x20);
+    const int lower = o->lower;
+    for (int64_t w = 0; w < nwords; w++) {
+        uint64_t keep = 0; /* bits of the bytes that are not separators */
+        for (int half = 0; half < 2; half++) {
+            __m256i *q = (__m256i *)(b + 64 * w + 32 * half);
+            __m256i x = _mm256_loadu_si256(q);
+            if (lower) {
+                __m256i cap = _mm256_and_si256(_mm256_cmpgt_epi8(x, before_a),
+                                               _mm256_cmpgt_epi8(after_z, x));
+                x = _mm256_or_si256(x, _mm256_and_si256(cap, bit5));
+                _mm256_storeu_si256(q, x);
+            }
+            __m256i lo = _mm256_shuffle_epi8(lo_t, _mm256_and_si256(x, nib));
+            __m256i hi = _mm256_shuffle_epi8(hi_t, _mm256_and_si256(_mm256_srli_epi16(x, 4), nib));
+            __m256i other = _mm256_cmpeq_epi8(_mm256_and_si256(lo, hi), zero);
+            keep |= (uint64_t)(uint32_t)_mm256_movemask_epi8(other) << (32 * half);
+        }
+        m[w] = ~keep;
+    }
+}
+#else
+static inline int el_cpu_simd(void) { return 0; }
+#endif
 
 static inline int el_is_filter(const el_tokopts *o, uint32_t cp) {
     if (cp < 128) return o->sep_ascii[cp] && !(o->split_len == 1 && o->split[0] == cp);
@@ -134,12 +195,16 @@ static inline int el_is_filter(const el_tokopts *o, uint32_t cp) {
     return lo < o->n_filters && o->filters[lo] == cp;
 }
 
-/* The tokens of one document, as UTF-8 bytes back to back. */
+/* The tokens of one document: token k is buf[start[k], end[k]), UTF-8. They are back
+ * to back, except on the ASCII path, which leaves the separators between them. */
 typedef struct {
     char *buf;
     int64_t len, cap;
-    int64_t *end; /* end offset of each token in buf */
-    int64_t n, ncap;
+    int64_t *start; /* start and end offset of each token in buf */
+    int64_t *end;
+    int64_t n, ncap, scap;
+    uint64_t *seps; /* the ASCII path: one bit per byte of buf, set at a separator */
+    int64_t sepcap;
     uint32_t *cps; /* the transformed text, for a split of several code points */
     int64_t ncps, cpcap;
     uint64_t *hash; /* the hash of each token (el_hash_tokens) */
@@ -148,7 +213,9 @@ typedef struct {
 
 static inline void el_toks_free(el_toks *t) {
     free(t->buf);
+    free(t->start);
     free(t->end);
+    free(t->seps);
     free(t->cps);
     free(t->hash);
     memset(t, 0, sizeof(*t));
@@ -199,6 +266,8 @@ static inline int el_toks_close(el_toks *t, int keep_empty) {
     int64_t start = t->n ? t->end[t->n - 1] : 0;
     if (t->len == start && !keep_empty) return 0;
     if (el_grow((void **)&t->end, &t->ncap, t->n + 1, sizeof(int64_t))) return -1;
+    if (el_grow((void **)&t->start, &t->scap, t->n + 1, sizeof(int64_t))) return -1;
+    t->start[t->n] = start;
     t->end[t->n++] = t->len;
     return 0;
 }
@@ -277,32 +346,89 @@ EL_WORDS1_WIDE(el_tok_words1_ucs1, uint8_t)
 EL_WORDS1_WIDE(el_tok_words1_ucs2, uint16_t)
 EL_WORDS1_WIDE(el_tok_words1_ucs4, uint32_t)
 
+static inline int el_tok_words1_ascii(const el_tokopts *o, const el_str *s, el_toks *t);
+
 static inline int el_tok_words1(const el_tokopts *o, const el_str *s, el_toks *t) {
     if (!s->ascii) {
         if (s->kind == 1) return el_tok_words1_ucs1(o, s, t);
         if (s->kind == 2) return el_tok_words1_ucs2(o, s, t);
         return el_tok_words1_ucs4(o, s, t);
     }
-    /* ASCII: find each run of non-separators, copy it (lowered) in one tight loop */
-    const unsigned char *p = (const unsigned char *)s->data;
+    return el_tok_words1_ascii(o, s, t);
+}
+
+/* Bytes b[0..8) with the ASCII capitals lowercased, 8 at a time (every byte < 0x80: no
+ * carry crosses a byte; a byte at or past 0x80 can only carry into the bytes after it). */
+static inline uint64_t el_swar_lower(uint64_t x) {
+    const uint64_t ge_a = x + 0x3F3F3F3F3F3F3F3FULL;  /* bit 7 set where b >= 'A' */
+    const uint64_t gt_z = x + 0x2525252525252525ULL;  /* bit 7 set where b > 'Z' */
+    return x | (((ge_a & ~gt_z) & 0x8080808080808080ULL) >> 2);
+}
+
+/* An ASCII document with a one-character split. Branches on every byte mispredict at
+ * every token boundary, twice a token; instead: copy the document into the buffer
+ * (lowercased 8 bytes at a time), mark the separators in a bit set 64 bytes at a time
+ * (a table look-up per byte, no branch), then take the tokens from the bits - one
+ * count-trailing-zeros per boundary. The tokens stay where they are in the copy. */
+static inline int el_tok_words1_ascii(const el_tokopts *o, const el_str *s, el_toks *t) {
     const int64_t n = s->len;
-    const uint8_t *sep = o->sep_lowered;
-    const uint8_t *low = o->ascii_map;
-    if (el_grow((void **)&t->buf, &t->cap, t->len + n + 1, 1)) return -1;
-    if (el_grow((void **)&t->end, &t->ncap, t->n + n / 2 + 2, sizeof(int64_t))) return -1;
-    char *const base = t->buf;
-    char *out = base + t->len;
-    int64_t *ends = t->end;
-    int64_t ntok = t->n;
-    int64_t i = 0;
-    for (;;) {
-        while (i < n && sep[p[i]]) i++;
-        if (i >= n) break;
-        while (i < n && !sep[p[i]]) *out++ = (char)low[p[i++]];
-        ends[ntok++] = out - base;
+    const int64_t nw = n / 64 + 2; /* one word more than the bytes: all separators */
+    if (el_grow((void **)&t->buf, &t->cap, 64 * nw + 8, 1)) return -1;
+    if (el_grow((void **)&t->seps, &t->sepcap, nw, sizeof(uint64_t))) return -1;
+    const int64_t most = n / 2 + 1; /* tokens are at least 1 byte with a separator between */
+    if (el_grow((void **)&t->start, &t->scap, most, sizeof(int64_t))) return -1;
+    if (el_grow((void **)&t->end, &t->ncap, most, sizeof(int64_t))) return -1;
+    unsigned char *b = (unsigned char *)t->buf;
+    if (n) memcpy(b, s->data, (size_t)n);
+    uint64_t *m = t->seps;
+    const int64_t full = n / 64;
+#ifdef EL_HAVE_AVX2_PATH
+    if (o->simd) {
+        /* the partial last word too: the bytes past the end are in the buffer */
+        el_sep_bits_avx2(o, b, full + 1, m);
+    } else
+#endif
+    {
+        if (o->lower) {
+            for (int64_t i = 0; i < n; i += 8) {
+                uint64_t x;
+                memcpy(&x, b + i, 8);
+                x = el_swar_lower(x);
+                memcpy(b + i, &x, 8);
+            }
+        }
+        const uint8_t *sep = o->sep_ascii; /* of the lowered byte */
+        for (int64_t w = 0; w <= full; w++) {
+            const unsigned char *q = b + 64 * w;
+            uint64_t bits = 0;
+            for (int j = 0; j < 64; j++) bits |= (uint64_t)sep[q[j] & 0x7F] << j;
+            m[w] = bits;
+        }
     }
-    t->len = out - base;
-    t->n = ntok;
+    /* bytes past the end count as separators */
+    if (n - 64 * full) m[full] |= ~0ULL << (n - 64 * full);
+    else m[full] = ~0ULL;
+    m[full + 1] = ~0ULL;
+    int64_t *starts = t->start, *ends = t->end;
+    int64_t k = 0, w = 0;
+    uint64_t x = ~m[0]; /* token bytes not yet taken, in word w */
+    for (;;) {
+        while (!x) {
+            if (++w > full) goto done;
+            x = ~m[w];
+        }
+        const int64_t a = 64 * w + __builtin_ctzll(x);
+        uint64_t y = m[w] & (~0ULL << (a & 63)); /* separators from a on */
+        while (!y) y = m[++w];                      /* m[full + 1] stops it */
+        const int64_t e = 64 * w + __builtin_ctzll(y);
+        starts[k] = a;
+        ends[k] = e;
+        k++;
+        x = ~m[w] & (~0ULL << (e & 63));
+    }
+done:
+    t->len = n;
+    t->n = k;
     return 0;
 }
 
@@ -357,21 +483,42 @@ static inline int el_tokenize(const el_tokopts *o, const el_docs *D, int64_t d, 
     t->len = 0;
     t->n = 0;
     const el_str *s = D->items + D->first[d];
+    int r;
     if (D->is_list[d]) {
-        for (int64_t k = 0; k < D->count[d]; k++)
-            if (el_tok_whole(o, s + k, t)) return -1;
-        return 0;
+        r = 0;
+        for (int64_t k = 0; k < D->count[d] && !r; k++) r = el_tok_whole(o, s + k, t);
+    } else if (o->char_level) {
+        r = el_tok_chars(o, s, t);
+    } else if (o->split_len == 1) {
+        r = el_tok_words1(o, s, t);
+    } else {
+        r = el_tok_words_general(o, s, t);
     }
-    if (o->char_level) return el_tok_chars(o, s, t);
-    if (o->split_len == 1) return el_tok_words1(o, s, t);
-    return el_tok_words_general(o, s, t);
+    /* 8 readable bytes past the last token: el_word_hash_padded and el_key8_padded */
+    return r ? r : el_grow((void **)&t->buf, &t->cap, t->len + 8, 1);
 }
 
 /* ------------------------------------------------------------------------ */
 /* Vocabulary: a growable hash table of words with their counts               */
 /* ------------------------------------------------------------------------ */
 
-/* The first min(n, 8) bytes of a word as one number (zero-padded). */
+/* Every token is looked up once, so the table is laid out for that: a slot holds the
+ * word's first 8 bytes and a tag (the hash's high bits with the length of a short word),
+ * so a word of up to 8 bytes - most tokens - is found or ruled out by its slot alone,
+ * one cache line; the counts a fit updates per token sit in an array of their own
+ * (24 bytes a word), and the rest (where the bytes are, first sighting) is read only
+ * for longer words and new ones. A large vocabulary then costs one or two cache
+ * misses per token, and a small one runs from L1. */
+
+/* The first min(n, 8) bytes of a word as one number (zero-padded), read from a buffer
+ * with at least 8 readable bytes from p (el_toks guarantees it past every token). */
+static inline uint64_t el_key8_padded(const char *p, int64_t n) {
+    uint64_t w;
+    memcpy(&w, p, 8);
+    return n >= 8 ? w : (w & ((1ULL << (8 * n)) - 1));
+}
+
+/* The same, for bytes that may end at p + n. */
 static inline uint64_t el_key8(const char *p, int64_t n) {
     uint64_t w = 0;
     if (n >= 8) {
@@ -380,6 +527,12 @@ static inline uint64_t el_key8(const char *p, int64_t n) {
     }
     for (int64_t k = 0; k < n; k++) w |= (uint64_t)(unsigned char)p[k] << (8 * k);
     return w;
+}
+
+/* The slot tag: the hash's high 28 bits and min(n, 15) - exact for words up to 8
+ * bytes, so key8 + tag decide equality there ("a" and "a\0" differ by their length). */
+static inline uint32_t el_vtag(uint64_t h, int64_t n) {
+    return ((uint32_t)(h >> 32) & 0xFFFFFFF0u) | (uint32_t)(n < 15 ? n : 15);
 }
 
 /* a == b for n bytes, without a libc call for short words */
@@ -399,22 +552,35 @@ static inline int el_tok_eq(const char *a, const char *b, int64_t n) {
 }
 
 typedef struct {
+    uint64_t key8; /* el_key8 of the word */
+    uint32_t tag;  /* el_vtag */
+    uint32_t id1;  /* word id + 1; 0: an empty slot */
+} el_vslot;
+
+typedef struct {
+    int64_t count;    /* occurrences */
+    int64_t docs;     /* documents containing it */
+    int64_t last_doc; /* the last document counted in docs */
+} el_wcount;
+
+typedef struct {
     uint64_t hash;
     int64_t off, len;    /* the bytes, in the arena */
-    int64_t count;       /* occurrences */
-    int64_t docs;        /* documents containing it */
-    int64_t last_doc;    /* the last document counted in docs */
     int64_t first_doc;   /* where it was first seen: document, then token position */
     int64_t first_pos;
     int64_t value;       /* look-up tables: the index */
-    uint64_t key8;       /* the first 8 bytes, zero-padded: most words compare without the arena */
 } el_word;
 
+/* At most this many words: a slot numbers them in 32 bits (a vocabulary that large
+ * would need hundreds of GB anyway); past it el_vocab_add fails as out of memory. */
+#define EL_VOCAB_MAX_WORDS ((int64_t)0xFFFFFFFE)
+
 typedef struct {
-    int64_t *slots; /* word ids, -1 empty; open addressing, linear probing, load <= 1/2 */
+    el_vslot *slots; /* open addressing, linear probing, load <= 1/2 */
     int64_t mask;
     el_word *words;
-    int64_t n, wcap;
+    el_wcount *counts;
+    int64_t n, wcap, ccap;
     char *arena;
     int64_t alen, acap;
     /* fitting: the documents that brought two or more new words, as
@@ -429,6 +595,7 @@ typedef struct {
 static inline void el_vocab_free(el_vocab *v) {
     free(v->slots);
     free(v->words);
+    free(v->counts);
     free(v->arena);
     free(v->rec);
     free(v->distinct);
@@ -439,22 +606,22 @@ static inline int el_vocab_init(el_vocab *v, int64_t expected) {
     memset(v, 0, sizeof(*v));
     int64_t size = 64;
     while (size < 2 * expected) size *= 2;
-    v->slots = (int64_t *)malloc((size_t)size * sizeof(int64_t));
+    v->slots = (el_vslot *)calloc((size_t)size, sizeof(el_vslot));
     if (v->slots == NULL) return -1;
-    memset(v->slots, 0xFF, (size_t)size * sizeof(int64_t));
     v->mask = size - 1;
     return 0;
 }
 
 static inline int el_vocab_rehash(el_vocab *v) {
     int64_t size = 2 * (v->mask + 1);
-    int64_t *slots = (int64_t *)malloc((size_t)size * sizeof(int64_t));
+    el_vslot *slots = (el_vslot *)calloc((size_t)size, sizeof(el_vslot));
     if (slots == NULL) return -1;
-    memset(slots, 0xFF, (size_t)size * sizeof(int64_t));
-    for (int64_t id = 0; id < v->n; id++) {
-        int64_t i = (int64_t)(v->words[id].hash & (uint64_t)(size - 1));
-        while (slots[i] >= 0) i = (i + 1) & (size - 1);
-        slots[i] = id;
+    for (int64_t i = 0; i <= v->mask; i++) {
+        const el_vslot *s = &v->slots[i];
+        if (!s->id1) continue;
+        int64_t j = (int64_t)(v->words[s->id1 - 1].hash & (uint64_t)(size - 1));
+        while (slots[j].id1) j = (j + 1) & (size - 1);
+        slots[j] = *s;
     }
     free(v->slots);
     v->slots = slots;
@@ -462,19 +629,26 @@ static inline int el_vocab_rehash(el_vocab *v) {
     return 0;
 }
 
-/* The id of the word [p, p+n) hashing to h, or -1. `*slot` gets where it is or would go. */
+/* The id of the word [p, p+n) hashing to h with el_key8 k8, or -1; `*slot` gets where it
+ * is or would go. */
 static inline int64_t el_vocab_find(const el_vocab *v, const char *p, int64_t n, uint64_t h,
-                                    int64_t *slot) {
+                                    uint64_t k8, int64_t *slot) {
+    const uint32_t tag = el_vtag(h, n);
     int64_t i = (int64_t)(h & (uint64_t)v->mask);
-    const uint64_t k8 = el_key8(p, n);
     for (;;) {
-        int64_t id = v->slots[i];
-        if (id < 0) break;
-        const el_word *w = &v->words[id];
-        if (w->hash == h && w->len == n && w->key8 == k8 &&
-            (n <= 8 || el_tok_eq(v->arena + w->off + 8, p + 8, n - 8))) {
-            *slot = i;
-            return id;
+        const el_vslot *s = &v->slots[i];
+        if (!s->id1) break;
+        if (s->tag == tag && s->key8 == k8) {
+            int64_t id = (int64_t)s->id1 - 1;
+            if (n <= 8) {
+                *slot = i;
+                return id;
+            }
+            const el_word *w = &v->words[id];
+            if (w->len == n && el_tok_eq(v->arena + w->off + 8, p + 8, n - 8)) {
+                *slot = i;
+                return id;
+            }
         }
         i = (i + 1) & v->mask;
     }
@@ -484,16 +658,19 @@ static inline int64_t el_vocab_find(const el_vocab *v, const char *p, int64_t n,
 
 static inline int64_t el_vocab_get(const el_vocab *v, const char *p, int64_t n) {
     int64_t slot;
-    return el_vocab_find(v, p, n, el_word_hash(p, n), &slot);
+    return el_vocab_find(v, p, n, el_word_hash(p, n), el_key8(p, n), &slot);
 }
 
 /* The id of the word, added (with zero counts) if new; *added tells which. -1: no memory. */
-static inline int64_t el_vocab_add(el_vocab *v, const char *p, int64_t n, uint64_t h, int *added) {
+static inline int64_t el_vocab_add(el_vocab *v, const char *p, int64_t n, uint64_t h, uint64_t k8,
+                                   int *added) {
     int64_t slot;
-    int64_t id = el_vocab_find(v, p, n, h, &slot);
+    int64_t id = el_vocab_find(v, p, n, h, k8, &slot);
     *added = 0;
     if (id >= 0) return id;
+    if (v->n >= EL_VOCAB_MAX_WORDS) return -1;
     if (el_grow((void **)&v->words, &v->wcap, v->n + 1, sizeof(el_word))) return -1;
+    if (el_grow((void **)&v->counts, &v->ccap, v->n + 1, sizeof(el_wcount))) return -1;
     if (el_grow((void **)&v->arena, &v->acap, v->alen + n + 1, 1)) return -1;
     memcpy(v->arena + v->alen, p, (size_t)n);
     id = v->n++;
@@ -501,72 +678,75 @@ static inline int64_t el_vocab_add(el_vocab *v, const char *p, int64_t n, uint64
     w->hash = h;
     w->off = v->alen;
     w->len = n;
-    w->count = 0;
-    w->docs = 0;
-    w->last_doc = -1;
     w->first_doc = -1;
     w->first_pos = -1;
     w->value = 0;
-    w->key8 = el_key8(p, n);
+    el_wcount *c = &v->counts[id];
+    c->count = 0;
+    c->docs = 0;
+    c->last_doc = -1;
     v->alen += n;
-    v->slots[slot] = id;
+    el_vslot *s = &v->slots[slot];
+    s->key8 = k8;
+    s->tag = el_vtag(h, n);
+    s->id1 = (uint32_t)(id + 1);
     *added = 1;
     if (2 * v->n > v->mask + 1 && el_vocab_rehash(v)) return -1;
     return id;
 }
 
-/* Hash every token of a document and start fetching what looking them up will read.
- * A large vocabulary does not fit in cache: each look-up is two dependent misses (the
- * slot, then the word). Asked for all tokens of the document at once, the memory
- * system serves them in parallel instead of one after the other. */
+/* Hash every token of a document and start fetching the slots looking them up will read.
+ * A large vocabulary does not fit in cache: asked for all tokens of the document at
+ * once, the memory system serves the misses in parallel instead of one after the other. */
 static inline int el_hash_tokens(const el_vocab *v, el_toks *t) {
     if (el_grow((void **)&t->hash, &t->hcap, t->n, sizeof(uint64_t))) return -1;
-    int64_t start = 0;
+    const el_vslot *slots = v->slots;
+    const uint64_t mask = (uint64_t)v->mask;
     for (int64_t k = 0; k < t->n; k++) {
-        uint64_t h = el_word_hash(t->buf + start, t->end[k] - start);
-        start = t->end[k];
+        uint64_t h = el_word_hash_padded(t->buf + t->start[k], t->end[k] - t->start[k]);
         t->hash[k] = h;
-        __builtin_prefetch(&v->slots[h & (uint64_t)v->mask]);
-    }
-    for (int64_t k = 0; k < t->n; k++) {
-        int64_t id = v->slots[t->hash[k] & (uint64_t)v->mask];
-        if (id >= 0) __builtin_prefetch(&v->words[id]);
+        __builtin_prefetch(&slots[h & mask]);
     }
     return 0;
 }
 
 /* Count the tokens of document `doc` (a number unique over the whole fit). */
 static inline int el_vocab_count(el_vocab *v, el_toks *t, int64_t doc) {
-    int64_t start = 0, fresh = 0;
+    int64_t fresh = 0;
     v->ndist = 0;
     if (el_hash_tokens(v, t)) return -1;
+    if (el_grow((void **)&v->distinct, &v->dcap, t->n, sizeof(int64_t))) return -1;
+    int64_t *distinct = v->distinct;
+    int64_t ndist = 0;
     for (int64_t k = 0; k < t->n; k++) {
-        const char *p = t->buf + start;
-        int64_t n = t->end[k] - start;
-        start = t->end[k];
-        int added;
-        int64_t id = el_vocab_add(v, p, n, t->hash[k], &added);
-        if (id < 0) return -1;
-        el_word *w = &v->words[id];
-        if (added) {
-            w->first_doc = doc;
-            w->first_pos = k;
+        const char *p = t->buf + t->start[k];
+        const int64_t n = t->end[k] - t->start[k];
+        const uint64_t h = t->hash[k], k8 = el_key8_padded(p, n);
+        int64_t slot;
+        int64_t id = el_vocab_find(v, p, n, h, k8, &slot);
+        if (id < 0) { /* new: the slow path */
+            int added;
+            id = el_vocab_add(v, p, n, h, k8, &added);
+            if (id < 0) return -1;
+            v->words[id].first_doc = doc;
+            v->words[id].first_pos = k;
             fresh++;
         }
-        w->count++;
-        if (w->last_doc != doc) {
-            w->last_doc = doc;
-            w->docs++;
-            if (el_grow((void **)&v->distinct, &v->dcap, v->ndist + 1, sizeof(int64_t))) return -1;
-            v->distinct[v->ndist++] = id;
+        el_wcount *c = &v->counts[id];
+        c->count++;
+        if (c->last_doc != doc) {
+            c->last_doc = doc;
+            c->docs++;
+            distinct[ndist++] = id;
         }
     }
+    v->ndist = ndist;
     if (fresh >= 2) {
-        if (el_grow((void **)&v->rec, &v->rcap, v->nrec + 2 + v->ndist, sizeof(int64_t))) return -1;
+        if (el_grow((void **)&v->rec, &v->rcap, v->nrec + 2 + ndist, sizeof(int64_t))) return -1;
         v->rec[v->nrec++] = doc;
-        v->rec[v->nrec++] = v->ndist;
-        memcpy(v->rec + v->nrec, v->distinct, (size_t)v->ndist * sizeof(int64_t));
-        v->nrec += v->ndist;
+        v->rec[v->nrec++] = ndist;
+        memcpy(v->rec + v->nrec, distinct, (size_t)ndist * sizeof(int64_t));
+        v->nrec += ndist;
     }
     return 0;
 }
@@ -586,12 +766,13 @@ static inline int el_fit_range(const el_tokopts *o, const el_docs *D, int64_t d0
 static inline int el_vocab_merge(el_vocab *dst, const el_vocab *src, int64_t *map) {
     for (int64_t id = 0; id < src->n; id++) {
         const el_word *s = &src->words[id];
+        const char *p = src->arena + s->off;
         int added;
-        int64_t g = el_vocab_add(dst, src->arena + s->off, s->len, s->hash, &added);
+        int64_t g = el_vocab_add(dst, p, s->len, s->hash, el_key8(p, s->len), &added);
         if (g < 0) return -1;
         el_word *w = &dst->words[g];
-        w->count += s->count;
-        w->docs += s->docs;
+        dst->counts[g].count += src->counts[id].count;
+        dst->counts[g].docs += src->counts[id].docs;
         if (added || s->first_doc < w->first_doc ||
             (s->first_doc == w->first_doc && s->first_pos < w->first_pos)) {
             w->first_doc = s->first_doc;
@@ -615,36 +796,37 @@ typedef struct {
 
 /* For each token of documents [d0, d1): its table id (whose value is the index), EL_OOV,
  * or nothing, following Keras' texts_to_sequences:
- *   found, value < num_words (or no limit)  -> the id
- *   found, value >= num_words               -> EL_OOV if the OOV token has an index, else dropped
+ *   found, keep[id]                         -> the id
+ *   found, not keep[id] (value >= num_words) -> EL_OOV if the OOV token has an index, else dropped
  *   not found                               -> EL_OOV if there is an OOV token, else dropped
- * lengths[d] gets the number of codes of document d. */
+ * (`keep`: one byte per table id, worked out by the caller from num_words, so the
+ * loop reads no more than the slot for most words). lengths[d] gets the number of
+ * codes of document d. */
 static inline int el_lookup_range(const el_tokopts *o, const el_docs *D, int64_t d0, int64_t d1,
-                                  const el_vocab *table, int64_t num_words, int has_oov,
+                                  const el_vocab *table, const uint8_t *keep, int has_oov,
                                   int oov_has_index, el_toks *t, el_idbuf *out,
                                   int64_t *lengths) {
     for (int64_t d = d0; d < d1; d++) {
         if (el_tokenize(o, D, d, t)) return -1;
         if (el_grow((void **)&out->ids, &out->cap, out->n + t->n, sizeof(int64_t))) return -1;
         if (el_hash_tokens(table, t)) return -1;
-        int64_t before = out->n, start = 0;
+        int64_t *ids = out->ids;
+        int64_t m = out->n;
+        const int64_t before = m;
         for (int64_t k = 0; k < t->n; k++) {
-            const char *p = t->buf + start;
-            int64_t n = t->end[k] - start;
-            start = t->end[k];
+            const char *p = t->buf + t->start[k];
+            const int64_t n = t->end[k] - t->start[k];
             int64_t slot;
-            int64_t id = el_vocab_find(table, p, n, t->hash[k], &slot);
+            int64_t id = el_vocab_find(table, p, n, t->hash[k], el_key8_padded(p, n), &slot);
             if (id >= 0) {
-                if (num_words && table->words[id].value >= num_words) {
-                    if (oov_has_index) out->ids[out->n++] = EL_OOV;
-                } else {
-                    out->ids[out->n++] = id;
-                }
+                if (keep[id]) ids[m++] = id;
+                else if (oov_has_index) ids[m++] = EL_OOV;
             } else if (has_oov) {
-                out->ids[out->n++] = EL_OOV;
+                ids[m++] = EL_OOV;
             }
         }
-        lengths[d] = out->n - before;
+        out->n = m;
+        lengths[d] = m - before;
     }
     return 0;
 }

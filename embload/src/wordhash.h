@@ -5,6 +5,7 @@
  * embload/_align.pyx) are the same structure over the same kind of arena.
  *
  *   el_word_hash        64-bit hash of a word's UTF-8 bytes
+ *   el_word_hash_padded the same hash, reading whole 8-byte words (a padded buffer)
  *   el_word_hash_lower  the same hash of the word with its ASCII letters lowercased
  *   el_wordtable_*      open addressing (linear probing, power-of-two size, at most half
  *                       full) over an arena owned by the caller: key i is
@@ -52,6 +53,29 @@ static inline uint64_t el_word_hash(const char *p, int64_t n) {
     if (n > 0) {
         uint64_t w = 0;
         for (int64_t k = 0; k < n; k++) w |= (uint64_t)q[k] << (8 * k);
+        h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+        h ^= h >> 29;
+    }
+    return el_word_mix(h);
+}
+
+/* el_word_hash of a word followed by at least 8 readable bytes (a tokenizer's buffer):
+ * the tail is one load and a mask instead of a loop over its bytes. Same value. */
+static inline uint64_t el_word_hash_padded(const char *p, int64_t n) {
+    const unsigned char *q = (const unsigned char *)p;
+    uint64_t h = 0x9E3779B97F4A7C15ULL ^ ((uint64_t)n * 0x100000001b3ULL);
+    while (n >= 8) {
+        uint64_t w;
+        memcpy(&w, q, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdULL;
+        h ^= h >> 31;
+        q += 8;
+        n -= 8;
+    }
+    if (n > 0) {
+        uint64_t w;
+        memcpy(&w, q, 8);
+        w &= (1ULL << (8 * n)) - 1;
         h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
         h ^= h >> 29;
     }
