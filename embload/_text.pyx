@@ -21,7 +21,7 @@ use (``_case_tables``).
 cimport cython
 from cpython.object cimport PyObject
 from cython.parallel cimport prange
-from libc.stdint cimport int64_t, uint8_t, uint32_t
+from libc.stdint cimport int64_t, uint8_t, uint32_t, uintptr_t
 from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcpy, memset
 from posix.time cimport CLOCK_THREAD_CPUTIME_ID, clock_gettime, timespec
@@ -33,6 +33,9 @@ import numpy as np
 
 
 cdef extern from "Python.h":
+    object PySet_New(PyObject *iterable)
+    int PySet_Add(object s, object key) except -1
+    int _PySet_NextEntry(object s, Py_ssize_t *pos, PyObject **key, Py_hash_t *hash)
     void *PyUnicode_DATA(object o)
     int PyUnicode_KIND(object o)
     Py_ssize_t PyUnicode_GET_LENGTH(object o)
@@ -296,24 +299,33 @@ cdef class Docs:
         return cuts
 
 
+@cython.boundscheck(False)
+@cython.wraparound(False)
 def gather(batch):
     """A ``Docs`` for a list of documents, or None if one is not a str or a list of str."""
-    cdef Py_ssize_t n = len(batch), nitems = 0, i, k, j
-    for doc in batch:
-        if PyUnicode_Check(doc):
+    if not PyList_CheckExact(batch):
+        batch = list(batch)
+    cdef list docs_list = <list>batch
+    cdef Py_ssize_t n = len(docs_list), nitems = 0, i, k, j, m
+    cdef bint wide = False
+    cdef PyObject *doc
+    for i in range(n):
+        doc = PyList_GET_ITEM(docs_list, i)
+        if PyUnicode_Check(<object>doc):
             nitems += 1
-        elif PyList_Check(doc):
-            for item in doc:
+            if not wide and not PyUnicode_IS_ASCII(<object>doc):
+                wide = True
+        elif PyList_Check(<object>doc):
+            for item in <object>doc:
                 if not PyUnicode_Check(item):
                     return None
-            nitems += len(doc)
+                if not wide and not PyUnicode_IS_ASCII(item):
+                    wide = True
+            nitems += len(<object>doc)
         else:
             return None
-    if _case_arrays is None:
-        for doc in batch:  # the case tables are needed (and built) for non-ASCII text only
-            if not all(PyUnicode_IS_ASCII(x) for x in (doc if PyList_Check(doc) else (doc,))):
-                _ensure_cases()
-                break
+    if wide and _case_arrays is None:
+        _ensure_cases()  # the case tables are needed (and built) for non-ASCII text only
     cdef Docs d = Docs.__new__(Docs)
     d.n = n
     d.nitems = nitems
@@ -325,26 +337,27 @@ def gather(batch):
         raise MemoryError()
     weights = np.empty(n, dtype=np.int64)
     cdef int64_t[::1] w = weights
-    keep = [batch]
+    keep = [docs_list]
     k = 0
     for i in range(n):
-        doc = batch[i]
+        doc = PyList_GET_ITEM(docs_list, i)
         d.first[i] = k
-        if PyUnicode_Check(doc):
-            _put(&d.items[k], doc)
+        if PyUnicode_Check(<object>doc):
+            _put(&d.items[k], <object>doc)
             d.count[i] = 1
             d.is_list[i] = 0
             w[i] = d.items[k].len + 1
             k += 1
         else:
-            items = list(doc)  # a snapshot: the list may change, the strings stay alive
-            if len(items) + k > nitems or any(not PyUnicode_Check(x) for x in items):
+            items = list(<object>doc)  # a snapshot: the list may change, the strings stay alive
+            m = len(items)
+            if m + k > nitems or any(not PyUnicode_Check(x) for x in items):
                 return None
             keep.append(items)
-            d.count[i] = len(items)
+            d.count[i] = m
             d.is_list[i] = 1
             w[i] = 1
-            for j in range(len(items)):
+            for j in range(m):
                 _put(&d.items[k], items[j])
                 w[i] += d.items[k].len + 1
                 k += 1
@@ -421,9 +434,16 @@ cdef class Counter:
         order can be made in whichever process needs it (``word_docs_order``).
         """
         cdef el_vocab g
-        cdef int64_t i, t, total = 0
+        cdef int64_t i, t, total = 0, used = 0
         for t in range(self.nthreads):
             total += self.states[t].vocab.n
+            if self.states[t].vocab.n:
+                used += 1
+        if used <= 1:
+            # one thread saw every word: its ids are already first-seen order
+            for t in range(self.nthreads):
+                if self.states[t].vocab.n or t == self.nthreads - 1:
+                    return _one_state(self, &self.states[t].vocab)
         if el_vocab_init(&g, total):
             raise MemoryError()
         try:
@@ -447,6 +467,30 @@ cdef class Counter:
             return words, counts[order], docs[order], first_doc[order], records, self.documents
         finally:
             el_vocab_free(&g)
+
+
+cdef object _one_state(Counter self, el_vocab *v):
+    """Counter.result() when a single vocabulary holds every word: no merge, no sort."""
+    n = v.n
+    first_doc = np.empty(n, dtype=np.int64)
+    first_pos = np.empty(n, dtype=np.int64)
+    counts = np.empty(n, dtype=np.int64)
+    docs = np.empty(n, dtype=np.int64)
+    _columns(v, first_doc, first_pos, counts, docs)
+    identity = np.arange(n, dtype=np.int64)
+    records = _records(v, identity, identity, first_doc)
+    return _words(v), counts, docs, first_doc, records, self.documents
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef list _words(el_vocab *v):
+    """Every word of v, in id order, as str."""
+    cdef Py_ssize_t i
+    out = [None] * v.n
+    for i in range(v.n):
+        out[i] = PyUnicode_DecodeUTF8(v.arena + v.words[i].off, v.words[i].len, "surrogatepass")
+    return out
 
 
 cdef int _merge(el_vocab *g, el_vocab *v, int64_t[::1] m) except -1:
@@ -500,6 +544,8 @@ cdef object _records(el_vocab *v, int64_t[::1] m, int64_t[::1] rank, int64_t[::1
     return out
 
 
+@cython.boundscheck(False)
+@cython.wraparound(False)
 def word_docs_order(list words, const int64_t[::1] first_doc, const int64_t[::1] records):
     """The order Keras' word_docs gets its keys in, as positions in ``words``.
 
@@ -513,34 +559,85 @@ def word_docs_order(list words, const int64_t[::1] first_doc, const int64_t[::1]
     The set is built as ``set(tokens)`` builds it: the same keys inserted in the
     same order give the same table.
     """
-    cdef Py_ssize_t n = len(words), p = 0, k, j, r, lo, filled
+    cdef Py_ssize_t n = len(words), p = 0, k, j, r, lo, filled, nfresh, pos, size
     cdef int64_t doc
+    cdef PyObject *key
+    cdef Py_hash_t h
+    cdef uintptr_t *slot_key = NULL
+    cdef int64_t *slot_rank = NULL
+    cdef Py_ssize_t cap = 0
     order = np.arange(n, dtype=np.int64)
     cdef int64_t[::1] out = order
-    while p < records.shape[0]:
-        doc = records[p]
-        k = records[p + 1]
-        members = set()
-        fresh = {}
-        lo = n
-        for j in range(k):
-            r = records[p + 2 + j]
-            w = words[r]
-            members.add(w)
-            if first_doc[r] == doc:
-                fresh[w] = r
-                if r < lo:
-                    lo = r
-        p += 2 + k
-        if len(fresh) < 2:
-            continue
-        filled = lo
-        for w in members:  # the words a document brings are contiguous in first-seen order
-            got = fresh.get(w)
-            if got is not None:
-                out[filled] = got
-                filled += 1
+    try:
+        while p < records.shape[0]:
+            doc = records[p]
+            k = records[p + 1]
+            if k < 0 or p + 2 + k > records.shape[0]:
+                raise ValueError("records end inside a record")
+            nfresh = 0
+            lo = n
+            for j in range(k):
+                r = records[p + 2 + j]
+                if r < 0 or r >= n:
+                    raise ValueError("records name words that are not there")
+                if first_doc[r] == doc:
+                    nfresh += 1
+                    if r < lo:
+                        lo = r
+            if nfresh >= 2:
+                # the new words by identity (the set holds these very objects): a small
+                # open-addressing table of object address -> position
+                size = 8
+                while size < 2 * nfresh:
+                    size *= 2
+                if size > cap:
+                    free(slot_key)
+                    free(slot_rank)
+                    slot_key = <uintptr_t *>malloc(size * sizeof(uintptr_t))
+                    slot_rank = <int64_t *>malloc(size * sizeof(int64_t))
+                    if slot_key == NULL or slot_rank == NULL:
+                        raise MemoryError()
+                    cap = size
+                memset(slot_key, 0, size * sizeof(uintptr_t))
+                members = PySet_New(NULL)
+                for j in range(k):
+                    r = records[p + 2 + j]
+                    key = PyList_GET_ITEM(words, r)
+                    PySet_Add(members, <object>key)
+                    if first_doc[r] == doc:
+                        _ptr_put(slot_key, slot_rank, size - 1, <uintptr_t>key, r)
+                # the words a document brings are contiguous in first-seen order, from lo
+                filled = lo
+                pos = 0
+                while _PySet_NextEntry(members, &pos, &key, &h):
+                    r = _ptr_get(slot_key, slot_rank, size - 1, <uintptr_t>key)
+                    if r >= 0:
+                        out[filled] = r
+                        filled += 1
+            p += 2 + k
+    finally:
+        free(slot_key)
+        free(slot_rank)
     return order
+
+
+cdef inline void _ptr_put(uintptr_t *keys, int64_t *ranks, Py_ssize_t mask, uintptr_t key,
+                          int64_t rank) noexcept:
+    cdef Py_ssize_t i = <Py_ssize_t>((key >> 4) * <uintptr_t>0x9E3779B97F4A7C15 >> 40) & mask
+    while keys[i] != 0 and keys[i] != key:
+        i = (i + 1) & mask
+    keys[i] = key
+    ranks[i] = rank
+
+
+cdef inline int64_t _ptr_get(const uintptr_t *keys, const int64_t *ranks, Py_ssize_t mask,
+                             uintptr_t key) noexcept:
+    cdef Py_ssize_t i = <Py_ssize_t>((key >> 4) * <uintptr_t>0x9E3779B97F4A7C15 >> 40) & mask
+    while keys[i] != 0:
+        if keys[i] == key:
+            return ranks[i]
+        i = (i + 1) & mask
+    return -1
 
 
 # ---------------------------------------------------------------- result tables

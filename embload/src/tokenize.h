@@ -409,26 +409,30 @@ static inline int el_tok_words1_ascii(const el_tokopts *o, const el_str *s, el_t
     if (n - 64 * full) m[full] |= ~0ULL << (n - 64 * full);
     else m[full] = ~0ULL;
     m[full + 1] = ~0ULL;
+    /* A token starts at a byte that is not a separator after one that is, and ends at a
+     * separator after a byte that is not: two bit sets per word, each read off with
+     * count-trailing-zeros in a loop of its own (no chain from one token to the next). */
     int64_t *starts = t->start, *ends = t->end;
-    int64_t k = 0, w = 0;
-    uint64_t x = ~m[0]; /* token bytes not yet taken, in word w */
-    for (;;) {
-        while (!x) {
-            if (++w > full) goto done;
-            x = ~m[w];
+    int64_t ks = 0, ke = 0;
+    uint64_t before = 1; /* bit 0: the byte before the word is a separator */
+    for (int64_t w = 0; w <= full; w++) {
+        const uint64_t sep_w = m[w];
+        const uint64_t after_sep = (sep_w << 1) | before;
+        uint64_t st = ~sep_w & after_sep, en = sep_w & ~after_sep;
+        before = sep_w >> 63;
+        const int64_t base = 64 * w;
+        while (st) {
+            starts[ks++] = base + __builtin_ctzll(st);
+            st &= st - 1;
         }
-        const int64_t a = 64 * w + __builtin_ctzll(x);
-        uint64_t y = m[w] & (~0ULL << (a & 63)); /* separators from a on */
-        while (!y) y = m[++w];                      /* m[full + 1] stops it */
-        const int64_t e = 64 * w + __builtin_ctzll(y);
-        starts[k] = a;
-        ends[k] = e;
-        k++;
-        x = ~m[w] & (~0ULL << (e & 63));
+        while (en) {
+            ends[ke++] = base + __builtin_ctzll(en);
+            en &= en - 1;
+        }
     }
-done:
+    /* the byte after the last one is a separator: every token has ended (ke == ks) */
     t->len = n;
-    t->n = k;
+    t->n = ke;
     return 0;
 }
 
@@ -700,11 +704,16 @@ static inline int64_t el_vocab_add(el_vocab *v, const char *p, int64_t n, uint64
  * once, the memory system serves the misses in parallel instead of one after the other. */
 static inline int el_hash_tokens(const el_vocab *v, el_toks *t) {
     if (el_grow((void **)&t->hash, &t->hcap, t->n, sizeof(uint64_t))) return -1;
+    /* locals: the build allows any store to alias anything (-fno-strict-aliasing), so
+     * fields read through t would be read again after every store */
     const el_vslot *slots = v->slots;
     const uint64_t mask = (uint64_t)v->mask;
-    for (int64_t k = 0; k < t->n; k++) {
-        uint64_t h = el_word_hash_padded(t->buf + t->start[k], t->end[k] - t->start[k]);
-        t->hash[k] = h;
+    const char *buf = t->buf;
+    const int64_t *starts = t->start, *ends = t->end, n = t->n;
+    uint64_t *hash = t->hash;
+    for (int64_t k = 0; k < n; k++) {
+        uint64_t h = el_word_hash_padded(buf + starts[k], ends[k] - starts[k]);
+        hash[k] = h;
         __builtin_prefetch(&slots[h & mask]);
     }
     return 0;
@@ -716,12 +725,17 @@ static inline int el_vocab_count(el_vocab *v, el_toks *t, int64_t doc) {
     v->ndist = 0;
     if (el_hash_tokens(v, t)) return -1;
     if (el_grow((void **)&v->distinct, &v->dcap, t->n, sizeof(int64_t))) return -1;
+    /* locals (see el_hash_tokens); `counts` moves when a new word grows the arrays */
     int64_t *distinct = v->distinct;
+    el_wcount *counts = v->counts;
+    const char *buf = t->buf;
+    const int64_t *starts = t->start, *ends = t->end, ntok = t->n;
+    const uint64_t *hash = t->hash;
     int64_t ndist = 0;
-    for (int64_t k = 0; k < t->n; k++) {
-        const char *p = t->buf + t->start[k];
-        const int64_t n = t->end[k] - t->start[k];
-        const uint64_t h = t->hash[k], k8 = el_key8_padded(p, n);
+    for (int64_t k = 0; k < ntok; k++) {
+        const char *p = buf + starts[k];
+        const int64_t n = ends[k] - starts[k];
+        const uint64_t h = hash[k], k8 = el_key8_padded(p, n);
         int64_t slot;
         int64_t id = el_vocab_find(v, p, n, h, k8, &slot);
         if (id < 0) { /* new: the slow path */
@@ -730,9 +744,10 @@ static inline int el_vocab_count(el_vocab *v, el_toks *t, int64_t doc) {
             if (id < 0) return -1;
             v->words[id].first_doc = doc;
             v->words[id].first_pos = k;
+            counts = v->counts;
             fresh++;
         }
-        el_wcount *c = &v->counts[id];
+        el_wcount *c = &counts[id];
         c->count++;
         if (c->last_doc != doc) {
             c->last_doc = doc;
@@ -812,12 +827,15 @@ static inline int el_lookup_range(const el_tokopts *o, const el_docs *D, int64_t
         if (el_hash_tokens(table, t)) return -1;
         int64_t *ids = out->ids;
         int64_t m = out->n;
-        const int64_t before = m;
-        for (int64_t k = 0; k < t->n; k++) {
-            const char *p = t->buf + t->start[k];
-            const int64_t n = t->end[k] - t->start[k];
+        const int64_t before = m, ntok = t->n;
+        const char *buf = t->buf;
+        const int64_t *starts = t->start, *ends = t->end;
+        const uint64_t *hash = t->hash;
+        for (int64_t k = 0; k < ntok; k++) {
+            const char *p = buf + starts[k];
+            const int64_t n = ends[k] - starts[k];
             int64_t slot;
-            int64_t id = el_vocab_find(table, p, n, t->hash[k], el_key8_padded(p, n), &slot);
+            int64_t id = el_vocab_find(table, p, n, hash[k], el_key8_padded(p, n), &slot);
             if (id >= 0) {
                 if (keep[id]) ids[m++] = id;
                 else if (oov_has_index) ids[m++] = EL_OOV;
