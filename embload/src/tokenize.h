@@ -150,10 +150,15 @@ static inline int el_cpu_simd(void) {
     return __builtin_cpu_supports("avx2") ? 1 : 0;
 }
 
-/* Words [0, nwords) of 64 bytes of b: lowercase the ASCII capitals in place (if lower)
- * and set bit j of m[w] where byte 64 w + j is a separator. */
-__attribute__((target("avx2"))) static void el_sep_bits_avx2(const el_tokopts *o, unsigned char *b,
-                                                             int64_t nwords, uint64_t *m) {
+/* Copy the n bytes of src to b lowercasing the ASCII capitals (if lower), and set bit j
+ * of m[w] where byte 64 w + j is a separator, for the words w <= n / 64 (bytes past n:
+ * whatever the buffer holds; the caller marks them). One pass: the source is read 32
+ * bytes at a time where 32 are there (never past its end), the rest from a copy. */
+__attribute__((target("avx2"))) static void el_sep_bits_avx2(const el_tokopts *o,
+                                                             const unsigned char *src, int64_t n,
+                                                             unsigned char *b, uint64_t *m) {
+    const int64_t nwords = n / 64 + 1, whole = n / 32; /* chunks of 32 inside the source */
+    if (n > 32 * whole) memcpy(b + 32 * whole, src + 32 * whole, (size_t)(n - 32 * whole));
     const __m256i lo_t = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)o->sep_lo));
     const __m256i hi_t = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)o->sep_hi));
     const __m256i nib = _mm256_set1_epi8(0x0F);
@@ -164,14 +169,15 @@ __attribute__((target("avx2"))) static void el_sep_bits_avx2(const el_tokopts *o
     for (int64_t w = 0; w < nwords; w++) {
         uint64_t keep = 0; /* bits of the bytes that are not separators */
         for (int half = 0; half < 2; half++) {
-            __m256i *q = (__m256i *)(b + 64 * w + 32 * half);
-            __m256i x = _mm256_loadu_si256(q);
+            const int64_t chunk = 2 * w + half;
+            __m256i *q = (__m256i *)(b + 32 * chunk);
+            __m256i x = _mm256_loadu_si256(chunk < whole ? (const __m256i *)(src + 32 * chunk) : q);
             if (lower) {
                 __m256i cap = _mm256_and_si256(_mm256_cmpgt_epi8(x, before_a),
                                                _mm256_cmpgt_epi8(after_z, x));
                 x = _mm256_or_si256(x, _mm256_and_si256(cap, bit5));
-                _mm256_storeu_si256(q, x);
             }
+            _mm256_storeu_si256(q, x);
             __m256i lo = _mm256_shuffle_epi8(lo_t, _mm256_and_si256(x, nib));
             __m256i hi = _mm256_shuffle_epi8(hi_t, _mm256_and_si256(_mm256_srli_epi16(x, 4), nib));
             __m256i other = _mm256_cmpeq_epi8(_mm256_and_si256(lo, hi), zero);
@@ -379,16 +385,15 @@ static inline int el_tok_words1_ascii(const el_tokopts *o, const el_str *s, el_t
     if (el_grow((void **)&t->start, &t->scap, most, sizeof(int64_t))) return -1;
     if (el_grow((void **)&t->end, &t->ncap, most, sizeof(int64_t))) return -1;
     unsigned char *b = (unsigned char *)t->buf;
-    if (n) memcpy(b, s->data, (size_t)n);
     uint64_t *m = t->seps;
     const int64_t full = n / 64;
 #ifdef EL_HAVE_AVX2_PATH
     if (o->simd) {
-        /* the partial last word too: the bytes past the end are in the buffer */
-        el_sep_bits_avx2(o, b, full + 1, m);
+        el_sep_bits_avx2(o, (const unsigned char *)s->data, n, b, m);
     } else
 #endif
     {
+        if (n) memcpy(b, s->data, (size_t)n);
         if (o->lower) {
             for (int64_t i = 0; i < n; i += 8) {
                 uint64_t x;
