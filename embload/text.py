@@ -53,6 +53,11 @@ Deliberate differences from Keras (keras_preprocessing 1.1.2), the complete list
 9. ``skipgrams(shuffle=True, seed=None)`` draws its seed with
    ``random.randint(0, 10**7)`` where Keras passes the float ``10e6``
    (deprecated in Python 3.10, an error from 3.12): the same number, no error.
+10. ``tokenizer_from_json`` refuses (``ValueError``) a config whose ``split``
+    is not text, whose ``filters`` are not text or a list of characters, or
+    whose ``index_word`` lacks the OOV token's index; Keras loads such a file
+    and fails at the first text (``TypeError`` or ``ValueError``) or the first unknown index
+    (``KeyError``).
 
 Everything else, including the errors Keras raises on bad documents and the
 key order of every table (``to_json()`` text included), is Keras'.
@@ -1160,6 +1165,16 @@ def _tokenizer_from_config(config, source):
         index_word = dict(zip(map(int, index_word), index_word.values()))
     except ValueError as exc:
         raise ValueError(f"{source}: an index key is not an integer: {exc}") from exc
+    _check_text_options(config, source)
+    oov = config.get("oov_token")
+    if oov is not None and isinstance(word_index, dict) and oov in word_index:
+        # sequences_to_texts writes the OOV token through index_word: a file whose
+        # index_word lacks it loads in Keras and fails at the first unknown index
+        if word_index[oov] not in index_word:
+            raise ValueError(
+                f"{source}: index_word has no entry for the OOV token's index "
+                f"{word_index[oov]!r} (word_index[{oov!r}]); the tables disagree"
+            )
     tokenizer = Tokenizer(**config)
     tokenizer.word_counts = OrderedDict(word_counts)
     tokenizer.word_docs = defaultdict(int, word_docs)
@@ -1167,6 +1182,26 @@ def _tokenizer_from_config(config, source):
     tokenizer.word_index = word_index
     tokenizer.index_word = index_word
     return tokenizer
+
+
+def _check_text_options(config, source):
+    """A saved config's ``split`` is text and its ``filters`` text or a list of characters
+    (code points): anything else loads in Keras and fails at the first text."""
+    split = config.get("split", " ")
+    if not isinstance(split, str):
+        raise ValueError(f"{source}: split must be text, got {type(split).__name__} {split!r}")
+    filters = config.get("filters", "")
+    if isinstance(filters, str):
+        return
+    if isinstance(filters, list) and all(
+        (isinstance(c, str) and len(c) == 1) or (type(c) is int and 0 <= c < 0x110000)
+        for c in filters
+    ):
+        return
+    raise ValueError(
+        f"{source}: filters must be text or a list of characters, got "
+        f"{type(filters).__name__} {filters!r:.80}"
+    )
 
 
 def pad_sequences(

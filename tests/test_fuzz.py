@@ -21,16 +21,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 # Kept inputs that still break the contract, by file name: replayed as strict xfails
 # (the test starts failing - as it should - once the bug is fixed and this entry stays).
-KNOWN_FAILURES = {
-    "split-not-a-string.json":
-        "tokenizer_from_json accepts a config whose split (or filters) is not text; the "
-        "Tokenizer then fails with TypeError on first use (texts_to_sequences). Tokenizer() "
-        "does not check these types (Keras takes any iterable of characters for filters)",
-    "crash-8e0bea9c53d42507ecabf69f04cffe59e46d44ef":
-        "tokenizer_from_json does not check that index_word holds the oov_token's index "
-        "(word_index and index_word may disagree); sequences_to_texts then raises KeyError, "
-        "as Keras' does on the same JSON",
-}
+KNOWN_FAILURES = {}
 
 
 def _kept_cases():

@@ -583,7 +583,7 @@ def test_documented_differences_hold():
     import embload.text as text_module
 
     doc = text_module.__doc__
-    for n in range(1, 10):
+    for n in range(1, 11):
         assert f"\n{n}. " in doc
     # 2: booleans and floats for num_words
     for bad in (True, 2.5):
@@ -604,3 +604,32 @@ def test_documented_differences_hold():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         embload.skipgrams([1, 2, 3], 4, shuffle=True, seed=None)
+    # 10: configs Keras loads and then fails on are refused at load
+    fitted = kp_text.Tokenizer(oov_token="<unk>")
+    fitted.fit_on_texts(["the film", "a film"])
+    good = json.loads(fitted.to_json())
+    assert embload.tokenizer_from_json(good).texts_to_sequences(["the x"]) == [[3, 1]]
+    for key, value, message in (
+        ("split", 5, "split must be text"),
+        ("filters", 7, "filters must be text or a list of characters"),
+        ("filters", ["ab"], "filters must be text or a list of characters"),
+    ):
+        bad = json.loads(json.dumps(good))
+        bad["config"][key] = value
+        kept = kp_text.tokenizer_from_json(json.dumps(bad))  # Keras loads it ...
+        with pytest.raises((TypeError, ValueError)):
+            kept.texts_to_sequences(["the film"])  # ... and fails at the first text
+        with pytest.raises(ValueError, match=message):
+            embload.tokenizer_from_json(bad)
+    listed = json.loads(json.dumps(good))
+    listed["config"]["filters"] = ["!", 63]  # a list of characters and code points is fine
+    assert embload.tokenizer_from_json(listed).texts_to_sequences(["the? film!"]) == [[3, 2]]
+    bad = json.loads(json.dumps(good))
+    index_word = json.loads(bad["config"]["index_word"])
+    del index_word["1"]  # the OOV token's index
+    bad["config"]["index_word"] = json.dumps(index_word)
+    kept = kp_text.tokenizer_from_json(json.dumps(bad))
+    with pytest.raises(KeyError):
+        kept.sequences_to_texts([[9]])
+    with pytest.raises(ValueError, match=r"index_word has no entry for the OOV token's index 1"):
+        embload.tokenizer_from_json(bad)
