@@ -30,6 +30,7 @@ cdef extern from "tokenize.h" nogil:
         int64_t split_len
         const el_case *cases
         int simd
+        const uint32_t *bmp
 
     ctypedef struct el_toks:
         char *buf
@@ -76,6 +77,8 @@ cdef extern from "tokenize.h" nogil:
 
     int64_t EL_OOV
     uint32_t EL_LOWER_EXPANDS
+    uint32_t EL_BMP_SEP
+    uint32_t EL_BMP_SLOW
     int EL_CASE_OTHER
     int EL_CASE_CASED
     int EL_CASE_IGNORABLE
@@ -104,6 +107,7 @@ cdef class Options:
     cdef el_tokopts opts
     cdef object _filters   # NumPy arrays the struct points into
     cdef object _split
+    cdef object _bmp       # the BMP table (bmp), or None
 
 
 cdef class Docs:

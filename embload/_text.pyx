@@ -89,6 +89,19 @@ def _set_simd(bint on):
     return old
 
 
+# Text in 1- or 2-byte storage goes through one table of the BMP (tokenize.h,
+# el_tokopts.bmp) when the options allow; tests turn it off to compare both paths.
+_BMP = True
+
+
+def _set_bmp(bint on):
+    """Use the BMP table for Options made from now on (True) or not; returns the old setting."""
+    global _BMP
+    old = _BMP
+    _BMP = on
+    return old
+
+
 class NotSupported(Exception):
     """These options or documents are for the Python path (rare: odd types)."""
 
@@ -253,6 +266,11 @@ cdef class Options:
         self.opts.filters = &f[0] if f.shape[0] else NULL
         self.opts.split = &s[0]
         self.opts.split_len = s.shape[0]
+        self.opts.bmp = NULL
+        self._bmp = None
+        if _BMP and not char_level and self._split.shape[0] == 1 and (not lower or _case_arrays is not None):
+            self._bmp = _bmp_table(bool(lower), self._filters, int(self._split[0]), codes)
+            _point_bmp(self, self._bmp)
 
     def tokenize(self, doc):
         """The tokens of one document (a test hook: the C rules seen from Python)."""
@@ -272,6 +290,34 @@ cdef class Options:
             return out
         finally:
             el_toks_free(&t)
+
+
+cdef void _point_bmp(Options options, const uint32_t[::1] table):
+    options.opts.bmp = &table[0]
+
+
+def _bmp_table(bint lower, filters, uint32_t split, codes):
+    """The one-character-split rules of every code point below 0x10000 (tokenize.h,
+    ``el_tokopts.bmp``): lowercase (or itself), EL_BMP_SEP where that separates,
+    EL_BMP_SLOW where the general rule decides. ``lower`` needs the case tables."""
+    cps = np.arange(0x10000, dtype=np.uint32)
+    table = cps.copy()
+    slow = np.zeros(0x10000, dtype=bool)
+    if lower:
+        low = _case_arrays[0]
+        m = min(low.shape[0], 0x10000)
+        table[:m] = low[:m]
+        slow = (table == EL_LOWER_EXPANDS) | (table >= 0x10000)
+        slow[0x3A3] = True  # final or not: decided by the neighbours
+        table[slow] = 0
+    separators = np.zeros(0x110000, dtype=bool)
+    if codes:
+        separators[np.asarray(codes, dtype=np.int64)] = True
+    separators[split] = True
+    sep = separators[table] & ~slow
+    table[sep] |= EL_BMP_SEP
+    table[slow] |= EL_BMP_SLOW
+    return np.ascontiguousarray(table)
 
 
 # ---------------------------------------------------------------------- documents

@@ -113,6 +113,28 @@ def test_ascii_path_matches_text_to_word_sequence(simd, text, kwargs):
         _text._set_simd(old)
 
 
+@pytest.mark.parametrize("bmp", [True, False], ids=["bmp-table", "per-code-point"])
+@SETTINGS
+@given(text=unicode_text | st.text(alphabet="Σσ\u0130K\u212aЖжÉé \u00a0.", max_size=80))
+@pytest.mark.parametrize(
+    "kwargs",
+    [{}, {"lower": False}, {"split": "Σ"}, {"split": "ж", "filters": "İσ"}, {"filters": HARD[:9]},
+     {"split": "\u00a0", "filters": "k"}],
+    ids=repr,
+)
+def test_bmp_table_and_per_code_point_rules_agree(bmp, kwargs, text):
+    # text in 1- or 2-byte storage takes the BMP table (el_tokopts.bmp) or the rules
+    # one code point at a time; both must be text_to_word_sequence
+    _text.Options("", " ", True, False).tokenize("\u00e9")  # the case tables exist
+    kwargs = {"filters": DEFAULT_FILTERS, "lower": True, "split": " ", **kwargs}
+    old = _text._set_bmp(bmp)
+    try:
+        options = _text.Options(kwargs["filters"], kwargs["split"], kwargs["lower"], False)
+    finally:
+        _text._set_bmp(old)
+    assert options.tokenize(text) == kp_text.text_to_word_sequence(text, **kwargs)
+
+
 @settings(max_examples=200, deadline=None)
 @given(text=unicode_text)
 def test_c_lowercase_is_str_lower(text):

@@ -127,7 +127,16 @@ typedef struct {
     uint8_t sep_lo[16];
     uint8_t sep_hi[16];
     int simd; /* el_cpu_simd(): classify 32 bytes at a time */
+    /* NULL, or for each code point below 0x10000 what the one-character-split rules do
+     * with it, in one look-up: its lowercase (or itself), EL_BMP_SEP when that is a
+     * separator, EL_BMP_SLOW when the general rule must decide (a longer lowercase,
+     * the context-dependent sigma) */
+    const uint32_t *bmp;
 } el_tokopts;
+
+#define EL_BMP_SEP (1u << 24)
+#define EL_BMP_SLOW (1u << 25)
+#define EL_BMP_CP 0x1FFFFFu
 
 /* Fill sep_lo / sep_hi from sep_ascii. */
 static inline void el_tokopts_nibbles(el_tokopts *o) {
@@ -352,12 +361,70 @@ EL_WORDS1_WIDE(el_tok_words1_ucs1, uint8_t)
 EL_WORDS1_WIDE(el_tok_words1_ucs2, uint16_t)
 EL_WORDS1_WIDE(el_tok_words1_ucs4, uint32_t)
 
+/* The same rules through o->bmp, for 1- and 2-byte storage: one table look-up a code
+ * point decides its lowercase and whether it separates; the output position lives in a
+ * local. A code point marked EL_BMP_SLOW goes through the general rule. Every other
+ * entry is a BMP code point (the table marks a lowercase beyond it slow): 3 bytes at
+ * most, which the room taken up front covers. */
+#define EL_WORDS1_BMP(NAME, CT)                                                           \
+    static inline int NAME(const el_tokopts *o, const el_str *s, el_toks *t) {              \
+        const CT *p = (const CT *)s->data;                                                  \
+        const int64_t n = s->len;                                                           \
+        const uint32_t *bmp = o->bmp;                                                       \
+        if (el_grow((void **)&t->buf, &t->cap, t->len + 3 * n + 16, 1)) return -1;          \
+        char *w = t->buf + t->len;                                                          \
+        for (int64_t i = 0; i < n; i++) {                                                   \
+            const uint32_t e = bmp[p[i]];                                                   \
+            if (!(e & (EL_BMP_SEP | EL_BMP_SLOW))) {                                        \
+                const uint32_t c = e;                                                       \
+                if (c < 0x80) {                                                             \
+                    *w++ = (char)c;                                                         \
+                } else if (c < 0x800) {                                                     \
+                    w[0] = (char)(0xC0 | (c >> 6));                                         \
+                    w[1] = (char)(0x80 | (c & 0x3F));                                       \
+                    w += 2;                                                                 \
+                } else {                                                                    \
+                    w[0] = (char)(0xE0 | (c >> 12));                                        \
+                    w[1] = (char)(0x80 | ((c >> 6) & 0x3F));                                \
+                    w[2] = (char)(0x80 | (c & 0x3F));                                       \
+                    w += 3;                                                                 \
+                }                                                                           \
+                continue;                                                                   \
+            }                                                                               \
+            t->len = w - t->buf;                                                            \
+            if (e & EL_BMP_SEP) {                                                           \
+                if (el_toks_close(t, 0)) return -1;                                         \
+            } else {                                                                        \
+                uint32_t out[3];                                                            \
+                int m = el_lower_at(o->cases, s, i, p[i], out);                             \
+                /* up to 12 bytes here, and 3 a code point still to come */             \
+                if (el_grow((void **)&t->buf, &t->cap, t->len + 12 + 3 * (n - i) + 16, 1))   \
+                    return -1;                                                              \
+                for (int k = 0; k < m; k++) {                                               \
+                    uint32_t c = out[k];                                                    \
+                    if (c < 128 ? o->sep_ascii[c]                                           \
+                                : (c == o->split[0] || (o->n_filters && el_is_filter(o, c)))) { \
+                        if (el_toks_close(t, 0)) return -1;                                 \
+                    } else {                                                                \
+                        el_put_utf8(t, c);                                                  \
+                    }                                                                       \
+                }                                                                           \
+            }                                                                               \
+            w = t->buf + t->len;                                                            \
+        }                                                                                   \
+        t->len = w - t->buf;                                                                \
+        return el_toks_close(t, 0);                                                         \
+    }
+
+EL_WORDS1_BMP(el_tok_words1_bmp1, uint8_t)
+EL_WORDS1_BMP(el_tok_words1_bmp2, uint16_t)
+
 static inline int el_tok_words1_ascii(const el_tokopts *o, const el_str *s, el_toks *t);
 
 static inline int el_tok_words1(const el_tokopts *o, const el_str *s, el_toks *t) {
     if (!s->ascii) {
-        if (s->kind == 1) return el_tok_words1_ucs1(o, s, t);
-        if (s->kind == 2) return el_tok_words1_ucs2(o, s, t);
+        if (s->kind == 1) return o->bmp ? el_tok_words1_bmp1(o, s, t) : el_tok_words1_ucs1(o, s, t);
+        if (s->kind == 2) return o->bmp ? el_tok_words1_bmp2(o, s, t) : el_tok_words1_ucs2(o, s, t);
         return el_tok_words1_ucs4(o, s, t);
     }
     return el_tok_words1_ascii(o, s, t);
