@@ -318,6 +318,20 @@ static inline int el_tok_chars(const el_tokopts *o, const el_str *s, el_toks *t)
     return 0;
 }
 
+/* The m code points of one lowercased character into t, under a one-code-point split:
+ * a separator ends the token, anything else is written (room for 12 bytes is there). */
+static inline int el_put_words1(const el_tokopts *o, el_toks *t, const uint32_t *out, int m) {
+    for (int k = 0; k < m; k++) {
+        const uint32_t c = out[k];
+        if (c < 128 ? o->sep_ascii[c] : (c == o->split[0] || (o->n_filters && el_is_filter(o, c)))) {
+            if (el_toks_close(t, 0)) return -1;
+        } else {
+            el_put_utf8(t, c);
+        }
+    }
+    return 0;
+}
+
 /* Words with a one-code-point split: cut at every filter or split character.
  * One loop per storage width, with the output position in a local (char stores may
  * alias anything, so a field would be reloaded after every byte). */
@@ -325,7 +339,6 @@ static inline int el_tok_chars(const el_tokopts *o, const el_str *s, el_toks *t)
     static inline int NAME(const el_tokopts *o, const el_str *s, el_toks *t) {              \
         const CT *p = (const CT *)s->data;                                                  \
         const int64_t n = s->len;                                                           \
-        const uint32_t split = o->split[0];                                                 \
         const uint8_t *sep = o->sep_ascii;                                                  \
         uint32_t out[3];                                                                    \
         /* room: one byte per code point left, and 12 for the current one */            \
@@ -345,14 +358,7 @@ static inline int el_tok_chars(const el_tokopts *o, const el_str *s, el_toks *t)
             if (o->lower) m = el_lower_at(o->cases, s, i, cp, out);                         \
             else out[0] = cp;                                                               \
             if (el_grow((void **)&t->buf, &t->cap, t->len + 12 + (n - i), 1)) return -1;     \
-            for (int k = 0; k < m; k++) {                                                   \
-                uint32_t c = out[k];                                                        \
-                if (c < 128 ? sep[c] : (c == split || (o->n_filters && el_is_filter(o, c)))) { \
-                    if (el_toks_close(t, 0)) return -1;                                     \
-                } else {                                                                    \
-                    el_put_utf8(t, c);                                                      \
-                }                                                                           \
-            }                                                                               \
+            if (el_put_words1(o, t, out, m)) return -1;                                     \
         }                                                                                   \
         return el_toks_close(t, 0);                                                         \
     }
@@ -400,15 +406,7 @@ EL_WORDS1_WIDE(el_tok_words1_ucs4, uint32_t)
                 /* up to 12 bytes here, and 3 a code point still to come */             \
                 if (el_grow((void **)&t->buf, &t->cap, t->len + 12 + 3 * (n - i) + 16, 1))   \
                     return -1;                                                              \
-                for (int k = 0; k < m; k++) {                                               \
-                    uint32_t c = out[k];                                                    \
-                    if (c < 128 ? o->sep_ascii[c]                                           \
-                                : (c == o->split[0] || (o->n_filters && el_is_filter(o, c)))) { \
-                        if (el_toks_close(t, 0)) return -1;                                 \
-                    } else {                                                                \
-                        el_put_utf8(t, c);                                                  \
-                    }                                                                       \
-                }                                                                           \
+                if (el_put_words1(o, t, out, m)) return -1;                                 \
             }                                                                               \
             w = t->buf + t->len;                                                            \
         }                                                                                   \
