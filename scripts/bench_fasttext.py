@@ -316,7 +316,7 @@ def read_bandwidth(path, words, buckets, dim, threads):
     """GB/s of a sequential read (NumPy's max, one 1 GB slice per thread) over the model's
     n-gram rows: an upper bound on how fast any reader can stream them."""
     from concurrent.futures import ThreadPoolExecutor
-    start = 8 + 56 + 28 + sum(len(w.encode()) + 10 for w in words) + 1 + 16
+    start = matrix_offset(words)
     matrix = np.memmap(path, dtype="<f4", mode="r", offset=start, shape=((len(words) + buckets) * dim,))
     ngrams = matrix[len(words) * dim:]
     part = min(len(ngrams) // threads, 250_000_000)
@@ -330,12 +330,48 @@ def read_bandwidth(path, words, buckets, dim, threads):
     return best
 
 
+def matrix_offset(words):
+    """Byte offset of the input matrix's first float in a file write_model wrote."""
+    return 8 + 56 + 28 + sum(len(w.encode()) + 10 for w in words) + 1 + 16
+
+
+def scattered_read(path, words, args, per_word, threads, workdir):
+    """words/s and GB/s of scripts/rowread_bench.c: per_word random n-gram rows a word,
+    requested then summed, no hashing; None where it does not compile."""
+    exe = os.path.join(workdir, f"rowread_bench_{args.dim}")
+    source = os.path.join(HERE, "rowread_bench.c")
+    if not os.path.exists(exe) or os.path.getmtime(exe) < os.path.getmtime(source):
+        for flags in (["-fopenmp"], []):
+            cc = os.environ.get("CC", "cc")
+            if subprocess.run([cc, "-O3", "-march=native", f"-DDIM={args.dim}", *flags, source, "-o", exe],
+                              capture_output=True).returncode == 0:
+                break
+        else:
+            return None
+    out = subprocess.run([exe, path, str(matrix_offset(words)), str(len(words)),
+                          str(len(words) + args.buckets), str(per_word), "100000",
+                          str(threads)], capture_output=True, text=True)
+    if out.returncode != 0:
+        return None
+    rate, _, gbs, _, _ = out.stdout.split()
+    return float(rate), float(gbs)
+
+
 def memory_bound(r, path, words, args):
     """Print what the out-of-vocabulary rate costs in memory traffic against what this
-    machine streams, measured now: the bound the random-string case runs into."""
+    machine reads, measured now: the bound the random-string case runs into."""
     seq = {n: read_bandwidth(path, words, args.buckets, args.dim, n) for n in (1, 2)}
     print(f"\nmemory bound (same run): sequential read of the n-gram rows (NumPy max): "
           f"{seq[1]:.1f} GB/s on 1 thread, {seq[2]:.1f} GB/s on 2")
+    per_word = round(r["random"]["rows_per_word"])
+    for n in (1, 2):
+        got = scattered_read(path, words, args, per_word, n, args.workdir)
+        if got is None:
+            print("  (scripts/rowread_bench.c did not compile: no scattered-read figure)")
+            break
+        print(f"  scattered rows (scripts/rowread_bench.c: {per_word} random rows a word, "
+              f"requested then summed, no hashing), {n} thread{'s' if n > 1 else ''}: "
+              f"{got[0]:9,.0f} words/s, {got[1]:.1f} GB/s")
     for which in ("random", "typos"):
         x = r[which]
         row_bytes = x["rows_per_word"] * args.dim * 4
