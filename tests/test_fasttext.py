@@ -282,7 +282,8 @@ def test_matrix_is_memory_mapped_and_mmap_false_copies():
 
 def test_same_result_for_any_thread_count():
     model = load_fasttext(datapath("crime-and-punishment.bin"))
-    words = list(model.words) + [w + "x" for w in model.words]
+    # 8 x 582 words: blocks of the pipeline split across the threads
+    words = (list(model.words) + [w + "x" for w in model.words]) * 8
     one = model.vectors_for(words, threads=1)
     for threads in (2, 3, 7):
         np.testing.assert_array_equal(model.vectors_for(words, threads=threads), one)
@@ -433,8 +434,10 @@ def test_fasttext_package_bit_for_bit(trained, kind):
     np.testing.assert_array_equal(model.vectors_for(words), expected)
     # one word goes straight to C (model[word]); a batch on one thread or split in ranges
     np.testing.assert_array_equal(np.stack([model[w] for w in words]), expected)
-    np.testing.assert_array_equal(model.vectors_for(words * 300, threads=1)[-len(words):], expected)
-    np.testing.assert_array_equal(model.vectors_for(words * 300, threads=3)[-len(words):], expected)
+    # a batch of many pipelined blocks (el_ft_range_vectors): every row
+    many = np.tile(expected, (300, 1))
+    np.testing.assert_array_equal(model.vectors_for(words * 300, threads=1), many)
+    np.testing.assert_array_equal(model.vectors_for(words * 300, threads=3), many)
     subwords, rows = reference.get_subwords("alphas")
     got = model.ngrams("alphas")
     assert [r for _, r in got] == [int(r) for r in rows]
@@ -453,8 +456,9 @@ def test_floret_package_bit_for_bit(corpus):
     model = load_fasttext(path)
     assert model.args.mode == "floret" and model.args.hash_count == 2
     words = list(model.words) + _PROBES
-    np.testing.assert_array_equal(model.vectors_for(words),
-                                  np.stack([reference.get_word_vector(w) for w in words]))
+    expected = np.stack([reference.get_word_vector(w) for w in words])
+    np.testing.assert_array_equal(model.vectors_for(words), expected)
+    np.testing.assert_array_equal(model.vectors_for(words * 300, threads=2), np.tile(expected, (300, 1)))
     subwords, rows = reference.get_subwords("gamma")
     got = model.ngrams("gamma")
     assert [r for _, r in got] == [int(r) for r in rows]
