@@ -136,7 +136,6 @@ typedef struct {
 
 #define EL_BMP_SEP (1u << 24)
 #define EL_BMP_SLOW (1u << 25)
-#define EL_BMP_CP 0x1FFFFFu
 
 /* Fill sep_lo / sep_hi from sep_ascii. */
 static inline void el_tokopts_nibbles(el_tokopts *o) {
