@@ -95,6 +95,7 @@ cdef extern from "tokenize.h" nogil:
     int el_fit_range(const el_tokopts *o, const el_docs *D, int64_t d0, int64_t d1,
                      int64_t doc_base, el_vocab *v, el_toks *t)
     int el_vocab_merge(el_vocab *dst, const el_vocab *src, int64_t *map)
+    int el_vocab_copy(el_vocab *dst, const el_vocab *src)
     int el_lookup_range(const el_tokopts *o, const el_docs *D, int64_t d0, int64_t d1,
                         const el_vocab *table, const uint8_t *keep, int has_oov,
                         int oov_has_index, el_toks *t, el_idbuf *out, int64_t *lengths)

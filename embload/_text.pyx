@@ -490,11 +490,17 @@ cdef class Counter:
             for t in range(self.nthreads):
                 if self.states[t].vocab.n or t == self.nthreads - 1:
                     return _one_state(self, &self.states[t].vocab)
-        if el_vocab_init(&g, total):
-            raise MemoryError()
+        # the first thread's vocabulary, copied, takes the others' words: its own keep
+        # their ids (most words of a fit are in every thread's share)
+        cdef int first = 0
+        while self.states[first].vocab.n == 0:
+            first += 1
+        if el_vocab_copy(&g, &self.states[first].vocab):
+            raise MemoryError("no memory for the tokenizer's counts")
         try:
             maps = [np.empty(self.states[t].vocab.n, dtype=np.int64) for t in range(self.nthreads)]
-            for t in range(self.nthreads):
+            maps[first] = np.arange(self.states[first].vocab.n, dtype=np.int64)
+            for t in range(first + 1, self.nthreads):
                 if self.states[t].vocab.n and _merge(&g, &self.states[t].vocab, maps[t]):
                     raise MemoryError("no memory for the tokenizer's counts")
             n = g.n
@@ -503,8 +509,14 @@ cdef class Counter:
             counts = np.empty(n, dtype=np.int64)
             docs = np.empty(n, dtype=np.int64)
             _columns(&g, first_doc, first_pos, counts, docs)
-            order = np.lexsort((first_pos, first_doc))
-            words = [_word(&g, gid) for gid in order.tolist()]
+            # first-seen order: by document, then position (unique pairs); one key when
+            # it fits, as NumPy sorts one int64 array faster than lexsort sorts two
+            span = int(first_pos.max()) + 1 if n else 1
+            if n and int(first_doc.max()) < (2**62) // span:
+                order = np.argsort(first_doc * span + first_pos)
+            else:
+                order = np.lexsort((first_pos, first_doc))
+            words = _words(&g, order)
             rank = np.empty(n, dtype=np.int64)
             rank[order] = np.arange(n, dtype=np.int64)
             records = np.concatenate(
@@ -530,12 +542,13 @@ cdef object _one_state(Counter self, el_vocab *v):
 
 @cython.boundscheck(False)
 @cython.wraparound(False)
-cdef list _words(el_vocab *v):
-    """Every word of v, in id order, as str."""
-    cdef Py_ssize_t i
+cdef list _words(el_vocab *v, const int64_t[::1] order=None):
+    """Every word of v as str, in id order or in ``order`` (ids)."""
+    cdef Py_ssize_t i, w
     out = [None] * v.n
     for i in range(v.n):
-        out[i] = PyUnicode_DecodeUTF8(v.arena + v.words[i].off, v.words[i].len, "surrogatepass")
+        w = i if order is None else order[i]
+        out[i] = PyUnicode_DecodeUTF8(v.arena + v.words[w].off, v.words[w].len, "surrogatepass")
     return out
 
 
@@ -553,10 +566,6 @@ cdef void _columns(el_vocab *g, int64_t[::1] fd, int64_t[::1] fp, int64_t[::1] c
         fp[i] = g.words[i].first_pos
         c[i] = g.counts[i].count
         d[i] = g.counts[i].docs
-
-
-cdef object _word(el_vocab *v, int64_t i):
-    return PyUnicode_DecodeUTF8(v.arena + v.words[i].off, v.words[i].len, "surrogatepass")
 
 
 cdef object _records(el_vocab *v, int64_t[::1] m, int64_t[::1] rank, int64_t[::1] first_doc):

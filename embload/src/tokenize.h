@@ -846,6 +846,34 @@ static inline int el_fit_range(const el_tokopts *o, const el_docs *D, int64_t d0
     return 0;
 }
 
+/* dst (uninitialised) becomes a copy of src's words, counts and table (not its fitting
+ * records): the start of a merge that keeps the first vocabulary's ids. 0, or -1 out of
+ * memory (dst is then empty and may be freed). */
+static inline int el_vocab_copy(el_vocab *dst, const el_vocab *src) {
+    memset(dst, 0, sizeof(*dst));
+    const size_t nslots = (size_t)(src->mask + 1);
+    dst->slots = (el_vslot *)malloc(nslots * sizeof(el_vslot));
+    dst->words = (el_word *)malloc((size_t)(src->n ? src->n : 1) * sizeof(el_word));
+    dst->counts = (el_wcount *)malloc((size_t)(src->n ? src->n : 1) * sizeof(el_wcount));
+    dst->arena = (char *)malloc((size_t)(src->alen ? src->alen : 1));
+    if (!dst->slots || !dst->words || !dst->counts || !dst->arena) {
+        free(dst->slots);
+        free(dst->words);
+        free(dst->counts);
+        free(dst->arena);
+        memset(dst, 0, sizeof(*dst));
+        return -1;
+    }
+    memcpy(dst->slots, src->slots, nslots * sizeof(el_vslot));
+    memcpy(dst->words, src->words, (size_t)src->n * sizeof(el_word));
+    memcpy(dst->counts, src->counts, (size_t)src->n * sizeof(el_wcount));
+    memcpy(dst->arena, src->arena, (size_t)src->alen);
+    dst->mask = src->mask;
+    dst->n = dst->wcap = dst->ccap = src->n;
+    dst->alen = dst->acap = src->alen;
+    return 0;
+}
+
 /* Add the words and counts of `src` to `dst`; map[id of src] = id in dst. Where a word is
  * in both, the earlier first sighting wins. */
 static inline int el_vocab_merge(el_vocab *dst, const el_vocab *src, int64_t *map) {
