@@ -287,3 +287,24 @@ def test_texts_to_padded_is_pad_of_sequences(tiny_parts, threads, options, first
         got = texts_to_padded(tok, texts, pad, threads)
     assert got.dtype == expected.dtype and got.shape == expected.shape
     np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("setup", ["normal", "oov_set_after_fit", "oov_removed_from_index", "no_oov"])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_num_words_table_matches_keras(tiny_parts, setup, threads):
+    # texts_to_sequences probes a table of only the words under num_words when a word
+    # past the limit comes out as an unknown one does (the OOV token has an index, or
+    # there is no OOV token); otherwise the whole word_index. Keras in every case,
+    # including its None for an unknown word when the OOV token has no index.
+    texts = ["the cat sat on the mat", "the dog ate the cat food", "a b c d e f g"] * 20
+    oov = None if setup in ("oov_set_after_fit", "no_oov") else "<OOV>"
+    ours, theirs = Tokenizer(num_words=4, oov_token=oov), kp_text.Tokenizer(num_words=4, oov_token=oov)
+    ours.fit_on_texts(texts)
+    theirs.fit_on_texts(texts)
+    if setup == "oov_set_after_fit":
+        ours.oov_token = theirs.oov_token = "<OOV>"
+    if setup == "oov_removed_from_index":
+        del ours.word_index["<OOV>"], theirs.word_index["<OOV>"]
+    probe = ["the cat zzz food", "a b x", "Mat, the DOG!"] * 30
+    assert ours._lookup_plan() is not None  # the C path
+    assert ours.texts_to_sequences(probe, threads=threads) == theirs.texts_to_sequences(probe)
