@@ -35,7 +35,6 @@ import numpy as np
 cdef extern from "Python.h":
     object PySet_New(PyObject *iterable)
     int PySet_Add(object s, object key) except -1
-    int _PySet_NextEntry(object s, Py_ssize_t *pos, PyObject **key, Py_hash_t *hash)
     void *PyUnicode_DATA(object o)
     int PyUnicode_KIND(object o)
     Py_ssize_t PyUnicode_GET_LENGTH(object o)
@@ -614,10 +613,9 @@ def word_docs_order(list words, const int64_t[::1] first_doc, const int64_t[::1]
     The set is built as ``set(tokens)`` builds it: the same keys inserted in the
     same order give the same table.
     """
-    cdef Py_ssize_t n = len(words), p = 0, k, j, r, lo, filled, nfresh, pos, size
+    cdef Py_ssize_t n = len(words), p = 0, k, j, r, lo, filled, nfresh, size
     cdef int64_t doc
     cdef PyObject *key
-    cdef Py_hash_t h
     cdef uintptr_t *slot_key = NULL
     cdef int64_t *slot_rank = NULL
     cdef Py_ssize_t cap = 0
@@ -663,9 +661,8 @@ def word_docs_order(list words, const int64_t[::1] first_doc, const int64_t[::1]
                         _ptr_put(slot_key, slot_rank, size - 1, <uintptr_t>key, r)
                 # the words a document brings are contiguous in first-seen order, from lo
                 filled = lo
-                pos = 0
-                while _PySet_NextEntry(members, &pos, &key, &h):
-                    r = _ptr_get(slot_key, slot_rank, size - 1, <uintptr_t>key)
+                for member in members:  # the set's own order (public API: its iterator)
+                    r = _ptr_get(slot_key, slot_rank, size - 1, <uintptr_t><PyObject *>member)
                     if r >= 0:
                         out[filled] = r
                         filled += 1
