@@ -268,7 +268,7 @@ cdef class Options:
         self.opts.bmp = NULL
         self._bmp = None
         if _BMP and not char_level and self._split.shape[0] == 1 and (not lower or _case_arrays is not None):
-            self._bmp = _bmp_table(bool(lower), self._filters, int(self._split[0]), codes)
+            self._bmp = _bmp_table(bool(lower), int(self._split[0]), codes)
             _point_bmp(self, self._bmp)
 
     def tokenize(self, doc):
@@ -295,7 +295,7 @@ cdef void _point_bmp(Options options, const uint32_t[::1] table):
     options.opts.bmp = &table[0]
 
 
-def _bmp_table(bint lower, filters, uint32_t split, codes):
+def _bmp_table(bint lower, uint32_t split, codes):
     """The one-character-split rules of every code point below 0x10000 (tokenize.h,
     ``el_tokopts.bmp``): lowercase (or itself), EL_BMP_SEP where that separates,
     EL_BMP_SLOW where the general rule decides. ``lower`` needs the case tables."""
