@@ -909,9 +909,10 @@ ctypedef fused numeric:
 
 @cython.boundscheck(False)
 @cython.wraparound(False)
-cdef int _pad_lists(numeric[:, ::1] x, list sequences, Py_ssize_t maxlen, bint pad_post,
-                    bint cut_post, long long lo, long long hi) except -1:
-    """Copy lists of exact ints into rows of x; 1 if a value is not such an int in [lo, hi]."""
+def _pad_lists(numeric[:, ::1] x, list sequences, Py_ssize_t maxlen, bint pad_post,
+               bint cut_post, long long lo, long long hi):
+    """Copy lists of exact ints into rows of x; 1 if a value is not such an int in [lo, hi].
+    Cython picks the specialisation from x's dtype."""
     cdef Py_ssize_t i, j, n, keep, start, col
     cdef long long v
     cdef int overflow = 0
@@ -958,27 +959,4 @@ def pad_lists(x, list sequences, Py_ssize_t maxlen, bint pad_post, bint cut_post
     lo, hi = _RANGES[dtype]
     if dtype.byteorder not in "=|":
         return False
-    kind = dtype.str[1:]
-    if kind == "i1":
-        r = _pad_lists[cython.schar](x, sequences, maxlen, pad_post, cut_post, lo, hi)
-    elif kind == "i2":
-        r = _pad_lists[cython.short](x, sequences, maxlen, pad_post, cut_post, lo, hi)
-    elif kind == "i4":
-        r = _pad_lists[cython.int](x, sequences, maxlen, pad_post, cut_post, lo, hi)
-    elif kind == "i8":
-        r = _pad_lists[cython.longlong](x, sequences, maxlen, pad_post, cut_post, lo, hi)
-    elif kind == "u1":
-        r = _pad_lists[cython.uchar](x, sequences, maxlen, pad_post, cut_post, lo, hi)
-    elif kind == "u2":
-        r = _pad_lists[cython.ushort](x, sequences, maxlen, pad_post, cut_post, lo, hi)
-    elif kind == "u4":
-        r = _pad_lists[cython.uint](x, sequences, maxlen, pad_post, cut_post, lo, hi)
-    elif kind == "u8":
-        r = _pad_lists[cython.ulonglong](x, sequences, maxlen, pad_post, cut_post, lo, hi)
-    elif kind == "f4":
-        r = _pad_lists[cython.float](x, sequences, maxlen, pad_post, cut_post, lo, hi)
-    elif kind == "f8":
-        r = _pad_lists[cython.double](x, sequences, maxlen, pad_post, cut_post, lo, hi)
-    else:
-        return False
-    return r == 0
+    return _pad_lists(x, sequences, maxlen, pad_post, cut_post, lo, hi) == 0
