@@ -22,8 +22,6 @@ cdef extern from "tokenize.h" nogil:
         int lower
         int char_level
         uint8_t sep_ascii[128]
-        uint8_t sep_lowered[128]
-        uint8_t ascii_map[128]
         const uint32_t *filters
         int64_t n_filters
         const uint32_t *split
@@ -51,7 +49,6 @@ cdef extern from "tokenize.h" nogil:
         int64_t len
         int64_t first_doc
         int64_t first_pos
-        int64_t value
 
     ctypedef struct el_wcount:
         int64_t count
@@ -91,7 +88,6 @@ cdef extern from "tokenize.h" nogil:
     void el_vocab_free(el_vocab *v)
     int64_t el_vocab_add(el_vocab *v, const char *p, int64_t n, uint64_t h, uint64_t k8,
                          int *added)
-    int64_t el_vocab_get(const el_vocab *v, const char *p, int64_t n)
     int el_fit_range(const el_tokopts *o, const el_docs *D, int64_t d0, int64_t d1,
                      int64_t doc_base, el_vocab *v, el_toks *t)
     int el_vocab_merge(el_vocab *dst, const el_vocab *src, int64_t *map)

@@ -250,10 +250,6 @@ cdef class Options:
                 self.opts.sep_ascii[c] = 1
         if len(split) == 1 and ord(split) < 128:
             self.opts.sep_ascii[ord(split)] = 1
-        for i in range(128):
-            self.opts.ascii_map[i] = i + 32 if lower and 65 <= i <= 90 else i
-        for i in range(128):
-            self.opts.sep_lowered[i] = self.opts.sep_ascii[self.opts.ascii_map[i]]
         el_tokopts_nibbles(&self.opts)
         self.opts.simd = _SIMD
         wide = np.unique(np.asarray([c for c in codes if c >= 128] + [0], dtype=np.uint32))
@@ -789,7 +785,6 @@ cdef class Table:
             wid = el_vocab_add(&self.vocab, p, size, el_word_hash(p, size), el_key8(p, size), &added)
             if wid < 0:
                 raise MemoryError()
-            self.vocab.words[wid].value = number
             self.values.append(value)
             numbers.append(number)
         self.numbers = np.asarray(numbers, dtype=np.int64)

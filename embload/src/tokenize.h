@@ -114,8 +114,6 @@ typedef struct {
     int lower;                /* lowercase first (str.lower) */
     int char_level;           /* every code point a token */
     uint8_t sep_ascii[128];   /* 1 for an ASCII filter character (and a one-character split) */
-    uint8_t sep_lowered[128]; /* sep_ascii of the character after lowercasing (if lower) */
-    uint8_t ascii_map[128];   /* each ASCII character after lowercasing (if lower) */
     const uint32_t *filters;  /* every filter code point, sorted */
     int64_t n_filters;
     const uint32_t *split;    /* the separator's code points */
@@ -641,7 +639,6 @@ typedef struct {
     int64_t off, len;    /* the bytes, in the arena */
     int64_t first_doc;   /* where it was first seen: document, then token position */
     int64_t first_pos;
-    int64_t value;       /* look-up tables: the index */
 } el_word;
 
 /* At most this many words: a slot numbers them in 32 bits (a vocabulary that large
@@ -730,11 +727,6 @@ static inline int64_t el_vocab_find(const el_vocab *v, const char *p, int64_t n,
     return -1;
 }
 
-static inline int64_t el_vocab_get(const el_vocab *v, const char *p, int64_t n) {
-    int64_t slot;
-    return el_vocab_find(v, p, n, el_word_hash(p, n), el_key8(p, n), &slot);
-}
-
 /* The id of the word, added (with zero counts) if new; *added tells which. -1: no memory. */
 static inline int64_t el_vocab_add(el_vocab *v, const char *p, int64_t n, uint64_t h, uint64_t k8,
                                    int *added) {
@@ -754,7 +746,6 @@ static inline int64_t el_vocab_add(el_vocab *v, const char *p, int64_t n, uint64
     w->len = n;
     w->first_doc = -1;
     w->first_pos = -1;
-    w->value = 0;
     el_wcount *c = &v->counts[id];
     c->count = 0;
     c->docs = 0;
