@@ -591,12 +591,9 @@ static inline uint64_t el_key8_padded(const char *p, int64_t n) {
 
 /* The same, for bytes that may end at p + n. */
 static inline uint64_t el_key8(const char *p, int64_t n) {
-    uint64_t w = 0;
-    if (n >= 8) {
-        memcpy(&w, p, 8);
-        return w;
-    }
-    for (int64_t k = 0; k < n; k++) w |= (uint64_t)(unsigned char)p[k] << (8 * k);
+    uint64_t w;
+    if (n < 8) return el_word_tail((const unsigned char *)p, n);
+    memcpy(&w, p, 8);
     return w;
 }
 
