@@ -305,10 +305,10 @@ def _bmp_table(bint lower, uint32_t split, codes):
         slow = (table == EL_LOWER_EXPANDS) | (table >= 0x10000)
         slow[0x3A3] = True  # final or not: decided by the neighbours
         table[slow] = 0
-    separators = np.zeros(0x110000, dtype=bool)
-    if codes:
-        separators[np.asarray(codes, dtype=np.int64)] = True
-    separators[split] = True
+    # every entry that is not slow is a BMP code point: separators beyond it never match
+    separators = np.zeros(0x10000, dtype=bool)
+    bmp_codes = [c for c in codes if c < 0x10000] + ([split] if split < 0x10000 else [])
+    separators[np.asarray(bmp_codes, dtype=np.int64)] = True
     sep = separators[table] & ~slow
     table[sep] |= EL_BMP_SEP
     table[slow] |= EL_BMP_SLOW
