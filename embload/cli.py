@@ -515,8 +515,9 @@ def _cmd_align(args):
     if warning:
         print(f"warning     {warning}", file=sys.stderr)
     if args.missing_out:
-        with open(args.missing_out, "w", encoding="utf-8", errors="surrogateescape") as handle:
-            handle.writelines(w + "\n" for w in missing)
+        # atomic like every output: an interrupted run leaves the old list, not half a new one
+        with atomic_file(args.missing_out) as handle:
+            handle.writelines((w + "\n").encode("utf-8", "surrogateescape") for w in missing)
         print(f"            all {len(missing)} missing words written to {args.missing_out}")
     return EXIT_OK
 
