@@ -340,6 +340,12 @@ class atomic_file(_AtomicWrite):
         if os.path.isdir(self.path):
             raise IsADirectoryError(errno.EISDIR, "is a folder; give a file name to write", self.path)
 
+    @property
+    def temporary(self):
+        """The temporary's path while the ``with`` block runs, for a writer that takes a
+        file name rather than a file object (it opens the path again and writes there)."""
+        return self._tmp
+
     def _create(self):
         fd, self._tmp = tempfile.mkstemp(prefix="." + os.path.basename(self.path) + ".", suffix=".tmp",
                                          dir=os.path.dirname(os.path.abspath(self.path)))
