@@ -274,6 +274,12 @@ class _AtomicWrite:
         self._signals.__exit__(exc_type, exc, tb)
         return False
 
+    def _check(self):
+        """Refuse the write before any temporary exists; subclasses add their own checks."""
+        folder = os.path.dirname(os.path.abspath(self.path))
+        if not os.path.isdir(folder):
+            raise FileNotFoundError(errno.ENOENT, "the folder to write into does not exist", folder)
+
     def _replaced(self):
         """Called inside the critical section, right after the rename: the write is done."""
         with _live_lock:
@@ -334,9 +340,7 @@ class atomic_file(_AtomicWrite):
         self._handle = None
 
     def _check(self):
-        folder = os.path.dirname(os.path.abspath(self.path))
-        if not os.path.isdir(folder):
-            raise FileNotFoundError(errno.ENOENT, "the folder to write into does not exist", folder)
+        super()._check()
         if os.path.isdir(self.path):
             raise IsADirectoryError(errno.EISDIR, "is a folder; give a file name to write", self.path)
 
@@ -455,9 +459,7 @@ class atomic_dir(_AtomicWrite):
         self.check = check
 
     def _check(self):
-        parent = os.path.dirname(os.path.abspath(self.path))
-        if not os.path.isdir(parent):
-            raise FileNotFoundError(errno.ENOENT, "the folder to write into does not exist", parent)
+        super()._check()
         if self.check is not None:
             self.check(self.path)
 
