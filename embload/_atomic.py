@@ -236,6 +236,17 @@ class interrupt_on_signals:
 
 
 # --- the protocol both share -------------------------------------------------------------
+def check_destination(path, kind="file"):
+    """Raise what ``atomic_file(path)`` (``kind="file"``) or ``atomic_dir(path)`` (``"dir"``)
+    would refuse on entry: a missing folder to write into, a folder where a file goes.
+    For callers with long work before the write (reading the source), to fail first."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(errno.ENOENT, "the folder to write into does not exist", folder)
+    if kind == "file" and os.path.isdir(path):
+        raise IsADirectoryError(errno.EISDIR, "is a folder; give a file name to write", path)
+
+
 class _AtomicWrite:
     """Make the temporary (``_create``), hand it out, then ``_commit`` or ``_discard`` it;
     the signal handlers are in place from before the temporary exists until after it is
@@ -275,10 +286,8 @@ class _AtomicWrite:
         return False
 
     def _check(self):
-        """Refuse the write before any temporary exists; subclasses add their own checks."""
-        folder = os.path.dirname(os.path.abspath(self.path))
-        if not os.path.isdir(folder):
-            raise FileNotFoundError(errno.ENOENT, "the folder to write into does not exist", folder)
+        """Refuse the write before any temporary exists."""
+        check_destination(self.path, self._KIND)
 
     def _replaced(self):
         """Called inside the critical section, right after the rename: the write is done."""
@@ -339,10 +348,6 @@ class atomic_file(_AtomicWrite):
         super().__init__(path, fsync)
         self._handle = None
 
-    def _check(self):
-        super()._check()
-        if os.path.isdir(self.path):
-            raise IsADirectoryError(errno.EISDIR, "is a folder; give a file name to write", self.path)
 
     @property
     def temporary(self):

@@ -16,7 +16,7 @@ import warnings
 import numpy as np
 
 from . import __version__
-from ._atomic import ChunkedWriter, atomic_file, interrupt_on_signals, remove_live_temporaries
+from ._atomic import ChunkedWriter, atomic_file, check_destination, interrupt_on_signals, remove_live_temporaries
 from ._checks import DTYPES
 from ._progress import make_progress
 from .align import load_aligned
@@ -489,6 +489,9 @@ def _cmd_align(args):
         raise FileNotFoundError(2, "No such file or directory", args.vectors)
     if not os.path.exists(args.word_index):
         raise FileNotFoundError(2, "No such file or directory", args.word_index)
+    for output in (args.out, args.missing_out):   # now, not after the alignment
+        if output:
+            check_destination(output)
     options = dict(num_words=args.num_words, oov=args.oov, seed=args.seed, case=args.case, dtype=args.dtype,
                    start=args.start, padding_idx=args.padding_idx)
     # load_aligned reads files and cache folders alike; its low-coverage warning is
