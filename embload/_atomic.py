@@ -236,6 +236,17 @@ class interrupt_on_signals:
 
 
 # --- the protocol both share -------------------------------------------------------------
+def check_destination(path, kind="file"):
+    """Raise what ``atomic_file(path)`` (``kind="file"``) or ``atomic_dir(path)`` (``"dir"``)
+    would refuse on entry: a missing folder to write into, a folder where a file goes.
+    For callers with long work before the write (reading the source), to fail first."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(errno.ENOENT, "the folder to write into does not exist", folder)
+    if kind == "file" and os.path.isdir(path):
+        raise IsADirectoryError(errno.EISDIR, "is a folder; give a file name to write", path)
+
+
 class _AtomicWrite:
     """Make the temporary (``_create``), hand it out, then ``_commit`` or ``_discard`` it;
     the signal handlers are in place from before the temporary exists until after it is
@@ -273,6 +284,10 @@ class _AtomicWrite:
             raise
         self._signals.__exit__(exc_type, exc, tb)
         return False
+
+    def _check(self):
+        """Refuse the write before any temporary exists."""
+        check_destination(self.path, self._KIND)
 
     def _replaced(self):
         """Called inside the critical section, right after the rename: the write is done."""
@@ -333,12 +348,12 @@ class atomic_file(_AtomicWrite):
         super().__init__(path, fsync)
         self._handle = None
 
-    def _check(self):
-        folder = os.path.dirname(os.path.abspath(self.path))
-        if not os.path.isdir(folder):
-            raise FileNotFoundError(errno.ENOENT, "the folder to write into does not exist", folder)
-        if os.path.isdir(self.path):
-            raise IsADirectoryError(errno.EISDIR, "is a folder; give a file name to write", self.path)
+
+    @property
+    def temporary(self):
+        """The temporary's path while the ``with`` block runs, for a writer that takes a
+        file name rather than a file object (it opens the path again and writes there)."""
+        return self._tmp
 
     def _create(self):
         fd, self._tmp = tempfile.mkstemp(prefix="." + os.path.basename(self.path) + ".", suffix=".tmp",
@@ -449,9 +464,7 @@ class atomic_dir(_AtomicWrite):
         self.check = check
 
     def _check(self):
-        parent = os.path.dirname(os.path.abspath(self.path))
-        if not os.path.isdir(parent):
-            raise FileNotFoundError(errno.ENOENT, "the folder to write into does not exist", parent)
+        super()._check()
         if self.check is not None:
             self.check(self.path)
 

@@ -16,7 +16,7 @@ import warnings
 import numpy as np
 
 from . import __version__
-from ._atomic import ChunkedWriter, atomic_file, interrupt_on_signals, remove_live_temporaries
+from ._atomic import ChunkedWriter, atomic_file, check_destination, interrupt_on_signals, remove_live_temporaries
 from ._checks import DTYPES
 from ._progress import make_progress
 from .align import load_aligned
@@ -155,15 +155,13 @@ def _padding_idx(text):
     if text in ("auto", "none"):
         return None if text == "none" else "auto"
     try:
-        value = int(text)
-    except ValueError:
+        return _count(text)
+    except argparse.ArgumentTypeError:
         raise argparse.ArgumentTypeError(f"expected auto, none or an id >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected auto, none or an id >= 0, got {text!r}")
-    return value
 
 
-def _positive_int(text):
+def _count(text):
+    """A whole number >= 0 (0 is a valid --limit, --rows, --topn...)."""
     try:
         value = int(text)
     except ValueError:
@@ -202,8 +200,8 @@ def build_parser():
                                description=INFO_HELP, epilog=INFO_EPILOG, formatter_class=raw,
                                parents=[common, reading])
     info.add_argument("file", metavar="FILE", help="vectors file or cache folder")
-    info.add_argument("--limit", type=_positive_int, metavar="N", help="look at the first N vectors only")
-    info.add_argument("--rows", type=_positive_int, default=5, metavar="K", help="rows to show (default 5)")
+    info.add_argument("--limit", type=_count, metavar="N", help="look at the first N vectors only")
+    info.add_argument("--rows", type=_count, default=5, metavar="K", help="rows to show (default 5)")
     info.add_argument("--verify", action="store_true", help="for a cache: check the checksum of every file")
     info.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     info.set_defaults(func=_cmd_info)
@@ -215,7 +213,7 @@ def build_parser():
     conv.add_argument("dst", metavar="DST", help="file or cache folder to write")
     conv.add_argument("--to", choices=WRITABLE_FORMATS, metavar="FORMAT",
                       help="output format: %(choices)s (default: from DST's name)")
-    conv.add_argument("--limit", type=_positive_int, metavar="N", help="write at most N vectors")
+    conv.add_argument("--limit", type=_count, metavar="N", help="write at most N vectors")
     conv.add_argument("--vocab", metavar="FILE", help="keep only the words of this file (one per line)")
     conv.add_argument("--dtype", choices=DTYPES, help="output value type")
     conv.set_defaults(func=_cmd_convert)
@@ -228,7 +226,7 @@ def build_parser():
                        help="Keras or Hugging Face tokenizer JSON, {token: id} JSON, sentencepiece .vocab, "
                             "or one token per line")
     align.add_argument("--out", required=True, metavar="MATRIX.npy", help="where to save the matrix (.npy)")
-    align.add_argument("--num-words", type=_positive_int, metavar="N",
+    align.add_argument("--num-words", type=_count, metavar="N",
                        help="rows of the matrix; words with index >= N are left out (default: max index + 1)")
     align.add_argument("--oov", default="zeros", choices=("zeros", "uniform", "normal", "mean"),
                        help="rows of words missing from the file (default: zeros)")
@@ -236,7 +234,7 @@ def build_parser():
     align.add_argument("--case", default="exact", choices=("exact", "fallback"),
                        help="fallback: a word not found as written takes the first file word equal ignoring case")
     align.add_argument("--dtype", default="float32", choices=DTYPES)
-    align.add_argument("--show-missing", type=_positive_int, default=20, metavar="K",
+    align.add_argument("--show-missing", type=_count, default=20, metavar="K",
                        help="missing words to print (default 20)")
     align.add_argument("--missing-out", metavar="FILE", help="write every missing word to FILE, one per line")
     align.add_argument("--start", type=int, choices=(0, 1), metavar="N",
@@ -254,9 +252,9 @@ def build_parser():
                          help="subtract these: one query, the WORDs minus these (an analogy)")
     similar.add_argument("--combine", action="store_true",
                          help="one query, the mean of the WORDs (default: one query per WORD)")
-    similar.add_argument("--topn", type=_positive_int, default=10, metavar="N", help="answers per query (default 10)")
-    similar.add_argument("--restrict-vocab", type=_positive_int, metavar="N", help="search the first N words only")
-    similar.add_argument("--limit", type=_positive_int, metavar="N", help="read the first N vectors only")
+    similar.add_argument("--topn", type=_count, default=10, metavar="N", help="answers per query (default 10)")
+    similar.add_argument("--restrict-vocab", type=_count, metavar="N", help="search the first N words only")
+    similar.add_argument("--limit", type=_count, metavar="N", help="read the first N vectors only")
     similar.set_defaults(func=_cmd_similar)
 
     evaluate = commands.add_parser("eval", help="score vectors on analogy and word-similarity test sets",
@@ -267,7 +265,7 @@ def build_parser():
                           help="analogy questions (questions-words.txt format); may be repeated")
     evaluate.add_argument("--pairs", metavar="FILE", action="append", default=[],
                           help="word pairs with human scores (wordsim353.tsv format); may be repeated")
-    evaluate.add_argument("--restrict-vocab", type=_positive_int, default=300000, metavar="N",
+    evaluate.add_argument("--restrict-vocab", type=_count, default=300000, metavar="N",
                           help="only the first N words count as known (default 300000)")
     evaluate.add_argument("--case-sensitive", action="store_true",
                           help="compare words as written (default: upper-cased, first case variant's vector)")
@@ -275,7 +273,7 @@ def build_parser():
                           help="count questions/pairs with unknown words as wrong / similarity 0 instead of skipping")
     evaluate.add_argument("--delimiter", default="\t", help="field separator of the pairs files (default: tab)")
     evaluate.add_argument("--sections", action="store_true", help="print every analogy section's accuracy")
-    evaluate.add_argument("--limit", type=_positive_int, metavar="N", help="read the first N vectors only")
+    evaluate.add_argument("--limit", type=_count, metavar="N", help="read the first N vectors only")
     evaluate.set_defaults(func=_cmd_eval)
 
     demo = commands.add_parser("demo", help="the whole toolkit on the bundled sample data",
@@ -491,6 +489,9 @@ def _cmd_align(args):
         raise FileNotFoundError(2, "No such file or directory", args.vectors)
     if not os.path.exists(args.word_index):
         raise FileNotFoundError(2, "No such file or directory", args.word_index)
+    for output in (args.out, args.missing_out):   # now, not after the alignment
+        if output:
+            check_destination(output)
     options = dict(num_words=args.num_words, oov=args.oov, seed=args.seed, case=args.case, dtype=args.dtype,
                    start=args.start, padding_idx=args.padding_idx)
     # load_aligned reads files and cache folders alike; its low-coverage warning is
@@ -515,8 +516,9 @@ def _cmd_align(args):
     if warning:
         print(f"warning     {warning}", file=sys.stderr)
     if args.missing_out:
-        with open(args.missing_out, "w", encoding="utf-8", errors="surrogateescape") as handle:
-            handle.writelines(w + "\n" for w in missing)
+        # atomic like every output: an interrupted run leaves the old list, not half a new one
+        with atomic_file(args.missing_out) as handle:
+            handle.writelines((w + "\n").encode("utf-8", "surrogateescape") for w in missing)
         print(f"            all {len(missing)} missing words written to {args.missing_out}")
     return EXIT_OK
 

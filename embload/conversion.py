@@ -10,6 +10,7 @@ import os
 
 import numpy as np
 
+from ._atomic import check_destination
 from ._checks import check_count, check_dtype
 from .align import load_aligned
 from .cache import open_cache, write_cache
@@ -94,6 +95,8 @@ def convert(src, dst, *, to=None, limit=None, vocab=None, dtype=None, progress=N
         dtype = check_dtype(dtype)
     if _same_file(src, dst):
         raise ValueError(f"source and destination are the same path {src!r}; write elsewhere")
+    # before the read, which may take minutes: the write would refuse this only after it
+    check_destination(dst, "dir" if to == "embload" else "file")
     words = None if vocab is None else read_vocab(vocab)
 
     if source_kind(src) == "cache":

@@ -19,6 +19,8 @@ Recipes::
 
 import numpy as np
 
+from ._atomic import atomic_file
+
 __all__ = [
     "vectors_to_gensim",
     "vectors_from_gensim",
@@ -231,14 +233,20 @@ def aligned_save_pretrained(aligned, folder, tokenizer=None, normalize=False):
                          "matrix was aligned to")
     folder = os.fspath(folder)
     os.makedirs(folder, exist_ok=True)
-    st.save_file({"embeddings": matrix}, os.path.join(folder, "model.safetensors"))
-    tok.save(os.path.join(folder, "tokenizer.json"))
     config = {"model_type": "model2vec", "architectures": ["StaticModel"],
               "hidden_dim": int(matrix.shape[1]), "normalize": bool(normalize),
               "embedding_dtype": matrix.dtype.name, "source": "embload load_aligned",
               "vectors_file": getattr(aligned, "path", None)}
-    with open(os.path.join(folder, "config.json"), "w", encoding="utf-8") as handle:
-        json.dump(config, handle, indent=2)
+    # Each file atomically, like every embload output: an interrupted save leaves the old
+    # files whole, never a truncated model.safetensors. Not one atomic_dir: the folder may
+    # hold files of the user's (a README) that must stay.
+    weights = atomic_file(os.path.join(folder, "model.safetensors"))
+    with weights:   # safetensors writes by file name, without a copy of the matrix
+        st.save_file({"embeddings": matrix}, weights.temporary)
+    with atomic_file(os.path.join(folder, "tokenizer.json")) as handle:
+        handle.write(tok.to_str(pretty=True).encode("utf-8"))   # what tok.save() writes
+    with atomic_file(os.path.join(folder, "config.json")) as handle:
+        handle.write(json.dumps(config, indent=2).encode("utf-8"))
     return folder
 
 

@@ -251,6 +251,17 @@ def test_align(capsys, files, tmp_path):
     assert open(missing_out).read() == "dog\nbird\n"
 
 
+def test_align_refuses_a_missing_output_folder_before_aligning(capsys, files, tmp_path):
+    word_index = tmp_path / "wi.json"
+    word_index.write_text(json.dumps({"the": 1}))
+    out = tmp_path / "m.npy"
+    code, text, err = run(capsys, "align", files["vec"], "--word-index", str(word_index), "--out", str(out),
+                          "--missing-out", str(tmp_path / "gone" / "missing.txt"))
+    assert code == 1
+    assert f"{tmp_path / 'gone'}: the folder to write into does not exist" in err
+    assert not out.exists()   # refused first, not after writing the matrix
+
+
 def test_align_from_cache_equals_file(capsys, files, tmp_path):
     folder = str(tmp_path / "c.embload")
     run(capsys, "convert", files["vec"], folder)

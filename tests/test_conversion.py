@@ -222,3 +222,17 @@ def test_vocab_and_limit_match_a_plain_python_reference(sources, reference, tmp_
     assert got.words == expected
     assert np.array_equal(got.vectors, reference.vectors[[reference.key_to_index[w] for w in expected]]
                           .reshape(len(expected), 6))
+
+
+@pytest.mark.parametrize("dst, to", [("no-such-folder/out.vec", None), ("no-such-folder/out.embload", None),
+                                     ("a-folder", "glove")])
+def test_bad_destination_refused_before_the_read(sources, tmp_path, monkeypatch, dst, to):
+    (tmp_path / "a-folder").mkdir()
+    read = []
+    monkeypatch.setattr("embload.conversion.load", lambda *a, **k: read.append(a) or 1 / 0)
+    error = IsADirectoryError if dst == "a-folder" else FileNotFoundError
+    with pytest.raises(error) as info:
+        convert(sources["word2vec"], tmp_path / dst, to=to)
+    assert read == []   # refused before the source was read
+    assert os.path.basename(info.value.filename) == ("a-folder" if dst == "a-folder" else "no-such-folder")
+    assert sorted(os.listdir(tmp_path)) == ["a-folder"]

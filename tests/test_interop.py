@@ -203,3 +203,39 @@ def test_aligned_methods_delegate(aligned):
 def test_aligned_to_jax_method(aligned):
     pytest.importorskip("jax")
     assert np.array_equal(np.asarray(aligned.to_jax()), aligned.matrix)
+
+
+# --- model2vec folders ------------------------------------------------------------------
+def test_save_pretrained_replaces_each_file_atomically(aligned, tmp_path, monkeypatch):
+    pytest.importorskip("tokenizers")
+    safetensors_numpy = pytest.importorskip("safetensors.numpy")
+    folder = tmp_path / "static"
+    folder.mkdir()
+    (folder / "README.md").write_text("the user's own file\n")
+    (folder / "model.safetensors").write_bytes(b"old weights")
+    real_save_file = safetensors_numpy.save_file
+
+    def fails_halfway(tensors, filename):
+        with open(filename, "wb") as handle:
+            handle.write(b"half a model")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(safetensors_numpy, "save_file", fails_halfway)
+    with pytest.raises(OSError, match="No space left"):
+        aligned.save_pretrained(folder)
+    # the old file whole, no temporary left, nothing else written
+    assert sorted(os.listdir(folder)) == ["README.md", "model.safetensors"]
+    assert (folder / "model.safetensors").read_bytes() == b"old weights"
+
+    monkeypatch.setattr(safetensors_numpy, "save_file", real_save_file)
+    assert aligned.save_pretrained(folder) == str(folder)
+    assert sorted(os.listdir(folder)) == ["README.md", "config.json", "model.safetensors", "tokenizer.json"]
+    assert (folder / "README.md").read_text() == "the user's own file\n"
+    got = safetensors_numpy.load_file(str(folder / "model.safetensors"))["embeddings"]
+    assert got.tobytes() == np.ascontiguousarray(aligned.matrix).tobytes()
+    import json
+
+    config = json.loads((folder / "config.json").read_text())
+    assert config["hidden_dim"] == aligned.matrix.shape[1] and config["model_type"] == "model2vec"
+    tokenizers = pytest.importorskip("tokenizers")
+    assert tokenizers.Tokenizer.from_file(str(folder / "tokenizer.json")).get_vocab()
