@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _fasttext
+from ._checks import check_member
 from ._progress import make_progress
 from ._threads import resolve_threads
 from ._source import detect_compression, open_source
@@ -69,17 +70,19 @@ class FastTextArgs:
     hash_count: int = 1
 
 
-def _open_buffer(path):
+def _open_buffer(path, member=None):
     """The model's bytes: a read-only memory map, or the decompressed bytes of a
-    gzip/bz2/xz/zip file (None when the file is empty)."""
+    gzip/bz2/xz/zip file (``member``: the zip archive's member to read; None when the file
+    is empty)."""
     with open(path, "rb") as handle:
         head = handle.read(8)
         if not head:
             return None, None
         compression = detect_compression(head)
-        if compression is None:
+        if compression is None and member is None:
             return _mmap.mmap(handle.fileno(), 0, access=_mmap.ACCESS_READ), None
-    with open_source(path) as src:
+    # (a member= for a file that is no zip archive: open_source says so)
+    with open_source(path, member) as src:
         chunks = []
         while True:
             block = src.read(1 << 24)
@@ -89,7 +92,7 @@ def _open_buffer(path):
     return b"".join(chunks), compression
 
 
-def load_fasttext(path, *, mmap=True, errors="strict"):
+def load_fasttext(path, *, mmap=True, errors="strict", member=None):
     """Open a fastText (``.bin``, quantized ``.ftz``) or floret model.
 
     Parameters
@@ -104,6 +107,8 @@ def load_fasttext(path, *, mmap=True, errors="strict"):
         For dictionary words that are not valid UTF-8, as in ``bytes.decode``
         (``"strict"`` raises, naming the entry). Subwords are always hashed from the
         file's bytes, as fastText does.
+    member : str, optional
+        For a zip archive: the member to read. Needed when it holds several files.
 
     Returns
     -------
@@ -119,7 +124,7 @@ def load_fasttext(path, *, mmap=True, errors="strict"):
     if not isinstance(path, (str, bytes, os.PathLike)):
         raise TypeError(f"path must be a str or os.PathLike, not {type(path).__name__}")
     path = os.fsdecode(os.fspath(path))
-    buffer, compression = _open_buffer(path)
+    buffer, compression = _open_buffer(path, check_member(member))
     if buffer is None:
         raise EmbeddingFormatError("header at byte 0: the file is empty", path=path)
     from .formats import refuse_pickle
@@ -423,7 +428,7 @@ class FastTextModel:
 
 def load_vectors(path, opts):
     """``embload.load`` of a model: the dictionary's vectors (:meth:`FastTextModel.to_vectors`)."""
-    model = load_fasttext(path, errors=opts.errors)
+    model = load_fasttext(path, errors=opts.errors, member=opts.member)
     return model.to_vectors(threads=opts.threads, progress=opts.progress, limit=opts.limit,
                             dtype=opts.dtype)
 
@@ -511,5 +516,5 @@ class _ModelLookup:
 
 def open_model(path, member=None):
     """The parsed model at ``path`` (memory-mapped where plain) for alignment."""
-    buffer, _ = _open_buffer(path)
+    buffer, _ = _open_buffer(path, member)
     return _ModelLookup(_fasttext.parse(buffer, path))

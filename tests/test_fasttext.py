@@ -307,6 +307,34 @@ def test_load_options_and_compressed(tmp_path):
     np.testing.assert_array_equal(load_fasttext(gz)["unseenword"], load_fasttext(path)["unseenword"])
 
 
+def test_zip_member_on_every_path(tmp_path):
+    """A zip archive of several models: member= picks one for load, load_fasttext and
+    load_aligned (which read the archive's sole member before, or refused)."""
+    import zipfile
+
+    path = datapath("toy-model.bin")
+    archive = tmp_path / "models.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.write(datapath("lee_fasttext_new.bin"), "lee.bin")
+        zf.write(path, "toy.bin")
+    plain = load_fasttext(path)
+    expected = plain.to_vectors()
+    got = embload.load(archive, member="toy.bin")
+    assert got.words == expected.words
+    np.testing.assert_array_equal(got.vectors, expected.vectors)
+    zipped = load_fasttext(archive, member="toy.bin")
+    assert zipped.compression == "zip"
+    np.testing.assert_array_equal(zipped["unseenword"], plain["unseenword"])
+    aligned = embload.load_aligned(archive, {expected.words[0]: 1, "unseenword": 2},
+                                   oov="subwords", member="toy.bin")
+    np.testing.assert_array_equal(aligned.matrix[1], expected.vectors[0])
+    np.testing.assert_array_equal(aligned.matrix[2], plain["unseenword"])
+    with pytest.raises(ValueError, match="member="):
+        load_fasttext(archive)
+    with pytest.raises(ValueError, match="only for zip archives"):
+        load_fasttext(path, member="toy.bin")
+
+
 def test_detect_format_old_layout_and_text_files(tmp_path):
     assert embload.detect_format(datapath("lee_fasttext.bin")) == "fasttext-bin"
     assert embload.detect_format(datapath("lee_fasttext.vec")) == "word2vec"
