@@ -244,11 +244,22 @@ class FastTextModel:
             raise TypeError(f"words are str, not {type(word).__name__}")
         if self._raw_ids:
             return self.vectors_for([word], threads=1)[0]
-        # one word straight to C: a batch's arrays cost more than the word (WordList
-        # encodes the same way: UTF-8, lone surrogates as their UTF-8 forms)
+        # one word straight to C: a batch's arrays cost more than the word
         out = np.zeros(self.dim, dtype=np.float32)
-        self._parsed.word_vector(word.encode("utf-8", "surrogatepass"), out)
+        self._parsed.word_vector(self._word_bytes(word), out)
         return out
+
+    def _word_bytes(self, word):
+        """The bytes whose subwords are hashed for ``word``: UTF-8, lone surrogates as
+        their UTF-8 forms (as WordList stores them); but when the model was read with
+        errors="surrogateescape", escaped bytes are the bytes they stand for, the ones a
+        dictionary word has in the file (as load_aligned's keys are made)."""
+        if self._errors == "surrogateescape":
+            try:
+                return word.encode("utf-8", "surrogateescape")
+            except UnicodeEncodeError:  # a surrogate that escapes no byte
+                pass
+        return word.encode("utf-8", "surrogatepass")
 
     def vectors_for(self, words, *, threads=None, progress=None):
         """Vectors of ``words`` (a sequence of str), shape ``(len(words), dim)`` float32.
@@ -267,6 +278,8 @@ class FastTextModel:
         counts = np.zeros(n, dtype=np.int64)
         threads = resolve_threads(threads)
         arena, offsets, _ = words.utf8_arena()
+        # the WordList holds lone surrogates in their UTF-8 forms, not the escaped bytes
+        by_str = self._raw_ids or (self._errors == "surrogateescape" and words.errors != "strict")
         arena = np.frombuffer(arena, dtype=np.uint8) if isinstance(arena, (bytes, bytearray)) \
             else np.asarray(arena).view(np.uint8).reshape(-1)
         bar = make_progress(progress if n > _CHUNK else False, total=n, desc=desc, unit="words")
@@ -274,9 +287,9 @@ class FastTextModel:
             for start in range(0, n, _CHUNK):
                 stop = min(n, start + _CHUNK)
                 off = offsets[start:stop + 1]
-                if self._raw_ids:
+                if by_str:
                     # words decoded with an error handler: find them by str, compute the
-                    # found ones from their bytes in the file
+                    # found ones from their bytes in the file, the others from _word_bytes
                     found = np.fromiter((self.words.find(words[i]) for i in range(start, stop)),
                                         dtype=np.int64, count=stop - start)
                     hit = np.flatnonzero(found >= 0)
@@ -287,8 +300,7 @@ class FastTextModel:
                     part[hit] = sub
                     ids[start:stop] = found
                     if len(miss):
-                        miss_words = WordList.from_words([words[start + i] for i in miss])
-                        a, o, _ = miss_words.utf8_arena()
+                        a, o = _words_arena([self._word_bytes(words[start + i]) for i in miss])
                         sub = np.zeros((len(miss), self.dim), dtype=np.float32)
                         _, c = self._parsed.vectors(a, o, sub, None, threads)
                         counts[start + miss] = c
@@ -313,12 +325,13 @@ class FastTextModel:
         """
         if not isinstance(word, str):
             raise TypeError(f"words are str, not {type(word).__name__}")
-        raw = word.encode("utf-8", "surrogateescape") if self._errors == "surrogateescape" \
-            else word.encode("utf-8", "surrogatepass")
+        raw = self._word_bytes(word)
         wrapped = b"<" + raw + b">"
+        # an n-gram of escaped bytes is shown as the escapes it was given as
+        handler = "surrogateescape" if self._errors == "surrogateescape" else "surrogatepass"
         out = []
         for start, end, row in self._parsed.subwords(raw):
-            text = word if start < 0 else wrapped[start:end].decode("utf-8", "surrogatepass")
+            text = word if start < 0 else wrapped[start:end].decode("utf-8", handler)
             out.append((text, row))
         return out
 
