@@ -302,13 +302,13 @@ class FastTextModel:
                     if len(miss):
                         a, o = _words_arena([self._word_bytes(words[start + i]) for i in miss])
                         sub = np.zeros((len(miss), self.dim), dtype=np.float32)
-                        _, c = self._parsed.vectors(a, o, sub, None, threads)
+                        _, c = self._parsed.vectors(a, o, sub, threads)
                         counts[start + miss] = c
                         part[miss] = sub
                     out[start:stop] = part
                 else:
                     i, c = self._parsed.vectors(arena[off[0]:off[-1]], off - off[0],
-                                                out[start:stop], None, threads)
+                                                out[start:stop], threads)
                     ids[start:stop] = i
                     counts[start:stop] = c
                 bar.update(stop - start)
@@ -518,7 +518,7 @@ class _ModelLookup:
         if not keys:
             return np.zeros(0, dtype=np.int64)
         part = np.zeros((len(keys), self.dim), dtype=np.float32)
-        _, counts = self._parsed.vectors(*_words_arena(keys), part, None, threads)
+        _, counts = self._parsed.vectors(*_words_arena(keys), part, threads)
         out[positions] = part
         return np.asarray(counts)
 
