@@ -82,14 +82,16 @@ def _open_buffer(path, member=None):
         if compression is None and member is None:
             return _mmap.mmap(handle.fileno(), 0, access=_mmap.ACCESS_READ), None
     # (a member= for a file that is no zip archive: open_source says so)
+    # one growing buffer, not blocks joined at the end: a model of gigabytes then needs its
+    # size in memory, not twice that (a bytearray grows in place)
     with open_source(path, member) as src:
-        chunks = []
+        data = bytearray()
         while True:
             block = src.read(1 << 24)
             if not block:
                 break
-            chunks.append(block)
-    return b"".join(chunks), compression
+            data += block
+    return memoryview(data).toreadonly(), compression
 
 
 def load_fasttext(path, *, mmap=True, errors="strict", member=None):
