@@ -76,7 +76,6 @@ cdef class ParsedModel:
     # what the file says, section by section (read-only to Python)
     cdef readonly object path
     cdef readonly object version          # 11, 12, or None for the oldest layout
-    cdef readonly bint floret_layout      # floret's args block (mode, hashCount)
     cdef readonly dict args
     cdef readonly Py_ssize_t size, nwords, nlabels
     cdef readonly long long ntokens, prune_size

@@ -504,30 +504,26 @@ cdef class ParsedModel:
         """Row of the word (UTF-8 bytes) in the dictionary's words, or -1."""
         return el_wordtable_find(&self.index, word, len(word))
 
-    def vectors(self, arena, offsets, out, ids=None, Py_ssize_t threads=1):
+    def vectors(self, arena, offsets, out, Py_ssize_t threads=1):
         """Vectors of the words ``arena[offsets[i]:offsets[i+1]-1]`` into ``out`` (float32,
-        zeros, ``(n, dim)``). ``ids``: the words' dictionary rows if known, else looked up.
+        zeros, ``(n, dim)``), each word looked up in the dictionary first.
         Returns ``(ids, counts)``: each word's dictionary row (-1: not in it) and the number
         of subword rows averaged (int64; 0: no vector, left zeros)."""
         cdef const uint8_t[::1] a = arena
         cdef const int64_t[::1] off = offsets
         cdef float[:, ::1] o = out
         cdef Py_ssize_t n = off.shape[0] - 1
-        cdef int64_t[::1] given
-        cdef bint lookup = ids is None
         if o.shape[0] != n or o.shape[1] != self.model.dim:
             raise ValueError(f"out must be ({n}, {self.model.dim}), not {out.shape}")
-        if not lookup:
-            given = np.ascontiguousarray(ids, dtype=np.int64)
-        else:
-            given = np.empty(n, dtype=np.int64)
+        ids = np.empty(n, dtype=np.int64)
+        cdef int64_t[::1] found = ids
         counts = np.zeros(n, dtype=np.int64)
         cdef int64_t[::1] cnt = counts
         if n == 0:
-            return np.asarray(given), counts
+            return ids, counts
         cdef const char *base = _first(a)
-        self._run(base, &off[0], NULL, &given[0], lookup, n, &o[0, 0], &cnt[0], threads)
-        return np.asarray(given), counts
+        self._run(base, &off[0], NULL, &found[0], True, n, &o[0, 0], &cnt[0], threads)
+        return ids, counts
 
     def word_vector(self, bytes word, out):
         """The vector of one word (UTF-8 bytes) into ``out`` (float32 zeros, ``(dim,)``),
@@ -615,7 +611,7 @@ cdef class ParsedModel:
         return [(int(spans[2 * k]), int(spans[2 * k + 1]), int(rows[k])) for k in range(cap)]
 
 
-def parse(buffer, path=None, layout=None, bint check_output=True):
+def parse(buffer, path=None, bint check_output=True):
     """Read a model from ``buffer`` (bytes-like: a memory map or bytes).
 
     Arrays of the result (the dense matrix, quantizer codes) are views of ``buffer``.
@@ -630,16 +626,14 @@ def parse(buffer, path=None, layout=None, bint check_output=True):
     cdef ParsedModel p = ParsedModel()
     p.path = path
     p.buffer = buffer
+    try:
+        layout = detect_layout(memoryview(buffer)[:SNIFF_BYTES])
+    except ValueError as exc:
+        raise EmbeddingFormatError(str(exc), path=path) from None
     if layout is None:
-        try:
-            layout = detect_layout(memoryview(buffer)[:SNIFF_BYTES])
-        except ValueError as exc:
-            raise EmbeddingFormatError(str(exc), path=path) from None
-        if layout is None:
-            raise EmbeddingFormatError("header at byte 0: not a fastText model (no magic number, "
-                                       "and the bytes are not an old-layout model's args)", path=path)
+        raise EmbeddingFormatError("header at byte 0: not a fastText model (no magic number, "
+                                   "and the bytes are not an old-layout model's args)", path=path)
     p.version = layout.version
-    p.floret_layout = layout.floret
     p.layout = {"args": layout.args_at, "dictionary": layout.dict_at}
     p._read_args(layout)
     cur = _Cursor(buffer, layout.dict_at, path)

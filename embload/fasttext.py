@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _fasttext
+from ._checks import check_member
 from ._progress import make_progress
 from ._threads import resolve_threads
 from ._source import detect_compression, open_source
@@ -69,27 +70,31 @@ class FastTextArgs:
     hash_count: int = 1
 
 
-def _open_buffer(path):
+def _open_buffer(path, member=None):
     """The model's bytes: a read-only memory map, or the decompressed bytes of a
-    gzip/bz2/xz/zip file (None when the file is empty)."""
+    gzip/bz2/xz/zip file (``member``: the zip archive's member to read; None when the file
+    is empty)."""
     with open(path, "rb") as handle:
         head = handle.read(8)
         if not head:
             return None, None
         compression = detect_compression(head)
-        if compression is None:
+        if compression is None and member is None:
             return _mmap.mmap(handle.fileno(), 0, access=_mmap.ACCESS_READ), None
-    with open_source(path) as src:
-        chunks = []
+    # (a member= for a file that is no zip archive: open_source says so)
+    # one growing buffer, not blocks joined at the end: a model of gigabytes then needs its
+    # size in memory, not twice that (a bytearray grows in place)
+    with open_source(path, member) as src:
+        data = bytearray()
         while True:
             block = src.read(1 << 24)
             if not block:
                 break
-            chunks.append(block)
-    return b"".join(chunks), compression
+            data += block
+    return memoryview(data).toreadonly(), compression
 
 
-def load_fasttext(path, *, mmap=True, errors="strict"):
+def load_fasttext(path, *, mmap=True, errors="strict", member=None):
     """Open a fastText (``.bin``, quantized ``.ftz``) or floret model.
 
     Parameters
@@ -104,6 +109,8 @@ def load_fasttext(path, *, mmap=True, errors="strict"):
         For dictionary words that are not valid UTF-8, as in ``bytes.decode``
         (``"strict"`` raises, naming the entry). Subwords are always hashed from the
         file's bytes, as fastText does.
+    member : str, optional
+        For a zip archive: the member to read. Needed when it holds several files.
 
     Returns
     -------
@@ -119,7 +126,7 @@ def load_fasttext(path, *, mmap=True, errors="strict"):
     if not isinstance(path, (str, bytes, os.PathLike)):
         raise TypeError(f"path must be a str or os.PathLike, not {type(path).__name__}")
     path = os.fsdecode(os.fspath(path))
-    buffer, compression = _open_buffer(path)
+    buffer, compression = _open_buffer(path, check_member(member))
     if buffer is None:
         raise EmbeddingFormatError("header at byte 0: the file is empty", path=path)
     from .formats import refuse_pickle
@@ -239,11 +246,22 @@ class FastTextModel:
             raise TypeError(f"words are str, not {type(word).__name__}")
         if self._raw_ids:
             return self.vectors_for([word], threads=1)[0]
-        # one word straight to C: a batch's arrays cost more than the word (WordList
-        # encodes the same way: UTF-8, lone surrogates as their UTF-8 forms)
+        # one word straight to C: a batch's arrays cost more than the word
         out = np.zeros(self.dim, dtype=np.float32)
-        self._parsed.word_vector(word.encode("utf-8", "surrogatepass"), out)
+        self._parsed.word_vector(self._word_bytes(word), out)
         return out
+
+    def _word_bytes(self, word):
+        """The bytes whose subwords are hashed for ``word``: UTF-8, lone surrogates as
+        their UTF-8 forms (as WordList stores them); but when the model was read with
+        errors="surrogateescape", escaped bytes are the bytes they stand for, the ones a
+        dictionary word has in the file (as load_aligned's keys are made)."""
+        if self._errors == "surrogateescape":
+            try:
+                return word.encode("utf-8", "surrogateescape")
+            except UnicodeEncodeError:  # a surrogate that escapes no byte
+                pass
+        return word.encode("utf-8", "surrogatepass")
 
     def vectors_for(self, words, *, threads=None, progress=None):
         """Vectors of ``words`` (a sequence of str), shape ``(len(words), dim)`` float32.
@@ -262,6 +280,8 @@ class FastTextModel:
         counts = np.zeros(n, dtype=np.int64)
         threads = resolve_threads(threads)
         arena, offsets, _ = words.utf8_arena()
+        # the WordList holds lone surrogates in their UTF-8 forms, not the escaped bytes
+        by_str = self._raw_ids or (self._errors == "surrogateescape" and words.errors != "strict")
         arena = np.frombuffer(arena, dtype=np.uint8) if isinstance(arena, (bytes, bytearray)) \
             else np.asarray(arena).view(np.uint8).reshape(-1)
         bar = make_progress(progress if n > _CHUNK else False, total=n, desc=desc, unit="words")
@@ -269,9 +289,9 @@ class FastTextModel:
             for start in range(0, n, _CHUNK):
                 stop = min(n, start + _CHUNK)
                 off = offsets[start:stop + 1]
-                if self._raw_ids:
+                if by_str:
                     # words decoded with an error handler: find them by str, compute the
-                    # found ones from their bytes in the file
+                    # found ones from their bytes in the file, the others from _word_bytes
                     found = np.fromiter((self.words.find(words[i]) for i in range(start, stop)),
                                         dtype=np.int64, count=stop - start)
                     hit = np.flatnonzero(found >= 0)
@@ -282,16 +302,15 @@ class FastTextModel:
                     part[hit] = sub
                     ids[start:stop] = found
                     if len(miss):
-                        miss_words = WordList.from_words([words[start + i] for i in miss])
-                        a, o, _ = miss_words.utf8_arena()
+                        a, o = _words_arena([self._word_bytes(words[start + i]) for i in miss])
                         sub = np.zeros((len(miss), self.dim), dtype=np.float32)
-                        _, c = self._parsed.vectors(a, o, sub, None, threads)
+                        _, c = self._parsed.vectors(a, o, sub, threads)
                         counts[start + miss] = c
                         part[miss] = sub
                     out[start:stop] = part
                 else:
                     i, c = self._parsed.vectors(arena[off[0]:off[-1]], off - off[0],
-                                                out[start:stop], None, threads)
+                                                out[start:stop], threads)
                     ids[start:stop] = i
                     counts[start:stop] = c
                 bar.update(stop - start)
@@ -308,12 +327,13 @@ class FastTextModel:
         """
         if not isinstance(word, str):
             raise TypeError(f"words are str, not {type(word).__name__}")
-        raw = word.encode("utf-8", "surrogateescape") if self._errors == "surrogateescape" \
-            else word.encode("utf-8", "surrogatepass")
+        raw = self._word_bytes(word)
         wrapped = b"<" + raw + b">"
+        # an n-gram of escaped bytes is shown as the escapes it was given as
+        handler = "surrogateescape" if self._errors == "surrogateescape" else "surrogatepass"
         out = []
         for start, end, row in self._parsed.subwords(raw):
-            text = word if start < 0 else wrapped[start:end].decode("utf-8", "surrogatepass")
+            text = word if start < 0 else wrapped[start:end].decode("utf-8", handler)
             out.append((text, row))
         return out
 
@@ -423,7 +443,7 @@ class FastTextModel:
 
 def load_vectors(path, opts):
     """``embload.load`` of a model: the dictionary's vectors (:meth:`FastTextModel.to_vectors`)."""
-    model = load_fasttext(path, errors=opts.errors)
+    model = load_fasttext(path, errors=opts.errors, member=opts.member)
     return model.to_vectors(threads=opts.threads, progress=opts.progress, limit=opts.limit,
                             dtype=opts.dtype)
 
@@ -500,7 +520,7 @@ class _ModelLookup:
         if not keys:
             return np.zeros(0, dtype=np.int64)
         part = np.zeros((len(keys), self.dim), dtype=np.float32)
-        _, counts = self._parsed.vectors(*_words_arena(keys), part, None, threads)
+        _, counts = self._parsed.vectors(*_words_arena(keys), part, threads)
         out[positions] = part
         return np.asarray(counts)
 
@@ -511,5 +531,5 @@ class _ModelLookup:
 
 def open_model(path, member=None):
     """The parsed model at ``path`` (memory-mapped where plain) for alignment."""
-    buffer, _ = _open_buffer(path)
+    buffer, _ = _open_buffer(path, member)
     return _ModelLookup(_fasttext.parse(buffer, path))

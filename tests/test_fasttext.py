@@ -145,6 +145,36 @@ def test_cp852_words_follow_errors(gensim_fasttext):
     assert len(embload.load(path, errors="surrogateescape")) == parsed.nwords
 
 
+def test_surrogateescape_words_hash_the_file_bytes():
+    """errors="surrogateescape": a word outside the dictionary made of escaped bytes (as a
+    decoded dictionary word is) is hashed from those bytes, as fastText hashes them, on
+    every path (model[word], vectors_for, ngrams, load_aligned); before, vectors_for and
+    model[word] hashed the escapes' UTF-8 forms and ngrams raised UnicodeDecodeError."""
+    path = datapath("cp852_fasttext.bin")
+    model = load_fasttext(path, errors="surrogateescape")
+    parsed = model._parsed
+    known = model.words[1]
+    assert known.encode("utf-8", "surrogateescape") == b"kter\xec"
+    np.testing.assert_array_equal(model[known], reference_vector(parsed, b"kter\xec", 1))
+    oov = known + "zz"
+    expected = reference_vector(parsed, b"kter\xeczz", -1)
+    np.testing.assert_array_equal(model[oov], expected)
+    np.testing.assert_array_equal(model.vectors_for([known, oov])[1], expected)
+    grams = model.ngrams(oov)
+    wanted = reference_subwords(b"kter\xeczz", parsed.args["minn"], parsed.args["maxn"])
+    assert [g.encode("utf-8", "surrogateescape") for g, _ in grams] == wanted
+    assert [row for _, row in grams] == [parsed.nwords + reference_hash(g) % parsed.args["bucket"]
+                                         for g in wanted]
+    aligned = embload.load_aligned(path, {oov: 1}, oov="subwords")
+    np.testing.assert_array_equal(aligned.matrix[1], expected)
+    # a model whose words are all UTF-8 read with surrogateescape: the same rule
+    plain = load_fasttext(datapath("lee_fasttext_new.bin"), errors="surrogateescape")
+    odd = "b\udcecz"
+    want = reference_vector(plain._parsed, b"b\xecz", -1)
+    np.testing.assert_array_equal(plain[odd], want)
+    np.testing.assert_array_equal(plain.vectors_for(["hundred", odd])[1], want)
+
+
 def test_supervised_model_excludes_labels():
     model = load_fasttext(datapath("pang_lee_polarity_fasttext.bin"), errors="backslashreplace")
     assert model.args.model == "supervised"
@@ -305,6 +335,34 @@ def test_load_options_and_compressed(tmp_path):
     np.testing.assert_array_equal(embload.load(gz).vectors, full.vectors)
     assert embload.detect_format(gz) == "fasttext-bin"
     np.testing.assert_array_equal(load_fasttext(gz)["unseenword"], load_fasttext(path)["unseenword"])
+
+
+def test_zip_member_on_every_path(tmp_path):
+    """A zip archive of several models: member= picks one for load, load_fasttext and
+    load_aligned (which read the archive's sole member before, or refused)."""
+    import zipfile
+
+    path = datapath("toy-model.bin")
+    archive = tmp_path / "models.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.write(datapath("lee_fasttext_new.bin"), "lee.bin")
+        zf.write(path, "toy.bin")
+    plain = load_fasttext(path)
+    expected = plain.to_vectors()
+    got = embload.load(archive, member="toy.bin")
+    assert got.words == expected.words
+    np.testing.assert_array_equal(got.vectors, expected.vectors)
+    zipped = load_fasttext(archive, member="toy.bin")
+    assert zipped.compression == "zip"
+    np.testing.assert_array_equal(zipped["unseenword"], plain["unseenword"])
+    aligned = embload.load_aligned(archive, {expected.words[0]: 1, "unseenword": 2},
+                                   oov="subwords", member="toy.bin")
+    np.testing.assert_array_equal(aligned.matrix[1], expected.vectors[0])
+    np.testing.assert_array_equal(aligned.matrix[2], plain["unseenword"])
+    with pytest.raises(ValueError, match="member="):
+        load_fasttext(archive)
+    with pytest.raises(ValueError, match="only for zip archives"):
+        load_fasttext(path, member="toy.bin")
 
 
 def test_detect_format_old_layout_and_text_files(tmp_path):
