@@ -208,13 +208,17 @@ def _scan_top(vectors, queries, k, exclude, stop, threads, progress=False, desc=
     """Top-k rows of [0, stop) for each query by dot(row, query) / norm(row).
 
     queries: (nq, dim) in the compute dtype; exclude: (nq, E) int64 rows never returned
-    (-1 pads). Returns rows (nq, k) int64 (-1 where fewer than k rows qualify) and scores.
+    (-1 pads). Returns rows (nq, min(k, stop)) int64 (-1 where fewer rows qualify) and
+    scores.
     """
     matrix = vectors.vectors
     cdt = _compute_dtype(matrix)
     queries = np.ascontiguousarray(queries, dtype=cdt)
     exclude = np.ascontiguousarray(exclude, dtype=np.int64)
     nq = queries.shape[0]
+    # no more answers than rows searched: a topn beyond the vocabulary (gensim allows any)
+    # must not size the heaps, which are k entries per query and part
+    k = min(k, stop)
     out_rows = np.full((nq, k), -1, dtype=np.int64)
     out_scores = np.full((nq, k), np.nan, dtype=cdt)
     if nq == 0 or k == 0 or stop == 0:
@@ -452,7 +456,7 @@ def most_similar_cosmul(vectors, positive=None, negative=None, topn=10, restrict
     npos = len(positive)
     stop = _restrict(vectors, restrict_vocab)
     norms = row_norms(vectors, threads=threads)
-    k = stop if topn is None else int(topn)
+    k = stop if topn is None else min(int(topn), stop)   # no heap larger than the rows searched
     everything = np.empty(stop, dtype=cdt) if topn is None else None
     heap_scores, heap_rows = _similarity.new_heaps(1, 1, k if topn is not None else 0, cdt)
     exclude_rows = np.asarray(sorted(set(exclude)), dtype=np.int64).reshape(1, -1)

@@ -115,6 +115,23 @@ def test_most_similar_topn_none_gives_every_score(sample, sample_kv):
     assert sample.most_similar(w[1], topn=0) == [] == sample_kv.most_similar(w[1], topn=0)
 
 
+def test_topn_beyond_the_vocabulary(sample, sample_kv):
+    # gensim returns every row searched; the heaps must not be sized by topn (10**12 entries
+    # per query and part would not fit in memory)
+    w = sample.words
+    huge = 10**12
+    for restrict in (None, 50):
+        assert_same_answers(sample.most_similar(w[1], topn=huge, restrict_vocab=restrict),
+                            sample_kv.most_similar(w[1], topn=huge, restrict_vocab=restrict))
+    assert_same_answers(sample.most_similar_cosmul([w[1]], [w[2]], topn=huge),
+                        sample_kv.most_similar_cosmul([w[1]], [w[2]], topn=huge))
+    batch = sample.most_similar_batch(list(w[:20]), topn=huge, restrict_vocab=30)
+    assert [len(answers) for answers in batch] == [29] * 20
+    assert_same_answers(batch[3], sample.most_similar(w[3], topn=30, restrict_vocab=30))
+    tiny = Vectors(["a", "b"], np.array([[1, 0], [1, 1]], dtype=np.float32))
+    assert [word for word, _ in tiny.most_similar("a", topn=huge)] == ["b"]
+
+
 def test_similar_by_vector_matches_gensim(sample, sample_kv):
     rng = np.random.default_rng(1)
     for _ in range(10):
