@@ -54,6 +54,7 @@ import numpy as np
 from . import _similarity
 from ._progress import make_progress
 from ._threads import resolve_threads
+from .errors import EmbeddingFormatError
 
 __all__ = [
     "row_norms", "most_similar", "most_similar_cosmul", "similar_by_vector", "similarity",
@@ -564,8 +565,6 @@ def _section_score(section):
 
 def _read_analogies(path, case_insensitive):
     """Sections and questions of an analogy file, with line numbers of skipped lines."""
-    from .errors import EmbeddingFormatError
-
     sections = []
     skipped = []
     with open(path, "rb") as handle:
@@ -691,7 +690,9 @@ def evaluate_word_pairs(vectors, path, delimiter="\t", restrict_vocab=300000, ca
     """Correlation of the cosine similarities with human judgements, as gensim.
 
     Each line of ``path`` is ``word1<delimiter>word2<delimiter>score``; lines starting with
-    ``#`` and lines that do not split into three fields with a numeric score are skipped.
+    ``#`` and blank lines are skipped; so are lines that do not split into three fields
+    with a numeric score, with a warning naming the first. Bytes that are not valid
+    ``encoding`` raise :class:`~embload.errors.EmbeddingFormatError` naming the line.
     A pair with a word outside the first ``restrict_vocab`` words is skipped, or scored 0
     with ``dummy4unknown=True``.
 
@@ -705,19 +706,27 @@ def evaluate_word_pairs(vectors, path, delimiter="\t", restrict_vocab=300000, ca
     gold = []
     pairs = []  # (position in gold, row a, row b)
     oov = 0
-    with open(path, encoding=encoding) as handle:
+    skipped = []  # (line number, text) of lines that are not a pair and a score
+    # Undecodable bytes are kept as surrogates (surrogateescape) so that the error below can
+    # name the line: a strict decoder fails a whole buffer ahead of the line being read.
+    with open(path, encoding=encoding, errors="surrogateescape") as handle:
         for line_no, line in enumerate(handle, start=1):
-            if not line or line.startswith("#"):
+            try:
+                line.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise EmbeddingFormatError(f"not valid {encoding}", path=path, line=line_no,
+                                           text=line.encode(encoding, "surrogateescape")) from exc
+            if not line.strip() or line.startswith("#"):
                 continue
             fields = line.split(delimiter)
             if len(fields) != 3:
-                logger.info("Skipping invalid line #%d in %s", line_no, path)
+                skipped.append((line_no, line))
                 continue
             a, b, score = (f.upper() for f in fields) if case_insensitive else fields
             try:
                 score = float(score)
             except ValueError:
-                logger.info("Skipping invalid line #%d in %s", line_no, path)
+                skipped.append((line_no, line))
                 continue
             if a not in ok_vocab or b not in ok_vocab:
                 oov += 1
@@ -726,6 +735,11 @@ def evaluate_word_pairs(vectors, path, delimiter="\t", restrict_vocab=300000, ca
                 continue
             pairs.append((len(gold), ok_vocab[a], ok_vocab[b]))
             gold.append(score)
+    if skipped:
+        line_no, text = skipped[0]
+        warnings.warn(f"{path}: skipped {len(skipped)} line(s) that are not word1, word2 and a number "
+                      f"separated by {delimiter!r}, the first at line {line_no}: {text.strip()[:100]!r}",
+                      stacklevel=2)
     if not gold:
         raise ValueError(f"No valid similarity judgements found in {path}: either invalid format or "
                          f"all are out-of-vocabulary in {vectors!r}")

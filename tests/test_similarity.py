@@ -526,6 +526,23 @@ def test_word_pairs_errors(sample, tmp_path):
         sample.evaluate_word_pairs(path)
 
 
+def test_word_pairs_bad_lines_are_named(sample, tmp_path):
+    w = sample.words
+    path = tmp_path / "pairs.tsv"
+    # a blank line and a comment are not reported; a line of two fields and one without a
+    # numeric score are, by the first one's number; CRLF line ends read as LF
+    path.write_bytes(f"# c\r\n{w[1]}\t{w[2]}\t1.5\r\n\r\n{w[3]}\t{w[4]}\r\n{w[5]}\t{w[6]}\thigh\r\n"
+                     f"{w[7]}\t{w[8]}\t3\r\n{w[9]}\t{w[10]}\t2\r\n".encode())
+    with pytest.warns(UserWarning, match=r"pairs.tsv: skipped 2 line\(s\).* the first at line 4: "):
+        pearson, _, oov = sample.evaluate_word_pairs(path)
+    gold = [1.5, 3, 2]
+    model = [sample.similarity(w[1], w[2]), sample.similarity(w[7], w[8]), sample.similarity(w[9], w[10])]
+    assert oov == 0 and pearson[0] == pytest.approx(float(np.corrcoef(gold, model)[0, 1]), abs=1e-6)
+    path.write_bytes(f"{w[1]}\t{w[2]}\t1\n{w[3]}\t\xff\t2\n".encode("latin-1"))
+    with pytest.raises(EmbeddingFormatError, match=r"pairs.tsv, line 2: not valid utf8: .*xff"):
+        sample.evaluate_word_pairs(path)
+
+
 # --- correlations against scipy -------------------------------------------------------------
 @settings(max_examples=80, deadline=None)
 @given(n=st.integers(3, 60), levels=st.integers(2, 50), seed=st.integers(0, 2**32 - 1))
