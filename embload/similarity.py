@@ -323,13 +323,13 @@ def _answers(vectors, rows, scores):
 def _as_list(items):
     if items is None:
         return []
-    if isinstance(items, str) or (isinstance(items, np.ndarray) and items.ndim == 1):
+    if isinstance(items, (str, bytes)) or (isinstance(items, np.ndarray) and items.ndim == 1):
         return [items]
     return list(items)  # a 2-D array: one term per row, as gensim
 
 
 def _key_and_weight(item, default):
-    if isinstance(item, (str, np.ndarray)):
+    if isinstance(item, (str, bytes, np.ndarray)):
         return item, default
     if isinstance(item, tuple) and len(item) == 2:
         return item[0], float(item[1])
@@ -349,6 +349,10 @@ def _word_units(vectors, words, oov=None):
     """The unit vectors of ``words`` (a zero vector stays zero) in the compute dtype, and the
     row of each (-1 for a word outside ``vectors``, whose vector ``oov(word)`` gives, as a
     fastText model's subword vector; without ``oov`` such a word raises KeyError)."""
+    for w in words:
+        if isinstance(w, bytes):
+            # not decoded here: which encoding is the caller's to say
+            raise TypeError(f"a word is a str, not bytes: {w[:100]!r} (decode it first)")
     rows = np.asarray([vectors.index(w) if oov is None or w in vectors else -1 for w in words],
                       dtype=np.int64)
     known = rows >= 0
@@ -446,7 +450,7 @@ def most_similar_cosmul(vectors, positive=None, negative=None, topn=10, restrict
     for key in positive + negative:
         if isinstance(key, np.ndarray):
             terms.append(_as_query_vector(vectors, key))
-        elif isinstance(key, str):
+        elif isinstance(key, (str, bytes)):
             unit, row = _word_units(vectors, [key], oov)
             if row[0] >= 0:
                 exclude.append(int(row[0]))
@@ -527,7 +531,7 @@ def most_similar_batch(vectors, queries, topn=10, restrict_vocab=None, *, thread
     exclude = np.full((len(queries), 1), -1, dtype=np.int64)
     for i, item in enumerate(queries):
         # the query most_similar(positive=[item]) makes, to the bit
-        q[i], rows = _mean_query(vectors, [item] if isinstance(item, str) else [np.asarray(item)], None,
+        q[i], rows = _mean_query(vectors, [item] if isinstance(item, (str, bytes)) else [np.asarray(item)], None,
                                  oov)
         if rows:
             exclude[i, 0] = rows[0]

@@ -132,6 +132,19 @@ def test_topn_beyond_the_vocabulary(sample, sample_kv):
     assert [word for word, _ in tiny.most_similar("a", topn=huge)] == ["b"]
 
 
+def test_bytes_words_are_refused(sample):
+    # a word given as bytes is refused by name, whichever function takes it (it was taken
+    # as a sequence of integers, or as a 0-d vector)
+    w = sample.words
+    for call in (lambda: sample.most_similar(w[1].encode()), lambda: sample.most_similar(b"\xff"),
+                 lambda: sample.most_similar(positive=[(w[1].encode(), 1.0)]),
+                 lambda: sample.most_similar_batch([w[1], w[2].encode()]),
+                 lambda: sample.most_similar_cosmul([w[1].encode()]),
+                 lambda: sample.similarity(w[1], w[2].encode())):
+        with pytest.raises(TypeError, match=r"a word is a str, not bytes: b'"):
+            call()
+
+
 def test_similar_by_vector_matches_gensim(sample, sample_kv):
     rng = np.random.default_rng(1)
     for _ in range(10):
