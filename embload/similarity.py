@@ -391,6 +391,11 @@ def _mean_query(vectors, positive, negative, oov=None):
         total += abs(float(w))
     if total > 0:
         mean = (mean / total).astype(cdt, copy=False)
+    if not np.isfinite(mean).all():
+        # every score would be NaN, and a NaN never enters a top-k: the answer would be an
+        # empty list that looks like "nothing similar"
+        raise ValueError(f"the query is not finite (a term's vector holds NaN or inf): "
+                         f"{[key if isinstance(key, str) else 'a vector' for key, _ in terms]}")
     return _unit(mean), rows
 
 

@@ -252,6 +252,12 @@ def test_ties_lower_row_first_and_odd_vectors():
     assert v.similarity("a", "zero") == 0.0
     assert not any(np.isnan(s) for _, s in got)
     assert v.most_similar_batch(["a"], topn=10)[0] == got
+    # a query with a NaN is refused: its scores are all NaN, and its answer would be empty
+    for call in (lambda: v.most_similar("nan"), lambda: v.most_similar(["a"], ["nan"]),
+                 lambda: v.similar_by_vector(np.array([1, np.inf, 0])),
+                 lambda: v.most_similar_batch(["a", "nan"])):
+        with pytest.raises(ValueError, match="the query is not finite"):
+            call()
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
