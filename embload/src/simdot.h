@@ -317,7 +317,7 @@ static void el_dot_4x4_avx512(const void *const *rows, int half, const float *co
 {
     __m512 acc[16];
     ptrdiff_t j;
-    int i, r;
+    int i;
     for (i = 0; i < 16; i++)
         acc[i] = _mm512_setzero_ps();
     for (j = 0; j < n; j += 16) {
@@ -334,7 +334,6 @@ static void el_dot_4x4_avx512(const void *const *rows, int half, const float *co
     }
     el_reduce16x8_avx512(acc, out);
     el_reduce16x8_avx512(acc + 8, out + 8);
-    (void)r;
 }
 #endif
 
