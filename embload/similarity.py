@@ -551,7 +551,7 @@ def _eval_rows(vectors, restrict_vocab):
     """The evaluations' known words are ``words[:restrict_vocab]``: None is all, 0 none."""
     if restrict_vocab is None:
         return len(vectors)
-    return min(len(vectors), _restrict(vectors, restrict_vocab)) if restrict_vocab else 0
+    return _restrict(vectors, restrict_vocab) if restrict_vocab else 0   # _restrict clips to the size
 
 
 def _ok_vocab(vectors, restrict_vocab, case_insensitive):
