@@ -33,8 +33,8 @@ SIMD_LEVEL = el_simd_init()
 
 
 def _set_simd_level(int level):
-    """Force the dot products' path (0: portable C; 1: AVX2, only if the CPU has it);
-    returns the old level. For tests, which check that both paths agree."""
+    """Force the dot products' path (0: portable C; 1: AVX2; 2: AVX-512; never above what
+    the CPU has); returns the old level. For tests, which check that the paths agree."""
     global el_simd_level
     old = el_simd_level
     el_simd_level = min(max(level, 0), SIMD_LEVEL)

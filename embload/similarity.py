@@ -54,6 +54,7 @@ import numpy as np
 from . import _similarity
 from ._progress import make_progress
 from ._threads import resolve_threads
+from .errors import EmbeddingFormatError
 
 __all__ = [
     "row_norms", "most_similar", "most_similar_cosmul", "similar_by_vector", "similarity",
@@ -208,13 +209,17 @@ def _scan_top(vectors, queries, k, exclude, stop, threads, progress=False, desc=
     """Top-k rows of [0, stop) for each query by dot(row, query) / norm(row).
 
     queries: (nq, dim) in the compute dtype; exclude: (nq, E) int64 rows never returned
-    (-1 pads). Returns rows (nq, k) int64 (-1 where fewer than k rows qualify) and scores.
+    (-1 pads). Returns rows (nq, min(k, stop)) int64 (-1 where fewer rows qualify) and
+    scores.
     """
     matrix = vectors.vectors
     cdt = _compute_dtype(matrix)
     queries = np.ascontiguousarray(queries, dtype=cdt)
     exclude = np.ascontiguousarray(exclude, dtype=np.int64)
     nq = queries.shape[0]
+    # no more answers than rows searched: a topn beyond the vocabulary (gensim allows any)
+    # must not size the heaps, which are k entries per query and part
+    k = min(k, stop)
     out_rows = np.full((nq, k), -1, dtype=np.int64)
     out_scores = np.full((nq, k), np.nan, dtype=cdt)
     if nq == 0 or k == 0 or stop == 0:
@@ -318,13 +323,13 @@ def _answers(vectors, rows, scores):
 def _as_list(items):
     if items is None:
         return []
-    if isinstance(items, str) or (isinstance(items, np.ndarray) and items.ndim == 1):
+    if isinstance(items, (str, bytes)) or (isinstance(items, np.ndarray) and items.ndim == 1):
         return [items]
     return list(items)  # a 2-D array: one term per row, as gensim
 
 
 def _key_and_weight(item, default):
-    if isinstance(item, (str, np.ndarray)):
+    if isinstance(item, (str, bytes, np.ndarray)):
         return item, default
     if isinstance(item, tuple) and len(item) == 2:
         return item[0], float(item[1])
@@ -344,6 +349,10 @@ def _word_units(vectors, words, oov=None):
     """The unit vectors of ``words`` (a zero vector stays zero) in the compute dtype, and the
     row of each (-1 for a word outside ``vectors``, whose vector ``oov(word)`` gives, as a
     fastText model's subword vector; without ``oov`` such a word raises KeyError)."""
+    for w in words:
+        if isinstance(w, bytes):
+            # not decoded here: which encoding is the caller's to say
+            raise TypeError(f"a word is a str, not bytes: {w[:100]!r} (decode it first)")
     rows = np.asarray([vectors.index(w) if oov is None or w in vectors else -1 for w in words],
                       dtype=np.int64)
     known = rows >= 0
@@ -382,6 +391,11 @@ def _mean_query(vectors, positive, negative, oov=None):
         total += abs(float(w))
     if total > 0:
         mean = (mean / total).astype(cdt, copy=False)
+    if not np.isfinite(mean).all():
+        # every score would be NaN, and a NaN never enters a top-k: the answer would be an
+        # empty list that looks like "nothing similar"
+        raise ValueError(f"the query is not finite (a term's vector holds NaN or inf): "
+                         f"{[key if isinstance(key, str) else 'a vector' for key, _ in terms]}")
     return _unit(mean), rows
 
 
@@ -441,7 +455,7 @@ def most_similar_cosmul(vectors, positive=None, negative=None, topn=10, restrict
     for key in positive + negative:
         if isinstance(key, np.ndarray):
             terms.append(_as_query_vector(vectors, key))
-        elif isinstance(key, str):
+        elif isinstance(key, (str, bytes)):
             unit, row = _word_units(vectors, [key], oov)
             if row[0] >= 0:
                 exclude.append(int(row[0]))
@@ -452,7 +466,7 @@ def most_similar_cosmul(vectors, positive=None, negative=None, topn=10, restrict
     npos = len(positive)
     stop = _restrict(vectors, restrict_vocab)
     norms = row_norms(vectors, threads=threads)
-    k = stop if topn is None else int(topn)
+    k = stop if topn is None else min(int(topn), stop)   # no heap larger than the rows searched
     everything = np.empty(stop, dtype=cdt) if topn is None else None
     heap_scores, heap_rows = _similarity.new_heaps(1, 1, k if topn is not None else 0, cdt)
     exclude_rows = np.asarray(sorted(set(exclude)), dtype=np.int64).reshape(1, -1)
@@ -522,7 +536,7 @@ def most_similar_batch(vectors, queries, topn=10, restrict_vocab=None, *, thread
     exclude = np.full((len(queries), 1), -1, dtype=np.int64)
     for i, item in enumerate(queries):
         # the query most_similar(positive=[item]) makes, to the bit
-        q[i], rows = _mean_query(vectors, [item] if isinstance(item, str) else [np.asarray(item)], None,
+        q[i], rows = _mean_query(vectors, [item] if isinstance(item, (str, bytes)) else [np.asarray(item)], None,
                                  oov)
         if rows:
             exclude[i, 0] = rows[0]
@@ -537,7 +551,7 @@ def _eval_rows(vectors, restrict_vocab):
     """The evaluations' known words are ``words[:restrict_vocab]``: None is all, 0 none."""
     if restrict_vocab is None:
         return len(vectors)
-    return min(len(vectors), _restrict(vectors, restrict_vocab)) if restrict_vocab else 0
+    return _restrict(vectors, restrict_vocab) if restrict_vocab else 0   # _restrict clips to the size
 
 
 def _ok_vocab(vectors, restrict_vocab, case_insensitive):
@@ -560,8 +574,6 @@ def _section_score(section):
 
 def _read_analogies(path, case_insensitive):
     """Sections and questions of an analogy file, with line numbers of skipped lines."""
-    from .errors import EmbeddingFormatError
-
     sections = []
     skipped = []
     with open(path, "rb") as handle:
@@ -687,7 +699,9 @@ def evaluate_word_pairs(vectors, path, delimiter="\t", restrict_vocab=300000, ca
     """Correlation of the cosine similarities with human judgements, as gensim.
 
     Each line of ``path`` is ``word1<delimiter>word2<delimiter>score``; lines starting with
-    ``#`` and lines that do not split into three fields with a numeric score are skipped.
+    ``#`` and blank lines are skipped; so are lines that do not split into three fields
+    with a numeric score, with a warning naming the first. Bytes that are not valid
+    ``encoding`` raise :class:`~embload.errors.EmbeddingFormatError` naming the line.
     A pair with a word outside the first ``restrict_vocab`` words is skipped, or scored 0
     with ``dummy4unknown=True``.
 
@@ -701,19 +715,27 @@ def evaluate_word_pairs(vectors, path, delimiter="\t", restrict_vocab=300000, ca
     gold = []
     pairs = []  # (position in gold, row a, row b)
     oov = 0
-    with open(path, encoding=encoding) as handle:
+    skipped = []  # (line number, text) of lines that are not a pair and a score
+    # Undecodable bytes are kept as surrogates (surrogateescape) so that the error below can
+    # name the line: a strict decoder fails a whole buffer ahead of the line being read.
+    with open(path, encoding=encoding, errors="surrogateescape") as handle:
         for line_no, line in enumerate(handle, start=1):
-            if not line or line.startswith("#"):
+            try:
+                line.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise EmbeddingFormatError(f"not valid {encoding}", path=path, line=line_no,
+                                           text=line.encode(encoding, "surrogateescape")) from exc
+            if not line.strip() or line.startswith("#"):
                 continue
             fields = line.split(delimiter)
             if len(fields) != 3:
-                logger.info("Skipping invalid line #%d in %s", line_no, path)
+                skipped.append((line_no, line))
                 continue
             a, b, score = (f.upper() for f in fields) if case_insensitive else fields
             try:
                 score = float(score)
             except ValueError:
-                logger.info("Skipping invalid line #%d in %s", line_no, path)
+                skipped.append((line_no, line))
                 continue
             if a not in ok_vocab or b not in ok_vocab:
                 oov += 1
@@ -722,6 +744,11 @@ def evaluate_word_pairs(vectors, path, delimiter="\t", restrict_vocab=300000, ca
                 continue
             pairs.append((len(gold), ok_vocab[a], ok_vocab[b]))
             gold.append(score)
+    if skipped:
+        line_no, text = skipped[0]
+        warnings.warn(f"{path}: skipped {len(skipped)} line(s) that are not word1, word2 and a number "
+                      f"separated by {delimiter!r}, the first at line {line_no}: {text.strip()[:100]!r}",
+                      stacklevel=2)
     if not gold:
         raise ValueError(f"No valid similarity judgements found in {path}: either invalid format or "
                          f"all are out-of-vocabulary in {vectors!r}")

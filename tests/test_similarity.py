@@ -115,6 +115,36 @@ def test_most_similar_topn_none_gives_every_score(sample, sample_kv):
     assert sample.most_similar(w[1], topn=0) == [] == sample_kv.most_similar(w[1], topn=0)
 
 
+def test_topn_beyond_the_vocabulary(sample, sample_kv):
+    # gensim returns every row searched; the heaps must not be sized by topn (10**12 entries
+    # per query and part would not fit in memory)
+    w = sample.words
+    huge = 10**12
+    for restrict in (None, 50):
+        assert_same_answers(sample.most_similar(w[1], topn=huge, restrict_vocab=restrict),
+                            sample_kv.most_similar(w[1], topn=huge, restrict_vocab=restrict))
+    assert_same_answers(sample.most_similar_cosmul([w[1]], [w[2]], topn=huge),
+                        sample_kv.most_similar_cosmul([w[1]], [w[2]], topn=huge))
+    batch = sample.most_similar_batch(list(w[:20]), topn=huge, restrict_vocab=30)
+    assert [len(answers) for answers in batch] == [29] * 20
+    assert_same_answers(batch[3], sample.most_similar(w[3], topn=30, restrict_vocab=30))
+    tiny = Vectors(["a", "b"], np.array([[1, 0], [1, 1]], dtype=np.float32))
+    assert [word for word, _ in tiny.most_similar("a", topn=huge)] == ["b"]
+
+
+def test_bytes_words_are_refused(sample):
+    # a word given as bytes is refused by name, whichever function takes it (it was taken
+    # as a sequence of integers, or as a 0-d vector)
+    w = sample.words
+    for call in (lambda: sample.most_similar(w[1].encode()), lambda: sample.most_similar(b"\xff"),
+                 lambda: sample.most_similar(positive=[(w[1].encode(), 1.0)]),
+                 lambda: sample.most_similar_batch([w[1], w[2].encode()]),
+                 lambda: sample.most_similar_cosmul([w[1].encode()]),
+                 lambda: sample.similarity(w[1], w[2].encode())):
+        with pytest.raises(TypeError, match=r"a word is a str, not bytes: b'"):
+            call()
+
+
 def test_similar_by_vector_matches_gensim(sample, sample_kv):
     rng = np.random.default_rng(1)
     for _ in range(10):
@@ -222,6 +252,12 @@ def test_ties_lower_row_first_and_odd_vectors():
     assert v.similarity("a", "zero") == 0.0
     assert not any(np.isnan(s) for _, s in got)
     assert v.most_similar_batch(["a"], topn=10)[0] == got
+    # a query with a NaN is refused: its scores are all NaN, and its answer would be empty
+    for call in (lambda: v.most_similar("nan"), lambda: v.most_similar(["a"], ["nan"]),
+                 lambda: v.similar_by_vector(np.array([1, np.inf, 0])),
+                 lambda: v.most_similar_batch(["a", "nan"])):
+        with pytest.raises(ValueError, match="the query is not finite"):
+            call()
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -506,6 +542,23 @@ def test_word_pairs_errors(sample, tmp_path):
     path = tmp_path / "pairs.tsv"
     path.write_text("# nothing known\nzzz\tyyy\t1.0\nnot a pair\n")
     with pytest.raises(ValueError, match="No valid similarity judgements"):
+        sample.evaluate_word_pairs(path)
+
+
+def test_word_pairs_bad_lines_are_named(sample, tmp_path):
+    w = sample.words
+    path = tmp_path / "pairs.tsv"
+    # a blank line and a comment are not reported; a line of two fields and one without a
+    # numeric score are, by the first one's number; CRLF line ends read as LF
+    path.write_bytes(f"# c\r\n{w[1]}\t{w[2]}\t1.5\r\n\r\n{w[3]}\t{w[4]}\r\n{w[5]}\t{w[6]}\thigh\r\n"
+                     f"{w[7]}\t{w[8]}\t3\r\n{w[9]}\t{w[10]}\t2\r\n".encode())
+    with pytest.warns(UserWarning, match=r"pairs.tsv: skipped 2 line\(s\).* the first at line 4: "):
+        pearson, _, oov = sample.evaluate_word_pairs(path)
+    gold = [1.5, 3, 2]
+    model = [sample.similarity(w[1], w[2]), sample.similarity(w[7], w[8]), sample.similarity(w[9], w[10])]
+    assert oov == 0 and pearson[0] == pytest.approx(float(np.corrcoef(gold, model)[0, 1]), abs=1e-6)
+    path.write_bytes(f"{w[1]}\t{w[2]}\t1\n{w[3]}\t\xff\t2\n".encode("latin-1"))
+    with pytest.raises(EmbeddingFormatError, match=r"pairs.tsv, line 2: not valid utf8: .*xff"):
         sample.evaluate_word_pairs(path)
 
 

@@ -46,45 +46,25 @@ static inline float el_half_to_float(uint16_t h)
 #define EL_REDUCE8(acc) \
     ((((acc)[0] + (acc)[4]) + ((acc)[1] + (acc)[5])) + (((acc)[2] + (acc)[6]) + ((acc)[3] + (acc)[7])))
 
-static inline float el_dot_f32_generic(const float *row, const float *q, ptrdiff_t n)
-{
-    float acc[EL_LANES] = {0, 0, 0, 0, 0, 0, 0, 0};
-    ptrdiff_t j = 0, l;
-    for (; j + EL_LANES <= n; j += EL_LANES)
-        for (l = 0; l < EL_LANES; l++)
-            acc[l] += row[j + l] * q[j + l];
-    for (l = 0; j < n; j++, l++)
-        acc[l] += row[j] * q[j];
-    return EL_REDUCE8(acc);
-}
-
-static inline float el_dot_f16_generic(const uint16_t *row, const float *q, ptrdiff_t n)
-{
-    float acc[EL_LANES] = {0, 0, 0, 0, 0, 0, 0, 0};
-    float wide[EL_LANES];
-    ptrdiff_t j = 0, l;
-    for (; j + EL_LANES <= n; j += EL_LANES) {
-        for (l = 0; l < EL_LANES; l++)
-            wide[l] = el_half_to_float(row[j + l]);
-        for (l = 0; l < EL_LANES; l++)
-            acc[l] += wide[l] * q[j + l];
+/* The portable dot product of one element type: `row` elements (T, widened to R by LOAD)
+ * times `q` (R), in the eight lanes above. One body for float32, float16 and float64. */
+#define EL_LOAD_SAME(x) (x)
+#define EL_DEFINE_DOT_GENERIC(name, T, R, LOAD)                                     \
+    static inline R name(const T *row, const R *q, ptrdiff_t n)                      \
+    {                                                                                \
+        R acc[EL_LANES] = {0, 0, 0, 0, 0, 0, 0, 0};                                  \
+        ptrdiff_t j = 0, l;                                                          \
+        for (; j + EL_LANES <= n; j += EL_LANES)                                     \
+            for (l = 0; l < EL_LANES; l++)                                           \
+                acc[l] += LOAD(row[j + l]) * q[j + l];                               \
+        for (l = 0; j < n; j++, l++)                                                 \
+            acc[l] += LOAD(row[j]) * q[j];                                           \
+        return EL_REDUCE8(acc);                                                      \
     }
-    for (l = 0; j < n; j++, l++)
-        acc[l] += el_half_to_float(row[j]) * q[j];
-    return EL_REDUCE8(acc);
-}
 
-static inline double el_dot_f64_generic(const double *row, const double *q, ptrdiff_t n)
-{
-    double acc[EL_LANES] = {0, 0, 0, 0, 0, 0, 0, 0};
-    ptrdiff_t j = 0, l;
-    for (; j + EL_LANES <= n; j += EL_LANES)
-        for (l = 0; l < EL_LANES; l++)
-            acc[l] += row[j + l] * q[j + l];
-    for (l = 0; j < n; j++, l++)
-        acc[l] += row[j] * q[j];
-    return EL_REDUCE8(acc);
-}
+EL_DEFINE_DOT_GENERIC(el_dot_f32_generic, float, float, EL_LOAD_SAME)
+EL_DEFINE_DOT_GENERIC(el_dot_f16_generic, uint16_t, float, el_half_to_float)
+EL_DEFINE_DOT_GENERIC(el_dot_f64_generic, double, double, EL_LOAD_SAME)
 
 
 /* x86-64 with AVX2, FMA and F16C (every x86-64 CPU since 2013): the same eight lanes in one
@@ -337,7 +317,7 @@ static void el_dot_4x4_avx512(const void *const *rows, int half, const float *co
 {
     __m512 acc[16];
     ptrdiff_t j;
-    int i, r;
+    int i;
     for (i = 0; i < 16; i++)
         acc[i] = _mm512_setzero_ps();
     for (j = 0; j < n; j += 16) {
@@ -354,7 +334,6 @@ static void el_dot_4x4_avx512(const void *const *rows, int half, const float *co
     }
     el_reduce16x8_avx512(acc, out);
     el_reduce16x8_avx512(acc + 8, out + 8);
-    (void)r;
 }
 #endif
 
