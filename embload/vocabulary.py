@@ -27,12 +27,13 @@ Vocabulary files, all UTF-8 (a BOM is skipped), ``\\n`` or ``\\r\\n`` line ends:
   WordPiece and BPE models: ``model.vocab`` is ``{token: id}``; Unigram: ``model.vocab``
   is a list of ``[piece, score]``, id = position; plus ``added_tokens``, whose ``special``
   ones are the special tokens); or a plain object ``{token: id}`` (a ``vocab.json``).
-* A sentencepiece ``.vocab``: every line ``piece<TAB>score``; the piece on line ``n``
-  (counting from 1) has id ``n - 1``, as sentencepiece numbers them.
+* A sentencepiece ``.vocab``: every line ``piece<TAB>score`` (scores are never above 0);
+  the piece on line ``n`` (counting from 1) has id ``n - 1``, as sentencepiece numbers
+  them. ``word<TAB>count`` lines with counts above 0 are a word list with counts (below).
 * One token per line (``vocab.txt``; a token may hold spaces). When every line is
-  ``word COUNT`` (word2vec's ``-save-vocab``, GloVe's ``vocab_count``) the counts are
-  dropped. A blank line is an error (it would shift every later token by one row),
-  except blank lines at the very end; so is a token on two lines. The numbering is
+  ``word COUNT`` (word2vec's ``-save-vocab``, GloVe's ``vocab_count``; a tab may separate
+  them) the counts are dropped. A blank line is an error (it would shift every later
+  token by one row), except blank lines at the very end; so is a token on two lines. The numbering is
   never guessed silently: ``start=0`` (Hugging Face's ``vocab.txt``) or ``start=1``
   (Keras, row 0 padding) says it; without ``start``, a file whose first line is a
   special token (``[PAD]``, ``<pad>``, ``<unk>``, ``<s>``, ``[CLS]``, ...) is read from
@@ -345,7 +346,7 @@ def _read_lines_or_json(path):
     _refuse_vectors_file(lines, path)
     kind = "lines"
     if lines and all(line.count("\t") == 1 and _NUMBER.fullmatch(line.split("\t")[1])
-                     for line in lines):
+                     for line in lines) and not _all_counts(line.split("\t")[1] for line in lines):
         kind = "sentencepiece"
         lines = [line.split("\t")[0] for line in lines]
     else:
@@ -360,6 +361,20 @@ def _read_lines_or_json(path):
             raise EmbeddingFormatError(f"word {word!r} is already on line {earlier}", path=path,
                                        line=number)
     return kind, lines
+
+
+def _all_counts(fields):
+    """Are these second fields word counts (digits, some above 0), not sentencepiece scores?
+
+    A sentencepiece score is a log-probability or a negated merge rank, never above 0;
+    ``word<TAB>count`` files (word frequency lists) are numbered like ``word count`` ones.
+    """
+    positive = False
+    for field in fields:
+        if not (field.isascii() and field.isdigit()):
+            return False
+        positive = positive or field.strip("0") != ""
+    return positive
 
 
 def _refuse_vectors_file(lines, path):

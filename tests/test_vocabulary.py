@@ -134,6 +134,21 @@ def test_sentencepiece_vocab_file(tmp_path):
     assert read_vocab(path) == ["<unk>", "<s>", "\u2581the", "x"]
 
 
+def test_tab_separated_counts_are_not_sentencepiece(tmp_path):
+    # a word<TAB>count frequency list (counts above 0) is numbered like "word count" lines,
+    # not from 0 as a sentencepiece .vocab, whose scores are never above 0
+    path = tmp_path / "freq.tsv"
+    path.write_text("the\t120\ncat\t7\n")
+    assert read_vocabulary(path).ids == {"the": 1, "cat": 2}
+    assert read_vocabulary(path, start=0).ids == {"the": 0, "cat": 1}
+    assert read_vocab(path) == ["the", "cat"]
+    # sentencepiece BPE: negated merge ranks ("-0", "-1"), all specials scored 0
+    path.write_text("<unk>\t0\n<s>\t0\n\u2581t\t-0\nhe\t-1\n")
+    assert read_vocabulary(path).ids == {"<unk>": 0, "<s>": 1, "\u2581t": 2, "he": 3}
+    path.write_text("<unk>\t0\n<s>\t0\n")
+    assert read_vocabulary(path).kind.startswith("sentencepiece")
+
+
 def test_vectors_file_is_not_a_vocabulary(tmp_path):
     path = tmp_path / "glove.txt"
     path.write_text("the 0.1 0.2 0.3\ncat -1 2e-3 4\n")
