@@ -93,6 +93,7 @@ class _Plan:
         ids = vocab.ids
         if num_words is None:
             num_words = vocab.num_rows if vocab.num_rows is not None else max(ids.values(), default=0) + 1
+            num_words = max(num_words, 1)   # an empty token list, as {}: the padding row alone
         elif isinstance(num_words, bool) or not isinstance(num_words, (int, np.integer)):
             raise TypeError(f"num_words must be an int or None, not {type(num_words).__name__}")
         elif num_words < 1:

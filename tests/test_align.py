@@ -20,7 +20,7 @@ import embload
 from conftest import RecordingBar, load_tuned
 from embload import _align
 from embload import align as align_mod
-from embload.align import AlignedEmbedding, load_aligned
+from embload.align import AlignedEmbedding, align_vectors, load_aligned
 from embload.vocabulary import read_word_index
 from embload.errors import EmbeddingFormatError
 
@@ -547,6 +547,11 @@ def test_empty_word_index(small):
     _, _, paths = small
     e = load_aligned(paths["glove"], {})
     assert e.matrix.shape == (1, 7) and not e.matrix.any() and e.coverage == 0.0
+    # an empty token list is the same empty vocabulary (it raised IndexError)
+    e = load_aligned(paths["glove"], [])
+    assert e.matrix.shape == (1, 7) and not e.matrix.any() and e.coverage == 0.0
+    m = align_vectors(embload.load(paths["glove"]), [])
+    assert m.matrix.shape == (1, 7) and not m.matrix.any()
 
 
 def test_empty_file_and_zero_dim(tmp_path):
