@@ -338,6 +338,11 @@ def _read_lines_or_json(path):
     while lines and lines[-1].strip("\r") == "":
         lines.pop()   # blank lines at the very end shift nothing
     lines = [line[:-1] if line.endswith("\r") else line for line in lines]
+    if not lines:
+        # an empty file is a wrong path or a failed write, never a vocabulary: aligning
+        # to it would give one row of zeros and coverage 0 without a word
+        raise EmbeddingFormatError("vocabulary file holds no tokens (it is empty or blank)",
+                                   path=path)
     for number, line in enumerate(lines, 1):
         if line == "":
             raise EmbeddingFormatError(

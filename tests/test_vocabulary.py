@@ -23,6 +23,8 @@ def test_both_readers_follow_one_rule(tmp_path, content, words):
 
 @pytest.mark.parametrize("content, message", [
     ("a\n\nb\n", r"v.txt, line 2: empty line in a vocabulary file"),
+    ("", r"v.txt: vocabulary file holds no tokens"),
+    ("\r\n\n", r"v.txt: vocabulary file holds no tokens"),
     ("a\nb\na\n", r"v.txt, line 3: word 'a' is already on line 1"),
     ("a 1\nb 2\na 3\n", r"v.txt, line 3: word 'a' is already on line 1"),
 ])
