@@ -45,7 +45,7 @@ from ._words import WordList
 from .errors import EmbeddingFormatError, LowCoverageWarning
 from . import fasttext
 from ._source import open_source
-from .formats import FIELD_SEPARATORS, sniff
+from .formats import FIELD_SEPARATORS, _sniff, sniff
 from .cache import open_cache
 from .read import check_header_dim, no_vectors_reason, source_kind
 from .vocabulary import PADDING_TOKENS, read_vocabulary
@@ -816,9 +816,12 @@ def load_aligned(path, word_index, *, num_words=None, oov="zeros", seed=None, ca
     if kind == "cache":
         return _align_cache(path, plan, oov, seed, dt)
     plan = plan.for_scan()   # distinct words; _finish scatters them back to the tokens
-    info = sniff(path, member=member)
+    info, head = _sniff(path, member=member)
     if info.dim is None:  # no data at all
         raise EmbeddingFormatError(no_vectors_reason(path, member), path=path)
+    if info.format != "word2vec-binary":
+        _warn_not_utf8(head, info, plan.words, path)
+    del head
     with open_source(path, member) as src:  # a lying header: an error, not a 30 GB matrix
         check_header_dim(info.dim, src, path)
     threads = resolve_threads(threads)
@@ -851,6 +854,37 @@ def load_aligned(path, word_index, *, num_words=None, oov="zeros", seed=None, ca
         for s in np.flatnonzero(by_case).tolist():
             case_matched[plan.words[s]] = group_word[plan.slot_group[s]].decode("utf-8", "replace")
     return _finish(plan, matrix, row_found, slot_found, case_matched, oov, seed, path)
+
+
+def _warn_not_utf8(head, info, words, path):
+    """Warn when the head of a text file is not UTF-8 and some wanted word is not ASCII.
+
+    Words are matched by their UTF-8 bytes and lines of unwanted words are never decoded,
+    so a Latin-1 (or cp1252, ...) file would leave every non-ASCII token out without a
+    word; ``embload.load`` refuses such a file (errors='strict'). Only the head the format
+    sniffer read anyway is checked: no extra read."""
+    data = head[info.header_length:]
+    cut = data.rfind(b"\n")
+    data = data[:cut + 1] if cut >= 0 else data
+    try:
+        data.decode("utf-8")
+        return
+    except UnicodeDecodeError as exc:
+        joined = "\n".join(words)
+        if joined.isascii():
+            return   # ASCII words have the same bytes in every such encoding
+        try:
+            joined.encode("utf-8")
+        except UnicodeEncodeError:
+            return   # lone surrogates: the caller spells the file's raw bytes on purpose
+        start = data.rfind(b"\n", 0, exc.start) + 1
+        end = data.find(b"\n", exc.start)
+        line = info.header_lines + data.count(b"\n", 0, exc.start) + 1
+        text = data[start:end if end >= 0 else len(data)][:80]
+        warnings.warn(f"{path}, line {line}: the file is not UTF-8 ({exc.reason}): {text!r}; "
+                      "its words are matched by their UTF-8 bytes, so non-ASCII tokens written "
+                      "in another encoding are not found (rows follow oov); convert the file "
+                      "first (e.g. iconv -f latin1 -t utf-8)", UserWarning, stacklevel=3)
 
 
 def _unique_keys(words):

@@ -9,6 +9,7 @@ import bz2
 import gzip
 import json
 import lzma
+import warnings
 import zipfile
 
 import numpy as np
@@ -738,3 +739,29 @@ def test_vectors_align_fallback_with_odd_words_matches_reference(words, wanted):
         lower_first.setdefault(w.lower(), i)
     assert got.case_matched == {w: words[lower_first[w.lower()]] for w in wanted
                                 if w not in words and w.lower() in lower_first}
+
+
+def test_file_not_utf8_warns_when_a_token_is_not_ascii(tmp_path):
+    # a Latin-1 file: "caf\xe9" never matches the token's UTF-8 bytes; embload.load refuses
+    # the file, load_aligned reads only wanted lines, so it says so from the sniffed head
+    path = tmp_path / "latin1.txt"
+    path.write_bytes("the 0.1 0.2\ncaf\xe9 0.3 0.4\n".encode("latin-1"))
+    with pytest.raises(EmbeddingFormatError, match="not valid UTF-8"):
+        embload.load(path)
+    with pytest.warns(UserWarning, match=r"latin1.txt, line 2: the file is not UTF-8 .*b'caf\\xe9 0.3 0.4'"):
+        e = load_aligned(path, {"the": 1, "caf\xe9": 2})
+    assert e.found.tolist() == [False, True, False]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        e = load_aligned(path, {"the": 1})          # ASCII tokens: same bytes in Latin-1
+        assert e.found.tolist() == [False, True]
+        header = tmp_path / "latin1.vec"            # the header counts as line 1
+        header.write_bytes(b"2 2\n" + path.read_bytes())
+        utf8 = tmp_path / "utf8.txt"
+        utf8.write_bytes("the 0.1 0.2\ncaf\xe9 0.3 0.4\n".encode("utf-8"))
+        assert load_aligned(utf8, {"the": 1, "caf\xe9": 2}).found[1:].all()   # row 0: padding
+    with pytest.warns(UserWarning, match=r"latin1.vec, line 3: the file is not UTF-8"):
+        load_aligned(header, {"caf\xe9": 1})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")              # raw bytes asked for, surrogate-escaped
+        assert load_aligned(path, {"caf\udce9": 1}).found[1]
