@@ -40,7 +40,7 @@ import numpy as np
 
 from ._progress import complete, make_progress
 from ._threads import resolve_threads
-from ._checks import check_dtype
+from ._checks import check_dtype, check_member, check_progress
 from ._words import WordList
 from .errors import EmbeddingFormatError, LowCoverageWarning
 from . import fasttext
@@ -801,6 +801,8 @@ def load_aligned(path, word_index, *, num_words=None, oov="zeros", seed=None, ca
     if not subwords:
         _check_oov(oov)
     dt = _check_dtype(dtype)
+    progress = check_progress(progress)   # the rules of embload.load: "no" is not False
+    member = check_member(member)
     plan = _Plan(word_index, num_words, case, start=start, padding_idx=padding_idx,
                  specials=specials, lookup=lookup)
     if not isinstance(path, (str, bytes, os.PathLike)):

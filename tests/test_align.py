@@ -765,3 +765,13 @@ def test_file_not_utf8_warns_when_a_token_is_not_ascii(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")              # raw bytes asked for, surrogate-escaped
         assert load_aligned(path, {"caf\udce9": 1}).found[1]
+
+
+def test_progress_and_member_follow_the_rules_of_load(small):
+    # progress="no" showed a bar (a truthy str); member=5 was blamed on the file
+    _, _, paths = small
+    for kwargs, error, message in ((dict(progress="no"), TypeError, "progress must be True, False or None"),
+                                   (dict(member=5), TypeError, "member must be a str")):
+        for reader in (embload.load, lambda p, **kw: load_aligned(p, {"the": 1}, **kw)):
+            with pytest.raises(error, match=message):
+                reader(paths["glove"], **kwargs)
