@@ -91,8 +91,12 @@ class _Plan:
         _check_specials(specials)
         vocab = read_vocabulary(word_index, start=start)
         ids = vocab.ids
+        top = max(ids.values(), default=0)
+        if top > np.iinfo(np.int64).max - 1:
+            raise ValueError(f"the token {_largest_id_token(ids, top)!r} has id {top}, past the "
+                             "rows any matrix can have: a damaged vocabulary?")
         if num_words is None:
-            num_words = vocab.num_rows if vocab.num_rows is not None else max(ids.values(), default=0) + 1
+            num_words = vocab.num_rows if vocab.num_rows is not None else top + 1
             num_words = max(num_words, 1)   # an empty token list, as {}: the padding row alone
         elif isinstance(num_words, bool) or not isinstance(num_words, (int, np.integer)):
             raise TypeError(f"num_words must be an int or None, not {type(num_words).__name__}")
@@ -114,7 +118,14 @@ class _Plan:
         if not inside.all():
             tokens = [t for t, keep in zip(tokens, inside.tolist()) if keep]
             all_rows = all_rows[inside]
-        self.token_rows = np.zeros(n, dtype=bool)   # rows holding a token (padding aside)
+        try:
+            self.token_rows = np.zeros(n, dtype=bool)   # rows holding a token (padding aside)
+        except MemoryError:
+            # one byte per row does not fit: neither does the matrix; say which id asks for it
+            why = (f"num_words={n}" if n != top + 1 else
+                   f"the largest id, {top} (token {_largest_id_token(ids, top)!r})")
+            raise MemoryError(f"{why} asks for {n} rows, more than memory holds: a damaged "
+                              "vocabulary? pass num_words= to keep the first rows") from None
         self.token_rows[all_rows] = True
         self._row_tokens = (tokens, all_rows)        # for first_word_of_rows, special_rows
         self.skipped = []
@@ -187,6 +198,10 @@ def _scan_fields(words, case):
     slot_group = np.fromiter((groups.setdefault(w.lower(), len(groups)) for w in words),
                              dtype=np.int64, count=len(words))
     return general, slot_group, list(groups)
+
+
+def _largest_id_token(ids, top):
+    return next(token for token, row in ids.items() if row == top)
 
 
 def _padding_row(ids, padding_idx, n):

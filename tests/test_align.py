@@ -775,3 +775,16 @@ def test_progress_and_member_follow_the_rules_of_load(small):
         for reader in (embload.load, lambda p, **kw: load_aligned(p, {"the": 1}, **kw)):
             with pytest.raises(error, match=message):
                 reader(paths["glove"], **kwargs)
+
+
+def test_absurd_ids_name_their_token(small):
+    # a damaged id used to end in numpy's "Unable to allocate 90.9 TiB" or an OverflowError
+    _, _, paths = small
+    with pytest.raises(MemoryError, match=r"largest id, 99999999999999999 \(token 'cat'\)"):
+        load_aligned(paths["glove"], {"the": 1, "cat": 10**17 - 1})
+    with pytest.raises(MemoryError, match="num_words=100000000000000000 asks for"):
+        load_aligned(paths["glove"], {"the": 1}, num_words=10**17)
+    with pytest.raises(ValueError, match=r"token 'cat' has id 9223372036854775808, past the rows"):
+        load_aligned(paths["glove"], {"the": 1, "cat": 2**63})
+    # a huge id past num_words is only left out
+    assert load_aligned(paths["glove"], {"the": 1, "cat": 10**17}, num_words=2).found.tolist() == [False, True]
