@@ -54,6 +54,7 @@ Errors name the file, the line and the offending text.
 import json
 import os
 import re
+import sys
 import warnings
 from collections.abc import Mapping, Sequence
 
@@ -70,6 +71,19 @@ PADDING_TOKENS = frozenset({"<pad>", "<PAD>", "[PAD]", "[pad]"})
 _SPECIAL_SHAPE = re.compile(r"<[^\s<>]+>|\[[^\s\[\]]+\]")
 # a field that reads as a number (vectors files; sentencepiece scores)
 _NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?|[-+]?(inf|nan)", re.IGNORECASE)
+
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _user_stacklevel():
+    """The ``stacklevel`` that makes a warning name the first frame outside embload (the
+    user's call), however deep in the package the caller of this function is: the
+    vocabulary is read from read_vocabulary, load_aligned, align, the layer ..."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == _PACKAGE:
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def is_special(token):
@@ -309,7 +323,7 @@ def _read_file(path, start):
                 warnings.warn(f"{path}: line 1 is {first!r}, read as id 0 (Hugging Face, torchtext); "
                               f"a Keras tokenizer with oov_token={first!r} numbers it 1: pass "
                               f"start=1 for that, or start=0 to say this reading is right",
-                              AmbiguousNumberingWarning, stacklevel=4)
+                              AmbiguousNumberingWarning, stacklevel=_user_stacklevel())
         else:
             start = 1
             note = (f"{name}: numbered from 1 (line 1 -> id 1, row 0 padding), as Keras does; "
@@ -319,7 +333,8 @@ def _read_file(path, start):
         if start == 1 and first is not None and is_special(first):
             warnings.warn(f"{path}: read from 1 (start=1), but line 1 is the special token "
                           f"{first!r}, which tokenizers that write such files number 0; "
-                          "every row is shifted by one if they did", UserWarning, stacklevel=4)
+                          "every row is shifted by one if they did", UserWarning,
+                          stacklevel=_user_stacklevel())
     vocab = _from_tokens(content, f"vocabulary file {name}, numbered from {start}", notes=[note])
     if start:
         vocab.ids = {token: row + start for token, row in vocab.ids.items()}

@@ -211,3 +211,18 @@ def test_unknown_token_first_is_read_from_0_with_a_warning(tmp_path):
         assert read_vocabulary(path, start=0).ids == {"<unk>": 0, "the": 1, "cat": 2}
         path.write_text("[PAD]\nthe\n")   # a padding token first settles it
         assert read_vocabulary(path).ids == {"[PAD]": 0, "the": 1}
+
+
+def test_numbering_warnings_name_the_users_line(tmp_path):
+    # the warning points at the caller's code, not inside embload, however deep the read is
+    from embload import load_aligned
+
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("<unk>\nthe\n")
+    vectors = tmp_path / "v.txt"
+    vectors.write_text("the 1 2\n")
+    for call in (lambda: read_vocabulary(vocab), lambda: load_aligned(vectors, vocab),
+                 lambda: read_vocabulary(vocab, start=1)):
+        with pytest.warns(UserWarning) as record:
+            call()
+        assert [w.filename for w in record if "line 1" in str(w.message)] == [__file__]
