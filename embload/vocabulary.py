@@ -431,6 +431,22 @@ def _decode(data, path):
             line=line, text=raw[start:end if end >= 0 else len(raw)]) from None
 
 
+class _RepeatedKey(Exception):
+    pass
+
+
+def _unique_keys(pairs):
+    """json.loads' object_pairs_hook: the dict, or _RepeatedKey(key, first, second)."""
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen = {}
+        for key, value in pairs:
+            if key in seen:
+                raise _RepeatedKey(key, _cut(repr(seen[key]), 60), _cut(repr(value), 60))
+            seen[key] = value
+    return out
+
+
 def word_index_from_json(text, path):
     """``{token: id}`` of a JSON vocabulary (Keras tokenizer, Hugging Face
     ``tokenizer.json`` or a plain object); ``path`` names the file in errors."""
@@ -439,9 +455,14 @@ def word_index_from_json(text, path):
 
 def _vocabulary_from_json(text, path):
     try:
-        obj = json.loads(text)
+        obj = json.loads(text, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as exc:
         raise EmbeddingFormatError(f"not valid JSON ({exc})", path=path) from None
+    except _RepeatedKey as exc:
+        # json.loads would keep the last of the two silently: which id is meant?
+        raise EmbeddingFormatError(f"the key {exc.args[0]!r} appears twice in one JSON object "
+                                   f"(ids {exc.args[1]} and {exc.args[2]}); a damaged "
+                                   "vocabulary?", path=path) from None
     name = os.path.basename(path)
     if isinstance(obj, dict) and "config" in obj and isinstance(obj["config"], dict):
         config = obj["config"]

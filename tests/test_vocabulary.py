@@ -226,3 +226,15 @@ def test_numbering_warnings_name_the_users_line(tmp_path):
         with pytest.warns(UserWarning) as record:
             call()
         assert [w.filename for w in record if "line 1" in str(w.message)] == [__file__]
+
+
+def test_json_key_twice_is_refused(tmp_path):
+    # json.loads keeps the last of two equal keys: a token with two ids must not pass
+    path = tmp_path / "vocab.json"
+    path.write_text('{"a": 0, "b": 1, "a": 2}')
+    with pytest.raises(EmbeddingFormatError, match=r"vocab.json: the key 'a' appears twice in one "
+                                                   r"JSON object \(ids 0 and 2\)"):
+        read_vocabulary(path)
+    path.write_text('{"model": {"type": "WordLevel", "vocab": {"x": 0, "y": 1, "x": 1}}}')
+    with pytest.raises(EmbeddingFormatError, match="the key 'x' appears twice"):
+        read_vocab(path)
