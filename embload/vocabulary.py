@@ -37,9 +37,9 @@ Vocabulary files, all UTF-8 (a BOM is skipped), ``\\n`` or ``\\r\\n`` line ends:
   never guessed silently: ``start=0`` (Hugging Face's ``vocab.txt``) or ``start=1``
   (Keras, row 0 padding) says it; without ``start``, a file whose first line is a
   special token (``[PAD]``, ``<pad>``, ``<unk>``, ``<s>``, ``[CLS]``, ...) is read from
-  0, any other from 1 (what embload always did, so Keras users' results do not change),
-  and :attr:`Vocabulary.notes` says which was taken and why (the alignment summary
-  prints it). ``start=1`` on a file whose first line is a special token warns.
+  0, any other from 1 (what embload always did, so Keras users' results do not change)
+  with an :class:`~embload.errors.AmbiguousNumberingWarning`, and
+  :attr:`Vocabulary.notes` says which was taken and why (the alignment summary prints it). ``start=1`` on a file whose first line is a special token warns.
 * A file of vectors (a word followed by several numbers on each line) is refused: it is
   the other argument.
 
@@ -328,6 +328,12 @@ def _read_file(path, start):
             start = 1
             note = (f"{name}: numbered from 1 (line 1 -> id 1, row 0 padding), as Keras does; "
                     "nothing in the file says so: pass start=0 if line 1 is your id 0")
+            # a wrong guess shifts every row by one, and the notes are read only by those who
+            # call summary(): say it where it is seen
+            warnings.warn(f"{path}: line 1 {first!r} read as id 1 (Keras numbering, row 0 "
+                          "padding); nothing in the file says whether it is id 0 (torchtext, "
+                          "a list's index): pass start=1 to confirm, start=0 if it is id 0",
+                          AmbiguousNumberingWarning, stacklevel=_user_stacklevel())
     else:
         note = f"{name}: numbered from {start} (start={start})"
         if start == 1 and first is not None and is_special(first):

@@ -238,3 +238,22 @@ def test_json_key_twice_is_refused(tmp_path):
     path.write_text('{"model": {"type": "WordLevel", "vocab": {"x": 0, "y": 1, "x": 1}}}')
     with pytest.raises(EmbeddingFormatError, match="the key 'x' appears twice"):
         read_vocab(path)
+
+
+def test_plain_file_read_from_1_warns_until_start_says(tmp_path):
+    # "the" first fits Keras (id 1) and torchtext / a list (id 0): a wrong guess shifts every
+    # row, so the reading from 1 is said as a warning, not only in .notes
+    import warnings
+
+    from embload.errors import AmbiguousNumberingWarning
+
+    path = tmp_path / "vocab.txt"
+    path.write_text("the\ncat\n")
+    with pytest.warns(AmbiguousNumberingWarning, match=r"vocab.txt: line 1 'the' read as id 1 .*"
+                                                       r"pass start=1 to confirm, start=0 if it is id 0"):
+        assert read_vocabulary(path).ids == {"the": 1, "cat": 2}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert read_vocabulary(path, start=1).ids == {"the": 1, "cat": 2}
+        assert read_vocabulary(path, start=0).ids == {"the": 0, "cat": 1}
+        assert read_vocab(path) == ["the", "cat"]      # convert(vocab=): order only, no ids
