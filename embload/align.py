@@ -40,12 +40,12 @@ import numpy as np
 
 from ._progress import complete, make_progress
 from ._threads import resolve_threads
-from ._checks import check_dtype
+from ._checks import check_dtype, check_member, check_progress
 from ._words import WordList
 from .errors import EmbeddingFormatError, LowCoverageWarning
 from . import fasttext
 from ._source import open_source
-from .formats import FIELD_SEPARATORS, sniff
+from .formats import FIELD_SEPARATORS, _sniff, sniff
 from .cache import open_cache
 from .read import check_header_dim, no_vectors_reason, source_kind
 from .vocabulary import PADDING_TOKENS, read_vocabulary
@@ -91,8 +91,13 @@ class _Plan:
         _check_specials(specials)
         vocab = read_vocabulary(word_index, start=start)
         ids = vocab.ids
+        top = max(ids.values(), default=0)
+        if top > np.iinfo(np.int64).max - 1:
+            raise ValueError(f"the token {_largest_id_token(ids, top)!r} has id {top}, past the "
+                             "rows any matrix can have: a damaged vocabulary?")
         if num_words is None:
-            num_words = vocab.num_rows if vocab.num_rows is not None else max(ids.values(), default=0) + 1
+            num_words = vocab.num_rows if vocab.num_rows is not None else top + 1
+            num_words = max(num_words, 1)   # an empty token list, as {}: the padding row alone
         elif isinstance(num_words, bool) or not isinstance(num_words, (int, np.integer)):
             raise TypeError(f"num_words must be an int or None, not {type(num_words).__name__}")
         elif num_words < 1:
@@ -113,7 +118,14 @@ class _Plan:
         if not inside.all():
             tokens = [t for t, keep in zip(tokens, inside.tolist()) if keep]
             all_rows = all_rows[inside]
-        self.token_rows = np.zeros(n, dtype=bool)   # rows holding a token (padding aside)
+        try:
+            self.token_rows = np.zeros(n, dtype=bool)   # rows holding a token (padding aside)
+        except MemoryError:
+            # one byte per row does not fit: neither does the matrix; say which id asks for it
+            why = (f"num_words={n}" if n != top + 1 else
+                   f"the largest id, {top} (token {_largest_id_token(ids, top)!r})")
+            raise MemoryError(f"{why} asks for {n} rows, more than memory holds: a damaged "
+                              "vocabulary? pass num_words= to keep the first rows") from None
         self.token_rows[all_rows] = True
         self._row_tokens = (tokens, all_rows)        # for first_word_of_rows, special_rows
         self.skipped = []
@@ -186,6 +198,10 @@ def _scan_fields(words, case):
     slot_group = np.fromiter((groups.setdefault(w.lower(), len(groups)) for w in words),
                              dtype=np.int64, count=len(words))
     return general, slot_group, list(groups)
+
+
+def _largest_id_token(ids, top):
+    return next(token for token, row in ids.items() if row == top)
 
 
 def _padding_row(ids, padding_idx, n):
@@ -800,6 +816,8 @@ def load_aligned(path, word_index, *, num_words=None, oov="zeros", seed=None, ca
     if not subwords:
         _check_oov(oov)
     dt = _check_dtype(dtype)
+    progress = check_progress(progress)   # the rules of embload.load: "no" is not False
+    member = check_member(member)
     plan = _Plan(word_index, num_words, case, start=start, padding_idx=padding_idx,
                  specials=specials, lookup=lookup)
     if not isinstance(path, (str, bytes, os.PathLike)):
@@ -815,9 +833,12 @@ def load_aligned(path, word_index, *, num_words=None, oov="zeros", seed=None, ca
     if kind == "cache":
         return _align_cache(path, plan, oov, seed, dt)
     plan = plan.for_scan()   # distinct words; _finish scatters them back to the tokens
-    info = sniff(path, member=member)
+    info, head = _sniff(path, member=member)
     if info.dim is None:  # no data at all
         raise EmbeddingFormatError(no_vectors_reason(path, member), path=path)
+    if info.format != "word2vec-binary":
+        _warn_not_utf8(head, info, plan.words, path)
+    del head
     with open_source(path, member) as src:  # a lying header: an error, not a 30 GB matrix
         check_header_dim(info.dim, src, path)
     threads = resolve_threads(threads)
@@ -850,6 +871,37 @@ def load_aligned(path, word_index, *, num_words=None, oov="zeros", seed=None, ca
         for s in np.flatnonzero(by_case).tolist():
             case_matched[plan.words[s]] = group_word[plan.slot_group[s]].decode("utf-8", "replace")
     return _finish(plan, matrix, row_found, slot_found, case_matched, oov, seed, path)
+
+
+def _warn_not_utf8(head, info, words, path):
+    """Warn when the head of a text file is not UTF-8 and some wanted word is not ASCII.
+
+    Words are matched by their UTF-8 bytes and lines of unwanted words are never decoded,
+    so a Latin-1 (or cp1252, ...) file would leave every non-ASCII token out without a
+    word; ``embload.load`` refuses such a file (errors='strict'). Only the head the format
+    sniffer read anyway is checked: no extra read."""
+    data = head[info.header_length:]
+    cut = data.rfind(b"\n")
+    data = data[:cut + 1] if cut >= 0 else data
+    try:
+        data.decode("utf-8")
+        return
+    except UnicodeDecodeError as exc:
+        joined = "\n".join(words)
+        if joined.isascii():
+            return   # ASCII words have the same bytes in every such encoding
+        try:
+            joined.encode("utf-8")
+        except UnicodeEncodeError:
+            return   # lone surrogates: the caller spells the file's raw bytes on purpose
+        start = data.rfind(b"\n", 0, exc.start) + 1
+        end = data.find(b"\n", exc.start)
+        line = info.header_lines + data.count(b"\n", 0, exc.start) + 1
+        text = data[start:end if end >= 0 else len(data)][:80]
+        warnings.warn(f"{path}, line {line}: the file is not UTF-8 ({exc.reason}): {text!r}; "
+                      "its words are matched by their UTF-8 bytes, so non-ASCII tokens written "
+                      "in another encoding are not found (rows follow oov); convert the file "
+                      "first (e.g. iconv -f latin1 -t utf-8)", UserWarning, stacklevel=3)
 
 
 def _unique_keys(words):

@@ -94,4 +94,5 @@ class LowCoverageWarning(UserWarning):
 class AmbiguousNumberingWarning(UserWarning):
     """A vocabulary file numbered from what its content suggests, where the content fits
     two conventions (an unknown-word token first: Hugging Face's id 0 or a Keras
-    tokenizer's oov_token at 1). Pass ``start=`` to say which."""
+    tokenizer's oov_token at 1; an ordinary word first: read from 1 as Keras numbers, or
+    from 0 as a list's index). Pass ``start=`` to say which."""

@@ -27,18 +27,19 @@ Vocabulary files, all UTF-8 (a BOM is skipped), ``\\n`` or ``\\r\\n`` line ends:
   WordPiece and BPE models: ``model.vocab`` is ``{token: id}``; Unigram: ``model.vocab``
   is a list of ``[piece, score]``, id = position; plus ``added_tokens``, whose ``special``
   ones are the special tokens); or a plain object ``{token: id}`` (a ``vocab.json``).
-* A sentencepiece ``.vocab``: every line ``piece<TAB>score``; the piece on line ``n``
-  (counting from 1) has id ``n - 1``, as sentencepiece numbers them.
+* A sentencepiece ``.vocab``: every line ``piece<TAB>score`` (scores are never above 0);
+  the piece on line ``n`` (counting from 1) has id ``n - 1``, as sentencepiece numbers
+  them. ``word<TAB>count`` lines with counts above 0 are a word list with counts (below).
 * One token per line (``vocab.txt``; a token may hold spaces). When every line is
-  ``word COUNT`` (word2vec's ``-save-vocab``, GloVe's ``vocab_count``) the counts are
-  dropped. A blank line is an error (it would shift every later token by one row),
-  except blank lines at the very end; so is a token on two lines. The numbering is
+  ``word COUNT`` (word2vec's ``-save-vocab``, GloVe's ``vocab_count``; a tab may separate
+  them) the counts are dropped. A blank line is an error (it would shift every later
+  token by one row), except blank lines at the very end; so is a token on two lines. The numbering is
   never guessed silently: ``start=0`` (Hugging Face's ``vocab.txt``) or ``start=1``
   (Keras, row 0 padding) says it; without ``start``, a file whose first line is a
   special token (``[PAD]``, ``<pad>``, ``<unk>``, ``<s>``, ``[CLS]``, ...) is read from
-  0, any other from 1 (what embload always did, so Keras users' results do not change),
-  and :attr:`Vocabulary.notes` says which was taken and why (the alignment summary
-  prints it). ``start=1`` on a file whose first line is a special token warns.
+  0, any other from 1 (what embload always did, so Keras users' results do not change)
+  with an :class:`~embload.errors.AmbiguousNumberingWarning`, and
+  :attr:`Vocabulary.notes` says which was taken and why (the alignment summary prints it). ``start=1`` on a file whose first line is a special token warns.
 * A file of vectors (a word followed by several numbers on each line) is refused: it is
   the other argument.
 
@@ -53,6 +54,7 @@ Errors name the file, the line and the offending text.
 import json
 import os
 import re
+import sys
 import warnings
 from collections.abc import Mapping, Sequence
 
@@ -69,6 +71,19 @@ PADDING_TOKENS = frozenset({"<pad>", "<PAD>", "[PAD]", "[pad]"})
 _SPECIAL_SHAPE = re.compile(r"<[^\s<>]+>|\[[^\s\[\]]+\]")
 # a field that reads as a number (vectors files; sentencepiece scores)
 _NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?|[-+]?(inf|nan)", re.IGNORECASE)
+
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _user_stacklevel():
+    """The ``stacklevel`` that makes a warning name the first frame outside embload (the
+    user's call), however deep in the package the caller of this function is: the
+    vocabulary is read from read_vocabulary, load_aligned, align, the layer ..."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == _PACKAGE:
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def is_special(token):
@@ -308,17 +323,24 @@ def _read_file(path, start):
                 warnings.warn(f"{path}: line 1 is {first!r}, read as id 0 (Hugging Face, torchtext); "
                               f"a Keras tokenizer with oov_token={first!r} numbers it 1: pass "
                               f"start=1 for that, or start=0 to say this reading is right",
-                              AmbiguousNumberingWarning, stacklevel=4)
+                              AmbiguousNumberingWarning, stacklevel=_user_stacklevel())
         else:
             start = 1
             note = (f"{name}: numbered from 1 (line 1 -> id 1, row 0 padding), as Keras does; "
                     "nothing in the file says so: pass start=0 if line 1 is your id 0")
+            # a wrong guess shifts every row by one, and the notes are read only by those who
+            # call summary(): say it where it is seen
+            warnings.warn(f"{path}: line 1 {first!r} read as id 1 (Keras numbering, row 0 "
+                          "padding); nothing in the file says whether it is id 0 (torchtext, "
+                          "a list's index): pass start=1 to confirm, start=0 if it is id 0",
+                          AmbiguousNumberingWarning, stacklevel=_user_stacklevel())
     else:
         note = f"{name}: numbered from {start} (start={start})"
         if start == 1 and first is not None and is_special(first):
             warnings.warn(f"{path}: read from 1 (start=1), but line 1 is the special token "
                           f"{first!r}, which tokenizers that write such files number 0; "
-                          "every row is shifted by one if they did", UserWarning, stacklevel=4)
+                          "every row is shifted by one if they did", UserWarning,
+                          stacklevel=_user_stacklevel())
     vocab = _from_tokens(content, f"vocabulary file {name}, numbered from {start}", notes=[note])
     if start:
         vocab.ids = {token: row + start for token, row in vocab.ids.items()}
@@ -337,6 +359,11 @@ def _read_lines_or_json(path):
     while lines and lines[-1].strip("\r") == "":
         lines.pop()   # blank lines at the very end shift nothing
     lines = [line[:-1] if line.endswith("\r") else line for line in lines]
+    if not lines:
+        # an empty file is a wrong path or a failed write, never a vocabulary: aligning
+        # to it would give one row of zeros and coverage 0 without a word
+        raise EmbeddingFormatError("vocabulary file holds no tokens (it is empty or blank)",
+                                   path=path)
     for number, line in enumerate(lines, 1):
         if line == "":
             raise EmbeddingFormatError(
@@ -345,7 +372,7 @@ def _read_lines_or_json(path):
     _refuse_vectors_file(lines, path)
     kind = "lines"
     if lines and all(line.count("\t") == 1 and _NUMBER.fullmatch(line.split("\t")[1])
-                     for line in lines):
+                     for line in lines) and not _all_counts(line.split("\t")[1] for line in lines):
         kind = "sentencepiece"
         lines = [line.split("\t")[0] for line in lines]
     else:
@@ -360,6 +387,20 @@ def _read_lines_or_json(path):
             raise EmbeddingFormatError(f"word {word!r} is already on line {earlier}", path=path,
                                        line=number)
     return kind, lines
+
+
+def _all_counts(fields):
+    """Are these second fields word counts (digits, some above 0), not sentencepiece scores?
+
+    A sentencepiece score is a log-probability or a negated merge rank, never above 0;
+    ``word<TAB>count`` files (word frequency lists) are numbered like ``word count`` ones.
+    """
+    positive = False
+    for field in fields:
+        if not (field.isascii() and field.isdigit()):
+            return False
+        positive = positive or field.strip("0") != ""
+    return positive
 
 
 def _refuse_vectors_file(lines, path):
@@ -396,6 +437,22 @@ def _decode(data, path):
             line=line, text=raw[start:end if end >= 0 else len(raw)]) from None
 
 
+class _RepeatedKey(Exception):
+    pass
+
+
+def _unique_keys(pairs):
+    """json.loads' object_pairs_hook: the dict, or _RepeatedKey(key, first, second)."""
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen = {}
+        for key, value in pairs:
+            if key in seen:
+                raise _RepeatedKey(key, _cut(repr(seen[key]), 60), _cut(repr(value), 60))
+            seen[key] = value
+    return out
+
+
 def word_index_from_json(text, path):
     """``{token: id}`` of a JSON vocabulary (Keras tokenizer, Hugging Face
     ``tokenizer.json`` or a plain object); ``path`` names the file in errors."""
@@ -404,9 +461,14 @@ def word_index_from_json(text, path):
 
 def _vocabulary_from_json(text, path):
     try:
-        obj = json.loads(text)
+        obj = json.loads(text, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as exc:
         raise EmbeddingFormatError(f"not valid JSON ({exc})", path=path) from None
+    except _RepeatedKey as exc:
+        # json.loads would keep the last of the two silently: which id is meant?
+        raise EmbeddingFormatError(f"the key {exc.args[0]!r} appears twice in one JSON object "
+                                   f"(ids {exc.args[1]} and {exc.args[2]}); a damaged "
+                                   "vocabulary?", path=path) from None
     name = os.path.basename(path)
     if isinstance(obj, dict) and "config" in obj and isinstance(obj["config"], dict):
         config = obj["config"]

@@ -9,6 +9,7 @@ import bz2
 import gzip
 import json
 import lzma
+import warnings
 import zipfile
 
 import numpy as np
@@ -20,7 +21,7 @@ import embload
 from conftest import RecordingBar, load_tuned
 from embload import _align
 from embload import align as align_mod
-from embload.align import AlignedEmbedding, load_aligned
+from embload.align import AlignedEmbedding, align_vectors, load_aligned
 from embload.vocabulary import read_word_index
 from embload.errors import EmbeddingFormatError
 
@@ -547,6 +548,11 @@ def test_empty_word_index(small):
     _, _, paths = small
     e = load_aligned(paths["glove"], {})
     assert e.matrix.shape == (1, 7) and not e.matrix.any() and e.coverage == 0.0
+    # an empty token list is the same empty vocabulary (it raised IndexError)
+    e = load_aligned(paths["glove"], [])
+    assert e.matrix.shape == (1, 7) and not e.matrix.any() and e.coverage == 0.0
+    m = align_vectors(embload.load(paths["glove"]), [])
+    assert m.matrix.shape == (1, 7) and not m.matrix.any()
 
 
 def test_empty_file_and_zero_dim(tmp_path):
@@ -733,3 +739,52 @@ def test_vectors_align_fallback_with_odd_words_matches_reference(words, wanted):
         lower_first.setdefault(w.lower(), i)
     assert got.case_matched == {w: words[lower_first[w.lower()]] for w in wanted
                                 if w not in words and w.lower() in lower_first}
+
+
+def test_file_not_utf8_warns_when_a_token_is_not_ascii(tmp_path):
+    # a Latin-1 file: "caf\xe9" never matches the token's UTF-8 bytes; embload.load refuses
+    # the file, load_aligned reads only wanted lines, so it says so from the sniffed head
+    path = tmp_path / "latin1.txt"
+    path.write_bytes("the 0.1 0.2\ncaf\xe9 0.3 0.4\n".encode("latin-1"))
+    with pytest.raises(EmbeddingFormatError, match="not valid UTF-8"):
+        embload.load(path)
+    with pytest.warns(UserWarning, match=r"latin1.txt, line 2: the file is not UTF-8 .*b'caf\\xe9 0.3 0.4'"):
+        e = load_aligned(path, {"the": 1, "caf\xe9": 2})
+    assert e.found.tolist() == [False, True, False]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        e = load_aligned(path, {"the": 1})          # ASCII tokens: same bytes in Latin-1
+        assert e.found.tolist() == [False, True]
+        header = tmp_path / "latin1.vec"            # the header counts as line 1
+        header.write_bytes(b"2 2\n" + path.read_bytes())
+        utf8 = tmp_path / "utf8.txt"
+        utf8.write_bytes("the 0.1 0.2\ncaf\xe9 0.3 0.4\n".encode("utf-8"))
+        assert load_aligned(utf8, {"the": 1, "caf\xe9": 2}).found[1:].all()   # row 0: padding
+    with pytest.warns(UserWarning, match=r"latin1.vec, line 3: the file is not UTF-8"):
+        load_aligned(header, {"caf\xe9": 1})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")              # raw bytes asked for, surrogate-escaped
+        assert load_aligned(path, {"caf\udce9": 1}).found[1]
+
+
+def test_progress_and_member_follow_the_rules_of_load(small):
+    # progress="no" showed a bar (a truthy str); member=5 was blamed on the file
+    _, _, paths = small
+    for kwargs, error, message in ((dict(progress="no"), TypeError, "progress must be True, False or None"),
+                                   (dict(member=5), TypeError, "member must be a str")):
+        for reader in (embload.load, lambda p, **kw: load_aligned(p, {"the": 1}, **kw)):
+            with pytest.raises(error, match=message):
+                reader(paths["glove"], **kwargs)
+
+
+def test_absurd_ids_name_their_token(small):
+    # a damaged id used to end in numpy's "Unable to allocate 90.9 TiB" or an OverflowError
+    _, _, paths = small
+    with pytest.raises(MemoryError, match=r"largest id, 99999999999999999 \(token 'cat'\)"):
+        load_aligned(paths["glove"], {"the": 1, "cat": 10**17 - 1})
+    with pytest.raises(MemoryError, match="num_words=100000000000000000 asks for"):
+        load_aligned(paths["glove"], {"the": 1}, num_words=10**17)
+    with pytest.raises(ValueError, match=r"token 'cat' has id 9223372036854775808, past the rows"):
+        load_aligned(paths["glove"], {"the": 1, "cat": 2**63})
+    # a huge id past num_words is only left out
+    assert load_aligned(paths["glove"], {"the": 1, "cat": 10**17}, num_words=2).found.tolist() == [False, True]

@@ -23,6 +23,8 @@ def test_both_readers_follow_one_rule(tmp_path, content, words):
 
 @pytest.mark.parametrize("content, message", [
     ("a\n\nb\n", r"v.txt, line 2: empty line in a vocabulary file"),
+    ("", r"v.txt: vocabulary file holds no tokens"),
+    ("\r\n\n", r"v.txt: vocabulary file holds no tokens"),
     ("a\nb\na\n", r"v.txt, line 3: word 'a' is already on line 1"),
     ("a 1\nb 2\na 3\n", r"v.txt, line 3: word 'a' is already on line 1"),
 ])
@@ -134,6 +136,21 @@ def test_sentencepiece_vocab_file(tmp_path):
     assert read_vocab(path) == ["<unk>", "<s>", "\u2581the", "x"]
 
 
+def test_tab_separated_counts_are_not_sentencepiece(tmp_path):
+    # a word<TAB>count frequency list (counts above 0) is numbered like "word count" lines,
+    # not from 0 as a sentencepiece .vocab, whose scores are never above 0
+    path = tmp_path / "freq.tsv"
+    path.write_text("the\t120\ncat\t7\n")
+    assert read_vocabulary(path).ids == {"the": 1, "cat": 2}
+    assert read_vocabulary(path, start=0).ids == {"the": 0, "cat": 1}
+    assert read_vocab(path) == ["the", "cat"]
+    # sentencepiece BPE: negated merge ranks ("-0", "-1"), all specials scored 0
+    path.write_text("<unk>\t0\n<s>\t0\n\u2581t\t-0\nhe\t-1\n")
+    assert read_vocabulary(path).ids == {"<unk>": 0, "<s>": 1, "\u2581t": 2, "he": 3}
+    path.write_text("<unk>\t0\n<s>\t0\n")
+    assert read_vocabulary(path).kind.startswith("sentencepiece")
+
+
 def test_vectors_file_is_not_a_vocabulary(tmp_path):
     path = tmp_path / "glove.txt"
     path.write_text("the 0.1 0.2 0.3\ncat -1 2e-3 4\n")
@@ -194,3 +211,49 @@ def test_unknown_token_first_is_read_from_0_with_a_warning(tmp_path):
         assert read_vocabulary(path, start=0).ids == {"<unk>": 0, "the": 1, "cat": 2}
         path.write_text("[PAD]\nthe\n")   # a padding token first settles it
         assert read_vocabulary(path).ids == {"[PAD]": 0, "the": 1}
+
+
+def test_numbering_warnings_name_the_users_line(tmp_path):
+    # the warning points at the caller's code, not inside embload, however deep the read is
+    from embload import load_aligned
+
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("<unk>\nthe\n")
+    vectors = tmp_path / "v.txt"
+    vectors.write_text("the 1 2\n")
+    for call in (lambda: read_vocabulary(vocab), lambda: load_aligned(vectors, vocab),
+                 lambda: read_vocabulary(vocab, start=1)):
+        with pytest.warns(UserWarning) as record:
+            call()
+        assert [w.filename for w in record if "line 1" in str(w.message)] == [__file__]
+
+
+def test_json_key_twice_is_refused(tmp_path):
+    # json.loads keeps the last of two equal keys: a token with two ids must not pass
+    path = tmp_path / "vocab.json"
+    path.write_text('{"a": 0, "b": 1, "a": 2}')
+    with pytest.raises(EmbeddingFormatError, match=r"vocab.json: the key 'a' appears twice in one "
+                                                   r"JSON object \(ids 0 and 2\)"):
+        read_vocabulary(path)
+    path.write_text('{"model": {"type": "WordLevel", "vocab": {"x": 0, "y": 1, "x": 1}}}')
+    with pytest.raises(EmbeddingFormatError, match="the key 'x' appears twice"):
+        read_vocab(path)
+
+
+def test_plain_file_read_from_1_warns_until_start_says(tmp_path):
+    # "the" first fits Keras (id 1) and torchtext / a list (id 0): a wrong guess shifts every
+    # row, so the reading from 1 is said as a warning, not only in .notes
+    import warnings
+
+    from embload.errors import AmbiguousNumberingWarning
+
+    path = tmp_path / "vocab.txt"
+    path.write_text("the\ncat\n")
+    with pytest.warns(AmbiguousNumberingWarning, match=r"vocab.txt: line 1 'the' read as id 1 .*"
+                                                       r"pass start=1 to confirm, start=0 if it is id 0"):
+        assert read_vocabulary(path).ids == {"the": 1, "cat": 2}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert read_vocabulary(path, start=1).ids == {"the": 1, "cat": 2}
+        assert read_vocabulary(path, start=0).ids == {"the": 0, "cat": 1}
+        assert read_vocab(path) == ["the", "cat"]      # convert(vocab=): order only, no ids

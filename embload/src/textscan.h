@@ -61,7 +61,6 @@ typedef struct {
 
 #define EL_IS_SEP(c) ((c) == ' ' || (c) == '\t' || (c) == '\r' || (c) == '\v' || (c) == '\f')
 
-/* Number of '\n' bytes in [p, end). */
 /* End of the field that starts at p: the next separator or line end. Error messages show
  * the offending field; the reader and the aligner both find its end here. */
 static inline const char *el_field_end(const char *p, const char *end) {
@@ -69,6 +68,7 @@ static inline const char *el_field_end(const char *p, const char *end) {
     return p;
 }
 
+/* Number of '\n' bytes in [p, end). */
 static inline ptrdiff_t el_count_lines(const char *p, const char *end) {
     ptrdiff_t n = 0;
     while (p < end) {
