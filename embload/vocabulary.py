@@ -169,13 +169,7 @@ def read_vocabulary(vocabulary, *, start=None):
     if isinstance(vocabulary, Vocabulary):
         return vocabulary
     if isinstance(vocabulary, (str, bytes, os.PathLike)):
-        path = os.fsdecode(os.fspath(vocabulary))
-        try:
-            return _read_file(path, start)
-        except EmbeddingFormatError:
-            raise
-        except (TypeError, ValueError) as exc:   # ids of the wrong type or sign in the file
-            raise EmbeddingFormatError(str(exc), path=path) from None
+        return _read_file(os.fsdecode(os.fspath(vocabulary)), start)
     if start is not None:
         raise ValueError("start= numbers the lines of a vocabulary file; a "
                          f"{type(vocabulary).__name__} already carries its ids")
@@ -354,7 +348,12 @@ def _read_lines_or_json(path):
         data = handle.read()
     text = _decode(data, path)
     if text.lstrip().startswith("{"):
-        return "json", _vocabulary_from_json(text, path)
+        try:
+            return "json", _vocabulary_from_json(text, path)
+        except EmbeddingFormatError:
+            raise
+        except (TypeError, ValueError) as exc:   # ids of the wrong type or sign in the file
+            raise EmbeddingFormatError(str(exc), path=path) from None
     lines = text.split("\n")
     while lines and lines[-1].strip("\r") == "":
         lines.pop()   # blank lines at the very end shift nothing
