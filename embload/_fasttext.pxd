@@ -47,12 +47,9 @@ cdef extern from "fasttext.h" nogil:
                         el_ft_sink *s)
     int64_t el_ft_word_vector(const el_ft_model *m, const char *word, int64_t len, int64_t id,
                               unsigned char *scratch, float *out)
-    ctypedef struct el_ft_rowset:
-        pass
     void el_ft_range_vectors(const el_ft_model *m, const char *base, const int64_t *off,
                              const int64_t *entry, const int64_t *ids, int64_t lo, int64_t hi,
-                             float *out, int64_t *cnt, unsigned char *scratch, float *acc,
-                             el_ft_rowset *rs)
+                             float *out, int64_t *cnt, unsigned char *scratch)
 
 
 from ._words cimport el_wordtable, el_wordtable_build, el_wordtable_find, el_wordtable_free

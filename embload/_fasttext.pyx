@@ -454,19 +454,15 @@ cdef class ParsedModel:
         """One thread's share of _run: words lo..hi-1 (looked up first when ``lookup``)."""
         cdef Py_ssize_t k
         cdef unsigned char *scratch = <unsigned char *>malloc(longest + 2)
-        cdef float *acc = <float *>malloc(self.model.dim * sizeof(float))
-        cdef el_ft_rowset *rs = <el_ft_rowset *>malloc(sizeof(el_ft_rowset))
-        if scratch == NULL or acc == NULL or rs == NULL:
+        if scratch == NULL:
             for k in range(lo, hi):
                 cnt[k] = -2
         else:
             if lookup:
                 for k in range(lo, hi):
                     ids[k] = el_wordtable_find(&self.index, base + off[k], off[k + 1] - 1 - off[k])
-            el_ft_range_vectors(&self.model, base, off, entry, ids, lo, hi, out, cnt, scratch, acc, rs)
+            el_ft_range_vectors(&self.model, base, off, entry, ids, lo, hi, out, cnt, scratch)
         free(scratch)
-        free(acc)
-        free(rs)
         return 0
 
     cdef _run(self, const char *base, const int64_t *off, const int64_t *entry, int64_t *ids,

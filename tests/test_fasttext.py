@@ -310,6 +310,52 @@ def test_matrix_is_memory_mapped_and_mmap_false_copies():
     np.testing.assert_array_equal(mapped.to_vectors().vectors, copied.to_vectors().vectors)
 
 
+def write_dense_model(path, words, bucket, matrix, minn=3, maxn=6):
+    """A version-12 skipgram model in fastText's layout with the given input matrix
+    (``len(words) + bucket`` rows) and a zero output matrix."""
+    dim = matrix.shape[1]
+    with open(path, "wb") as out:
+        out.write(struct.pack("<ii", 793712314, 12))
+        # dim ws epoch minCount neg wordNgrams loss(ns) model(sg) bucket minn maxn lrUpdateRate t
+        out.write(struct.pack("<12id", dim, 5, 5, 1, 5, 1, 2, 2, bucket, minn, maxn, 100, 1e-4))
+        out.write(struct.pack("<iiiqq", len(words), len(words), 0, 10 * len(words), -1))
+        for word in words:
+            out.write(word.encode() + b"\0" + struct.pack("<qb", 1, 0))
+        out.write(b"\0" + struct.pack("<qq", *matrix.shape) + matrix.astype("<f4").tobytes())
+        out.write(b"\0" + struct.pack("<qq", len(words), dim) + bytes(4 * dim * len(words)))
+
+
+@pytest.mark.parametrize("dim", [1, 15, 16, 17, 63, 64, 65, 100, 129, 300])
+def test_every_column_block_sums_in_fasttexts_order(tmp_path, dim):
+    # The sum runs over blocks of 64 and 16 columns and then single columns, across all
+    # of a word's rows at once. Values spread over nine decades make float32 sums depend
+    # on their order, so any other order than fastText's (row after row) shows.
+    rng = np.random.default_rng(dim)
+    words = ["alpha", "beta", "gamma", "délta", "東京", "x", "averyveryverylongword"]
+    bucket = 97
+    matrix = (rng.standard_normal((len(words) + bucket, dim))
+              * 10.0 ** rng.integers(-4, 5, size=(len(words) + bucket, dim))).astype(np.float32)
+    path = tmp_path / f"d{dim}.bin"
+    write_dense_model(path, words, bucket, matrix)
+    model = load_fasttext(path)
+    parsed = model._parsed
+    probes = words + ["unseen", "épéeé", "q", "ab" * 300, "alphas"]
+    expected = np.stack([reference_vector(parsed, w.encode(), parsed.find(w.encode())) for w in probes])
+    np.testing.assert_array_equal(model.vectors_for(probes, threads=1), expected)
+    np.testing.assert_array_equal(model.vectors_for(probes * 50, threads=2), np.tile(expected, (50, 1)))
+    np.testing.assert_array_equal(np.stack([model[w] for w in probes]), expected)
+    np.testing.assert_array_equal(model.to_vectors().vectors, expected[:len(words)])
+    # the order matters for these values: the rows summed last to first give other bits
+    rows = [parsed.find(b"averyveryverylongword")] + [
+        parsed.nwords + reference_hash(g) % bucket
+        for g in reference_subwords(b"averyveryverylongword", 3, 6)]
+    backwards = np.zeros(dim, dtype=np.float32)
+    for r in rows[::-1]:
+        backwards += matrix[r]
+    backwards *= np.float32(1.0 / len(rows))
+    assert not np.array_equal(backwards, expected[words.index("averyveryverylongword")]) or dim < 16
+
+
 def test_same_result_for_any_thread_count():
     model = load_fasttext(datapath("crime-and-punishment.bin"))
     # 8 x 582 words: blocks of the pipeline split across the threads
@@ -459,6 +505,9 @@ def trained(corpus):
     common = dict(dim=8, epoch=1, minCount=1, thread=1, verbose=0)
     out["skipgram"] = fasttext.train_unsupervised(str(text), model="skipgram", bucket=2000, **common)
     out["cbow"] = fasttext.train_unsupervised(str(text), model="cbow", bucket=3000, minn=2, maxn=4, **common)
+    # wide rows: every column block of the sum (64, 16, single columns)
+    out["skipgram_100"] = fasttext.train_unsupervised(str(text), model="skipgram", bucket=2000,
+                                                      **{**common, "dim": 100})
     out["supervised"] = fasttext.train_supervised(str(labelled), minn=2, maxn=4, bucket=1000, **common)
     paths = {}
     for name, model in out.items():
@@ -475,7 +524,7 @@ def trained(corpus):
     return {name: (paths[name], fasttext.load_model(str(paths[name]))) for name in paths}
 
 
-@pytest.mark.parametrize("kind", ["skipgram", "cbow", "supervised", "quantized", "pruned"])
+@pytest.mark.parametrize("kind", ["skipgram", "skipgram_100", "cbow", "supervised", "quantized", "pruned"])
 def test_fasttext_package_bit_for_bit(trained, kind):
     path, reference = trained[kind]
     model = load_fasttext(path)

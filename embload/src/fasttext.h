@@ -201,6 +201,68 @@ static void el_ft_add_dense(float *restrict acc, const float *restrict r, int64_
     for (int64_t k = 0; k < dim; k++) acc[k] += r[k];
 }
 
+/* out = (rows[0] + rows[1] + ... + rows[n-1]) * scale, each element summed from 0.0f in
+ * the rows' order: fastText's zero(), addRow()..., mul() to the bit. The loop runs over
+ * the columns in blocks of EL_FT_SUM_BLOCK floats held in registers, the rows inside
+ * it, so the running sum is never stored and reloaded between rows, and the first
+ * block's loads put a miss in flight for every row of the word at once. The element
+ * order of the additions is the same as row after row; only the loops are swapped. With
+ * an AVX-512 copy chosen at run time where the CPU has it (scripts/rowread_bench.c: a
+ * bare sum of 26 random 300-float rows a word reads 160k words/s with 16-byte vectors,
+ * 236k with AVX2's 32 and 272k with AVX-512's 64 on one core of the 2-core VM). */
+/* fastText's Vector::mul(1.0 / ngrams.size()): the double quotient rounded to float */
+static inline float el_ft_mean_scale(int64_t count) { return (float)(1.0 / (double)count); }
+
+#if defined(__GNUC__)
+/* 16 floats (GCC splits it into what the target has: 1 AVX-512, 2 AVX2, 4 SSE registers);
+ * aligned(4) because rows start anywhere a float can */
+typedef float el_ft_v16 __attribute__((vector_size(64), aligned(4), may_alias));
+#define EL_FT_SUM_CLONES
+#if !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#undef EL_FT_SUM_CLONES
+#define EL_FT_SUM_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+EL_FT_SUM_CLONES
+static void el_ft_sum_dense(float *restrict out, const float *restrict dense, int64_t dim,
+                            const int64_t *restrict rows, int64_t n, float scale) {
+    int64_t k0 = 0;
+    for (; k0 + 64 <= dim; k0 += 64) {
+        el_ft_v16 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+        for (int64_t r = 0; r < n; r++) {
+            const el_ft_v16 *p = (const el_ft_v16 *)(dense + rows[r] * dim + k0);
+            a0 += p[0];
+            a1 += p[1];
+            a2 += p[2];
+            a3 += p[3];
+        }
+        el_ft_v16 *o = (el_ft_v16 *)(out + k0);
+        o[0] = a0 * scale;
+        o[1] = a1 * scale;
+        o[2] = a2 * scale;
+        o[3] = a3 * scale;
+    }
+    for (; k0 + 16 <= dim; k0 += 16) {
+        el_ft_v16 a0 = {0};
+        for (int64_t r = 0; r < n; r++) a0 += *(const el_ft_v16 *)(dense + rows[r] * dim + k0);
+        *(el_ft_v16 *)(out + k0) = a0 * scale;
+    }
+    for (; k0 < dim; k0++) {
+        float a = 0.0f;
+        for (int64_t r = 0; r < n; r++) a += dense[rows[r] * dim + k0];
+        out[k0] = a * scale;
+    }
+}
+#else
+static void el_ft_sum_dense(float *restrict out, const float *restrict dense, int64_t dim,
+                            const int64_t *restrict rows, int64_t n, float scale) {
+    for (int64_t k = 0; k < dim; k++) {
+        float a = 0.0f;
+        for (int64_t r = 0; r < n; r++) a += dense[rows[r] * dim + k];
+        out[k] = a * scale;
+    }
+}
+#endif
+
 static inline void el_ft_add_row(const el_ft_model *m, int64_t row, float *acc) {
     const int64_t dim = m->dim;
     if (m->dense != NULL) {
@@ -323,9 +385,9 @@ static inline int el_ft_rows_fit(const el_ft_model *m, int64_t n) {
  * Returns the number of subword rows averaged; -1 if a row was outside the matrix.
  *
  * The rows of a word lie anywhere in a matrix of gigabytes, so each is a cache and TLB
- * miss. The rows are collected first and the first line of every one is requested
- * before any is summed: the misses then overlap instead of coming one after another
- * (scripts/bench_fasttext.py measures it). The sum keeps fastText's order. */
+ * miss. The rows are collected first and then summed a block of columns at a time
+ * across all of them (el_ft_sum_dense): the misses overlap instead of coming one after
+ * another (scripts/bench_fasttext.py measures it). The sum keeps fastText's order. */
 static inline int64_t el_ft_word_vector(const el_ft_model *m, const char *word, int64_t len,
                                         int64_t id, unsigned char *scratch, float *out) {
     el_ft_sink s;
@@ -339,10 +401,10 @@ static inline int64_t el_ft_word_vector(const el_ft_model *m, const char *word, 
         s.cap = EL_FT_PREFETCH_ROWS;
         el_ft_subwords(m, scratch, len + 2, id, &s);
         if (s.bad_row) return -1;
-#if defined(__GNUC__)
-        if (m->dense != NULL)
-            for (int64_t k = 0; k < s.count; k++) __builtin_prefetch(m->dense + rows[k] * m->dim, 0, 0);
-#endif
+        if (m->dense != NULL && s.count > 0) {
+            el_ft_sum_dense(out, m->dense, m->dim, rows, s.count, el_ft_mean_scale(s.count));
+            return s.count;
+        }
         for (int64_t k = 0; k < s.count; k++) el_ft_add_row(m, rows[k], out);
     } else {
         /* a long word: sum the rows as they come */
@@ -351,8 +413,7 @@ static inline int64_t el_ft_word_vector(const el_ft_model *m, const char *word, 
         if (s.bad_row) return -1;
     }
     if (s.count > 0) {
-        /* Vector::mul(1.0 / ngrams.size()): the double quotient rounded to float first */
-        const float scale = (float)(1.0 / (double)s.count);
+        const float scale = el_ft_mean_scale(s.count);
         for (int64_t k = 0; k < m->dim; k++) out[k] *= scale;
     }
     return s.count;
@@ -361,139 +422,30 @@ static inline int64_t el_ft_word_vector(const el_ft_model *m, const char *word, 
 
 /* --- many words ------------------------------------------------------------------ */
 
-/* A batch is summed as a pipeline of blocks. The rows of a block of words are collected
- * (hashing only) into one list; the rows are then summed word by word while the row
- * EL_FT_AHEAD places further down the list (in the next block past the end) is requested.
- * The memory system then always has rows in flight, across word and block boundaries,
- * and the next block is hashed while the first rows of the current one arrive.
+/* A batch is its words one after another (el_ft_word_vector): the column blocks of
+ * el_ft_sum_dense already keep a miss in flight for every row of the word.
  *
- * Measured on one core of the 2-core VM (a 2.4 GB n-gram matrix, random 2-14 letter words,
- * ~40 rows a word), words/s of this loop alone: all rows of a word requested at once
- * before it is summed (the previous loop) 155-162k; this pipeline with 8 rows ahead, 4
- * lines of each 170-180k; 19 lines (the whole row) 154-160k, 16 rows ahead ~170k. The
- * hardware prefetcher follows a row once its first lines are asked for; asking for more
- * only fills the line fill buffers sooner (the prefetch instruction then stalls).
- * Through vectors_for, per CPU-second, alternating builds: random words 155k -> 163k,
- * misspelt English words 303k -> 323k. Taking a batch's words in an order that keeps
- * words with the same first letters together (so misspellings of a word follow each
- * other) gained nothing more over this pipeline, and lost 6% on random words (the
- * output rows are then written all over the output). */
-#define EL_FT_BLOCK_WORDS 64
-#define EL_FT_BLOCK_ROWS 4096
-#define EL_FT_AHEAD 8
-#define EL_FT_AHEAD_LINES 4
-
-/* The rows of up to EL_FT_BLOCK_WORDS words: word k is batch position pos[k], its rows
- * rows[end[k-1], end[k]) (end[-1] taken as 0). */
-typedef struct {
-    int64_t nwords, nrows;
-    int64_t pos[EL_FT_BLOCK_WORDS];
-    int64_t end[EL_FT_BLOCK_WORDS];
-    int64_t rows[EL_FT_BLOCK_ROWS];
-} el_ft_block;
-
-/* The two blocks of the pipeline (the one summed and the one hashed): per-thread
- * scratch, ~70 KB, so it is allocated, not on the stack. */
-typedef struct {
-    el_ft_block block[2];
-} el_ft_rowset;
-
-static inline void el_ft_request_row(const el_ft_model *m, int64_t row) {
-#if defined(__GNUC__)
-    const char *p = (const char *)(m->dense + row * m->dim);
-    const int64_t lines = (m->dim * (int64_t)sizeof(float) + 63) / 64;
-    for (int64_t l = 0; l < EL_FT_AHEAD_LINES && l < lines; l++) __builtin_prefetch(p + 64 * l, 0, 3);
-#else
-    (void)m; (void)row;
-#endif
-}
-
-/* Collect the rows of words *j.. (word i: arena entry e = entry ? entry[i] : i, its
- * dictionary row ids ? ids[i] : e) into `b` until it is full or *j reaches hi. A word too long to collect is summed straight into its
- * output row; a word asking for a row outside the matrix gets cnt[i] = -1. */
-static inline void el_ft_fill_block(const el_ft_model *m, const char *base, const int64_t *off,
-                                    const int64_t *entry, const int64_t *ids, int64_t *j, int64_t hi, float *out, int64_t *cnt,
-                                    unsigned char *scratch, el_ft_block *b) {
-    b->nwords = 0;
-    b->nrows = 0;
-    while (*j < hi && b->nwords < EL_FT_BLOCK_WORDS) {
-        const int64_t i = *j;
-        const int64_t e = entry ? entry[i] : i;
-        const char *word = base + off[e];
-        const int64_t len = off[e + 1] - 1 - off[e], id = ids ? ids[i] : e;
-        if (!el_ft_rows_fit(m, len + 2)) { /* a long word: sum the rows as they come */
-            cnt[i] = el_ft_word_vector(m, word, len, id, scratch, out + i * m->dim);
-            (*j)++;
-            continue;
-        }
-        if (b->nrows + el_ft_rows_bound(m, len + 2) > EL_FT_BLOCK_ROWS) break;
-        el_ft_sink s;
-        memset(&s, 0, sizeof(s));
-        scratch[0] = '<';
-        memcpy(scratch + 1, word, (size_t)len);
-        scratch[len + 1] = '>';
-        s.rows = b->rows + b->nrows;
-        s.cap = EL_FT_BLOCK_ROWS - b->nrows;
-        el_ft_subwords(m, scratch, len + 2, id, &s);
-        (*j)++;
-        if (s.bad_row) {
-            cnt[i] = -1;
-            continue;
-        }
-        b->nrows += s.count;
-        b->pos[b->nwords] = i;
-        b->end[b->nwords] = b->nrows;
-        b->nwords++;
-    }
-}
-
-/* Sum the words of `b` into their output rows, requesting rows ahead (into `next`). */
-static inline void el_ft_sum_block(const el_ft_model *m, const el_ft_block *b, const el_ft_block *next,
-                                   float *out, int64_t *cnt, float *acc) {
-    const int64_t dim = m->dim;
-    int64_t start = 0;
-    for (int64_t w = 0; w < b->nwords; w++) {
-        const int64_t i = b->pos[w], stop = b->end[w], c = stop - start;
-        cnt[i] = c;
-        if (c == 0) continue;
-        memset(acc, 0, (size_t)dim * sizeof(float));
-        for (int64_t k = start; k < stop; k++) {
-            if (m->dense != NULL) {
-                const int64_t f = k + EL_FT_AHEAD;
-                if (f < b->nrows) el_ft_request_row(m, b->rows[f]);
-                else if (f - b->nrows < next->nrows) el_ft_request_row(m, next->rows[f - b->nrows]);
-            }
-            el_ft_add_row(m, b->rows[k], acc);
-        }
-        /* Vector::mul(1.0 / ngrams.size()): the double quotient rounded to float first */
-        const float scale = (float)(1.0 / (double)c);
-        float *o = out + i * dim;
-        for (int64_t k = 0; k < dim; k++) o[k] = acc[k] * scale;
-        start = stop;
-    }
-}
+ * Measured through vectors_for and the full load on the 2-core VM (a 2.4 GB n-gram
+ * matrix, random 2-14 letter words, ~27 rows a word), against the loop this replaced (a
+ * pipeline of 64-word blocks that requested the row 8 places ahead, 4 lines of it, and
+ * summed row after row into an accumulator): full load of 500,000 words on one thread
+ * 2.6 s -> 1.9-2.0 s, about the bare sum's speed in scripts/rowread_bench.c (269k words/s
+ * there, 255k here); on two threads 1.25 s -> 0.92 s. Out-of-vocabulary words/s, one
+ * thread: misspelt words ~300k -> 395-425k, random strings ~180k -> 200-227k. Requesting
+ * the next word's rows ahead as well was 0-5% slower, and the 64-word block pipeline
+ * around the new sum gained nothing over this loop, so neither stayed. */
 
 /* Vectors of words lo..hi-1 into out (row i at out + i * dim; zeros on entry) and the
- * number of rows each averaged into cnt[i] (-1: a row outside the matrix). Word i is arena entry e = entry ? entry[i] : i,
- * its bytes base[off[e], off[e+1]-1), its dictionary row ids ? ids[i] : e. `scratch`
- * holds the longest word + 2 bytes, `acc` dim floats. A word's rows are summed in
- * fastText's order into `acc` (in L1, instead of reading and writing the output row 30
- * times), so the result is el_ft_word_vector's bit for bit; the output row is written
- * once. */
+ * number of rows each averaged into cnt[i] (-1: a row outside the matrix). Word i is
+ * arena entry e = entry ? entry[i] : i, its bytes base[off[e], off[e+1]-1), its
+ * dictionary row ids ? ids[i] : e. `scratch` holds the longest word + 2 bytes. */
 static inline void el_ft_range_vectors(const el_ft_model *m, const char *base, const int64_t *off,
                                        const int64_t *entry, const int64_t *ids, int64_t lo, int64_t hi,
-                                       float *out, int64_t *cnt,
-                                       unsigned char *scratch, float *acc, el_ft_rowset *rs) {
-    int64_t j = lo;
-    int cur = 0;
-    el_ft_fill_block(m, base, off, entry, ids, &j, hi, out, cnt, scratch, &rs->block[0]);
-    if (m->dense != NULL)
-        for (int64_t k = 0; k < EL_FT_AHEAD && k < rs->block[0].nrows; k++)
-            el_ft_request_row(m, rs->block[0].rows[k]);
-    while (rs->block[cur].nwords > 0) {
-        el_ft_fill_block(m, base, off, entry, ids, &j, hi, out, cnt, scratch, &rs->block[cur ^ 1]);
-        el_ft_sum_block(m, &rs->block[cur], &rs->block[cur ^ 1], out, cnt, acc);
-        cur ^= 1;
+                                       float *out, int64_t *cnt, unsigned char *scratch) {
+    for (int64_t i = lo; i < hi; i++) {
+        const int64_t e = entry ? entry[i] : i;
+        const int64_t len = off[e + 1] - 1 - off[e], id = ids ? ids[i] : e;
+        cnt[i] = el_ft_word_vector(m, base + off[e], len, id, scratch, out + i * m->dim);
     }
 }
 
