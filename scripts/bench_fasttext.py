@@ -337,7 +337,7 @@ def matrix_offset(words):
 
 def scattered_read(path, words, args, per_word, threads, workdir):
     """words/s and GB/s of scripts/rowread_bench.c: per_word random n-gram rows a word,
-    requested then summed, no hashing; None where it does not compile."""
+    summed as embload sums them, no hashing; None where it does not compile."""
     exe = os.path.join(workdir, f"rowread_bench_{args.dim}")
     source = os.path.join(HERE, "rowread_bench.c")
     if not os.path.exists(exe) or os.path.getmtime(exe) < os.path.getmtime(source):
@@ -370,7 +370,7 @@ def memory_bound(r, path, words, args):
             print("  (scripts/rowread_bench.c did not compile: no scattered-read figure)")
             break
         print(f"  scattered rows (scripts/rowread_bench.c: {per_word} random rows a word, "
-              f"requested then summed, no hashing), {n} thread{'s' if n > 1 else ''}: "
+              f"summed 64 columns at a time, no hashing), {n} thread{'s' if n > 1 else ''}: "
               f"{got[0]:9,.0f} words/s, {got[1]:.1f} GB/s")
     for which in ("random", "typos"):
         x = r[which]
