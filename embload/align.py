@@ -33,7 +33,6 @@ Rules (also in the docstring of :func:`load_aligned`):
 """
 import os
 import sys
-import warnings
 from collections.abc import Mapping
 
 import numpy as np
@@ -42,7 +41,7 @@ from ._progress import complete, make_progress
 from ._threads import resolve_threads
 from ._checks import check_dtype, check_member, check_progress
 from ._words import WordList
-from .errors import EmbeddingFormatError, LowCoverageWarning
+from .errors import EmbeddingFormatError, LowCoverageWarning, warn
 from . import fasttext
 from ._source import open_source
 from .formats import FIELD_SEPARATORS, _sniff, sniff
@@ -506,8 +505,8 @@ def _fill_oov(matrix, rows, found, oov, seed, plan):
         matrix[rows] = rng.uniform(-0.05, 0.05, size=(len(rows), dim))
         return
     if not found.any():
-        warnings.warn(f"no word was found, so oov={oov!r} has nothing to match; "
-                      "the rows of missing words stay zeros", RuntimeWarning, stacklevel=4)
+        warn(f"no word was found, so oov={oov!r} has nothing to match; "
+             "the rows of missing words stay zeros", RuntimeWarning)
         return
     known = matrix[found].astype(np.float64)
     if oov == "normal":
@@ -545,7 +544,7 @@ def _finish(plan, matrix, row_found, slot_found, case_matched, oov, seed, path):
                                vocabulary=plan.vocabulary)
     warning = _coverage_warning(aligned)
     if warning:
-        warnings.warn(LowCoverageWarning(warning), stacklevel=3)
+        warn(LowCoverageWarning(warning))
     return aligned
 
 
@@ -898,10 +897,10 @@ def _warn_not_utf8(head, info, words, path):
         end = data.find(b"\n", exc.start)
         line = info.header_lines + data.count(b"\n", 0, exc.start) + 1
         text = data[start:end if end >= 0 else len(data)][:80]
-        warnings.warn(f"{path}, line {line}: the file is not UTF-8 ({exc.reason}): {text!r}; "
-                      "its words are matched by their UTF-8 bytes, so non-ASCII tokens written "
-                      "in another encoding are not found (rows follow oov); convert the file "
-                      "first (e.g. iconv -f latin1 -t utf-8)", UserWarning, stacklevel=3)
+        warn(f"{path}, line {line}: the file is not UTF-8 ({exc.reason}): {text!r}; "
+             "its words are matched by their UTF-8 bytes, so non-ASCII tokens written "
+             "in another encoding are not found (rows follow oov); convert the file "
+             "first (e.g. iconv -f latin1 -t utf-8)", UserWarning)
 
 
 def _unique_keys(words):

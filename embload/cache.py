@@ -301,7 +301,7 @@ def verify_cache(path, *, progress=None):
     only checks sizes. Returns the metadata; raises :class:`EmbeddingFormatError` naming
     the damaged file.
     """
-    from ._progress import complete, make_progress
+    from ._progress import make_progress
 
     path = os.fspath(path)
     meta = read_meta(path)

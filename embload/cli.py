@@ -614,6 +614,12 @@ def _error_message(exc):
     return str(exc)
 
 
+def _warning_printer(command):
+    def show(message, category, filename, lineno, file=None, line=None):
+        print(f"embload {command}: warning: {message}", file=sys.stderr if file is None else file)
+    return show
+
+
 def main(argv=None):
     """Run the ``embload`` command; return the exit status (0 done, 1 bad input, 2 usage,
     128 + N when signal N (SIGINT, SIGTERM, SIGHUP) ended it)."""
@@ -634,7 +640,10 @@ def main(argv=None):
     # an exception, so that a file being written is removed on the way out.
     signals = interrupt_on_signals()
     try:
-        with signals:
+        with signals, warnings.catch_warnings():
+            # a warning is a line for the person at the terminal, like an error: the
+            # command and the message, not a Python file and line (the filters stay)
+            warnings.showwarning = _warning_printer(args.command)
             return args.func(args)
     except UsageError as exc:
         print(f"usage: embload {args.command} ...\nembload {args.command}: error: {exc}", file=sys.stderr)

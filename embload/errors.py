@@ -1,5 +1,9 @@
 """Exceptions a person can act on: each names the file, the place and the text."""
 
+import os
+import sys
+import warnings
+
 __all__ = ["EmbeddingFormatError", "AmbiguousNumberingWarning", "WordDecodeError", "DuplicateWordsWarning", "LowCoverageWarning",
            "shorten"]
 
@@ -96,3 +100,19 @@ class AmbiguousNumberingWarning(UserWarning):
     two conventions (an unknown-word token first: Hugging Face's id 0 or a Keras
     tokenizer's oov_token at 1; an ordinary word first: read from 1 as Keras numbers, or
     from 0 as a list's index). Pass ``start=`` to say which."""
+
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__))
+
+
+def warn(message, category=UserWarning):
+    """``warnings.warn`` naming the user's line: the first frame outside embload, however
+    deep in the package the warning is raised (a file is read from load, load_aligned,
+    align, the CLI, a layer ...), so a fixed ``stacklevel`` would name the wrong line for
+    some of them."""
+    frame, level = sys._getframe(1), 2  # level 2: the caller of this function
+    while os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == _PACKAGE:
+        if frame.f_back is None:  # all embload (python -m embload): its outermost frame
+            break
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)

@@ -24,7 +24,6 @@ higher stage, happens inside the methods (as the import of embload.align does).
 import mmap as _mmap
 import os
 import struct
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,7 +33,7 @@ from ._checks import check_member
 from ._progress import make_progress
 from ._threads import resolve_threads
 from ._source import detect_compression, open_source
-from .errors import EmbeddingFormatError
+from .errors import EmbeddingFormatError, warn
 from .vectors import Vectors, WordIndex, WordList
 
 __all__ = ["load_fasttext", "FastTextModel", "FastTextArgs", "open_model", "is_model"]
@@ -134,8 +133,7 @@ def load_fasttext(path, *, mmap=True, errors="strict", member=None):
     refuse_pickle(bytes(buffer[:_fasttext.SNIFF_BYTES]), path)
     parsed = _fasttext.parse(buffer, path)
     if parsed.trailing:
-        warnings.warn(f"{path}: {parsed.trailing} bytes after the end of the model were ignored",
-                      UserWarning, stacklevel=2)
+        warn(f"{path}: {parsed.trailing} bytes after the end of the model were ignored", UserWarning)
     if not mmap and compression is None and not parsed.quantized:
         # read the file up to the end of the input matrix (not the output matrix after it)
         # and parse that copy; the map is dropped

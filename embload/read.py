@@ -7,15 +7,13 @@ word arena, and this module decodes the words, drops duplicates and wraps it up.
 
 import os
 import sys
-import warnings
 
-import numpy as np
 
 from . import _parse
 from ._progress import complete, make_progress
 from ._source import open_source
 from .cache import is_cache, open_cache, is_fresh, write_cache
-from .errors import EmbeddingFormatError
+from .errors import EmbeddingFormatError, warn
 from .formats import CACHE_FORMAT, _sniff
 from .options import LoadOptions
 from .vectors import Vectors
@@ -164,16 +162,15 @@ def load_with(path, opts):
     fmt = info.format if opts.format == "auto" else opts.format
     if fmt != info.format:
         if fmt == "word2vec-binary" or info.format == "word2vec-binary":
-            warnings.warn(f"{path}: reading as {fmt!r} although its bytes look like {info.format!r}",
-                          UserWarning, stacklevel=3)
+            warn(f"{path}: reading as {fmt!r} although its bytes look like {info.format!r}", UserWarning)
     header_lines = info.header_lines
     skip = info.header_length
     count = info.count
     dim = info.dim
     if fmt == "glove" and header_lines:
         # the caller says there is no header: the first line is data
-        warnings.warn(f"{path}: reading as 'glove' although the first line looks like a word2vec "
-                      f"header 'count dim'; it becomes a vector", UserWarning, stacklevel=3)
+        warn(f"{path}: reading as 'glove' although the first line looks like a word2vec "
+             f"header 'count dim'; it becomes a vector", UserWarning)
         # sniff() saw a header only for a first line of exactly two integers, so as data
         # that line is a word and one number: dim is 1 (no need to read the file again)
         header_lines, skip, count, dim = 0, (3 if info.bom else 0), None, 1
@@ -216,12 +213,10 @@ def load_with(path, opts):
         raise EmbeddingFormatError(f"no vectors after the header (it announces {count})", path=path)
     if count is not None and n != count and not (opts.limit is not None and n == opts.limit):
         what = "lines" if lineno is not None else "records"
-        warnings.warn(
-            f"{path}: the header announces {count} vectors but the file holds {n}; loaded {n} "
-            f"(if the file was cut short the last {what} are missing)", UserWarning, stacklevel=3)
+        warn(f"{path}: the header announces {count} vectors but the file holds {n}; loaded {n} "
+             f"(if the file was cut short the last {what} are missing)", UserWarning)
     if lineno is None and stats.get("trailing"):
-        warnings.warn(f"{path}: data after the {count} records announced by the header was ignored",
-                      UserWarning, stacklevel=3)
+        warn(f"{path}: data after the {count} records announced by the header was ignored", UserWarning)
     words, key_to_index, matrix = word_table(arena, offsets, lineno, matrix, opts.errors, path)
     return Vectors(words, matrix, key_to_index=key_to_index, path=path, format=fmt)
 

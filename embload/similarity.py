@@ -47,14 +47,13 @@ import collections
 import concurrent.futures
 import logging
 import math
-import warnings
 
 import numpy as np
 
 from . import _similarity
 from ._progress import make_progress
 from ._threads import resolve_threads
-from .errors import EmbeddingFormatError
+from .errors import EmbeddingFormatError, warn
 
 __all__ = [
     "row_norms", "most_similar", "most_similar_cosmul", "similar_by_vector", "similarity",
@@ -506,8 +505,8 @@ def doesnt_match(vectors, words, *, oov=None):
     words = _as_list(words)
     used = words if oov is not None else [w for w in words if w in vectors]
     if len(used) != len(words):
-        warnings.warn(f"vectors for words {sorted(set(words) - set(used))} are not present, "
-                      f"ignoring these words", stacklevel=2)
+        warn(f"vectors for words {sorted(set(words) - set(used))} are not present, "
+             f"ignoring these words")
     if not used:
         raise ValueError("cannot select a word from an empty list")
     units, _ = _word_units(vectors, used, oov)
@@ -641,8 +640,8 @@ def evaluate_word_analogies(vectors, path, restrict_vocab=300000, case_insensiti
     sections, skipped = _read_analogies(path, case_insensitive)
     if skipped:
         line_no, text = skipped[0]
-        warnings.warn(f"{path}: skipped {len(skipped)} line(s) that are not four words, the first "
-                      f"at line {line_no}: {text.strip()[:100]!r}", stacklevel=2)
+        warn(f"{path}: skipped {len(skipped)} line(s) that are not four words, the first "
+             f"at line {line_no}: {text.strip()[:100]!r}")
     questions = sum(len(qs) for _, qs in sections)
     if questions == 0:
         raise ValueError(f"{path}: no analogy questions (four words per line) found")
@@ -746,9 +745,8 @@ def evaluate_word_pairs(vectors, path, delimiter="\t", restrict_vocab=300000, ca
             gold.append(score)
     if skipped:
         line_no, text = skipped[0]
-        warnings.warn(f"{path}: skipped {len(skipped)} line(s) that are not word1, word2 and a number "
-                      f"separated by {delimiter!r}, the first at line {line_no}: {text.strip()[:100]!r}",
-                      stacklevel=2)
+        warn(f"{path}: skipped {len(skipped)} line(s) that are not word1, word2 and a number "
+             f"separated by {delimiter!r}, the first at line {line_no}: {text.strip()[:100]!r}")
     if not gold:
         raise ValueError(f"No valid similarity judgements found in {path}: either invalid format or "
                          f"all are out-of-vocabulary in {vectors!r}")
@@ -778,7 +776,7 @@ def pearson(x, y):
     dy = y - y.mean()
     nx, ny = np.linalg.norm(dx), np.linalg.norm(dy)
     if nx == 0 or ny == 0:
-        warnings.warn("an input is constant: the correlation coefficient is not defined", stacklevel=2)
+        warn("an input is constant: the correlation coefficient is not defined")
         return Correlation(float("nan"), float("nan"))
     r = float(np.clip(np.dot(dx / nx, dy / ny), -1.0, 1.0))
     return Correlation(r, _two_sided_p(r, n))

@@ -80,7 +80,6 @@ import gc
 import json
 import operator
 import random
-import warnings
 from collections import OrderedDict, defaultdict
 from contextlib import contextmanager
 from functools import lru_cache
@@ -91,7 +90,7 @@ import numpy as np
 
 from . import _text
 from ._threads import resolve_threads
-from .errors import EmbeddingFormatError
+from .errors import EmbeddingFormatError, warn
 
 try:  # the C loop behind Counter.update; counts into any dict, keeps first-seen order
     from collections import _count_elements
@@ -429,7 +428,7 @@ class Tokenizer:
         **kwargs,
     ):
         if "nb_words" in kwargs:  # Keras 1 name, still accepted by Keras 2
-            warnings.warn("The `nb_words` argument in `Tokenizer` has been renamed `num_words`.")
+            warn("The `nb_words` argument in `Tokenizer` has been renamed `num_words`.")
             num_words = kwargs.pop("nb_words")
         if analyzer is not None and not callable(analyzer):
             raise TypeError(f"analyzer must be a callable str -> tokens or None, got {analyzer!r}")

@@ -54,14 +54,12 @@ Errors name the file, the line and the offending text.
 import json
 import os
 import re
-import sys
-import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 from .text import tokenizer_word_index
-from .errors import AmbiguousNumberingWarning, EmbeddingFormatError, shorten
+from .errors import AmbiguousNumberingWarning, EmbeddingFormatError, shorten, warn
 
 __all__ = ["Vocabulary", "read_vocabulary", "read_word_index", "read_vocab",
            "read_vocabulary_file", "word_index_from_json", "is_special", "PADDING_TOKENS"]
@@ -71,19 +69,6 @@ PADDING_TOKENS = frozenset({"<pad>", "<PAD>", "[PAD]", "[pad]"})
 _SPECIAL_SHAPE = re.compile(r"<[^\s<>]+>|\[[^\s\[\]]+\]")
 # a field that reads as a number (vectors files; sentencepiece scores)
 _NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?|[-+]?(inf|nan)", re.IGNORECASE)
-
-
-_PACKAGE = os.path.dirname(os.path.abspath(__file__))
-
-
-def _user_stacklevel():
-    """The ``stacklevel`` that makes a warning name the first frame outside embload (the
-    user's call), however deep in the package the caller of this function is: the
-    vocabulary is read from read_vocabulary, load_aligned, align, the layer ..."""
-    frame, level = sys._getframe(1), 1
-    while frame is not None and os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == _PACKAGE:
-        frame, level = frame.f_back, level + 1
-    return level
 
 
 def is_special(token):
@@ -314,27 +299,24 @@ def _read_file(path, start):
                 # a padding token first settles it (Keras gives padding no token); an
                 # unknown-word token first is also how a Keras tokenizer with an oov_token
                 # lists its word_index (oov at 1): say it, never shift every row silently
-                warnings.warn(f"{path}: line 1 is {first!r}, read as id 0 (Hugging Face, torchtext); "
-                              f"a Keras tokenizer with oov_token={first!r} numbers it 1: pass "
-                              f"start=1 for that, or start=0 to say this reading is right",
-                              AmbiguousNumberingWarning, stacklevel=_user_stacklevel())
+                warn(f"{path}: line 1 is {first!r}, read as id 0 (Hugging Face, torchtext); "
+                     f"a Keras tokenizer with oov_token={first!r} numbers it 1: pass "
+                     f"start=1 for that, or start=0 to say this reading is right", AmbiguousNumberingWarning)
         else:
             start = 1
             note = (f"{name}: numbered from 1 (line 1 -> id 1, row 0 padding), as Keras does; "
                     "nothing in the file says so: pass start=0 if line 1 is your id 0")
             # a wrong guess shifts every row by one, and the notes are read only by those who
             # call summary(): say it where it is seen
-            warnings.warn(f"{path}: line 1 {first!r} read as id 1 (Keras numbering, row 0 "
-                          "padding); nothing in the file says whether it is id 0 (torchtext, "
-                          "a list's index): pass start=1 to confirm, start=0 if it is id 0",
-                          AmbiguousNumberingWarning, stacklevel=_user_stacklevel())
+            warn(f"{path}: line 1 {first!r} read as id 1 (Keras numbering, row 0 "
+                 "padding); nothing in the file says whether it is id 0 (torchtext, "
+                 "a list's index): pass start=1 to confirm, start=0 if it is id 0", AmbiguousNumberingWarning)
     else:
         note = f"{name}: numbered from {start} (start={start})"
         if start == 1 and first is not None and is_special(first):
-            warnings.warn(f"{path}: read from 1 (start=1), but line 1 is the special token "
-                          f"{first!r}, which tokenizers that write such files number 0; "
-                          "every row is shifted by one if they did", UserWarning,
-                          stacklevel=_user_stacklevel())
+            warn(f"{path}: read from 1 (start=1), but line 1 is the special token "
+                 f"{first!r}, which tokenizers that write such files number 0; "
+                 "every row is shifted by one if they did", UserWarning)
     vocab = _from_tokens(content, f"vocabulary file {name}, numbered from {start}", notes=[note])
     if start:
         vocab.ids = {token: row + start for token, row in vocab.ids.items()}

@@ -9,13 +9,12 @@ its C index, unless a word is not valid UTF-8 (``errors=`` decides, as in
 
 import codecs
 import gc
-import warnings
 
 import numpy as np
 
 from . import _parse
 from ._words import WordIndex, WordList
-from .errors import DuplicateWordsWarning, WordDecodeError
+from .errors import DuplicateWordsWarning, WordDecodeError, warn
 
 __all__ = ["word_table", "drop_duplicates"]
 
@@ -87,8 +86,8 @@ def drop_duplicates(words, matrix, lineno, path):
         where = f"line {int(lineno[i])} repeats line {int(lineno[j])}"
     else:
         where = f"record {i + 1} repeats record {j + 1}"
-    warnings.warn(f"{path}: {dropped} duplicate word{'s' if dropped != 1 else ''} dropped, keeping the "
-                  f"first vector of each (e.g. {word!r}: {where})", DuplicateWordsWarning, stacklevel=5)
+    warn(f"{path}: {dropped} duplicate word{'s' if dropped != 1 else ''} dropped, keeping the "
+         f"first vector of each (e.g. {word!r}: {where})", DuplicateWordsWarning)
     keep = np.asarray(keep, dtype=np.int64)
     matrix = _parse.compact_rows(matrix, keep)
     return [words[i] for i in keep], matrix
