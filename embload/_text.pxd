@@ -65,7 +65,7 @@ cdef extern from "tokenize.h" nogil:
 
     ctypedef struct el_idbuf:
         int64_t *ids
-        int64_t n
+        int64_t n, cap
 
     ctypedef struct el_thread:
         el_toks toks

@@ -840,6 +840,11 @@ def lookup(Options options, Table table, Docs docs, int64_t num_words, bint has_
             raise MemoryError("no memory for the sequences")
         for t in range(nthreads):
             total += states[t].out.n
+        if nthreads == 1 and total:
+            # the thread's buffer becomes the result: no copy, and no second 8 bytes a
+            # token of memory the process never used (slow to touch the first time)
+            ids = np.frombuffer(_OwnedIds.adopt(&states[0].out), dtype=np.int64)
+            return ids, lengths
         ids = np.empty(total, dtype=np.int64)
         for t in range(nthreads):
             if states[t].out.n:
@@ -851,6 +856,43 @@ def lookup(Options options, Table table, Docs docs, int64_t num_words, bint has_
             el_toks_free(&states[t].toks)
             free(states[t].out.ids)
         free(states)
+
+
+cdef class _OwnedIds:
+    """A malloc'd el_idbuf's ids, owned: NumPy reads them through the buffer protocol
+    and they are freed with the last array that uses them."""
+    cdef int64_t *ids
+    cdef Py_ssize_t n
+    cdef Py_ssize_t shape[1]
+    cdef Py_ssize_t strides[1]
+
+    @staticmethod
+    cdef _OwnedIds adopt(el_idbuf *buf):
+        cdef _OwnedIds self = _OwnedIds.__new__(_OwnedIds)
+        self.ids, self.n = buf.ids, buf.n
+        buf.ids, buf.n, buf.cap = NULL, 0, 0
+        return self
+
+    def __getbuffer__(self, Py_buffer *view, int flags):
+        self.shape[0] = self.n * sizeof(int64_t)
+        self.strides[0] = 1
+        view.buf = <void *>self.ids
+        view.obj = self
+        view.len = self.n * sizeof(int64_t)
+        view.readonly = 0
+        view.itemsize = 1
+        view.format = "B"
+        view.ndim = 1
+        view.shape = self.shape
+        view.strides = self.strides
+        view.suboffsets = NULL
+        view.internal = NULL
+
+    def __releasebuffer__(self, Py_buffer *view):
+        pass
+
+    def __dealloc__(self):
+        free(self.ids)
 
 
 cdef void _copy_ids(int64_t[::1] dst, int64_t pos, int64_t *src, int64_t n):
