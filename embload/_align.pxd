@@ -51,6 +51,7 @@ cdef extern from "alignscan.h" nogil:
         char *rows
         int64_t nrows
         int64_t caprows
+        int64_t records
         int failed
 
     void el_hitbuf_free(el_hitbuf *b)

@@ -224,6 +224,15 @@ cdef class Scanner:
             free(self.parts)
 
     @property
+    def records(self):
+        """Records scanned so far (text: lines that are not blank), header excluded."""
+        cdef Py_ssize_t k
+        cdef int64_t total = 0
+        for k in range(self.n_parts):
+            total += self.parts[k].records
+        return total
+
+    @property
     def done(self):
         """Every wanted word has been found as written: nothing later can change a row."""
         return self.n_exact == self.n_slots

@@ -46,7 +46,7 @@ from . import fasttext
 from ._source import open_source
 from .formats import FIELD_SEPARATORS, _sniff, sniff
 from .cache import open_cache
-from .read import check_header_dim, no_vectors_reason, source_kind
+from .read import check_header_dim, no_vectors_reason, source_kind, warn_count_mismatch
 from .vocabulary import PADDING_TOKENS, read_vocabulary
 
 __all__ = ["load_aligned", "AlignedEmbedding", "align_vectors"]
@@ -860,6 +860,12 @@ def load_aligned(path, word_index, *, num_words=None, oov="zeros", seed=None, ca
             complete(bar, seen)   # stopped early once every word was found: the rest needs no scan
         finally:
             bar.close()
+    if info.count is not None and not scanner.done and scanner.records != info.count:
+        # read to the end (a word is missing), so the records were all counted
+        what = "records" if binary else "lines"
+        warn_count_mismatch(path, info.count, scanner.records,
+                            f"if the file was cut short, the words of its last {what} are counted "
+                            f"as not found" if scanner.records < info.count else "all were read")
     matrix, row_found, slot_exact, group_found = scanner.result()
     slot_found = slot_exact.copy()
     case_matched = {}

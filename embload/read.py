@@ -213,12 +213,18 @@ def load_with(path, opts):
         raise EmbeddingFormatError(f"no vectors after the header (it announces {count})", path=path)
     if count is not None and n != count and not (opts.limit is not None and n == opts.limit):
         what = "lines" if lineno is not None else "records"
-        warn(f"{path}: the header announces {count} vectors but the file holds {n}; loaded {n} "
-             f"(if the file was cut short the last {what} are missing)", UserWarning)
+        warn_count_mismatch(path, count, n, f"loaded {n} (if the file was cut short the last {what} "
+                                            f"are missing)")
     if lineno is None and stats.get("trailing"):
         warn(f"{path}: data after the {count} records announced by the header was ignored", UserWarning)
     words, key_to_index, matrix = word_table(arena, offsets, lineno, matrix, opts.errors, path)
     return Vectors(words, matrix, key_to_index=key_to_index, path=path, format=fmt)
+
+
+def warn_count_mismatch(path, count, held, consequence):
+    """The header's vector count is not what the file holds: a file cut short, most often."""
+    warn(f"{path}: the header announces {count} vectors but the file holds {held}; {consequence}",
+         UserWarning)
 
 
 def check_header_dim(dim, src, path):

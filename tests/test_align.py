@@ -576,6 +576,37 @@ def test_truncated_binary(small, tmp_path):
         load_aligned(p, {"absent": 1})
 
 
+def test_header_count_checked_when_the_scan_reads_to_the_end(small, tmp_path):
+    """A file holding fewer (or more) vectors than its header announces warns, as load
+    does, when the scan reads to the end (some word is missing: perhaps in the lost
+    lines); a scan that found every word stops early and cannot tell."""
+    words, matrix, paths = small
+    text = paths["w2v"].read_bytes()
+    lines = text.split(b"\n")
+    cut_text = tmp_path / "cut.vec"
+    cut_text.write_bytes(b"\n".join(lines[:101]) + b"\n")  # header + 100 of 300 lines
+    cut_bin = tmp_path / "cut.bin"  # 100 whole records of 300
+    write_binary(cut_bin, words[:100], matrix[:100])
+    data = cut_bin.read_bytes()
+    cut_bin.write_bytes(data.replace(b"100 7\n", b"300 7\n", 1))
+    for path, what in ((cut_text, "lines"), (cut_bin, "records")):
+        with pytest.warns(UserWarning, match=rf"announces 300 vectors but the file holds 100; .* last {what}"):
+            load_aligned(path, {words[0]: 1, "absent": 2}, progress=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            load_aligned(path, {words[0]: 1}, progress=False)  # found at once: no scan to the end
+    blanks = tmp_path / "blanks.vec"  # blank lines are no records (load skips them too)
+    blanks.write_bytes(b"\n\n".join(lines[:301]) + b"\n\n")
+    more = tmp_path / "more.vec"
+    more.write_bytes(b"299" + text[3:])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_aligned(blanks, {words[0]: 1, "absent": 2}, progress=False)
+        load_aligned(paths["w2v"], {words[0]: 1, "absent": 2}, progress=False)
+    with pytest.warns(UserWarning, match="announces 299 vectors but the file holds 300; all were read"):
+        load_aligned(more, {words[0]: 1, "absent": 2}, progress=False)
+
+
 def test_cache_folder(small, tmp_path):
     from embload.cache import write_cache
 

@@ -68,6 +68,7 @@ typedef struct {
     char *rows;       /* scratch rows, row_bytes each */
     int64_t nrows;
     int64_t caprows;
+    int64_t records;  /* records (text: lines not blank) scanned, over the whole scan */
     int failed;       /* an allocation failed: the caller raises MemoryError */
 } el_hitbuf;
 
@@ -193,6 +194,7 @@ static inline int64_t el_align_text(const char *buf, int64_t start, int64_t end,
         int64_t next = nl ? le + 1 : end;
         while (le > pos && EL_IS_SEP(buf[le - 1])) le--;
         if (le > pos) {
+            out->records++;
             if (cfg->general) {
                 /* dim >= 1 and buf[le - 1] is not a SEP, as el_split_right wants */
                 const char *wend;
@@ -222,6 +224,7 @@ static inline int64_t el_align_text(const char *buf, int64_t start, int64_t end,
  * converted later, only for the records that win rows (el_binary_row). */
 static inline void el_align_records(const char *base, const int64_t *ws, const int64_t *wl, int64_t n,
                                     const el_align_cfg *cfg, el_hitbuf *out) {
+    out->records += n;
     for (int64_t r = 0; r < n; r++) {
         int64_t exact, lower;
         el_align_lookup(cfg, base + ws[r], wl[r], &exact, &lower);
