@@ -207,6 +207,8 @@ cdef class Scanner:
         self.row_rank = np.full(n_rows, 2 * self.n_slots + 1, dtype=np.int64)
         self.row_win = np.full(n_rows, -1, dtype=np.int64)
         self.slot_exact = np.zeros(self.n_slots, dtype=np.uint8)
+        self.slot_line = np.full(self.n_slots, -1, dtype=np.int64)
+        self.duplicates = []
         self.group_found = np.zeros(max(n_groups, 0), dtype=np.uint8)
         self.group_word = [None] * max(n_groups, 0)
         self.n_exact = 0
@@ -409,7 +411,10 @@ cdef class Scanner:
                     s = h.exact
                     if not self.slot_exact[s]:
                         self.slot_exact[s] = 1
+                        self.slot_line[s] = h.lineno
                         self.n_exact += 1
+                    else:  # the word again: its first line keeps the row (load keeps it too)
+                        self.duplicates.append((s, self.slot_line[s], h.lineno))
                     self._offer(self.slot_row[s], s, i, touched)
                 if h.lower >= 0:
                     g = h.lower

@@ -18,7 +18,8 @@ Rules (also in the docstring of :func:`load_aligned`):
 
 * The word of a line is everything before its last ``dim`` fields, as in
   :func:`embload.load`; values are bit-identical to what ``embload.load`` returns.
-* The first line of a duplicated file word wins (``embload.load`` keeps the first too).
+* The first line of a duplicated file word wins (``embload.load`` keeps the first too),
+  with a DuplicateWordsWarning when the word is wanted and the scan meets the repeat.
 * The word looked up for a token is the token, or ``lookup(token)`` (None: not looked
   up). Several tokens may look up one word: the distinct words are scanned once and
   their rows scattered back to every token.
@@ -41,7 +42,7 @@ from ._progress import complete, make_progress
 from ._threads import resolve_threads
 from ._checks import check_dtype, check_member, check_progress
 from ._words import WordList
-from .errors import EmbeddingFormatError, LowCoverageWarning, warn
+from .errors import DuplicateWordsWarning, EmbeddingFormatError, LowCoverageWarning, warn
 from . import fasttext
 from ._source import open_source
 from .formats import FIELD_SEPARATORS, _sniff, sniff
@@ -860,6 +861,8 @@ def load_aligned(path, word_index, *, num_words=None, oov="zeros", seed=None, ca
             complete(bar, seen)   # stopped early once every word was found: the rest needs no scan
         finally:
             bar.close()
+    if scanner.duplicates:
+        _warn_duplicates(scanner.duplicates, plan.words, binary, path)
     if info.count is not None and not scanner.done and scanner.records != info.count:
         # read to the end (a word is missing), so the records were all counted
         what = "records" if binary else "lines"
@@ -876,6 +879,18 @@ def load_aligned(path, word_index, *, num_words=None, oov="zeros", seed=None, ca
         for s in np.flatnonzero(by_case).tolist():
             case_matched[plan.words[s]] = group_word[plan.slot_group[s]].decode("utf-8", "replace")
     return _finish(plan, matrix, row_found, slot_found, case_matched, oov, seed, path)
+
+
+def _warn_duplicates(duplicates, words, binary, path):
+    """Wanted words the file holds more than once (those seen before the scan stopped):
+    their first vector was used, as ``load`` keeps the first; say so as ``load`` does."""
+    slot, first, again = duplicates[0]
+    count = len({d[0] for d in duplicates})
+    unit = "record" if binary else "line"
+    warn(DuplicateWordsWarning(
+        f"{path}: {count} wanted word{'s' if count != 1 else ''} appear{'' if count != 1 else 's'} "
+        f"more than once; the first vector of each is used (e.g. {words[slot]!r}: {unit} {again} "
+        f"repeats {unit} {first})"))
 
 
 def _warn_not_utf8(head, info, words, path):

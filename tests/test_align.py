@@ -607,6 +607,31 @@ def test_header_count_checked_when_the_scan_reads_to_the_end(small, tmp_path):
         load_aligned(more, {words[0]: 1, "absent": 2}, progress=False)
 
 
+def test_duplicated_wanted_words_warn_and_keep_the_first_like_load(small, tmp_path):
+    from embload.errors import DuplicateWordsWarning
+
+    words, matrix, _ = small
+    dup_words = words[:50] + [words[3], words[7]] + words[50:60]
+    dup_matrix = np.concatenate([matrix[:50], matrix[[10, 20]] + 1, matrix[50:60]])
+    text = tmp_path / "dup.txt"
+    write_text(text, dup_words, dup_matrix)
+    binary = tmp_path / "dup.bin"
+    write_binary(binary, dup_words, dup_matrix)
+    wanted = {w: i for i, w in enumerate(words[:60], 1)}
+    for path, unit, again in ((text, "line", 51), (binary, "record", 51)):
+        with pytest.warns(DuplicateWordsWarning) as loaded:
+            v = embload.load(path, progress=False)
+        with pytest.warns(DuplicateWordsWarning,
+                          match=rf"2 wanted words appear more than once; the first vector of each is "
+                                rf"used \(e.g. {words[3]!r}: {unit} {again} repeats {unit} 4\)"):
+            a = load_aligned(path, wanted, progress=False)
+        assert "2 duplicate words dropped" in str(loaded[0].message)
+        np.testing.assert_array_equal(a.matrix[1:], np.stack([v[w] for w in words[:60]]))
+    with warnings.catch_warnings():  # the duplicates of unwanted words are not its business
+        warnings.simplefilter("error")
+        load_aligned(text, {w: i for i, w in enumerate(words[50:60], 1)}, progress=False)
+
+
 def test_cache_folder(small, tmp_path):
     from embload.cache import write_cache
 
