@@ -71,6 +71,7 @@ EL_DEFINE_DOT_GENERIC(el_dot_f64_generic, double, double, EL_LOAD_SAME)
  * (float) or two (double) vector registers, multiply-add fused. Chosen once, at import
  * (el_simd_init), so every row of every scan takes the same path. */
 #if defined(__GNUC__) && defined(__x86_64__)
+#include <cpuid.h>
 #include <immintrin.h>
 #define EL_HAVE_X86_SIMD 1
 
@@ -344,8 +345,12 @@ static inline int el_simd_init(void)
 {
 #ifdef EL_HAVE_X86_SIMD
     __builtin_cpu_init();
-    el_simd_level = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")
-                    && __builtin_cpu_supports("f16c");
+    /* F16C from CPUID leaf 1 (ECX bit 29): clang before 16 has no "f16c" for
+     * __builtin_cpu_supports, and the build must work with either compiler. The OS
+     * saves the AVX registers F16C uses wherever "avx2" holds. */
+    unsigned int eax, ebx, ecx, edx;
+    const int f16c = __get_cpuid(1, &eax, &ebx, &ecx, &edx) && ((ecx >> 29) & 1u);
+    el_simd_level = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c;
     if (el_simd_level && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
         && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
         el_simd_level = 2;
