@@ -438,9 +438,9 @@ def most_similar_cosmul(vectors, positive=None, negative=None, topn=10, restrict
     ``prod((1 + cos(w, p)) / 2 for p in positive) / (prod((1 + cos(w, n)) / 2 for n in negative) + 1e-6)``.
 
     As gensim's ``most_similar_cosmul``: terms are words (their unit vectors) or vectors
-    (taken as given); the words given are never answers. Unlike gensim 4.4, which ignores
-    it here, ``restrict_vocab=N`` searches the first N rows only. ``topn=None`` returns the
-    score of every searched row.
+    (taken as given); the words given are never answers; a row of zeros scores 0. Unlike
+    gensim 4.4, which ignores it here, ``restrict_vocab=N`` searches the first N rows only.
+    ``topn=None`` returns the score of every searched row.
     """
     if topn is not None and _check_topn(topn) < 1:
         return []
@@ -478,6 +478,10 @@ def most_similar_cosmul(vectors, positive=None, negative=None, topn=10, restrict
         cosines[:, n == 0] = 0
         shifted = (1 + cosines) / 2
         score = np.prod(shifted[:npos], axis=0) / (np.prod(shifted[npos:], axis=0) + cdt.type(COSMUL_EPSILON))
+        # a row of zeros has no direction: cosine 0 with every term would make it
+        # 0.5^p / (0.5^n + eps), near the top with a negative term; it scores 3CosMul's
+        # least, 0, instead (gensim gives NaN, which sorts last)
+        score[n == 0] = 0
         score = np.ascontiguousarray(score, dtype=cdt)
         if everything is not None:
             everything[start:start + len(tile)] = score

@@ -252,6 +252,11 @@ def test_ties_lower_row_first_and_odd_vectors():
     assert v.similarity("a", "zero") == 0.0
     assert not any(np.isnan(s) for _, s in got)
     assert v.most_similar_batch(["a"], topn=10)[0] == got
+    # 3CosMul: the zero row scores 0, last (cosine 0 with both terms would give it
+    # 0.5 / (0.5 + 1e-6), above every real answer)
+    cosmul = v.most_similar_cosmul(["a"], ["b"], topn=10)
+    assert cosmul[-1] == ("zero", 0.0) and cosmul[0][1] > 1.0
+    assert v.most_similar_cosmul(["a"], ["b"], topn=None)[4] == 0.0
     # a query with a NaN is refused: its scores are all NaN, and its answer would be empty
     for call in (lambda: v.most_similar("nan"), lambda: v.most_similar(["a"], ["nan"]),
                  lambda: v.similar_by_vector(np.array([1, np.inf, 0])),
