@@ -697,31 +697,61 @@ static inline int el_vocab_rehash(el_vocab *v) {
     return 0;
 }
 
+/* The table fields a look-up reads, in locals: the build lets any store alias anything
+ * (-fno-strict-aliasing), so read through the el_vocab they would be loaded again after
+ * every count a caller stores, on the path of the next look-up. */
+typedef struct {
+    const el_vslot *slots;
+    uint64_t mask;
+    const el_word *words;
+    const char *arena;
+} el_vview;
+
+static inline el_vview el_vocab_view(const el_vocab *v) {
+    el_vview t = {v->slots, (uint64_t)v->mask, v->words, v->arena};
+    return t;
+}
+
 /* The id of the word [p, p+n) hashing to h with el_key8 k8, or -1; `*slot` gets where it
  * is or would go. */
-static inline int64_t el_vocab_find(const el_vocab *v, const char *p, int64_t n, uint64_t h,
+static inline int64_t el_vview_find(el_vview v, const char *p, int64_t n, uint64_t h,
                                     uint64_t k8, int64_t *slot) {
     const uint32_t tag = el_vtag(h, n);
-    int64_t i = (int64_t)(h & (uint64_t)v->mask);
+    uint64_t i = h & v.mask;
     for (;;) {
-        const el_vslot *s = &v->slots[i];
+        const el_vslot *s = &v.slots[i];
         if (!s->id1) break;
         if (s->tag == tag && s->key8 == k8) {
-            int64_t id = (int64_t)s->id1 - 1;
-            if (n <= 8) {
-                *slot = i;
+            const int64_t id = (int64_t)s->id1 - 1;
+            if (n <= 8) { /* key8 and the length in the tag decide */
+                *slot = (int64_t)i;
                 return id;
             }
-            const el_word *w = &v->words[id];
-            if (w->len == n && el_tok_eq(v->arena + w->off + 8, p + 8, n - 8)) {
-                *slot = i;
+            const el_word *w = &v.words[id];
+            if (n <= 16) {
+                /* the rest in one compare: the last 8 bytes of both (the token has 8
+                 * readable bytes past its end, the arena word may not) */
+                uint64_t x, y;
+                memcpy(&x, v.arena + w->off + n - 8, 8);
+                memcpy(&y, p + n - 8, 8);
+                if ((w->len == n) & (x == y)) {
+                    *slot = (int64_t)i;
+                    return id;
+                }
+            } else if (w->len == n && el_tok_eq(v.arena + w->off + 8, p + 8, n - 8)) {
+                *slot = (int64_t)i;
                 return id;
             }
         }
-        i = (i + 1) & v->mask;
+        i = (i + 1) & v.mask;
     }
-    *slot = i;
+    *slot = (int64_t)i;
     return -1;
+}
+
+static inline int64_t el_vocab_find(const el_vocab *v, const char *p, int64_t n, uint64_t h,
+                                    uint64_t k8, int64_t *slot) {
+    return el_vview_find(el_vocab_view(v), p, n, h, k8, slot);
 }
 
 /* The id of the word, added (with zero counts) if new; *added tells which. -1: no memory. */
@@ -789,13 +819,14 @@ static inline int el_vocab_count(el_vocab *v, el_toks *t, int64_t doc) {
     const char *buf = t->buf;
     const int64_t *starts = t->start, *ends = t->end, ntok = t->n;
     const uint64_t *hash = t->hash;
+    el_vview view = el_vocab_view(v);
     int64_t ndist = 0;
     for (int64_t k = 0; k < ntok; k++) {
         const char *p = buf + starts[k];
         const int64_t n = ends[k] - starts[k];
         const uint64_t h = hash[k], k8 = el_key8_padded(p, n);
         int64_t slot;
-        int64_t id = el_vocab_find(v, p, n, h, k8, &slot);
+        int64_t id = el_vview_find(view, p, n, h, k8, &slot);
         if (id < 0) { /* new: the slow path */
             int added;
             id = el_vocab_add(v, p, n, h, k8, &added);
@@ -803,15 +834,18 @@ static inline int el_vocab_count(el_vocab *v, el_toks *t, int64_t doc) {
             v->words[id].first_doc = doc;
             v->words[id].first_pos = k;
             counts = v->counts;
+            view = el_vocab_view(v); /* the add may have grown or rehashed the table */
             fresh++;
         }
         el_wcount *c = &counts[id];
+        /* without a branch: whether a token is its word's first in the document is
+         * as good as random, and a mispredicted branch costs more than these stores */
+        const int64_t seen_first = c->last_doc != doc;
         c->count++;
-        if (c->last_doc != doc) {
-            c->last_doc = doc;
-            c->docs++;
-            distinct[ndist++] = id;
-        }
+        c->docs += seen_first;
+        c->last_doc = doc;
+        distinct[ndist] = id;
+        ndist += seen_first;
     }
     v->ndist = ndist;
     if (fresh >= 2) {
@@ -917,17 +951,18 @@ static inline int el_lookup_range(const el_tokopts *o, const el_docs *D, int64_t
         const char *buf = t->buf;
         const int64_t *starts = t->start, *ends = t->end;
         const uint64_t *hash = t->hash;
+        const el_vview view = el_vocab_view(table);
         for (int64_t k = 0; k < ntok; k++) {
             const char *p = buf + starts[k];
             const int64_t n = ends[k] - starts[k];
             int64_t slot;
-            int64_t id = el_vocab_find(table, p, n, hash[k], el_key8_padded(p, n), &slot);
-            if (id >= 0) {
-                if (keep[id]) ids[m++] = id;
-                else if (oov_has_index) ids[m++] = EL_OOV;
-            } else if (has_oov) {
-                ids[m++] = EL_OOV;
-            }
+            const int64_t id = el_vview_find(view, p, n, hash[k], el_key8_padded(p, n), &slot);
+            /* without branches (found, kept: as good as random per token): the id, or
+             * EL_OOV; written always (ids has room for every token), kept or not */
+            const int found = id >= 0;
+            const int kept = keep[found ? id : 0] & found;
+            ids[m] = kept ? id : EL_OOV;
+            m += kept | (found ? oov_has_index : has_oov);
         }
         out->n = m;
         lengths[d] = m - before;
