@@ -201,18 +201,19 @@ static void el_ft_add_dense(float *restrict acc, const float *restrict r, int64_
     for (int64_t k = 0; k < dim; k++) acc[k] += r[k];
 }
 
-/* out = (rows[0] + rows[1] + ... + rows[n-1]) * scale, each element summed from 0.0f in
- * the rows' order: fastText's zero(), addRow()..., mul() to the bit. The loop runs over
- * the columns in blocks of EL_FT_SUM_BLOCK floats held in registers, the rows inside
- * it, so the running sum is never stored and reloaded between rows, and the first
- * block's loads put a miss in flight for every row of the word at once. The element
- * order of the additions is the same as row after row; only the loops are swapped. With
- * an AVX-512 copy chosen at run time where the CPU has it (scripts/rowread_bench.c: a
- * bare sum of 26 random 300-float rows a word reads 160k words/s with 16-byte vectors,
- * 236k with AVX2's 32 and 272k with AVX-512's 64 on one core of the 2-core VM). */
 /* fastText's Vector::mul(1.0 / ngrams.size()): the double quotient rounded to float */
 static inline float el_ft_mean_scale(int64_t count) { return (float)(1.0 / (double)count); }
 
+/* out = (rows[0] + rows[1] + ... + rows[n-1]) * scale, each element summed from 0.0f in
+ * the rows' order: fastText's zero(), addRow()..., mul() to the bit. The loop runs over
+ * the columns in blocks of 64 floats (then 16, then one) held in registers, the rows
+ * inside it, so the running sum is never stored and reloaded between rows, and the first
+ * block's loads put a miss in flight for every row of the word at once. The element
+ * order of the additions is the same as row after row; only the loops are swapped. With
+ * an AVX-512 copy chosen at run time where the CPU has it: the vector width shows even
+ * in a bare row-after-row sum of 26 random 300-float rows a word (scripts/rowread_bench.c
+ * before it took this shape), 160k words/s with 16-byte vectors, 236k with AVX2's 32 and
+ * 272k with AVX-512's 64, on one core of the 2-core VM. */
 #if defined(__GNUC__)
 /* 16 floats (GCC splits it into what the target has: 1 AVX-512, 2 AVX2, 4 SSE registers);
  * aligned(4) because rows start anywhere a float can */
