@@ -188,6 +188,49 @@ def test_batches_and_threads_do_not_change_results(monkeypatch, tiny_parts, thre
     assert ours.texts_to_sequences(corpus, threads=threads) == theirs.texts_to_sequences(corpus)
 
 
+@pytest.mark.parametrize("threads", [2, 3, 4])
+@pytest.mark.parametrize("piece", [1, 7, 64])
+def test_pipelined_lookups_equal_one_thread_and_keras(monkeypatch, tiny_parts, threads, piece):
+    # with several threads, texts_to_sequences looks pieces up on helper threads while
+    # this one makes the lists of the pieces already done, in order
+    monkeypatch.setattr("embload.text._PIPELINE_DOCS", piece)
+    rng = np.random.default_rng(piece + threads)
+    vocab = ["w%d" % i for i in range(60)] + ["Ab", "ab", "AB!", "é", "x,y", "ΟΔΟΣ", "İz", "unseen"]
+    corpus = [" ".join(rng.choice(vocab, size=rng.integers(0, 15))) for _ in range(300)]
+    corpus[100:103] = [["Ab", "", "ab"], "", "   "]
+    for options in (dict(num_words=20, oov_token="<OOV>"), dict(num_words=20), dict(oov_token="<OOV>"), {}):
+        ours, theirs = Tokenizer(**options), kp_text.Tokenizer(**options)
+        ours.fit_on_texts(corpus[:150], threads=1)
+        theirs.fit_on_texts(corpus[:150])
+        expected = theirs.texts_to_sequences(corpus)
+        assert ours.texts_to_sequences(corpus, threads=threads) == expected
+        assert ours.texts_to_sequences(corpus, threads=1) == expected
+    # a document the C path does not take (bytes among pre-split tokens): Python, whole
+    odd = corpus[:200] + [[b"ab", "w1"]] + corpus[200:]
+    assert ours.texts_to_sequences(odd, threads=threads) == theirs.texts_to_sequences(odd)
+
+
+def test_pipelined_lookup_error_reaches_the_caller(monkeypatch, tiny_parts):
+    monkeypatch.setattr("embload.text._PIPELINE_DOCS", 5)
+    corpus = ["w%d w%d" % (i, i + 1) for i in range(100)]
+    tok = Tokenizer(oov_token="<OOV>")
+    tok.fit_on_texts(corpus)
+    real = _text.lookup
+    calls = []
+
+    def failing(*args):
+        calls.append(1)
+        if len(calls) == 7:
+            raise MemoryError("no memory for the sequences")
+        return real(*args)
+
+    monkeypatch.setattr("embload.text._text.lookup", failing)
+    with pytest.raises(MemoryError, match="no memory for the sequences"):
+        tok.texts_to_sequences(corpus, threads=3)
+    monkeypatch.setattr("embload.text._text.lookup", real)
+    assert tok.texts_to_sequences(corpus, threads=3) == tok.texts_to_sequences(corpus, threads=1)
+
+
 def test_python_batches_between_c_batches_keep_order(monkeypatch):
     # a pre-split document holding bytes is Keras-legal (bytes have .lower()) but not
     # for C: that batch runs in Python, between C batches, and the order still holds
