@@ -144,7 +144,9 @@ def thread_split(texts, tokenizer, rows, name):
     split when each of two threads does about half. The rest of a call (gathering
     the documents, building Keras' Python tables) runs on one thread; the printed
     bound is the 2-thread speedup on two idle cores that follows from both:
-    (1-thread CPU) / (1-thread CPU - kernel + the busier thread's kernel)."""
+    (1-thread CPU) / (1-thread CPU - kernel + the busier thread's kernel). For the
+    look-ups it is a floor: on several threads texts_to_sequences makes the lists of
+    pieces already looked up while the others are (embload.text._lookup_lists_pipelined)."""
     from embload import _text
 
     options = tokenizer._c_options()
