@@ -134,3 +134,22 @@ cdef class Table:
     cdef el_vocab vocab
     cdef readonly list values
     cdef readonly object numbers
+
+
+cdef class LookupPieces:
+    """A look-up cut into pieces of documents that any thread may claim and run without
+    the GIL (``help``, ``run_one``), each piece's ids kept apart for its lists."""
+    cdef Options options
+    cdef Table table
+    cdef Docs docs
+    cdef object _keep           # the uint8 keep table (NumPy), read by every piece
+    cdef const uint8_t *keep
+    cdef int has_oov, oov_has_index
+    cdef int64_t npieces, piece_docs
+    cdef el_idbuf *outs         # one per piece
+    cdef int *state             # per piece: 0 to run, 1 running, 2 done, -1 out of memory
+    cdef int64_t next_piece     # the next piece to claim (atomic)
+    cdef object _lengths        # tokens per document, written by the pieces
+    cdef int64_t *lengths       # its data
+    cdef el_toks mine           # the calling thread's scratch (run_one)
+    cdef int run(self, int64_t i, el_toks *t) noexcept nogil

@@ -895,6 +895,123 @@ cdef class _OwnedIds:
         free(self.ids)
 
 
+cdef extern from *:
+    """
+    static inline int64_t el_claim(int64_t *next) { return __atomic_fetch_add(next, 1, __ATOMIC_RELAXED); }
+    static inline int el_state_get(const int *s) { return __atomic_load_n(s, __ATOMIC_ACQUIRE); }
+    static inline void el_state_set(int *s, int v) { __atomic_store_n(s, v, __ATOMIC_RELEASE); }
+    static inline void el_claim_stop(int64_t *next, int64_t n) { __atomic_store_n(next, n, __ATOMIC_RELAXED); }
+    """
+    int64_t el_claim(int64_t *next) nogil
+    int el_state_get(const int *s) nogil
+    void el_state_set(int *s, int v) nogil
+    void el_claim_stop(int64_t *next, int64_t n) nogil
+
+
+cdef extern from "<sched.h>":
+    int sched_yield() nogil
+
+
+cdef class LookupPieces:
+    """``LookupPieces(options, table, docs, num_words, has_oov, oov_has_index, piece_docs)``.
+
+    Helper threads call ``help()``, which claims and runs pieces without ever taking the
+    GIL until none is left; the thread that makes the lists takes pieces in order with
+    ``wait(i)`` (running unclaimed pieces itself meanwhile) and ``result(i)``. A piece's
+    ids are what ``lookup`` gives for its documents."""
+
+    def __cinit__(self, Options options, Table table, Docs docs, int64_t num_words, bint has_oov,
+                  bint oov_has_index, int64_t piece_docs):
+        self.options, self.table, self.docs = options, table, docs
+        keep = (table.numbers < num_words) if num_words else np.ones(len(table.numbers), dtype=bool)
+        keep = np.ascontiguousarray(keep, dtype=np.uint8)
+        if keep.shape[0] == 0:
+            keep = np.zeros(1, dtype=np.uint8)
+        self._keep = keep
+        cdef const uint8_t[::1] kv = keep
+        self.keep = &kv[0]
+        self.has_oov, self.oov_has_index = has_oov, oov_has_index
+        self.piece_docs = max(1, piece_docs)
+        self.npieces = (docs.n + self.piece_docs - 1) // self.piece_docs
+        self._lengths = np.zeros(max(docs.n, 1), dtype=np.int64)
+        cdef int64_t[::1] lv = self._lengths
+        self.lengths = &lv[0]
+        self.outs = <el_idbuf *>calloc(max(self.npieces, 1), sizeof(el_idbuf))
+        self.state = <int *>calloc(max(self.npieces, 1), sizeof(int))
+        if self.outs == NULL or self.state == NULL:
+            raise MemoryError()
+        self.next_piece = 0
+
+    def __dealloc__(self):
+        cdef int64_t i
+        if self.outs != NULL:
+            for i in range(self.npieces):
+                free(self.outs[i].ids)
+            free(self.outs)
+        free(self.state)
+        el_toks_free(&self.mine)
+
+    def __len__(self):
+        return self.npieces
+
+    cdef int run(self, int64_t i, el_toks *t) noexcept nogil:
+        cdef int64_t d0 = i * self.piece_docs
+        cdef int64_t d1 = min(d0 + self.piece_docs, self.docs.n)
+        cdef int failed = el_lookup_range(&self.options.opts, &self.docs.view, d0, d1,
+                                          &self.table.vocab, self.keep, self.has_oov,
+                                          self.oov_has_index, t, &self.outs[i], self.lengths)
+        el_state_set(&self.state[i], -1 if failed else 2)
+        return failed
+
+    def help(self):
+        """Claim and run pieces until none is left (the GIL released meanwhile)."""
+        cdef el_toks t
+        cdef int64_t i
+        memset(&t, 0, sizeof(t))
+        try:
+            with nogil:
+                while True:
+                    i = el_claim(&self.next_piece)
+                    if i >= self.npieces:
+                        break
+                    el_state_set(&self.state[i], 1)
+                    self.run(i, &t)
+        finally:
+            el_toks_free(&t)
+
+    def stop(self):
+        """No piece is claimed after this (the pieces running finish)."""
+        el_claim_stop(&self.next_piece, self.npieces)
+
+    def wait(self, int64_t i):
+        """Until piece i is done: run unclaimed pieces meanwhile, then yield to the thread
+        running it. Raises MemoryError if it ran out of memory."""
+        cdef int64_t j
+        cdef int st
+        with nogil:
+            while el_state_get(&self.state[i]) != 2:
+                st = el_state_get(&self.state[i])
+                if st == -1:
+                    break
+                j = el_claim(&self.next_piece)
+                if j < self.npieces:
+                    el_state_set(&self.state[j], 1)
+                    self.run(j, &self.mine)
+                else:
+                    sched_yield()
+        if el_state_get(&self.state[i]) == -1:
+            raise MemoryError("no memory for the sequences")
+
+    def result(self, int64_t i):
+        """(ids, lengths) of piece i, as ``lookup`` gives them; its ids buffer is handed over."""
+        cdef int64_t d0 = i * self.piece_docs
+        cdef int64_t d1 = min(d0 + self.piece_docs, self.docs.n)
+        lengths = self._lengths[d0:d1]
+        if self.outs[i].n == 0:
+            return np.zeros(0, dtype=np.int64), lengths
+        return np.frombuffer(_OwnedIds.adopt(&self.outs[i]), dtype=np.int64), lengths
+
+
 cdef void _copy_ids(int64_t[::1] dst, int64_t pos, int64_t *src, int64_t n):
     memcpy(&dst[pos], src, n * sizeof(int64_t))
 
@@ -906,6 +1023,13 @@ def to_lists(const int64_t[::1] ids, const int64_t[::1] lengths, list values, oo
     cdef PyObject *row
     cdef PyObject *item
     cdef PyObject *oov_ptr = <PyObject *>oov
+    for d in range(n):
+        if lengths[d] < 0:
+            raise ValueError("a negative length")
+        pos += lengths[d]
+    if pos != ids.shape[0]:  # the loop below reads ids without bounds checks
+        raise ValueError(f"the lengths add up to {pos} ids, not {ids.shape[0]}")
+    pos = 0
     out = [None] * n
     for d in range(n):
         m = lengths[d]

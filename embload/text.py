@@ -996,65 +996,32 @@ _PIPELINE_DOCS = 4096
 
 
 def _lookup_lists_pipelined(plan, texts, nthreads):
-    """texts_to_sequences on several threads: the look-ups run without the GIL, piece by
-    piece, on ``nthreads - 1`` helper threads and this one, while this thread turns the
+    """texts_to_sequences on several threads: the look-ups run in C without the GIL, piece
+    by piece, on ``nthreads - 1`` helper threads and this one, while this thread turns the
     pieces already looked up into Python lists, in order. Making the lists needs the GIL
     and is a third of the work; done after all the look-ups (as _lookup_lists does for one
-    thread) it is time the other cores wait. The result is the same as on one thread."""
+    thread) it is time the other cores wait. The helpers never take the GIL while there
+    are pieces to claim. The result is the same as on one thread."""
     import threading
 
     options, table, num_words, has_oov, oov_value = plan
-    pieces = []
-    for start in range(0, len(texts), _PIPELINE_DOCS):
-        docs = _text.gather(texts[start:start + _PIPELINE_DOCS])
-        if docs is None:
-            return None  # a document the C path does not take: the Python path, whole
-        pieces.append(docs)
-    n = len(pieces)
-    results = [None] * n
-    ready = [threading.Event() for _ in range(n)]
-    claim = iter(range(n))  # each piece is taken once, by whichever thread gets to it
-    claim_lock = threading.Lock()
-
-    def take():
-        with claim_lock:
-            return next(claim, None)
-
-    def look_up(i):
-        try:
-            results[i] = _text.lookup(options, table, pieces[i], num_words, has_oov,
-                                      oov_value is not None, 1)
-        except BaseException as exc:  # raised again by the thread that makes the lists
-            results[i] = exc
-        ready[i].set()
-
-    def helper():
-        i = take()
-        while i is not None:
-            look_up(i)
-            i = take()
-
-    helpers = [threading.Thread(target=helper, daemon=True) for _ in range(nthreads - 1)]
+    docs = _text.gather(texts)
+    if docs is None:
+        return None  # a document the C path does not take: the Python path, whole
+    job = _text.LookupPieces(options, table, docs, num_words, has_oov, oov_value is not None,
+                             _PIPELINE_DOCS)
+    helpers = [threading.Thread(target=job.help, daemon=True) for _ in range(nthreads - 1)]
     for thread in helpers:
         thread.start()
     out = []
     try:
         with _gc_paused():
-            for i in range(n):
-                while not ready[i].is_set():
-                    j = take()  # help with the look-ups rather than wait
-                    if j is None:
-                        ready[i].wait()
-                    else:
-                        look_up(j)
-                got, results[i] = results[i], None
-                if isinstance(got, BaseException):
-                    raise got
-                out.extend(_text.to_lists(got[0], got[1], table.values, oov_value))
+            for i in range(len(job)):
+                job.wait(i)  # runs unclaimed pieces meanwhile
+                ids, lengths = job.result(i)
+                out.extend(_text.to_lists(ids, lengths, table.values, oov_value))
     finally:
-        with claim_lock:  # no new piece for the helpers: they end with the one they hold
-            for _ in claim:
-                pass
+        job.stop()  # on an error: the helpers end with the piece they hold
         for thread in helpers:
             thread.join()
     return out

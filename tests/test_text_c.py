@@ -211,24 +211,42 @@ def test_pipelined_lookups_equal_one_thread_and_keras(monkeypatch, tiny_parts, t
 
 
 def test_pipelined_lookup_error_reaches_the_caller(monkeypatch, tiny_parts):
+    # an error while the lists are made (here: a piece reported out of memory) reaches the
+    # caller, the helpers stop after the piece they hold, and the next call is whole
     monkeypatch.setattr("embload.text._PIPELINE_DOCS", 5)
     corpus = ["w%d w%d" % (i, i + 1) for i in range(100)]
     tok = Tokenizer(oov_token="<OOV>")
     tok.fit_on_texts(corpus)
-    real = _text.lookup
-    calls = []
 
-    def failing(*args):
-        calls.append(1)
-        if len(calls) == 7:
-            raise MemoryError("no memory for the sequences")
-        return real(*args)
+    class Failing(_text.LookupPieces):
+        def wait(self, i):
+            super().wait(i)
+            if i == 7:
+                raise MemoryError("no memory for the sequences")
 
-    monkeypatch.setattr("embload.text._text.lookup", failing)
+    monkeypatch.setattr("embload.text._text.LookupPieces", Failing)
     with pytest.raises(MemoryError, match="no memory for the sequences"):
         tok.texts_to_sequences(corpus, threads=3)
-    monkeypatch.setattr("embload.text._text.lookup", real)
+    monkeypatch.undo()
+    monkeypatch.setattr("embload.text._PIPELINE_DOCS", 5)
     assert tok.texts_to_sequences(corpus, threads=3) == tok.texts_to_sequences(corpus, threads=1)
+
+
+def test_lookup_pieces_match_lookup(tiny_parts):
+    corpus = ["w%d w%d ab" % (i % 13, i % 7) for i in range(50)] + ["", "w1"]
+    tok = Tokenizer(num_words=6, oov_token="<OOV>")
+    tok.fit_on_texts(corpus)
+    options, table, num_words, has_oov, oov_value = tok._lookup_plan()
+    docs = _text.gather(corpus)
+    whole_ids, whole_lengths = _text.lookup(options, table, docs, num_words, has_oov,
+                                            oov_value is not None, 1)
+    for piece in (1, 4, 50, 100):
+        job = _text.LookupPieces(options, table, docs, num_words, has_oov, oov_value is not None, piece)
+        assert len(job) == -(-len(corpus) // piece)
+        job.help()  # this thread claims every piece
+        parts = [job.result(i) for i in range(len(job))]
+        np.testing.assert_array_equal(np.concatenate([p[0] for p in parts]), whole_ids)
+        np.testing.assert_array_equal(np.concatenate([p[1] for p in parts]), whole_lengths)
 
 
 def test_python_batches_between_c_batches_keep_order(monkeypatch):
