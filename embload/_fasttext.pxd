@@ -101,7 +101,7 @@ cdef class ParsedModel:
     cdef _bind(self, int64_t rows)
     cdef _build_index(self)
     cdef int _range(self, const char *base, const int64_t *off, const int64_t *entry, int64_t *ids,
-                    bint lookup, Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t longest, float *out,
+                    Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t longest, float *out,
                     int64_t *cnt) noexcept nogil
     cdef _run(self, const char *base, const int64_t *off, const int64_t *entry, int64_t *ids,
-              bint lookup, Py_ssize_t n, float *out, int64_t *cnt, Py_ssize_t threads)
+              Py_ssize_t n, float *out, int64_t *cnt, Py_ssize_t threads)

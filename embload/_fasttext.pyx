@@ -449,16 +449,16 @@ cdef class ParsedModel:
         self.indexed = True
 
     cdef int _range(self, const char *base, const int64_t *off, const int64_t *entry, int64_t *ids,
-                    bint lookup, Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t longest, float *out,
+                    Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t longest, float *out,
                     int64_t *cnt) noexcept nogil:
-        """One thread's share of _run: words lo..hi-1 (looked up first when ``lookup``)."""
+        """One thread's share of _run: words lo..hi-1 (looked up first when ``ids`` is given)."""
         cdef Py_ssize_t k
         cdef unsigned char *scratch = <unsigned char *>malloc(longest + 2)
         if scratch == NULL:
             for k in range(lo, hi):
                 cnt[k] = -2
         else:
-            if lookup:
+            if ids != NULL:
                 for k in range(lo, hi):
                     ids[k] = el_wordtable_find(&self.index, base + off[k], off[k + 1] - 1 - off[k])
             el_ft_range_vectors(&self.model, base, off, entry, ids, lo, hi, out, cnt, scratch)
@@ -466,12 +466,13 @@ cdef class ParsedModel:
         return 0
 
     cdef _run(self, const char *base, const int64_t *off, const int64_t *entry, int64_t *ids,
-              bint lookup, Py_ssize_t n, float *out, int64_t *cnt, Py_ssize_t threads):
+              Py_ssize_t n, float *out, int64_t *cnt, Py_ssize_t threads):
         """Vectors of n words (see el_ft_range_vectors) on ``threads`` threads, each taking one
         contiguous range of words (its rows of ``out`` are its own: no shared cache lines
         but at the range ends); a small batch runs on the calling thread alone (waking
-        OpenMP's threads costs more than a few words). ``lookup``: word i is arena entry i
-        and ``ids[i]`` is set to its dictionary row. Raises what a word's count says went
+        OpenMP's threads costs more than a few words). Either ``entry`` names each word's
+        dictionary entry (its row), or ``ids`` is given: word i is arena entry i and
+        ``ids[i]`` is set to its dictionary row. Raises what a word's count says went
         wrong (-1 a row outside the matrix, -2 no memory)."""
         cdef Py_ssize_t nt = max(1, min(threads, (n + 255) // 256)), t, i, longest = 0
         cdef int64_t e, worst = 0
@@ -481,10 +482,10 @@ cdef class ParsedModel:
                 if off[e + 1] - off[e] > longest:
                     longest = off[e + 1] - off[e]
             if nt == 1:
-                self._range(base, off, entry, ids, lookup, 0, n, longest, out, cnt)
+                self._range(base, off, entry, ids, 0, n, longest, out, cnt)
             else:
                 for t in prange(nt, schedule='static', chunksize=1, num_threads=nt):
-                    self._range(base, off, entry, ids, lookup, n * t // nt, n * (t + 1) // nt,
+                    self._range(base, off, entry, ids, n * t // nt, n * (t + 1) // nt,
                                 longest, out, cnt)
             for i in range(n):
                 if cnt[i] < worst:
@@ -518,7 +519,7 @@ cdef class ParsedModel:
         if n == 0:
             return ids, counts
         cdef const char *base = _first(a)
-        self._run(base, &off[0], NULL, &found[0], True, n, &o[0, 0], &cnt[0], threads)
+        self._run(base, &off[0], NULL, &found[0], n, &o[0, 0], &cnt[0], threads)
         return ids, counts
 
     def word_vector(self, bytes word, out):
@@ -566,7 +567,7 @@ cdef class ParsedModel:
         cdef const uint8_t[::1] a = self.arena
         cdef const int64_t[::1] off = self.offsets
         cdef const char *base = _first(a)
-        self._run(base, &off[0], &rows[0], NULL, False, n, &o[0, 0], &cnt[0], threads)
+        self._run(base, &off[0], &rows[0], NULL, n, &o[0, 0], &cnt[0], threads)
         return counts
 
     def lookup(self, arena, offsets):

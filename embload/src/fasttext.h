@@ -191,21 +191,13 @@ typedef struct {
     int bad_row;              /* a row outside the matrix was asked for (damaged model) */
 } el_ft_sink;
 
-/* acc += r. Where the compiler can, a copy for AVX2 is chosen at run time
- * (GCC's target_clones): a third less time for a 300-dim model than SSE2's 16 bytes. Each
- * element is one float add whatever the width, so the result is the same bits. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-__attribute__((target_clones("avx2", "default")))
-#endif
-static void el_ft_add_dense(float *restrict acc, const float *restrict r, int64_t dim) {
-    for (int64_t k = 0; k < dim; k++) acc[k] += r[k];
-}
-
 /* fastText's Vector::mul(1.0 / ngrams.size()): the double quotient rounded to float */
 static inline float el_ft_mean_scale(int64_t count) { return (float)(1.0 / (double)count); }
 
-/* out = (rows[0] + rows[1] + ... + rows[n-1]) * scale, each element summed from 0.0f in
- * the rows' order: fastText's zero(), addRow()..., mul() to the bit. The loop runs over
+/* out = (rows[0] + rows[1] + ... + rows[n-1]) * scale, each element summed from 0.0f (from
+ * out's own value when `accumulate`) in the rows' order: fastText's zero(), addRow()...,
+ * mul() to the bit (scale 1.0f changes no bit: a word too long to collect its rows first
+ * adds them one call at a time). The loop runs over
  * the columns in blocks of 64 floats (then 16, then one) held in registers, the rows
  * inside it, so the running sum is never stored and reloaded between rows, and the first
  * block's loads put a miss in flight for every row of the word at once. The element
@@ -225,10 +217,17 @@ typedef float el_ft_v16 __attribute__((vector_size(64), aligned(4), may_alias));
 #endif
 EL_FT_SUM_CLONES
 static void el_ft_sum_dense(float *restrict out, const float *restrict dense, int64_t dim,
-                            const int64_t *restrict rows, int64_t n, float scale) {
+                            const int64_t *restrict rows, int64_t n, float scale, int accumulate) {
     int64_t k0 = 0;
     for (; k0 + 64 <= dim; k0 += 64) {
         el_ft_v16 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+        if (accumulate) {
+            const el_ft_v16 *o = (const el_ft_v16 *)(out + k0);
+            a0 = o[0];
+            a1 = o[1];
+            a2 = o[2];
+            a3 = o[3];
+        }
         for (int64_t r = 0; r < n; r++) {
             const el_ft_v16 *p = (const el_ft_v16 *)(dense + rows[r] * dim + k0);
             a0 += p[0];
@@ -244,20 +243,21 @@ static void el_ft_sum_dense(float *restrict out, const float *restrict dense, in
     }
     for (; k0 + 16 <= dim; k0 += 16) {
         el_ft_v16 a0 = {0};
+        if (accumulate) a0 = *(const el_ft_v16 *)(out + k0);
         for (int64_t r = 0; r < n; r++) a0 += *(const el_ft_v16 *)(dense + rows[r] * dim + k0);
         *(el_ft_v16 *)(out + k0) = a0 * scale;
     }
     for (; k0 < dim; k0++) {
-        float a = 0.0f;
+        float a = accumulate ? out[k0] : 0.0f;
         for (int64_t r = 0; r < n; r++) a += dense[rows[r] * dim + k0];
         out[k0] = a * scale;
     }
 }
 #else
 static void el_ft_sum_dense(float *restrict out, const float *restrict dense, int64_t dim,
-                            const int64_t *restrict rows, int64_t n, float scale) {
+                            const int64_t *restrict rows, int64_t n, float scale, int accumulate) {
     for (int64_t k = 0; k < dim; k++) {
-        float a = 0.0f;
+        float a = accumulate ? out[k] : 0.0f;
         for (int64_t r = 0; r < n; r++) a += dense[rows[r] * dim + k];
         out[k] = a * scale;
     }
@@ -267,7 +267,7 @@ static void el_ft_sum_dense(float *restrict out, const float *restrict dense, in
 static inline void el_ft_add_row(const el_ft_model *m, int64_t row, float *acc) {
     const int64_t dim = m->dim;
     if (m->dense != NULL) {
-        el_ft_add_dense(acc, m->dense + row * dim, dim);
+        el_ft_sum_dense(acc, m->dense, dim, &row, 1, 1.0f, 1);
         return;
     }
     /* QuantMatrix::addRowToVector -> ProductQuantizer::addcode */
@@ -403,7 +403,7 @@ static inline int64_t el_ft_word_vector(const el_ft_model *m, const char *word, 
         el_ft_subwords(m, scratch, len + 2, id, &s);
         if (s.bad_row) return -1;
         if (m->dense != NULL && s.count > 0) {
-            el_ft_sum_dense(out, m->dense, m->dim, rows, s.count, el_ft_mean_scale(s.count));
+            el_ft_sum_dense(out, m->dense, m->dim, rows, s.count, el_ft_mean_scale(s.count), 0);
             return s.count;
         }
         for (int64_t k = 0; k < s.count; k++) el_ft_add_row(m, rows[k], out);
