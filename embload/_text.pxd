@@ -138,7 +138,7 @@ cdef class Table:
 
 cdef class LookupPieces:
     """A look-up cut into pieces of documents that any thread may claim and run without
-    the GIL (``help``, ``run_one``), each piece's ids kept apart for its lists."""
+    the GIL (``help``, ``wait``), each piece's ids kept apart for its lists."""
     cdef Options options
     cdef Table table
     cdef Docs docs
@@ -151,5 +151,5 @@ cdef class LookupPieces:
     cdef int64_t next_piece     # the next piece to claim (atomic)
     cdef object _lengths        # tokens per document, written by the pieces
     cdef int64_t *lengths       # its data
-    cdef el_toks mine           # the calling thread's scratch (run_one)
+    cdef el_toks mine           # the scratch of the thread that calls wait()
     cdef int run(self, int64_t i, el_toks *t) noexcept nogil

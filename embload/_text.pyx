@@ -796,6 +796,15 @@ cdef class Table:
         return self.vocab.n
 
 
+cdef object _keep_table(Table table, int64_t num_words):
+    """Keras' num_words rule per table id, worked out once (the look-up loop reads a
+    byte): 1 where the word's index is under num_words (every word when num_words is 0).
+    Never empty, so that C may take its address."""
+    keep = (table.numbers < num_words) if num_words else np.ones(len(table.numbers), dtype=bool)
+    keep = np.ascontiguousarray(keep, dtype=np.uint8)
+    return keep if keep.shape[0] else np.zeros(1, dtype=np.uint8)
+
+
 def lookup(Options options, Table table, Docs docs, int64_t num_words, bint has_oov,
            bint oov_has_index, int nthreads, double[::1] seconds=None):
     """Table ids per token (``EL_OOV`` = -1 for the OOV index), and tokens per document.
@@ -815,11 +824,7 @@ def lookup(Options options, Table table, Docs docs, int64_t num_words, bint has_
     cdef int64_t *lp = &lens[0] if docs.n else NULL
     cdef const el_docs *view = &docs.view
     cdef const el_vocab *tv = &table.vocab
-    # Keras' num_words rule per table id, worked out once: the loop reads a byte
-    keep_array = (table.numbers < num_words) if num_words else np.ones(len(table.numbers), dtype=bool)
-    keep_array = np.ascontiguousarray(keep_array, dtype=np.uint8)
-    if keep_array.shape[0] == 0:
-        keep_array = np.zeros(1, dtype=np.uint8)
+    keep_array = _keep_table(table, num_words)
     cdef const uint8_t[::1] keep_view = keep_array
     cdef const uint8_t *keep = &keep_view[0]
     cdef double t0
@@ -923,11 +928,7 @@ cdef class LookupPieces:
     def __cinit__(self, Options options, Table table, Docs docs, int64_t num_words, bint has_oov,
                   bint oov_has_index, int64_t piece_docs):
         self.options, self.table, self.docs = options, table, docs
-        keep = (table.numbers < num_words) if num_words else np.ones(len(table.numbers), dtype=bool)
-        keep = np.ascontiguousarray(keep, dtype=np.uint8)
-        if keep.shape[0] == 0:
-            keep = np.zeros(1, dtype=np.uint8)
-        self._keep = keep
+        keep = self._keep = _keep_table(table, num_words)
         cdef const uint8_t[::1] kv = keep
         self.keep = &kv[0]
         self.has_oov, self.oov_has_index = has_oov, oov_has_index

@@ -754,13 +754,12 @@ static inline int64_t el_vocab_find(const el_vocab *v, const char *p, int64_t n,
     return el_vview_find(el_vocab_view(v), p, n, h, k8, slot);
 }
 
-/* The id of the word, added (with zero counts) if new; *added tells which. -1: no memory. */
-static inline int64_t el_vocab_add(el_vocab *v, const char *p, int64_t n, uint64_t h, uint64_t k8,
-                                   int *added) {
-    int64_t slot;
-    int64_t id = el_vocab_find(v, p, n, h, k8, &slot);
-    *added = 0;
-    if (id >= 0) return id;
+/* Add the word [p, p+n) (hash h, el_key8 k8), which is not in v, at the empty `slot`
+ * el_vocab_find gave for it (nothing added in between), with zero counts. Its id, or -1
+ * out of memory. */
+static inline int64_t el_vocab_insert(el_vocab *v, int64_t slot, const char *p, int64_t n,
+                                      uint64_t h, uint64_t k8) {
+    int64_t id;
     if (v->n >= EL_VOCAB_MAX_WORDS) return -1;
     if (el_grow((void **)&v->words, &v->wcap, v->n + 1, sizeof(el_word))) return -1;
     if (el_grow((void **)&v->counts, &v->ccap, v->n + 1, sizeof(el_wcount))) return -1;
@@ -782,9 +781,17 @@ static inline int64_t el_vocab_add(el_vocab *v, const char *p, int64_t n, uint64
     s->key8 = k8;
     s->tag = el_vtag(h, n);
     s->id1 = (uint32_t)(id + 1);
-    *added = 1;
     if (4 * v->n > 3 * (v->mask + 1) && el_vocab_rehash(v)) return -1;
     return id;
+}
+
+/* The id of the word, added (with zero counts) if new; *added tells which. -1: no memory. */
+static inline int64_t el_vocab_add(el_vocab *v, const char *p, int64_t n, uint64_t h, uint64_t k8,
+                                   int *added) {
+    int64_t slot;
+    const int64_t id = el_vocab_find(v, p, n, h, k8, &slot);
+    *added = id < 0;
+    return id >= 0 ? id : el_vocab_insert(v, slot, p, n, h, k8);
 }
 
 /* Hash every token of a document and start fetching the slots looking them up will read.
@@ -827,9 +834,8 @@ static inline int el_vocab_count(el_vocab *v, el_toks *t, int64_t doc) {
         const uint64_t h = hash[k], k8 = el_key8_padded(p, n);
         int64_t slot;
         int64_t id = el_vview_find(view, p, n, h, k8, &slot);
-        if (id < 0) { /* new: the slow path */
-            int added;
-            id = el_vocab_add(v, p, n, h, k8, &added);
+        if (id < 0) { /* new: the slow path, at the slot the look-up found free */
+            id = el_vocab_insert(v, slot, p, n, h, k8);
             if (id < 0) return -1;
             v->words[id].first_doc = doc;
             v->words[id].first_pos = k;
