@@ -348,7 +348,6 @@ class atomic_file(_AtomicWrite):
         super().__init__(path, fsync)
         self._handle = None
 
-
     @property
     def temporary(self):
         """The temporary's path while the ``with`` block runs, for a writer that takes a

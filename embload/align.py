@@ -47,7 +47,7 @@ from . import fasttext
 from ._source import open_source
 from .formats import FIELD_SEPARATORS, _sniff, sniff
 from .cache import open_cache
-from .read import check_header_dim, no_vectors_reason, source_kind, warn_count_mismatch
+from .read import check_header_dim, no_vectors_reason, nothing_after_header, source_kind, warn_count_mismatch
 from .vocabulary import PADDING_TOKENS, read_vocabulary
 
 __all__ = ["load_aligned", "AlignedEmbedding", "align_vectors"]
@@ -865,6 +865,8 @@ def load_aligned(path, word_index, *, num_words=None, oov="zeros", seed=None, ca
         _warn_duplicates(scanner.duplicates, plan.words, binary, path)
     if info.count is not None and not scanner.done and scanner.records != info.count:
         # read to the end (a word is missing), so the records were all counted
+        if scanner.records == 0:
+            raise nothing_after_header(info.count, path)   # as load refuses it
         what = "records" if binary else "lines"
         warn_count_mismatch(path, info.count, scanner.records,
                             f"if the file was cut short, the words of its last {what} are counted "

@@ -8,7 +8,6 @@ word arena, and this module decodes the words, drops duplicates and wraps it up.
 import os
 import sys
 
-
 from . import _parse
 from ._progress import complete, make_progress
 from ._source import open_source
@@ -210,7 +209,7 @@ def load_with(path, opts):
     n = matrix.shape[0]
     if n == 0 and count != 0 and opts.limit != 0:
         # a header and nothing after it (a header "0 dim" is an honest empty file)
-        raise EmbeddingFormatError(f"no vectors after the header (it announces {count})", path=path)
+        raise nothing_after_header(count, path)
     if count is not None and n != count and not (opts.limit is not None and n == opts.limit):
         what = "lines" if lineno is not None else "records"
         warn_count_mismatch(path, count, n, f"loaded {n} (if the file was cut short the last {what} "
@@ -219,6 +218,12 @@ def load_with(path, opts):
         warn(f"{path}: data after the {count} records announced by the header was ignored", UserWarning)
     words, key_to_index, matrix = word_table(arena, offsets, lineno, matrix, opts.errors, path)
     return Vectors(words, matrix, key_to_index=key_to_index, path=path, format=fmt)
+
+
+def nothing_after_header(count, path):
+    """The error for a header and nothing after it (a header "0 dim" is an honest empty
+    file): almost always a download or a write cut short."""
+    return EmbeddingFormatError(f"no vectors after the header (it announces {count})", path=path)
 
 
 def warn_count_mismatch(path, count, held, consequence):

@@ -607,6 +607,19 @@ def test_header_count_checked_when_the_scan_reads_to_the_end(small, tmp_path):
         load_aligned(more, {words[0]: 1, "absent": 2}, progress=False)
 
 
+def test_header_and_nothing_after_is_refused_like_load(tmp_path):
+    path = tmp_path / "cut.vec"
+    for data in (b"5 3\n", b"5 3\n\n\n"):
+        path.write_bytes(data)
+        with pytest.raises(EmbeddingFormatError) as loaded:
+            embload.load(path, progress=False)
+        with pytest.raises(EmbeddingFormatError) as aligned:
+            load_aligned(path, {"the": 1}, progress=False)
+        assert str(aligned.value) == str(loaded.value) == f"{path}: no vectors after the header (it announces 5)"
+    path.write_bytes(b"0 3\n")   # an honest empty file: no error, nothing found
+    assert not load_aligned(path, {"the": 1}, progress=False).found.any()
+
+
 def test_duplicated_wanted_words_warn_and_keep_the_first_like_load(small, tmp_path):
     from embload.errors import DuplicateWordsWarning
 
