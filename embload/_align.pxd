@@ -97,8 +97,10 @@ cdef class Scanner:
     cdef int64_t[::1] row_rank       # best rank settled for a row; n_rows of "none" = 2*slots
     cdef int64_t[::1] row_win        # within one block: winning hit of a row, or -1
     cdef unsigned char[::1] slot_exact
-    cdef int64_t[::1] slot_line      # line (binary: record) where each slot was first found
-    cdef readonly list duplicates    # (slot, line) of each later line of a slot's word
+    cdef int64_t[::1] slot_line      # line (binary: record) where each slot was first found,
+                                     # negated (-line - 1) once a repeat of it was recorded
+    cdef readonly list duplicates    # (slot, first line, line) of the first repeat of each
+                                     # slot's word: one entry a word, however often repeated
     cdef unsigned char[::1] group_found
     cdef readonly list group_word    # first file word (bytes) of each case group
     cdef readonly Py_ssize_t n_exact # slots found as written

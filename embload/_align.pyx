@@ -413,8 +413,10 @@ cdef class Scanner:
                         self.slot_exact[s] = 1
                         self.slot_line[s] = h.lineno
                         self.n_exact += 1
-                    else:  # the word again: its first line keeps the row (load keeps it too)
+                    elif self.slot_line[s] >= 0:  # the word again: its first line keeps
+                        # the row (load keeps it too); recorded once, whatever the repeats
                         self.duplicates.append((s, self.slot_line[s], h.lineno))
+                        self.slot_line[s] = -self.slot_line[s] - 1
                     self._offer(self.slot_row[s], s, i, touched)
                 if h.lower >= 0:
                     g = h.lower

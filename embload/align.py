@@ -887,7 +887,7 @@ def _warn_duplicates(duplicates, words, binary, path):
     """Wanted words the file holds more than once (those seen before the scan stopped):
     their first vector was used, as ``load`` keeps the first; say so as ``load`` does."""
     slot, first, again = duplicates[0]
-    count = len({d[0] for d in duplicates})
+    count = len(duplicates)   # one entry a word
     unit = "record" if binary else "line"
     warn(DuplicateWordsWarning(
         f"{path}: {count} wanted word{'s' if count != 1 else ''} appear{'' if count != 1 else 's'} "
