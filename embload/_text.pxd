@@ -86,8 +86,7 @@ cdef extern from "tokenize.h" nogil:
     int el_tokenize(const el_tokopts *o, const el_docs *D, int64_t d, el_toks *t)
     int el_vocab_init(el_vocab *v, int64_t expected)
     void el_vocab_free(el_vocab *v)
-    int64_t el_vocab_add(el_vocab *v, const char *p, int64_t n, uint64_t h, uint64_t k8,
-                         int *added)
+    int64_t el_vocab_add(el_vocab *v, const char *p, int64_t n, int *added)
     int el_fit_range(const el_tokopts *o, const el_docs *D, int64_t d0, int64_t d1,
                      int64_t doc_base, el_vocab *v, el_toks *t)
     int el_vocab_merge(el_vocab *dst, const el_vocab *src, int64_t *map)
@@ -95,8 +94,6 @@ cdef extern from "tokenize.h" nogil:
     int el_lookup_range(const el_tokopts *o, const el_docs *D, int64_t d0, int64_t d1,
                         const el_vocab *table, const uint8_t *keep, int has_oov,
                         int oov_has_index, el_toks *t, el_idbuf *out, int64_t *lengths)
-    uint64_t el_word_hash(const char *p, int64_t n)
-    uint64_t el_key8(const char *p, int64_t n)
 
 
 cdef class Options:

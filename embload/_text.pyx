@@ -782,7 +782,7 @@ cdef class Table:
                 key = (<str>word).encode("utf-8", "surrogatepass")
                 p = <const char *>key
                 size = len(key)
-            wid = el_vocab_add(&self.vocab, p, size, el_word_hash(p, size), el_key8(p, size), &added)
+            wid = el_vocab_add(&self.vocab, p, size, &added)
             if wid < 0:
                 raise MemoryError()
             self.values.append(value)

@@ -26,7 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wordhash.h"   /* el_word_hash: the package's one word hash */
+#include "wordhash.h"   /* el_word_tail */
 
 
 /* ------------------------------------------------------------------------ */
@@ -219,8 +219,12 @@ typedef struct {
     int64_t sepcap;
     uint32_t *cps; /* the transformed text, for a split of several code points */
     int64_t ncps, cpcap;
-    uint64_t *hash; /* the hash of each token (el_hash_tokens) */
+    uint64_t *hash; /* per token: its hash, key and id (el_hash_tokens, el_home_ids) */
     int64_t hcap;
+    struct el_key16_s *keys;
+    int64_t kcap;
+    int64_t *ids;
+    int64_t icap;
 } el_toks;
 
 static inline void el_toks_free(el_toks *t) {
@@ -230,6 +234,8 @@ static inline void el_toks_free(el_toks *t) {
     free(t->seps);
     free(t->cps);
     free(t->hash);
+    free(t->keys);
+    free(t->ids);
     memset(t, 0, sizeof(*t));
 }
 
@@ -565,8 +571,8 @@ static inline int el_tokenize(const el_tokopts *o, const el_docs *D, int64_t d, 
     } else {
         r = el_tok_words_general(o, s, t);
     }
-    /* 8 readable bytes past the last token: el_word_hash_padded and el_key8_padded */
-    return r ? r : el_grow((void **)&t->buf, &t->cap, t->len + 8, 1);
+    /* 16 readable bytes past the last token: el_key16_padded */
+    return r ? r : el_grow((void **)&t->buf, &t->cap, t->len + 16, 1);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -574,33 +580,83 @@ static inline int el_tokenize(const el_tokopts *o, const el_docs *D, int64_t d, 
 /* ------------------------------------------------------------------------ */
 
 /* Every token is looked up once, so the table is laid out for that: a slot holds the
- * word's first 8 bytes and a tag (the hash's high bits with the length of a short word),
- * so a word of up to 8 bytes - most tokens - is found or ruled out by its slot alone,
- * one cache line; the counts a fit updates per token sit in an array of their own
+ * word's first 16 bytes and a tag (the hash's high bits with the word's length), so a
+ * word of up to 16 bytes - nearly every token - is found or ruled out by its slot alone,
+ * half a cache line; the counts a fit updates per token sit in an array of their own
  * (24 bytes a word), and the rest (where the bytes are, first sighting) is read only
- * for longer words and new ones. A large vocabulary then costs one or two cache
- * misses per token, and a small one runs from L1. */
+ * for longer words and new ones.
+ *
+ * A document's tokens go through three loops instead of one (el_vocab_count,
+ * el_lookup_range): hash them all and fetch their home slots; read each home slot,
+ * without a branch, into the token's id or "not there"; then count (or emit) in token
+ * order, probing further only for the few tokens the home slot did not settle (a
+ * collision, a word over 16 bytes, a new word). One loop doing all of it per token
+ * waited on each token's slot and mispredicted the probe's branches; split, the loads
+ * of a whole document are in flight together and the branches are few. */
 
-/* The first min(n, 8) bytes of a word as one number (zero-padded), read from a buffer
- * with at least 8 readable bytes from p (el_toks guarantees it past every token). */
-static inline uint64_t el_key8_padded(const char *p, int64_t n) {
-    uint64_t w;
-    memcpy(&w, p, 8);
-    return n >= 8 ? w : (w & ((1ULL << (8 * n)) - 1));
+/* The first n bytes (n clamped to 0..8) of a little-endian number: the masks by n */
+static const uint64_t el_low_mask[9] = {
+    0, 0xFFULL, 0xFFFFULL, 0xFFFFFFULL, 0xFFFFFFFFULL, 0xFFFFFFFFFFULL, 0xFFFFFFFFFFFFULL,
+    0xFFFFFFFFFFFFFFULL, 0xFFFFFFFFFFFFFFFFULL};
+
+static inline uint64_t el_low_bytes(uint64_t w, int64_t n) {
+    return w & el_low_mask[n < 0 ? 0 : n > 8 ? 8 : n];
 }
 
-/* The same, for bytes that may end at p + n. */
-static inline uint64_t el_key8(const char *p, int64_t n) {
-    uint64_t w;
-    if (n < 8) return el_word_tail((const unsigned char *)p, n);
-    memcpy(&w, p, 8);
-    return w;
+/* A word's key: its first 16 bytes as two little-endian numbers, zero-padded. */
+typedef struct el_key16_s {
+    uint64_t k0, k1;
+} el_key16;
+
+/* The key of a word followed by at least 16 readable bytes (el_toks guarantees it past
+ * every token): two loads and two masks, no branch. */
+static inline el_key16 el_key16_padded(const char *p, int64_t n) {
+    el_key16 k;
+    memcpy(&k.k0, p, 8);
+    memcpy(&k.k1, p + 8, 8);
+    k.k0 = el_low_bytes(k.k0, n);
+    k.k1 = el_low_bytes(k.k1, n - 8);
+    return k;
 }
 
-/* The slot tag: the hash's high 28 bits and min(n, 15) - exact for words up to 8
- * bytes, so key8 + tag decide equality there ("a" and "a\0" differ by their length). */
+/* The same for bytes that may end at p + n. */
+static inline el_key16 el_key16_of(const char *p, int64_t n) {
+    el_key16 k;
+    if (n >= 8) memcpy(&k.k0, p, 8);
+    else k.k0 = el_word_tail((const unsigned char *)p, n);
+    if (n >= 16) memcpy(&k.k1, p + 8, 8);
+    else k.k1 = n > 8 ? el_word_tail((const unsigned char *)p + 8, n - 8) : 0;
+    return k;
+}
+
+/* The tokenizer's word hash, from the key and the length: for the words of up to 16
+ * bytes a fixed number of multiplies with no branch (a hash looping over 8-byte words
+ * mispredicts on the token lengths, which are as good as random); the bytes past 16 of
+ * a longer word are mixed in after. Tables of one tokenizer all hash with this; it is
+ * never stored. */
+static inline uint64_t el_tok_hash(const char *p, int64_t n, el_key16 k) {
+    uint64_t a = (k.k0 ^ ((uint64_t)n << 56)) * 0x9E3779B97F4A7C15ULL;
+    uint64_t b = k.k1 * 0xff51afd7ed558ccdULL;
+    uint64_t h = a ^ ((b << 31) | (b >> 33));
+    if (n > 16) {
+        for (int64_t i = 16; i < n; i += 8) {
+            uint64_t w;
+            if (n - i >= 8) memcpy(&w, p + i, 8);
+            else w = el_word_tail((const unsigned char *)p + i, n - i);
+            h = (h ^ w) * 0xff51afd7ed558ccdULL;
+            h ^= h >> 31;
+        }
+    }
+    h ^= h >> 32;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 29;
+    return h;
+}
+
+/* The slot tag: the hash's high 27 bits and min(n, 31) - with the key, exact for words
+ * up to 16 bytes ("a" and "a\0" differ by their length). */
 static inline uint32_t el_vtag(uint64_t h, int64_t n) {
-    return ((uint32_t)(h >> 32) & 0xFFFFFFF0u) | (uint32_t)(n < 15 ? n : 15);
+    return ((uint32_t)(h >> 32) & 0xFFFFFFE0u) | (uint32_t)(n < 31 ? n : 31);
 }
 
 /* a == b for n bytes, without a libc call for short words */
@@ -620,10 +676,11 @@ static inline int el_tok_eq(const char *a, const char *b, int64_t n) {
 }
 
 typedef struct {
-    uint64_t key8; /* el_key8 of the word */
+    el_key16 key;  /* the word's first 16 bytes */
+    uint64_t hash; /* the word's el_tok_hash (a rehash reads nothing else) */
     uint32_t tag;  /* el_vtag */
     uint32_t id1;  /* word id + 1; 0: an empty slot */
-} el_vslot;
+} el_vslot;        /* 32 bytes: two to a cache line, never across one */
 
 typedef struct {
     int64_t count;    /* occurrences */
@@ -643,8 +700,7 @@ typedef struct {
 #define EL_VOCAB_MAX_WORDS ((int64_t)0xFFFFFFFE)
 
 typedef struct {
-    el_vslot *slots; /* open addressing, linear probing, load <= 3/4 (the table of a
-                      * large vocabulary then stays in L2 a while longer) */
+    el_vslot *slots; /* open addressing, linear probing, load <= 3/4 */
     int64_t mask;
     el_word *words;
     el_wcount *counts;
@@ -687,7 +743,7 @@ static inline int el_vocab_rehash(el_vocab *v) {
     for (int64_t i = 0; i <= v->mask; i++) {
         const el_vslot *s = &v->slots[i];
         if (!s->id1) continue;
-        int64_t j = (int64_t)(v->words[s->id1 - 1].hash & (uint64_t)(size - 1));
+        int64_t j = (int64_t)(s->hash & (uint64_t)(size - 1));
         while (slots[j].id1) j = (j + 1) & (size - 1);
         slots[j] = *s;
     }
@@ -712,33 +768,23 @@ static inline el_vview el_vocab_view(const el_vocab *v) {
     return t;
 }
 
-/* The id of the word [p, p+n) hashing to h with el_key8 k8, or -1; `*slot` gets where it
- * is or would go. */
+/* The id of the word [p, p+n) with hash h and key k, or -1; `*slot` gets where it is or
+ * would go. */
 static inline int64_t el_vview_find(el_vview v, const char *p, int64_t n, uint64_t h,
-                                    uint64_t k8, int64_t *slot) {
+                                    el_key16 k, int64_t *slot) {
     const uint32_t tag = el_vtag(h, n);
     uint64_t i = h & v.mask;
     for (;;) {
         const el_vslot *s = &v.slots[i];
         if (!s->id1) break;
-        if (s->tag == tag && s->key8 == k8) {
+        if (s->tag == tag && s->key.k0 == k.k0 && s->key.k1 == k.k1) {
             const int64_t id = (int64_t)s->id1 - 1;
-            if (n <= 8) { /* key8 and the length in the tag decide */
+            if (n <= 16) { /* the key and the length in the tag decide */
                 *slot = (int64_t)i;
                 return id;
             }
             const el_word *w = &v.words[id];
-            if (n <= 16) {
-                /* the rest in one compare: the last 8 bytes of both (the token has 8
-                 * readable bytes past its end, the arena word may not) */
-                uint64_t x, y;
-                memcpy(&x, v.arena + w->off + n - 8, 8);
-                memcpy(&y, p + n - 8, 8);
-                if ((w->len == n) & (x == y)) {
-                    *slot = (int64_t)i;
-                    return id;
-                }
-            } else if (w->len == n && el_tok_eq(v.arena + w->off + 8, p + 8, n - 8)) {
+            if (w->len == n && el_tok_eq(v.arena + w->off + 16, p + 16, n - 16)) {
                 *slot = (int64_t)i;
                 return id;
             }
@@ -749,16 +795,23 @@ static inline int64_t el_vview_find(el_vview v, const char *p, int64_t n, uint64
     return -1;
 }
 
-static inline int64_t el_vocab_find(const el_vocab *v, const char *p, int64_t n, uint64_t h,
-                                    uint64_t k8, int64_t *slot) {
-    return el_vview_find(el_vocab_view(v), p, n, h, k8, slot);
+/* What a word's home slot says, without a branch: its id where the slot holds it;
+ * EL_ABSENT where the slot is empty (the word is not in the table); else EL_UNSETTLED
+ * (it may be further on, or be longer than 16 bytes: el_vview_find decides). */
+#define EL_ABSENT (-2)
+#define EL_UNSETTLED (-1)
+static inline int64_t el_vview_home(el_vview v, int64_t n, uint64_t h, el_key16 k) {
+    const el_vslot *s = &v.slots[h & v.mask];
+    const int hit = (s->tag == el_vtag(h, n)) & (s->key.k0 == k.k0) & (s->key.k1 == k.k1) &
+                    (n <= 16) & (s->id1 != 0);
+    return hit ? (int64_t)s->id1 - 1 : s->id1 ? EL_UNSETTLED : EL_ABSENT;
 }
 
-/* Add the word [p, p+n) (hash h, el_key8 k8), which is not in v, at the empty `slot`
- * el_vocab_find gave for it (nothing added in between), with zero counts. Its id, or -1
+/* Add the word [p, p+n) (hash h, key k), which is not in v, at the empty `slot`
+ * el_vview_find gave for it (nothing added in between), with zero counts. Its id, or -1
  * out of memory. */
 static inline int64_t el_vocab_insert(el_vocab *v, int64_t slot, const char *p, int64_t n,
-                                      uint64_t h, uint64_t k8) {
+                                      uint64_t h, el_key16 k) {
     int64_t id;
     if (v->n >= EL_VOCAB_MAX_WORDS) return -1;
     if (el_grow((void **)&v->words, &v->wcap, v->n + 1, sizeof(el_word))) return -1;
@@ -778,27 +831,33 @@ static inline int64_t el_vocab_insert(el_vocab *v, int64_t slot, const char *p, 
     c->last_doc = -1;
     v->alen += n;
     el_vslot *s = &v->slots[slot];
-    s->key8 = k8;
+    s->key = k;
+    s->hash = h;
     s->tag = el_vtag(h, n);
     s->id1 = (uint32_t)(id + 1);
     if (4 * v->n > 3 * (v->mask + 1) && el_vocab_rehash(v)) return -1;
     return id;
 }
 
-/* The id of the word, added (with zero counts) if new; *added tells which. -1: no memory. */
-static inline int64_t el_vocab_add(el_vocab *v, const char *p, int64_t n, uint64_t h, uint64_t k8,
-                                   int *added) {
+/* The id of the word [p, p+n) (any bytes: nothing is read past p + n), added with zero
+ * counts if new; *added tells which. -1: no memory. */
+static inline int64_t el_vocab_add(el_vocab *v, const char *p, int64_t n, int *added) {
     int64_t slot;
-    const int64_t id = el_vocab_find(v, p, n, h, k8, &slot);
+    const el_key16 k = el_key16_of(p, n);
+    const uint64_t h = el_tok_hash(p, n, k);
+    const int64_t id = el_vview_find(el_vocab_view(v), p, n, h, k, &slot);
     *added = id < 0;
-    return id >= 0 ? id : el_vocab_insert(v, slot, p, n, h, k8);
+    return id >= 0 ? id : el_vocab_insert(v, slot, p, n, h, k);
 }
 
-/* Hash every token of a document and start fetching the slots looking them up will read.
- * A large vocabulary does not fit in cache: asked for all tokens of the document at
- * once, the memory system serves the misses in parallel instead of one after the other. */
+/* The first loop over a document's tokens: the key and hash of each, and a request for
+ * its home slot. A large vocabulary does not fit in cache: asked for all tokens of the
+ * document at once, the memory system serves the misses in parallel. Also sizes the
+ * per-token id scratch. */
 static inline int el_hash_tokens(const el_vocab *v, el_toks *t) {
     if (el_grow((void **)&t->hash, &t->hcap, t->n, sizeof(uint64_t))) return -1;
+    if (el_grow((void **)&t->keys, &t->kcap, t->n, sizeof(el_key16))) return -1;
+    if (el_grow((void **)&t->ids, &t->icap, t->n, sizeof(int64_t))) return -1;
     /* locals: the build allows any store to alias anything (-fno-strict-aliasing), so
      * fields read through t would be read again after every store */
     const el_vslot *slots = v->slots;
@@ -806,12 +865,26 @@ static inline int el_hash_tokens(const el_vocab *v, el_toks *t) {
     const char *buf = t->buf;
     const int64_t *starts = t->start, *ends = t->end, n = t->n;
     uint64_t *hash = t->hash;
+    el_key16 *keys = t->keys;
     for (int64_t k = 0; k < n; k++) {
-        uint64_t h = el_word_hash_padded(buf + starts[k], ends[k] - starts[k]);
+        const char *p = buf + starts[k];
+        const int64_t len = ends[k] - starts[k];
+        const el_key16 key = el_key16_padded(p, len);
+        const uint64_t h = el_tok_hash(p, len, key);
+        keys[k] = key;
         hash[k] = h;
         __builtin_prefetch(&slots[h & mask]);
     }
     return 0;
+}
+
+/* The second loop: what each token's home slot says (el_vview_home). */
+static inline void el_home_ids(el_vview view, const el_toks *t) {
+    const int64_t *starts = t->start, *ends = t->end, n = t->n;
+    const uint64_t *hash = t->hash;
+    const el_key16 *keys = t->keys;
+    int64_t *ids = t->ids;
+    for (int64_t k = 0; k < n; k++) ids[k] = el_vview_home(view, ends[k] - starts[k], hash[k], keys[k]);
 }
 
 /* Count the tokens of document `doc` (a number unique over the whole fit). */
@@ -820,28 +893,33 @@ static inline int el_vocab_count(el_vocab *v, el_toks *t, int64_t doc) {
     v->ndist = 0;
     if (el_hash_tokens(v, t)) return -1;
     if (el_grow((void **)&v->distinct, &v->dcap, t->n, sizeof(int64_t))) return -1;
+    el_vview view = el_vocab_view(v);
+    el_home_ids(view, t);
     /* locals (see el_hash_tokens); `counts` moves when a new word grows the arrays */
     int64_t *distinct = v->distinct;
     el_wcount *counts = v->counts;
     const char *buf = t->buf;
     const int64_t *starts = t->start, *ends = t->end, ntok = t->n;
     const uint64_t *hash = t->hash;
-    el_vview view = el_vocab_view(v);
+    const el_key16 *keys = t->keys;
+    const int64_t *ids = t->ids;
     int64_t ndist = 0;
     for (int64_t k = 0; k < ntok; k++) {
-        const char *p = buf + starts[k];
-        const int64_t n = ends[k] - starts[k];
-        const uint64_t h = hash[k], k8 = el_key8_padded(p, n);
-        int64_t slot;
-        int64_t id = el_vview_find(view, p, n, h, k8, &slot);
-        if (id < 0) { /* new: the slow path, at the slot the look-up found free */
-            id = el_vocab_insert(v, slot, p, n, h, k8);
-            if (id < 0) return -1;
-            v->words[id].first_doc = doc;
-            v->words[id].first_pos = k;
-            counts = v->counts;
-            view = el_vocab_view(v); /* the add may have grown or rehashed the table */
-            fresh++;
+        int64_t id = ids[k];
+        if (id < 0) { /* not settled by the home slot: the whole probe, then a new word */
+            const char *p = buf + starts[k];
+            const int64_t n = ends[k] - starts[k];
+            int64_t slot;
+            id = el_vview_find(view, p, n, hash[k], keys[k], &slot);
+            if (id < 0) {
+                id = el_vocab_insert(v, slot, p, n, hash[k], keys[k]);
+                if (id < 0) return -1;
+                v->words[id].first_doc = doc;
+                v->words[id].first_pos = k;
+                counts = v->counts;
+                view = el_vocab_view(v); /* the add may have grown or rehashed the table */
+                fresh++;
+            }
         }
         el_wcount *c = &counts[id];
         /* without a branch: whether a token is its word's first in the document is
@@ -909,7 +987,7 @@ static inline int el_vocab_merge(el_vocab *dst, const el_vocab *src, int64_t *ma
         const el_word *s = &src->words[id];
         const char *p = src->arena + s->off;
         int added;
-        int64_t g = el_vocab_add(dst, p, s->len, s->hash, el_key8(p, s->len), &added);
+        int64_t g = el_vocab_add(dst, p, s->len, &added);
         if (g < 0) return -1;
         el_word *w = &dst->words[g];
         dst->counts[g].count += src->counts[id].count;
@@ -947,22 +1025,26 @@ static inline int el_lookup_range(const el_tokopts *o, const el_docs *D, int64_t
                                   const el_vocab *table, const uint8_t *keep, int has_oov,
                                   int oov_has_index, el_toks *t, el_idbuf *out,
                                   int64_t *lengths) {
+    const el_vview view = el_vocab_view(table);
     for (int64_t d = d0; d < d1; d++) {
         if (el_tokenize(o, D, d, t)) return -1;
         if (el_grow((void **)&out->ids, &out->cap, out->n + t->n, sizeof(int64_t))) return -1;
         if (el_hash_tokens(table, t)) return -1;
+        el_home_ids(view, t);
         int64_t *ids = out->ids;
         int64_t m = out->n;
         const int64_t before = m, ntok = t->n;
         const char *buf = t->buf;
         const int64_t *starts = t->start, *ends = t->end;
         const uint64_t *hash = t->hash;
-        const el_vview view = el_vocab_view(table);
+        const el_key16 *keys = t->keys;
+        const int64_t *home = t->ids;
         for (int64_t k = 0; k < ntok; k++) {
-            const char *p = buf + starts[k];
-            const int64_t n = ends[k] - starts[k];
-            int64_t slot;
-            const int64_t id = el_vview_find(view, p, n, hash[k], el_key8_padded(p, n), &slot);
+            int64_t id = home[k];
+            if (id == EL_UNSETTLED) {
+                int64_t slot;
+                id = el_vview_find(view, buf + starts[k], ends[k] - starts[k], hash[k], keys[k], &slot);
+            }
             /* without branches (found, kept: as good as random per token): the id, or
              * EL_OOV; written always (ids has room for every token), kept or not */
             const int found = id >= 0;

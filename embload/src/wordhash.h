@@ -5,7 +5,6 @@
  * embload/_align.pyx) are the same structure over the same kind of arena.
  *
  *   el_word_hash        64-bit hash of a word's UTF-8 bytes
- *   el_word_hash_padded the same hash, reading whole 8-byte words (a padded buffer)
  *   el_word_hash_lower  the same hash of the word with its ASCII letters lowercased
  *   el_wordtable_*      open addressing (linear probing, power-of-two size, at most half
  *                       full) over an arena owned by the caller: key i is
@@ -35,11 +34,18 @@ static inline uint64_t el_word_mix(uint64_t h) {
     return h;
 }
 
+/* The n < 8 bytes at q as one little-endian number, zero-padded, assembled in
+ * registers: a memcpy of a variable length is a libc call. */
+static inline uint64_t el_word_tail(const unsigned char *q, int64_t n) {
+    uint64_t w = 0;
+    for (int64_t k = 0; k < n; k++) w |= (uint64_t)q[k] << (8 * k);
+    return w;
+}
+
 /* 8 bytes at a time; the tail is zero-padded (the length is mixed in, so "a" and "a\0"
- * differ). Words are short, so this is one or two rounds. el_word_hash_head does the
- * whole 8-byte words, el_word_hash_end the tail word and the final mix; the two entry
- * points differ only in how they read the tail. */
-static inline uint64_t el_word_hash_head(const unsigned char *q, int64_t n) {
+ * differ). Words are short, so this is one or two rounds. */
+static inline uint64_t el_word_hash(const char *p, int64_t n) {
+    const unsigned char *q = (const unsigned char *)p;
     uint64_t h = 0x9E3779B97F4A7C15ULL ^ ((uint64_t)n * 0x100000001b3ULL);
     for (; n >= 8; q += 8, n -= 8) {
         uint64_t w;
@@ -47,40 +53,11 @@ static inline uint64_t el_word_hash_head(const unsigned char *q, int64_t n) {
         h = (h ^ w) * 0xff51afd7ed558ccdULL;
         h ^= h >> 31;
     }
-    return h;
-}
-
-static inline uint64_t el_word_hash_end(uint64_t h, int64_t rest, uint64_t tail) {
-    if (rest > 0) {
-        h = (h ^ tail) * 0xc4ceb9fe1a85ec53ULL;
+    if (n > 0) {
+        h = (h ^ el_word_tail(q, n)) * 0xc4ceb9fe1a85ec53ULL;
         h ^= h >> 29;
     }
     return el_word_mix(h);
-}
-
-/* The n < 8 bytes at q as one little-endian number, zero-padded, assembled in
- * registers: a memcpy of a variable length is a libc call, which cost the tokenizer's
- * counting a third of its time (its tokens are mostly under 8 bytes). */
-static inline uint64_t el_word_tail(const unsigned char *q, int64_t n) {
-    uint64_t w = 0;
-    for (int64_t k = 0; k < n; k++) w |= (uint64_t)q[k] << (8 * k);
-    return w;
-}
-
-static inline uint64_t el_word_hash(const char *p, int64_t n) {
-    const int64_t rest = n & 7;
-    const uint64_t w = el_word_tail((const unsigned char *)p + (n & ~(int64_t)7), rest);
-    return el_word_hash_end(el_word_hash_head((const unsigned char *)p, n), rest, w);
-}
-
-/* el_word_hash of a word followed by at least 8 readable bytes (a tokenizer's buffer):
- * the tail is one load and a mask instead of a loop over its bytes. Same value. */
-static inline uint64_t el_word_hash_padded(const char *p, int64_t n) {
-    const int64_t rest = n & 7;
-    uint64_t w;
-    memcpy(&w, p + (n & ~(int64_t)7), 8);
-    w &= rest ? (1ULL << (8 * rest)) - 1 : 0;
-    return el_word_hash_end(el_word_hash_head((const unsigned char *)p, n), rest, w);
 }
 
 static inline unsigned char el_ascii_lower(unsigned char c) {
