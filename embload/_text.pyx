@@ -22,7 +22,7 @@ cimport cython
 from cpython.object cimport PyObject
 from cython.parallel cimport prange
 from libc.stdint cimport int64_t, uint8_t, uint32_t, uintptr_t
-from libc.stdlib cimport calloc, free, malloc
+from libc.stdlib cimport calloc, free, malloc, realloc
 from libc.string cimport memcpy, memset
 from posix.time cimport CLOCK_THREAD_CPUTIME_ID, clock_gettime, timespec
 
@@ -33,6 +33,8 @@ import numpy as np
 
 
 cdef extern from "Python.h":
+    ctypedef Py_ssize_t Py_hash_t
+    Py_hash_t PyObject_Hash(object o) except -1
     object PySet_New(PyObject *iterable)
     int PySet_Add(object s, object key) except -1
     void *PyUnicode_DATA(object o)
@@ -594,9 +596,134 @@ cdef object _records(el_vocab *v, int64_t[::1] m, int64_t[::1] rank, int64_t[::1
     return out
 
 
+# ------------------------------------------------------ Python's set(tokens) order
+# Keras adds a document's words to word_docs in the order ``set(tokens)`` iterates
+# them: the order of the set's hash table, which follows from the words' str hashes
+# and the order they were added in. Building that set for every document that
+# brought new words was a sixth of a fit; instead the table is worked out from the
+# hashes alone, by CPython's set algorithm (Objects/setobject.c: probe 10 slots in a
+# row, then jump by perturbation; grow to 4x the entries when 3/5 full). That
+# algorithm is CPython's detail, so it is checked against real sets once per process
+# (_set_order_works), and real sets are built where it does not hold.
+
+cdef enum:
+    _LINEAR_PROBES = 9
+    _PERTURB_SHIFT = 5
+    _SET_MINSIZE = 8
+
+cdef struct _ShadowSet:
+    int64_t *key     # per slot: the position of its key in the order added, -1 empty
+    Py_ssize_t cap   # slots allocated
+
+
+cdef void _shadow_put(int64_t *key, size_t mask, int64_t k, Py_hash_t h) noexcept nogil:
+    """Where CPython's set puts a key absent from the table, with no deleted slots."""
+    cdef size_t i = <size_t>h & mask, e
+    cdef size_t perturb = <size_t>h
+    cdef int probes
+    while True:
+        e = i
+        probes = _LINEAR_PROBES if i + _LINEAR_PROBES <= mask else 0
+        while True:
+            if key[e] < 0:
+                key[e] = k
+                return
+            e += 1
+            if probes == 0:
+                break
+            probes -= 1
+        perturb >>= _PERTURB_SHIFT
+        i = (i * 5 + 1 + perturb) & mask
+
+
+cdef int _shadow_order(_ShadowSet *t, const Py_hash_t *hashes, Py_ssize_t n,
+                       int64_t *order) noexcept nogil:
+    """order[0:n] = the positions (in 0..n) of n distinct keys with these hashes, added in
+    this order to a new set, in the order the set iterates them; order has room for n + 1.
+    0, or -1 out of memory."""
+    cdef size_t mask = _SET_MINSIZE - 1, newsize
+    cdef Py_ssize_t k, fill = 0, j
+    if _shadow_room(t, _SET_MINSIZE):
+        return -1
+    memset(t.key, 0xFF, _SET_MINSIZE * sizeof(int64_t))
+    for k in range(n):
+        _shadow_put(t.key, mask, k, hashes[k])
+        fill += 1
+        if <size_t>fill * 5 < mask * 3:
+            continue
+        # grow: a new table of the smallest power of two > 4 (2 past 50,000) x the entries,
+        # the old slots re-put in slot order
+        newsize = _SET_MINSIZE
+        while newsize <= <size_t>(fill * 2 if fill > 50000 else fill * 4):
+            newsize <<= 1
+        if _shadow_room(t, <Py_ssize_t>newsize):
+            return -1
+        _shadow_keys(t, mask, order)
+        memset(t.key, 0xFF, newsize * sizeof(int64_t))
+        mask = newsize - 1
+        for j in range(fill):
+            _shadow_put(t.key, mask, order[j], hashes[order[j]])
+    _shadow_keys(t, mask, order)
+    return 0
+
+
+cdef inline void _shadow_keys(_ShadowSet *t, size_t mask, int64_t *order) noexcept nogil:
+    """order = the keys in slot order. Without a branch on the slots, which are full or
+    empty as good as at random; order needs room for one more than there are keys."""
+    cdef size_t j
+    cdef Py_ssize_t m = 0
+    for j in range(mask + 1):
+        order[m] = t.key[j]
+        m += t.key[j] >= 0
+
+
+cdef int _shadow_room(_ShadowSet *t, Py_ssize_t slots) noexcept nogil:
+    cdef int64_t *key
+    if slots <= t.cap:
+        return 0
+    key = <int64_t *>realloc(t.key, slots * sizeof(int64_t))
+    if key == NULL:
+        return -1
+    t.key = key
+    t.cap = slots
+    return 0
+
+
+cdef int _set_order_state = 0  # 1: _shadow_order is this Python's set order; -1: it is not
+
+
+def _set_order_works():
+    """Whether _shadow_order gives real sets' order here: sets of str of 1 to 40 keys and
+    of 100, 1,000 and 10,000 (every growth step up to there), checked once per process."""
+    global _set_order_state
+    if _set_order_state == 0:
+        sizes = (*range(1, 41), 100, 1000, 10000)
+        works = all(_shadow_matches([f"{n}:{i}" for i in range(n)]) for n in sizes)
+        _set_order_state = 1 if works else -1
+    return _set_order_state > 0
+
+
+def _shadow_matches(list keys):
+    """Whether _shadow_order of these distinct keys is the order of set(keys)."""
+    cdef _ShadowSet t
+    cdef Py_ssize_t n = len(keys)
+    position = {key: i for i, key in enumerate(keys)}
+    hashes = np.array([hash(key) for key in keys] or [0], dtype=np.int64)
+    order = np.empty(n + 1, dtype=np.int64)
+    cdef int64_t[::1] h = hashes, o = order
+    memset(&t, 0, sizeof(t))
+    try:
+        if _shadow_order(&t, <const Py_hash_t *>&h[0], n, &o[0]):
+            raise MemoryError()
+    finally:
+        free(t.key)
+    return order[:n].tolist() == [position[key] for key in set(keys)]
+
+
 @cython.boundscheck(False)
 @cython.wraparound(False)
-def word_docs_order(list words, const int64_t[::1] first_doc, const int64_t[::1] records):
+def word_docs_order(list words, const int64_t[::1] first_doc, const int64_t[::1] records,
+                    shadow=None):
     """The order Keras' word_docs gets its keys in, as positions in ``words``.
 
     ``words`` are in first-seen order, ``first_doc[i]`` the document where
@@ -606,17 +733,22 @@ def word_docs_order(list words, const int64_t[::1] first_doc, const int64_t[::1]
     hashing: rebuilt here, in the process that owns the result, from
     ``records`` (flat: ``document, k, k positions of its distinct words in
     first-seen order``) of every document that brought two or more new words.
-    The set is built as ``set(tokens)`` builds it: the same keys inserted in the
-    same order give the same table.
+    The set's order is worked out from the words' hashes (_shadow_order) or,
+    where that is not this Python's (or past 50,000 words, where the check does
+    not reach), taken from a set built as ``set(tokens)`` builds it: the same
+    keys inserted in the same order give the same table. ``shadow=False`` builds
+    the sets always.
     """
-    cdef Py_ssize_t n = len(words), p = 0, k, j, r, lo, filled, nfresh, size
+    cdef Py_ssize_t n = len(words), p = 0, k, j, r, lo, filled, nfresh
     cdef int64_t doc
-    cdef PyObject *key
-    cdef uintptr_t *slot_key = NULL
-    cdef int64_t *slot_rank = NULL
+    cdef _ShadowSet table
+    cdef Py_hash_t *hashes = NULL
+    cdef int64_t *seen = NULL
     cdef Py_ssize_t cap = 0
+    cdef bint shadow_ok = _set_order_works() and shadow is not False
     order = np.arange(n, dtype=np.int64)
     cdef int64_t[::1] out = order
+    memset(&table, 0, sizeof(table))
     try:
         while p < records.shape[0]:
             doc = records[p]
@@ -634,58 +766,52 @@ def word_docs_order(list words, const int64_t[::1] first_doc, const int64_t[::1]
                     if r < lo:
                         lo = r
             if nfresh >= 2:
-                # the new words by identity (the set holds these very objects): a small
-                # open-addressing table of object address -> position
-                size = 8
-                while size < 2 * nfresh:
-                    size *= 2
-                if size > cap:
-                    free(slot_key)
-                    free(slot_rank)
-                    slot_key = <uintptr_t *>malloc(size * sizeof(uintptr_t))
-                    slot_rank = <int64_t *>malloc(size * sizeof(int64_t))
-                    if slot_key == NULL or slot_rank == NULL:
+                if k > cap:
+                    free(hashes)
+                    free(seen)
+                    hashes = <Py_hash_t *>malloc(k * sizeof(Py_hash_t))
+                    seen = <int64_t *>malloc((k + 1) * sizeof(int64_t))
+                    if hashes == NULL or seen == NULL:
                         raise MemoryError()
-                    cap = size
-                memset(slot_key, 0, size * sizeof(uintptr_t))
-                members = PySet_New(NULL)
-                for j in range(k):
-                    r = records[p + 2 + j]
-                    key = PyList_GET_ITEM(words, r)
-                    PySet_Add(members, <object>key)
-                    if first_doc[r] == doc:
-                        _ptr_put(slot_key, slot_rank, size - 1, <uintptr_t>key, r)
+                    cap = k
                 # the words a document brings are contiguous in first-seen order, from lo
                 filled = lo
-                for member in members:  # the set's own order (public API: its iterator)
-                    r = _ptr_get(slot_key, slot_rank, size - 1, <uintptr_t><PyObject *>member)
-                    if r >= 0:
+                if shadow_ok and k <= 50000:
+                    for j in range(k):
+                        hashes[j] = PyObject_Hash(<object>PyList_GET_ITEM(words, records[p + 2 + j]))
+                    if _shadow_order(&table, hashes, k, seen):
+                        raise MemoryError()
+                else:
+                    _real_set_order(words, records, p + 2, k, seen)
+                for j in range(k):
+                    r = records[p + 2 + seen[j]]
+                    if first_doc[r] == doc:
                         out[filled] = r
                         filled += 1
             p += 2 + k
     finally:
-        free(slot_key)
-        free(slot_rank)
+        free(hashes)
+        free(seen)
+        free(table.key)
     return order
 
 
-cdef inline void _ptr_put(uintptr_t *keys, int64_t *ranks, Py_ssize_t mask, uintptr_t key,
-                          int64_t rank) noexcept:
-    cdef Py_ssize_t i = <Py_ssize_t>((key >> 4) * <uintptr_t>0x9E3779B97F4A7C15 >> 40) & mask
-    while keys[i] != 0 and keys[i] != key:
-        i = (i + 1) & mask
-    keys[i] = key
-    ranks[i] = rank
-
-
-cdef inline int64_t _ptr_get(const uintptr_t *keys, const int64_t *ranks, Py_ssize_t mask,
-                             uintptr_t key) noexcept:
-    cdef Py_ssize_t i = <Py_ssize_t>((key >> 4) * <uintptr_t>0x9E3779B97F4A7C15 >> 40) & mask
-    while keys[i] != 0:
-        if keys[i] == key:
-            return ranks[i]
-        i = (i + 1) & mask
-    return -1
+cdef int _real_set_order(list words, const int64_t[::1] records, Py_ssize_t start,
+                         Py_ssize_t k, int64_t *seen) except -1:
+    """seen[0:k] = positions (0..k) of words[records[start:start + k]] in the order a set
+    built from them in that order iterates them."""
+    members = PySet_New(NULL)
+    where = {}
+    cdef Py_ssize_t j
+    for j in range(k):
+        word = <object>PyList_GET_ITEM(words, records[start + j])
+        PySet_Add(members, word)
+        where[word] = j
+    j = 0
+    for word in members:  # the set's own order (public API: its iterator)
+        seen[j] = where[word]
+        j += 1
+    return 0
 
 
 # ---------------------------------------------------------------- result tables

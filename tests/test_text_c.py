@@ -369,3 +369,86 @@ def test_num_words_table_matches_keras(tiny_parts, setup, threads):
     probe = ["the cat zzz food", "a b x", "Mat, the DOG!"] * 30
     assert ours._lookup_plan() is not None  # the C path
     assert ours.texts_to_sequences(probe, threads=threads) == theirs.texts_to_sequences(probe)
+
+
+# ---------------------------------------------- word_docs: Python's set(tokens) order
+# word_docs_order works out the order CPython's set iterates a document's words in from
+# their hashes (_text._shadow_order) instead of building the set
+
+
+@settings(max_examples=300, deadline=None)
+@given(keys=st.lists(st.text(max_size=6), unique=True, max_size=300))
+def test_shadow_set_order_is_the_set_order(keys):
+    assert _text._shadow_matches(keys)
+
+
+@pytest.mark.parametrize("n", [5, 6, 19, 20, 77, 78, 300, 4000, 20000])
+def test_shadow_set_order_at_every_growth(n):
+    # a set grows when 3/5 full: these sizes sit on both sides of the first steps
+    assert _text._shadow_matches([f"w{i * 7919 % (3 * n)}" for i in range(n)])
+
+
+def zipf_texts(docs, vocab, seed):
+    rng = np.random.default_rng(seed)
+    words = [f"w{i}" for i in range(vocab)]
+    lens = rng.integers(1, 40, size=docs)
+    ids = np.minimum(rng.zipf(1.2, size=int(lens.sum())) - 1, vocab - 1)
+    out, pos = [], 0
+    for n in lens:
+        out.append(" ".join(words[i] for i in ids[pos : pos + n]))
+        pos += n
+    return out
+
+
+def test_word_docs_order_shadow_equals_real_sets():
+    texts = zipf_texts(3000, 5000, 0)
+    options = Tokenizer()._c_options()
+    counter = _text.Counter(options, 1)
+    counter.add(_text.gather(texts))
+    words, _, _, first_doc, records, _ = counter.result()
+    assert len(records) > 1000  # documents that bring several new words: the case at stake
+    shadow = _text.word_docs_order(words, first_doc, records)
+    real = _text.word_docs_order(words, first_doc, records, shadow=False)
+    assert shadow.tolist() == real.tolist()
+    keras = kp_text.Tokenizer()
+    keras.fit_on_texts(texts)
+    assert [words[i] for i in shadow.tolist()] == list(keras.word_docs)
+
+
+def test_word_docs_order_of_a_document_past_the_shadows_reach():
+    # over 50,000 new words in one document: its order comes from a real set
+    texts = ["a b", " ".join(f"x{i}" for i in range(50_500)), "b c d"]
+    tok = Tokenizer()
+    tok.fit_on_texts(texts)
+    keras = kp_text.Tokenizer()
+    keras.fit_on_texts(texts)
+    assert list(tok.word_docs.items()) == list(keras.word_docs.items())
+
+
+@pytest.mark.parametrize("seed", ["0", "1", "12345"])
+def test_word_docs_order_under_other_hash_seeds(seed):
+    # set order follows the process's str hashes: the same fit in processes seeded apart
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.path[:0] = [sys.argv[1]]\n"
+        "from tests.test_text_c import zipf_texts\n"
+        "from embload.text import Tokenizer\n"
+        "import keras_preprocessing.text as kp\n"
+        "texts = zipf_texts(2000, 3000, 1)\n"
+        "tok, keras = Tokenizer(), kp.Tokenizer()\n"
+        "tok.fit_on_texts(texts); keras.fit_on_texts(texts)\n"
+        "assert list(tok.word_docs.items()) == list(keras.word_docs.items())\n"
+        "assert tok.to_json() == keras.to_json()\n"
+    )
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    done = subprocess.run(
+        [sys.executable, "-c", code, root],
+        env={**os.environ, "PYTHONHASHSEED": seed},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
