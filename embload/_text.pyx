@@ -822,6 +822,7 @@ cdef extern from "Python.h":
     PyObject *PyDict_GetItemWithError(object d, object k) except? NULL
     int PyDict_Next(object d, Py_ssize_t *pos, PyObject **k, PyObject **v)
     object PyLong_FromLongLong(long long v)
+    dict _PyDict_NewPresized(Py_ssize_t minused)
 
 
 @cython.boundscheck(False)
@@ -842,6 +843,26 @@ def fill_counts(target, list words, const int64_t[::1] values, const int64_t[::1
             PyObject_SetItem(target, words[i], PyLong_FromLongLong(values[i]))
 
 
+def take(list items, const int64_t[::1] order):
+    """``[items[i] for i in order]``."""
+    cdef Py_ssize_t k, n = order.shape[0], size = len(items)
+    cdef PyObject *row
+    cdef PyObject *item
+    for k in range(n):
+        if order[k] < 0 or order[k] >= size:
+            raise IndexError(f"position {order[k]} of a list of {size}")
+    row = PyList_New(n)
+    if row == NULL:
+        raise MemoryError()
+    for k in range(n):
+        item = PyList_GET_ITEM(items, order[k])
+        Py_INCREF(item)
+        PyList_SET_ITEM(row, k, item)
+    out = <object>row
+    _decref(row)
+    return out
+
+
 def index_tables(list vocab, word_docs, index_docs):
     """Keras' numbering of ``vocab`` (most frequent first): ``(word_index, index_word)``,
     and ``index_docs[word_index[w]] = c`` for each ``w, c`` of ``word_docs``.
@@ -854,10 +875,11 @@ def index_tables(list vocab, word_docs, index_docs):
     cdef PyObject *key
     cdef PyObject *value
     cdef PyObject *number
-    word_index = {}
+    # sized for n up front: a dict grown one insertion at a time rebuilds itself ~n/3 times
+    word_index = _PyDict_NewPresized(n)
     for i in range(n):
         PyDict_SetItem(word_index, vocab[i], PyLong_FromLongLong(i + 1))
-    index_word = {}
+    index_word = _PyDict_NewPresized(len(word_index))
     while PyDict_Next(word_index, &pos, &key, &value):
         PyDict_SetItem(index_word, <object>value, <object>key)
     pos = 0

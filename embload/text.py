@@ -370,6 +370,22 @@ def skipgrams(
     return couples, labels
 
 
+def _by_count(counts):
+    """Positions of ``counts`` from the largest count down, equal counts in their order:
+    sorted(..., reverse=True)'s order (stable also reversed). One sort of unique int64
+    keys (count rank, then position), which NumPy sorts with SIMD, instead of a stable
+    sort of the counts."""
+    n = len(counts)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    top = int(counts.max())
+    if int(counts.min()) < 0 or (top + 1) * n >= 2**63:
+        return np.argsort(-counts, kind="stable")
+    keys = (top - counts) * n + np.arange(n, dtype=np.int64)
+    keys.sort()
+    return keys % n
+
+
 class Tokenizer:
     """Turn texts into sequences of word indices, as Keras' ``Tokenizer``.
 
@@ -596,10 +612,9 @@ class Tokenizer:
     def _renumber(self, ranking=None):
         wc = self.word_counts
         if ranking is not None and len(ranking[0]) == len(wc):
-            # word_counts is exactly these words and counts: NumPy's stable sort of
-            # the negated counts is sorted(..., reverse=True)'s order, faster
+            # word_counts is exactly these words and counts, in first-seen order
             words, counts = ranking
-            ranked = [words[i] for i in np.argsort(-counts, kind="stable").tolist()]
+            ranked = _text.take(words, _by_count(counts))
         else:
             # sorted() is stable also with reverse=True: equal counts keep first-seen order
             ranked = sorted(wc, key=wc.__getitem__, reverse=True)

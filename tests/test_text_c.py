@@ -452,3 +452,28 @@ def test_word_docs_order_under_other_hash_seeds(seed):
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
+
+
+# ------------------------------------------------ the ranking of a fit (text._by_count)
+
+
+@settings(max_examples=200, deadline=None)
+@given(counts=st.lists(st.integers(0, 2**40), max_size=200) | st.lists(st.integers(0, 3), max_size=200))
+def test_by_count_is_sorteds_order(counts):
+    from embload.text import _by_count
+
+    words = [f"w{i}" for i in range(len(counts))]
+    table = dict(zip(words, counts))
+    expected = sorted(table, key=table.__getitem__, reverse=True)
+    order = _by_count(np.array(counts, dtype=np.int64))
+    assert _text.take(words, order) == expected
+
+
+def test_by_count_past_the_key_range_and_take_checks_positions():
+    from embload.text import _by_count
+
+    counts = np.array([2**62, 5, 2**62, 7], dtype=np.int64)  # (top + 1) * n overflows
+    assert _by_count(counts).tolist() == [0, 2, 3, 1]
+    with pytest.raises(IndexError):
+        _text.take(["a", "b"], np.array([0, 2], dtype=np.int64))
+    assert _text.take(["a", "b"], np.array([], dtype=np.int64)) == []
