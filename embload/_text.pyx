@@ -77,16 +77,18 @@ def _set_min_thread_chars(int64_t n):
     return old
 
 
-# The ASCII path classifies 32 bytes at a time where the CPU can (tokenize.h); tests
-# turn it off to check both paths give the same tokens.
-cdef int _SIMD = el_cpu_simd()
+# The ASCII path classifies 64 or 32 bytes at a time where the CPU can (tokenize.h);
+# tests force each level to check all paths give the same tokens.
+SIMD_LEVEL = el_cpu_simd()
+cdef int _SIMD = SIMD_LEVEL
 
 
-def _set_simd(bint on):
-    """Use the SIMD ASCII path if the CPU has it (True) or the portable one; returns the old setting."""
+def _set_simd_level(int level):
+    """The ASCII path's classifier (0: portable; 1: AVX2; 2: AVX-512BW; never above what
+    the CPU has); returns the old level."""
     global _SIMD
-    old = bool(_SIMD)
-    _SIMD = el_cpu_simd() if on else 0
+    old = _SIMD
+    _SIMD = min(max(level, 0), SIMD_LEVEL)
     return old
 
 

@@ -101,16 +101,16 @@ ascii_options = st.fixed_dictionaries(
 )
 
 
-@pytest.mark.parametrize("simd", [True, False], ids=["simd", "portable"])
+@pytest.mark.parametrize("simd", range(_text.SIMD_LEVEL + 1), ids=lambda level: f"simd{level}")
 @settings(max_examples=150, deadline=None)
 @given(text=ascii_text, kwargs=ascii_options)
 def test_ascii_path_matches_text_to_word_sequence(simd, text, kwargs):
-    old = _text._set_simd(simd)
+    old = _text._set_simd_level(simd)
     try:
         options = _text.Options(kwargs["filters"], kwargs["split"], kwargs["lower"], False)
         assert options.tokenize(text) == kp_text.text_to_word_sequence(text, **kwargs)
     finally:
-        _text._set_simd(old)
+        _text._set_simd_level(old)
 
 
 @pytest.mark.parametrize("bmp", [True, False], ids=["bmp-table", "per-code-point"])

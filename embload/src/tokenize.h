@@ -124,7 +124,7 @@ typedef struct {
      * the bits of the h with (h << 4 | l) a separator) - what a byte shuffle looks up */
     uint8_t sep_lo[16];
     uint8_t sep_hi[16];
-    int simd; /* el_cpu_simd(): classify 32 bytes at a time */
+    int simd; /* el_cpu_simd(): classify 64 (2) or 32 (1) bytes at a time */
     /* NULL, or for each code point below 0x10000 what the one-character-split rules do
      * with it, in one look-up: its lowercase (or itself), EL_BMP_SEP when that is a
      * separator, EL_BMP_SLOW when the general rule must decide (a longer lowercase,
@@ -149,11 +149,42 @@ static inline void el_tokopts_nibbles(el_tokopts *o) {
 #include <immintrin.h>
 #define EL_HAVE_AVX2_PATH 1
 
-/* 1 if this CPU runs the AVX2 path (the build targets plain x86-64; the path is
- * compiled for AVX2 on its own and taken only where the CPU has it). */
+/* The widest classifier this CPU runs: 2 AVX-512BW (64 bytes at a time), 1 AVX2 (32),
+ * 0 none (the build targets plain x86-64; each path is compiled for its instructions on
+ * its own and taken only where the CPU has them). */
 static inline int el_cpu_simd(void) {
     __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512bw")) return 2;
     return __builtin_cpu_supports("avx2") ? 1 : 0;
+}
+
+/* el_sep_bits_avx2 64 bytes at a time: one load (a masked one past the source's end,
+ * which reads nothing there), the capitals lowered under a compare mask, and the
+ * separator test straight into a 64-bit mask register. Same bits. */
+__attribute__((target("avx512bw"))) static void el_sep_bits_avx512(const el_tokopts *o,
+                                                                   const unsigned char *src,
+                                                                   int64_t n, unsigned char *b,
+                                                                   uint64_t *m) {
+    const int64_t nwords = n / 64 + 1;
+    const __m512i lo_t = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)o->sep_lo));
+    const __m512i hi_t = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)o->sep_hi));
+    const __m512i nib = _mm512_set1_epi8(0x0F);
+    const __m512i a = _mm512_set1_epi8('A'), letters = _mm512_set1_epi8(26);
+    const __m512i bit5 = _mm512_set1_epi8(0x20);
+    const int lower = o->lower;
+    for (int64_t w = 0; w < nwords; w++) {
+        const int64_t left = n - 64 * w;
+        const __mmask64 in = left >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << left) - 1);
+        __m512i x = _mm512_maskz_loadu_epi8(in, src + 64 * w);
+        if (lower) {
+            const __mmask64 cap = _mm512_cmplt_epu8_mask(_mm512_sub_epi8(x, a), letters);
+            x = _mm512_mask_add_epi8(x, cap, x, bit5);
+        }
+        _mm512_storeu_si512((void *)(b + 64 * w), x);
+        const __m512i lo = _mm512_shuffle_epi8(lo_t, _mm512_and_si512(x, nib));
+        const __m512i hi = _mm512_shuffle_epi8(hi_t, _mm512_and_si512(_mm512_srli_epi16(x, 4), nib));
+        m[w] = _mm512_test_epi8_mask(lo, hi);
+    }
 }
 
 /* Copy the n bytes of src to b lowercasing the ASCII capitals (if lower), and set bit j
@@ -456,7 +487,9 @@ static inline int el_tok_words1_ascii(const el_tokopts *o, const el_str *s, el_t
     uint64_t *m = t->seps;
     const int64_t full = n / 64;
 #ifdef EL_HAVE_AVX2_PATH
-    if (o->simd) {
+    if (o->simd >= 2) {
+        el_sep_bits_avx512(o, (const unsigned char *)s->data, n, b, m);
+    } else if (o->simd) {
         el_sep_bits_avx2(o, (const unsigned char *)s->data, n, b, m);
     } else
 #endif
