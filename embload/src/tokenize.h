@@ -252,7 +252,7 @@ typedef struct {
     int64_t ncps, cpcap;
     uint64_t *hash; /* per token: its hash, key and id (el_hash_tokens, el_home_ids) */
     int64_t hcap;
-    struct el_key16_s *keys;
+    struct el_key_s *keys;
     int64_t kcap;
     int64_t *ids;
     int64_t icap;
@@ -604,8 +604,8 @@ static inline int el_tokenize(const el_tokopts *o, const el_docs *D, int64_t d, 
     } else {
         r = el_tok_words_general(o, s, t);
     }
-    /* 16 readable bytes past the last token: el_key16_padded */
-    return r ? r : el_grow((void **)&t->buf, &t->cap, t->len + 16, 1);
+    /* 24 readable bytes past the last token: el_key_padded */
+    return r ? r : el_grow((void **)&t->buf, &t->cap, t->len + 24, 1);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -613,9 +613,9 @@ static inline int el_tokenize(const el_tokopts *o, const el_docs *D, int64_t d, 
 /* ------------------------------------------------------------------------ */
 
 /* Every token is looked up once, so the table is laid out for that: a slot holds the
- * word's first 16 bytes and a tag (the hash's high bits with the word's length), so a
- * word of up to 16 bytes - nearly every token - is found or ruled out by its slot alone,
- * half a cache line; the counts a fit updates per token sit in an array of their own
+ * word's first 24 bytes and a tag (the hash's high bits with the word's length), so a
+ * word of up to 24 bytes - nearly every token, 12 letters of Cyrillic or Greek - is
+ * found or ruled out by its slot alone, half a cache line; the counts a fit updates per token sit in an array of their own
  * (24 bytes a word), and the rest (where the bytes are, first sighting) is read only
  * for longer words and new ones.
  *
@@ -623,7 +623,7 @@ static inline int el_tokenize(const el_tokopts *o, const el_docs *D, int64_t d, 
  * el_lookup_range): hash them all and fetch their home slots; read each home slot,
  * without a branch, into the token's id or "not there"; then count (or emit) in token
  * order, probing further only for the few tokens the home slot did not settle (a
- * collision, a word over 16 bytes, a new word). One loop doing all of it per token
+ * collision, a word over 24 bytes, a new word). One loop doing all of it per token
  * waited on each token's slot and mispredicted the probe's branches; split, the loads
  * of a whole document are in flight together and the branches are few. */
 
@@ -636,43 +636,52 @@ static inline uint64_t el_low_bytes(uint64_t w, int64_t n) {
     return w & el_low_mask[n < 0 ? 0 : n > 8 ? 8 : n];
 }
 
-/* A word's key: its first 16 bytes as two little-endian numbers, zero-padded. */
-typedef struct el_key16_s {
-    uint64_t k0, k1;
-} el_key16;
+/* A word's key: its first 24 bytes as three little-endian numbers, zero-padded. */
+typedef struct el_key_s {
+    uint64_t k0, k1, k2;
+} el_key;
 
-/* The key of a word followed by at least 16 readable bytes (el_toks guarantees it past
- * every token): two loads and two masks, no branch. */
-static inline el_key16 el_key16_padded(const char *p, int64_t n) {
-    el_key16 k;
+#define EL_KEY_BYTES 24
+
+/* The key of a word followed by at least EL_KEY_BYTES readable bytes (el_toks
+ * guarantees it past every token): three loads and three masks, no branch. */
+static inline el_key el_key_padded(const char *p, int64_t n) {
+    el_key k;
     memcpy(&k.k0, p, 8);
     memcpy(&k.k1, p + 8, 8);
+    memcpy(&k.k2, p + 16, 8);
     k.k0 = el_low_bytes(k.k0, n);
     k.k1 = el_low_bytes(k.k1, n - 8);
+    k.k2 = el_low_bytes(k.k2, n - 16);
     return k;
 }
 
-/* The same for bytes that may end at p + n. */
-static inline el_key16 el_key16_of(const char *p, int64_t n) {
-    el_key16 k;
-    if (n >= 8) memcpy(&k.k0, p, 8);
-    else k.k0 = el_word_tail((const unsigned char *)p, n);
-    if (n >= 16) memcpy(&k.k1, p + 8, 8);
-    else k.k1 = n > 8 ? el_word_tail((const unsigned char *)p + 8, n - 8) : 0;
+/* 8-byte word i of a key for bytes that may end at p + n. */
+static inline uint64_t el_key_word(const char *p, int64_t n, int64_t i) {
+    uint64_t w = 0;
+    if (n >= i + 8) memcpy(&w, p + i, 8);
+    else if (n > i) w = el_word_tail((const unsigned char *)p + i, n - i);
+    return w;
+}
+
+/* el_key_padded for bytes that may end at p + n. */
+static inline el_key el_key_of(const char *p, int64_t n) {
+    el_key k = {el_key_word(p, n, 0), el_key_word(p, n, 8), el_key_word(p, n, 16)};
     return k;
 }
 
-/* The tokenizer's word hash, from the key and the length: for the words of up to 16
+/* The tokenizer's word hash, from the key and the length: for the words of up to 24
  * bytes a fixed number of multiplies with no branch (a hash looping over 8-byte words
- * mispredicts on the token lengths, which are as good as random); the bytes past 16 of
+ * mispredicts on the token lengths, which are as good as random); the bytes past 24 of
  * a longer word are mixed in after. Tables of one tokenizer all hash with this; it is
  * never stored. */
-static inline uint64_t el_tok_hash(const char *p, int64_t n, el_key16 k) {
+static inline uint64_t el_tok_hash(const char *p, int64_t n, el_key k) {
     uint64_t a = (k.k0 ^ ((uint64_t)n << 56)) * 0x9E3779B97F4A7C15ULL;
     uint64_t b = k.k1 * 0xff51afd7ed558ccdULL;
-    uint64_t h = a ^ ((b << 31) | (b >> 33));
-    if (n > 16) {
-        for (int64_t i = 16; i < n; i += 8) {
+    uint64_t c = k.k2 * 0xc4ceb9fe1a85ec53ULL;
+    uint64_t h = a ^ ((b << 31) | (b >> 33)) ^ ((c << 17) | (c >> 47));
+    if (n > EL_KEY_BYTES) {
+        for (int64_t i = EL_KEY_BYTES; i < n; i += 8) {
             uint64_t w;
             if (n - i >= 8) memcpy(&w, p + i, 8);
             else w = el_word_tail((const unsigned char *)p + i, n - i);
@@ -687,7 +696,7 @@ static inline uint64_t el_tok_hash(const char *p, int64_t n, el_key16 k) {
 }
 
 /* The slot tag: the hash's high 27 bits and min(n, 31) - with the key, exact for words
- * up to 16 bytes ("a" and "a\0" differ by their length). */
+ * up to 24 bytes ("a" and "a\0" differ by their length). */
 static inline uint32_t el_vtag(uint64_t h, int64_t n) {
     return ((uint32_t)(h >> 32) & 0xFFFFFFE0u) | (uint32_t)(n < 31 ? n : 31);
 }
@@ -709,11 +718,10 @@ static inline int el_tok_eq(const char *a, const char *b, int64_t n) {
 }
 
 typedef struct {
-    el_key16 key;  /* the word's first 16 bytes */
-    uint64_t hash; /* the word's el_tok_hash (a rehash reads nothing else) */
-    uint32_t tag;  /* el_vtag */
-    uint32_t id1;  /* word id + 1; 0: an empty slot */
-} el_vslot;        /* 32 bytes: two to a cache line, never across one */
+    el_key key;   /* the word's first 24 bytes */
+    uint32_t tag; /* el_vtag */
+    uint32_t id1; /* word id + 1; 0: an empty slot */
+} el_vslot;       /* 32 bytes: two to a cache line, never across one */
 
 typedef struct {
     int64_t count;    /* occurrences */
@@ -776,7 +784,7 @@ static inline int el_vocab_rehash(el_vocab *v) {
     for (int64_t i = 0; i <= v->mask; i++) {
         const el_vslot *s = &v->slots[i];
         if (!s->id1) continue;
-        int64_t j = (int64_t)(s->hash & (uint64_t)(size - 1));
+        int64_t j = (int64_t)(v->words[s->id1 - 1].hash & (uint64_t)(size - 1));
         while (slots[j].id1) j = (j + 1) & (size - 1);
         slots[j] = *s;
     }
@@ -804,20 +812,21 @@ static inline el_vview el_vocab_view(const el_vocab *v) {
 /* The id of the word [p, p+n) with hash h and key k, or -1; `*slot` gets where it is or
  * would go. */
 static inline int64_t el_vview_find(el_vview v, const char *p, int64_t n, uint64_t h,
-                                    el_key16 k, int64_t *slot) {
+                                    el_key k, int64_t *slot) {
     const uint32_t tag = el_vtag(h, n);
     uint64_t i = h & v.mask;
     for (;;) {
         const el_vslot *s = &v.slots[i];
         if (!s->id1) break;
-        if (s->tag == tag && s->key.k0 == k.k0 && s->key.k1 == k.k1) {
+        if (s->tag == tag && s->key.k0 == k.k0 && s->key.k1 == k.k1 && s->key.k2 == k.k2) {
             const int64_t id = (int64_t)s->id1 - 1;
-            if (n <= 16) { /* the key and the length in the tag decide */
+            if (n <= EL_KEY_BYTES) { /* the key and the length in the tag decide */
                 *slot = (int64_t)i;
                 return id;
             }
             const el_word *w = &v.words[id];
-            if (w->len == n && el_tok_eq(v.arena + w->off + 16, p + 16, n - 16)) {
+            if (w->len == n && el_tok_eq(v.arena + w->off + EL_KEY_BYTES, p + EL_KEY_BYTES,
+                                         n - EL_KEY_BYTES)) {
                 *slot = (int64_t)i;
                 return id;
             }
@@ -830,13 +839,13 @@ static inline int64_t el_vview_find(el_vview v, const char *p, int64_t n, uint64
 
 /* What a word's home slot says, without a branch: its id where the slot holds it;
  * EL_ABSENT where the slot is empty (the word is not in the table); else EL_UNSETTLED
- * (it may be further on, or be longer than 16 bytes: el_vview_find decides). */
+ * (it may be further on, or be longer than 24 bytes: el_vview_find decides). */
 #define EL_ABSENT (-2)
 #define EL_UNSETTLED (-1)
-static inline int64_t el_vview_home(el_vview v, int64_t n, uint64_t h, el_key16 k) {
+static inline int64_t el_vview_home(el_vview v, int64_t n, uint64_t h, el_key k) {
     const el_vslot *s = &v.slots[h & v.mask];
     const int hit = (s->tag == el_vtag(h, n)) & (s->key.k0 == k.k0) & (s->key.k1 == k.k1) &
-                    (n <= 16) & (s->id1 != 0);
+                    (s->key.k2 == k.k2) & (n <= EL_KEY_BYTES) & (s->id1 != 0);
     return hit ? (int64_t)s->id1 - 1 : s->id1 ? EL_UNSETTLED : EL_ABSENT;
 }
 
@@ -844,7 +853,7 @@ static inline int64_t el_vview_home(el_vview v, int64_t n, uint64_t h, el_key16 
  * el_vview_find gave for it (nothing added in between), with zero counts. Its id, or -1
  * out of memory. */
 static inline int64_t el_vocab_insert(el_vocab *v, int64_t slot, const char *p, int64_t n,
-                                      uint64_t h, el_key16 k) {
+                                      uint64_t h, el_key k) {
     int64_t id;
     if (v->n >= EL_VOCAB_MAX_WORDS) return -1;
     if (el_grow((void **)&v->words, &v->wcap, v->n + 1, sizeof(el_word))) return -1;
@@ -865,7 +874,6 @@ static inline int64_t el_vocab_insert(el_vocab *v, int64_t slot, const char *p, 
     v->alen += n;
     el_vslot *s = &v->slots[slot];
     s->key = k;
-    s->hash = h;
     s->tag = el_vtag(h, n);
     s->id1 = (uint32_t)(id + 1);
     if (4 * v->n > 3 * (v->mask + 1) && el_vocab_rehash(v)) return -1;
@@ -876,7 +884,7 @@ static inline int64_t el_vocab_insert(el_vocab *v, int64_t slot, const char *p, 
  * counts if new; *added tells which. -1: no memory. */
 static inline int64_t el_vocab_add(el_vocab *v, const char *p, int64_t n, int *added) {
     int64_t slot;
-    const el_key16 k = el_key16_of(p, n);
+    const el_key k = el_key_of(p, n);
     const uint64_t h = el_tok_hash(p, n, k);
     const int64_t id = el_vview_find(el_vocab_view(v), p, n, h, k, &slot);
     *added = id < 0;
@@ -889,7 +897,7 @@ static inline int64_t el_vocab_add(el_vocab *v, const char *p, int64_t n, int *a
  * per-token id scratch. */
 static inline int el_hash_tokens(const el_vocab *v, el_toks *t) {
     if (el_grow((void **)&t->hash, &t->hcap, t->n, sizeof(uint64_t))) return -1;
-    if (el_grow((void **)&t->keys, &t->kcap, t->n, sizeof(el_key16))) return -1;
+    if (el_grow((void **)&t->keys, &t->kcap, t->n, sizeof(el_key))) return -1;
     if (el_grow((void **)&t->ids, &t->icap, t->n, sizeof(int64_t))) return -1;
     /* locals: the build allows any store to alias anything (-fno-strict-aliasing), so
      * fields read through t would be read again after every store */
@@ -898,11 +906,11 @@ static inline int el_hash_tokens(const el_vocab *v, el_toks *t) {
     const char *buf = t->buf;
     const int64_t *starts = t->start, *ends = t->end, n = t->n;
     uint64_t *hash = t->hash;
-    el_key16 *keys = t->keys;
+    el_key *keys = t->keys;
     for (int64_t k = 0; k < n; k++) {
         const char *p = buf + starts[k];
         const int64_t len = ends[k] - starts[k];
-        const el_key16 key = el_key16_padded(p, len);
+        const el_key key = el_key_padded(p, len);
         const uint64_t h = el_tok_hash(p, len, key);
         keys[k] = key;
         hash[k] = h;
@@ -915,7 +923,7 @@ static inline int el_hash_tokens(const el_vocab *v, el_toks *t) {
 static inline void el_home_ids(el_vview view, const el_toks *t) {
     const int64_t *starts = t->start, *ends = t->end, n = t->n;
     const uint64_t *hash = t->hash;
-    const el_key16 *keys = t->keys;
+    const el_key *keys = t->keys;
     int64_t *ids = t->ids;
     for (int64_t k = 0; k < n; k++) ids[k] = el_vview_home(view, ends[k] - starts[k], hash[k], keys[k]);
 }
@@ -934,7 +942,7 @@ static inline int el_vocab_count(el_vocab *v, el_toks *t, int64_t doc) {
     const char *buf = t->buf;
     const int64_t *starts = t->start, *ends = t->end, ntok = t->n;
     const uint64_t *hash = t->hash;
-    const el_key16 *keys = t->keys;
+    const el_key *keys = t->keys;
     const int64_t *ids = t->ids;
     int64_t ndist = 0;
     for (int64_t k = 0; k < ntok; k++) {
@@ -1070,7 +1078,7 @@ static inline int el_lookup_range(const el_tokopts *o, const el_docs *D, int64_t
         const char *buf = t->buf;
         const int64_t *starts = t->start, *ends = t->end;
         const uint64_t *hash = t->hash;
-        const el_key16 *keys = t->keys;
+        const el_key *keys = t->keys;
         const int64_t *home = t->ids;
         for (int64_t k = 0; k < ntok; k++) {
             int64_t id = home[k];
