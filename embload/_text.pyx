@@ -568,33 +568,46 @@ cdef void _columns(el_vocab *g, int64_t[::1] fd, int64_t[::1] fp, int64_t[::1] c
 
 
 cdef object _records(el_vocab *v, int64_t[::1] m, int64_t[::1] rank, int64_t[::1] first_doc):
-    """The recorded documents that brought two or more words new to the whole fit, flat."""
+    """The recorded documents that brought two or more words new to the whole fit, flat.
+
+    v's ids index m (v's ids -> merged ids), which indexes rank and first_doc: all of
+    them made here from v, so read without bounds checks."""
     cdef int64_t p, doc, k, j, fresh, size = 0, q = 0
-    cdef int pass_
-    out = np.empty(0, dtype=np.int64)
-    cdef int64_t[::1] o
-    for pass_ in range(2):
-        p = 0
-        while p < v.nrec:
-            doc = v.rec[p]
-            k = v.rec[p + 1]
-            fresh = 0
+    cdef const int64_t *rec = v.rec
+    cdef const int64_t *mp = &m[0] if m.shape[0] else NULL
+    cdef const int64_t *rk = &rank[0] if rank.shape[0] else NULL
+    cdef const int64_t *fd = &first_doc[0] if first_doc.shape[0] else NULL
+    cdef int64_t *o
+    # first pass: the size of the records kept; second: copy them, ids as ranks
+    p = 0
+    while p < v.nrec:
+        doc = rec[p]
+        k = rec[p + 1]
+        fresh = 0
+        for j in range(k):
+            fresh += fd[mp[rec[p + 2 + j]]] == doc
+        if fresh >= 2:
+            size += 2 + k
+        p += 2 + k
+    out = np.empty(size, dtype=np.int64)
+    if size == 0:
+        return out
+    cdef int64_t[::1] view = out
+    o = &view[0]
+    p = 0
+    while p < v.nrec:
+        doc = rec[p]
+        k = rec[p + 1]
+        fresh = 0
+        for j in range(k):
+            fresh += fd[mp[rec[p + 2 + j]]] == doc
+        if fresh >= 2:
+            o[q] = doc
+            o[q + 1] = k
             for j in range(k):
-                if first_doc[m[v.rec[p + 2 + j]]] == doc:
-                    fresh += 1
-            if fresh >= 2:
-                if pass_ == 0:
-                    size += 2 + k
-                else:
-                    o[q] = doc
-                    o[q + 1] = k
-                    for j in range(k):
-                        o[q + 2 + j] = rank[m[v.rec[p + 2 + j]]]
-                    q += 2 + k
-            p += 2 + k
-        if pass_ == 0:
-            out = np.empty(size, dtype=np.int64)
-            o = out
+                o[q + 2 + j] = rk[mp[rec[p + 2 + j]]]
+            q += 2 + k
+        p += 2 + k
     return out
 
 
