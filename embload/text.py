@@ -127,13 +127,17 @@ _C_LOOKUP_MIN_RATIO = 1 / 16
 
 @contextmanager
 def _gc_paused():
-    # Tokenizing makes a few small lists per document and no reference cycles;
-    # with the collector on, their allocation keeps triggering collections that
-    # rescan every live object (the corpus included): up to half the run time.
+    """Pause the garbage collector; yields whether it was on.
+
+    Tokenizing makes a few small lists per document and no reference cycles; with the
+    collector on, their allocation keeps triggering collections that rescan every live
+    object (the corpus included): up to half the run time. Paused, the new lists are
+    scanned once, by the young-generation collection that the first allocation after
+    the pause triggers."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        yield
+        yield was_enabled
     finally:
         if was_enabled:
             gc.enable()
@@ -1030,11 +1034,17 @@ def _lookup_lists_pipelined(plan, texts, nthreads):
         thread.start()
     out = []
     try:
-        with _gc_paused():
+        with _gc_paused() as collecting:
             for i in range(len(job)):
                 job.wait(i)  # runs unclaimed pieces meanwhile
                 ids, lengths = job.result(i)
                 out.extend(_text.to_lists(ids, lengths, table.values, oov_value))
+                if collecting:
+                    # the young-generation scan of this piece's lists, which would
+                    # otherwise run over all of them after the last piece, on one
+                    # thread: here it overlaps the helpers' look-ups (the same scan,
+                    # piece by piece; 0.02 s of the ASCII benchmark's 0.11 s)
+                    gc.collect(0)
     finally:
         job.stop()  # on an error: the helpers end with the piece they hold
         for thread in helpers:

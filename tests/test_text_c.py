@@ -232,6 +232,40 @@ def test_pipelined_lookup_error_reaches_the_caller(monkeypatch, tiny_parts):
     assert tok.texts_to_sequences(corpus, threads=3) == tok.texts_to_sequences(corpus, threads=1)
 
 
+@pytest.mark.parametrize("enabled", [True, False], ids=["gc-on", "gc-off"])
+def test_pipelined_lookups_scan_their_lists_only_where_the_collector_is_on(monkeypatch, tiny_parts, enabled):
+    # the pipeline runs the young-generation collection of each piece's lists itself,
+    # overlapping the helpers' look-ups, unless the user turned the collector off
+    import gc
+
+    monkeypatch.setattr("embload.text._PIPELINE_DOCS", 8)
+    corpus = ["w%d w%d ab" % (i % 13, i % 7) for i in range(200)]
+    tok = Tokenizer(oov_token="<OOV>")
+    tok.fit_on_texts(corpus)
+    expected = tok.texts_to_sequences(corpus, threads=1)
+    seen = []
+
+    def log(phase, info):
+        if phase == "start":
+            seen.append(info["generation"])
+
+    was = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    gc.callbacks.append(log)
+    try:
+        result = tok.texts_to_sequences(corpus, threads=2)
+        still = gc.isenabled()
+    finally:
+        gc.callbacks.remove(log)
+        (gc.enable if was else gc.disable)()
+    assert result == expected
+    assert still == enabled
+    if enabled:
+        assert seen.count(0) >= 25  # one a piece: 200 documents, pieces of 8
+    else:
+        assert seen == []
+
+
 def test_lookup_pieces_match_lookup(tiny_parts):
     corpus = ["w%d w%d ab" % (i % 13, i % 7) for i in range(50)] + ["", "w1"]
     tok = Tokenizer(num_words=6, oov_token="<OOV>")
