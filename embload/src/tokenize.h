@@ -158,35 +158,6 @@ static inline int el_cpu_simd(void) {
     return __builtin_cpu_supports("avx2") ? 1 : 0;
 }
 
-/* el_sep_bits_avx2 64 bytes at a time: one load (a masked one past the source's end,
- * which reads nothing there), the capitals lowered under a compare mask, and the
- * separator test straight into a 64-bit mask register. Same bits. */
-__attribute__((target("avx512bw"))) static void el_sep_bits_avx512(const el_tokopts *o,
-                                                                   const unsigned char *src,
-                                                                   int64_t n, unsigned char *b,
-                                                                   uint64_t *m) {
-    const int64_t nwords = n / 64 + 1;
-    const __m512i lo_t = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)o->sep_lo));
-    const __m512i hi_t = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)o->sep_hi));
-    const __m512i nib = _mm512_set1_epi8(0x0F);
-    const __m512i a = _mm512_set1_epi8('A'), letters = _mm512_set1_epi8(26);
-    const __m512i bit5 = _mm512_set1_epi8(0x20);
-    const int lower = o->lower;
-    for (int64_t w = 0; w < nwords; w++) {
-        const int64_t left = n - 64 * w;
-        const __mmask64 in = left >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << left) - 1);
-        __m512i x = _mm512_maskz_loadu_epi8(in, src + 64 * w);
-        if (lower) {
-            const __mmask64 cap = _mm512_cmplt_epu8_mask(_mm512_sub_epi8(x, a), letters);
-            x = _mm512_mask_add_epi8(x, cap, x, bit5);
-        }
-        _mm512_storeu_si512((void *)(b + 64 * w), x);
-        const __m512i lo = _mm512_shuffle_epi8(lo_t, _mm512_and_si512(x, nib));
-        const __m512i hi = _mm512_shuffle_epi8(hi_t, _mm512_and_si512(_mm512_srli_epi16(x, 4), nib));
-        m[w] = _mm512_test_epi8_mask(lo, hi);
-    }
-}
-
 /* Copy the n bytes of src to b lowercasing the ASCII capitals (if lower), and set bit j
  * of m[w] where byte 64 w + j is a separator, for the words w <= n / 64 (bytes past n:
  * whatever the buffer holds; the caller marks them). One pass: the source is read 32
@@ -221,6 +192,35 @@ __attribute__((target("avx2"))) static void el_sep_bits_avx2(const el_tokopts *o
             keep |= (uint64_t)(uint32_t)_mm256_movemask_epi8(other) << (32 * half);
         }
         m[w] = ~keep;
+    }
+}
+
+/* el_sep_bits_avx2 64 bytes at a time: one load (a masked one past the source's end,
+ * which reads nothing there), the capitals lowered under a compare mask, and the
+ * separator test straight into a 64-bit mask register. Same bits. */
+__attribute__((target("avx512bw"))) static void el_sep_bits_avx512(const el_tokopts *o,
+                                                                   const unsigned char *src,
+                                                                   int64_t n, unsigned char *b,
+                                                                   uint64_t *m) {
+    const int64_t nwords = n / 64 + 1;
+    const __m512i lo_t = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)o->sep_lo));
+    const __m512i hi_t = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)o->sep_hi));
+    const __m512i nib = _mm512_set1_epi8(0x0F);
+    const __m512i a = _mm512_set1_epi8('A'), letters = _mm512_set1_epi8(26);
+    const __m512i bit5 = _mm512_set1_epi8(0x20);
+    const int lower = o->lower;
+    for (int64_t w = 0; w < nwords; w++) {
+        const int64_t left = n - 64 * w;
+        const __mmask64 in = left >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << left) - 1);
+        __m512i x = _mm512_maskz_loadu_epi8(in, src + 64 * w);
+        if (lower) {
+            const __mmask64 cap = _mm512_cmplt_epu8_mask(_mm512_sub_epi8(x, a), letters);
+            x = _mm512_mask_add_epi8(x, cap, x, bit5);
+        }
+        _mm512_storeu_si512((void *)(b + 64 * w), x);
+        const __m512i lo = _mm512_shuffle_epi8(lo_t, _mm512_and_si512(x, nib));
+        const __m512i hi = _mm512_shuffle_epi8(hi_t, _mm512_and_si512(_mm512_srli_epi16(x, 4), nib));
+        m[w] = _mm512_test_epi8_mask(lo, hi);
     }
 }
 #else
