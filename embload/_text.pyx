@@ -577,37 +577,35 @@ cdef object _records(el_vocab *v, int64_t[::1] m, int64_t[::1] rank, int64_t[::1
     cdef const int64_t *mp = &m[0] if m.shape[0] else NULL
     cdef const int64_t *rk = &rank[0] if rank.shape[0] else NULL
     cdef const int64_t *fd = &first_doc[0] if first_doc.shape[0] else NULL
-    cdef int64_t *o
+    cdef int64_t *o = NULL
+    cdef int64_t[::1] view
+    cdef int pass_
+    out = np.empty(0, dtype=np.int64)
     # first pass: the size of the records kept; second: copy them, ids as ranks
-    p = 0
-    while p < v.nrec:
-        doc = rec[p]
-        k = rec[p + 1]
-        fresh = 0
-        for j in range(k):
-            fresh += fd[mp[rec[p + 2 + j]]] == doc
-        if fresh >= 2:
-            size += 2 + k
-        p += 2 + k
-    out = np.empty(size, dtype=np.int64)
-    if size == 0:
-        return out
-    cdef int64_t[::1] view = out
-    o = &view[0]
-    p = 0
-    while p < v.nrec:
-        doc = rec[p]
-        k = rec[p + 1]
-        fresh = 0
-        for j in range(k):
-            fresh += fd[mp[rec[p + 2 + j]]] == doc
-        if fresh >= 2:
-            o[q] = doc
-            o[q + 1] = k
+    for pass_ in range(2):
+        p = 0
+        while p < v.nrec:
+            doc = rec[p]
+            k = rec[p + 1]
+            fresh = 0
             for j in range(k):
-                o[q + 2 + j] = rk[mp[rec[p + 2 + j]]]
-            q += 2 + k
-        p += 2 + k
+                fresh += fd[mp[rec[p + 2 + j]]] == doc
+            if fresh >= 2:
+                if pass_ == 0:
+                    size += 2 + k
+                else:
+                    o[q] = doc
+                    o[q + 1] = k
+                    for j in range(k):
+                        o[q + 2 + j] = rk[mp[rec[p + 2 + j]]]
+                    q += 2 + k
+            p += 2 + k
+        if pass_ == 0:
+            if size == 0:
+                return out
+            out = np.empty(size, dtype=np.int64)
+            view = out
+            o = &view[0]
     return out
 
 
