@@ -761,6 +761,12 @@ def word_docs_order(list words, const int64_t[::1] first_doc, const int64_t[::1]
     cdef bint shadow_ok = _set_order_works() and shadow is not False
     order = np.arange(n, dtype=np.int64)
     cdef int64_t[::1] out = order
+    # every word's hash once (the tables made next hash each word anyway, and CPython
+    # keeps a str's hash), not once per record naming it: 5 times fewer calls here
+    word_hash = np.empty(n if shadow_ok and records.shape[0] else 0, dtype=np.int64)
+    cdef int64_t[::1] wh = word_hash
+    for j in range(wh.shape[0]):
+        wh[j] = PyObject_Hash(<object>PyList_GET_ITEM(words, j))
     memset(&table, 0, sizeof(table))
     try:
         while p < records.shape[0]:
@@ -791,7 +797,7 @@ def word_docs_order(list words, const int64_t[::1] first_doc, const int64_t[::1]
                 filled = lo
                 if shadow_ok and k <= 50000:
                     for j in range(k):
-                        hashes[j] = PyObject_Hash(<object>PyList_GET_ITEM(words, records[p + 2 + j]))
+                        hashes[j] = wh[records[p + 2 + j]]
                     if _shadow_order(&table, hashes, k, seen):
                         raise MemoryError()
                 else:
