@@ -331,6 +331,37 @@ def tokenizer_json(data):
     tokenizer.sequences_to_texts(sequences)
 
 
+def _texts_seeds():
+    path = DATA / "polarity.tsv"
+    lines = path.read_bytes().splitlines()[:6] if path.is_file() else []
+    return [b"\x00" + b"\n".join(lines), b"\x13\xce\xa3\xcf\x83 \xd0\x96\xd0\xb6. I\xcc\x87 \xed\xa0\x80 a,b\n\n  x"]
+
+
+@target("tokenizer_texts", seeds=_texts_seeds)
+def tokenizer_texts(data):
+    """The C tokenizer against embload's Python path (itself tested against Keras) on text
+    from the bytes (lone surrogates included): the first byte picks the options, the
+    lines are the documents; fit on two threads, then look up on one and on two."""
+    mode, texts = data[:1] or b"\x00", data[1:].decode("utf-8", "surrogateescape").split("\n")
+    bits = mode[0]
+    options = dict(
+        lower=not bits & 1,
+        char_level=bool(bits & 2),
+        split=(" ", "σ", "ab")[(bits >> 2) % 3],
+        num_words=(None, 3)[(bits >> 4) & 1],
+        oov_token=(None, "<unk>")[(bits >> 5) & 1],
+    )
+    c_path, python_path = embload.Tokenizer(**options), embload.Tokenizer(**options)
+    python_path._c_options = lambda: None
+    c_path.fit_on_texts(texts, threads=2)
+    python_path.fit_on_texts(texts)
+    assert c_path.to_json() == python_path.to_json(), "fit: C and Python paths differ"
+    expected = python_path.texts_to_sequences(texts)
+    for threads in (1, 2):
+        got = c_path.texts_to_sequences(texts, threads=threads)
+        assert got == expected, f"texts_to_sequences on {threads} thread(s): C and Python differ"
+
+
 def _vocab_seeds():
     path = DATA / "sample.vec"
     if not path.is_file():
