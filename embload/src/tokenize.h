@@ -239,7 +239,8 @@ static inline int el_is_filter(const el_tokopts *o, uint32_t cp) {
 }
 
 /* The tokens of one document: token k is buf[start[k], end[k]), UTF-8. They are back
- * to back, except on the ASCII path, which leaves the separators between them. */
+ * to back, except on the ASCII path, which leaves the separators between them; at least
+ * 24 readable bytes follow the last one (el_tokenize), for el_key_padded. */
 typedef struct {
     char *buf;
     int64_t len, cap;
