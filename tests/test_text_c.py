@@ -511,3 +511,52 @@ def test_by_count_past_the_key_range_and_take_checks_positions():
     with pytest.raises(IndexError):
         _text.take(["a", "b"], np.array([0, 2], dtype=np.int64))
     assert _text.take(["a", "b"], np.array([], dtype=np.int64)) == []
+
+
+# --------------------------------------- keys and hashes 8 tokens at a time (tokenize.h)
+# With AVX-512 (simd level 2) el_hash_tokens and el_home_ids run 8 tokens a step; the
+# tables are built by the scalar code, so a different bit would lose words
+
+long_words = st.lists(
+    st.text(alphabet="abcXYZé日\u00e9-", min_size=0, max_size=40), min_size=0, max_size=30
+).map(" ".join)
+word_lists = st.lists(st.text(alphabet="ab日", max_size=30), max_size=12)  # "" tokens too
+
+
+@settings(max_examples=80, deadline=None)
+@given(corpus=st.lists(long_words | word_lists | unicode_text, min_size=1, max_size=12))
+def test_simd_keys_give_the_scalar_tables(corpus):
+    results = []
+    for level in range(_text.SIMD_LEVEL + 1):
+        old = _text._set_simd_level(level)
+        try:
+            tok = Tokenizer(num_words=7, oov_token="<OOV>")
+            tok.fit_on_texts(corpus, threads=2)
+            seqs = tok.texts_to_sequences(corpus, threads=1), tok.texts_to_sequences(corpus, threads=2)
+        finally:
+            _text._set_simd_level(old)
+        results.append((tok.to_json(), seqs))
+    assert all(r == results[0] for r in results)
+    keras = kp_text.Tokenizer(num_words=7, oov_token="<OOV>")
+    keras.fit_on_texts(corpus)
+    assert results[0][0] == keras.to_json()
+    assert results[0][1][0] == keras.texts_to_sequences(corpus)
+
+
+@pytest.mark.parametrize("level", range(_text.SIMD_LEVEL + 1), ids=lambda level: f"simd{level}")
+def test_every_token_count_and_length_at_every_simd_level(level):
+    # documents of 0-19 tokens (every remainder of 8), words of 1-40 bytes (both sides of
+    # the 8-, 16- and 24-byte key words), fitted and looked up against keras
+    words = ["w" * n for n in range(1, 41)] + ["é" * n for n in range(1, 21)]
+    corpus = [" ".join(words[(i * 7 + j) % len(words)] for j in range(i % 20)) for i in range(120)]
+    old = _text._set_simd_level(level)
+    try:
+        tok = Tokenizer(num_words=30, oov_token="<OOV>")
+        tok.fit_on_texts(corpus, threads=1)
+        got = tok.texts_to_sequences(corpus, threads=1)
+    finally:
+        _text._set_simd_level(old)
+    keras = kp_text.Tokenizer(num_words=30, oov_token="<OOV>")
+    keras.fit_on_texts(corpus)
+    assert tok.to_json() == keras.to_json()
+    assert got == keras.texts_to_sequences(corpus)

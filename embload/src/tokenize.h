@@ -22,6 +22,7 @@
 #ifndef EMBLOAD_TOKENIZE_H
 #define EMBLOAD_TOKENIZE_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,12 +150,13 @@ static inline void el_tokopts_nibbles(el_tokopts *o) {
 #include <immintrin.h>
 #define EL_HAVE_AVX2_PATH 1
 
-/* The widest classifier this CPU runs: 2 AVX-512BW (64 bytes at a time), 1 AVX2 (32),
+/* The widest SIMD this CPU runs: 2 AVX-512BW and DQ (classify 64 bytes at a time, and
+ * key and hash 8 tokens at a time), 1 AVX2 (classify 32),
  * 0 none (the build targets plain x86-64; each path is compiled for its instructions on
  * its own and taken only where the CPU has them). */
 static inline int el_cpu_simd(void) {
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512bw")) return 2;
+    if (__builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq")) return 2;
     return __builtin_cpu_supports("avx2") ? 1 : 0;
 }
 
@@ -251,12 +253,15 @@ typedef struct {
     int64_t sepcap;
     uint32_t *cps; /* the transformed text, for a split of several code points */
     int64_t ncps, cpcap;
-    uint64_t *hash; /* per token: its hash, key and id (el_hash_tokens, el_home_ids) */
-    int64_t hcap;
-    struct el_key_s *keys;
-    int64_t kcap;
+    uint64_t *hash; /* per token: its hash, key and id (el_hash_tokens, el_home_ids); */
+    int64_t hcap;   /* the key as three arrays of its 8-byte words, which SIMD code */
+    uint64_t *key0; /* loads and stores 8 tokens at a time */
+    uint64_t *key1;
+    uint64_t *key2;
+    int64_t k0cap, k1cap, k2cap;
     int64_t *ids;
     int64_t icap;
+    int simd; /* el_tokopts.simd of the last el_tokenize */
 } el_toks;
 
 static inline void el_toks_free(el_toks *t) {
@@ -266,7 +271,9 @@ static inline void el_toks_free(el_toks *t) {
     free(t->seps);
     free(t->cps);
     free(t->hash);
-    free(t->keys);
+    free(t->key0);
+    free(t->key1);
+    free(t->key2);
     free(t->ids);
     memset(t, 0, sizeof(*t));
 }
@@ -593,6 +600,7 @@ typedef struct {
 static inline int el_tokenize(const el_tokopts *o, const el_docs *D, int64_t d, el_toks *t) {
     t->len = 0;
     t->n = 0;
+    t->simd = o->simd;
     const el_str *s = D->items + D->first[d];
     int r;
     if (D->is_list[d]) {
@@ -638,7 +646,7 @@ static inline uint64_t el_low_bytes(uint64_t w, int64_t n) {
 }
 
 /* A word's key: its first 24 bytes as three little-endian numbers, zero-padded. */
-typedef struct el_key_s {
+typedef struct {
     uint64_t k0, k1, k2;
 } el_key;
 
@@ -676,20 +684,24 @@ static inline el_key el_key_of(const char *p, int64_t n) {
  * mispredicts on the token lengths, which are as good as random); the bytes past 24 of
  * a longer word are mixed in after. Tables of one tokenizer all hash with this; it is
  * never stored. */
+/* el_tok_hash's mixing of the bytes past the key, for a word longer than EL_KEY_BYTES */
+static inline uint64_t el_tok_hash_rest(uint64_t h, const char *p, int64_t n) {
+    for (int64_t i = EL_KEY_BYTES; i < n; i += 8) {
+        uint64_t w;
+        if (n - i >= 8) memcpy(&w, p + i, 8);
+        else w = el_word_tail((const unsigned char *)p + i, n - i);
+        h = (h ^ w) * 0xff51afd7ed558ccdULL;
+        h ^= h >> 31;
+    }
+    return h;
+}
+
 static inline uint64_t el_tok_hash(const char *p, int64_t n, el_key k) {
     uint64_t a = (k.k0 ^ ((uint64_t)n << 56)) * 0x9E3779B97F4A7C15ULL;
     uint64_t b = k.k1 * 0xff51afd7ed558ccdULL;
     uint64_t c = k.k2 * 0xc4ceb9fe1a85ec53ULL;
     uint64_t h = a ^ ((b << 31) | (b >> 33)) ^ ((c << 17) | (c >> 47));
-    if (n > EL_KEY_BYTES) {
-        for (int64_t i = EL_KEY_BYTES; i < n; i += 8) {
-            uint64_t w;
-            if (n - i >= 8) memcpy(&w, p + i, 8);
-            else w = el_word_tail((const unsigned char *)p + i, n - i);
-            h = (h ^ w) * 0xff51afd7ed558ccdULL;
-            h ^= h >> 31;
-        }
-    }
+    if (n > EL_KEY_BYTES) h = el_tok_hash_rest(h, p, n);
     h ^= h >> 32;
     h *= 0xc4ceb9fe1a85ec53ULL;
     h ^= h >> 29;
@@ -723,6 +735,11 @@ typedef struct {
     uint32_t tag; /* el_vtag */
     uint32_t id1; /* word id + 1; 0: an empty slot */
 } el_vslot;       /* 32 bytes: two to a cache line, never across one */
+
+/* el_home_ids_avx512 gathers a slot as four 8-byte words: the key's three, then the tag
+ * (low half) with the id (high half) */
+typedef char el_vslot_layout[(sizeof(el_vslot) == 32 && offsetof(el_vslot, tag) == 24 &&
+                              offsetof(el_vslot, id1) == 28) ? 1 : -1];
 
 typedef struct {
     int64_t count;    /* occurrences */
@@ -892,28 +909,140 @@ static inline int64_t el_vocab_add(el_vocab *v, const char *p, int64_t n, int *a
     return id >= 0 ? id : el_vocab_insert(v, slot, p, n, h, k);
 }
 
+/* Token k's key, from the three arrays el_hash_tokens fills. */
+static inline el_key el_tok_key(const el_toks *t, int64_t k) {
+    el_key key = {t->key0[k], t->key1[k], t->key2[k]};
+    return key;
+}
+
+#ifdef EL_HAVE_AVX2_PATH
+/* el_hash_tokens' and el_home_ids' loops 8 tokens at a time (AVX-512: 64-bit multiplies,
+ * rotates, variable shifts and gathers); the same values bit for bit - the tests run
+ * them against the scalar loops. A word over EL_KEY_BYTES has the rest of its bytes
+ * mixed in by the scalar code, lane by lane. */
+#define EL_SIMD_KEYS __attribute__((target("avx512f,avx512dq,avx512bw")))
+
+/* The first min(max(n - skip, 0), 8) bytes of each lane's word: ~0 >> (64 - 8 x that);
+ * a shift of 64 or more gives 0. */
+EL_SIMD_KEYS static inline __m512i el_low_bytes8(__m512i w, __m512i n, int skip) {
+    const __m512i rest = _mm512_min_epi64(_mm512_max_epi64(_mm512_sub_epi64(n, _mm512_set1_epi64(skip)),
+                                                           _mm512_setzero_si512()),
+                                          _mm512_set1_epi64(8));
+    const __m512i shift = _mm512_sub_epi64(_mm512_set1_epi64(64), _mm512_slli_epi64(rest, 3));
+    return _mm512_and_si512(w, _mm512_srlv_epi64(_mm512_set1_epi64(-1), shift));
+}
+
+EL_SIMD_KEYS static void el_hash_tokens_avx512(el_toks *t) {
+    const char *buf = t->buf;
+    const int64_t *starts = t->start, *ends = t->end, n = t->n;
+    const __m512i c1 = _mm512_set1_epi64((long long)0x9E3779B97F4A7C15ULL);
+    const __m512i c2 = _mm512_set1_epi64((long long)0xff51afd7ed558ccdULL);
+    const __m512i c3 = _mm512_set1_epi64((long long)0xc4ceb9fe1a85ec53ULL);
+    for (int64_t k = 0; k < n; k += 8) {
+        const __mmask8 in = n - k >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << (n - k)) - 1);
+        const __m512i st = _mm512_maskz_loadu_epi64(in, starts + k);
+        const __m512i len = _mm512_sub_epi64(_mm512_maskz_loadu_epi64(in, ends + k), st);
+        /* 24 readable bytes follow every token (el_tokenize) */
+        __m512i k0 = _mm512_mask_i64gather_epi64(_mm512_setzero_si512(), in, st, buf, 1);
+        __m512i k1 = _mm512_mask_i64gather_epi64(_mm512_setzero_si512(), in, st, buf + 8, 1);
+        __m512i k2 = _mm512_mask_i64gather_epi64(_mm512_setzero_si512(), in, st, buf + 16, 1);
+        k0 = el_low_bytes8(k0, len, 0);
+        k1 = el_low_bytes8(k1, len, 8);
+        k2 = el_low_bytes8(k2, len, 16);
+        _mm512_mask_storeu_epi64(t->key0 + k, in, k0);
+        _mm512_mask_storeu_epi64(t->key1 + k, in, k1);
+        _mm512_mask_storeu_epi64(t->key2 + k, in, k2);
+        /* el_tok_hash */
+        const __m512i a = _mm512_mullo_epi64(_mm512_xor_si512(k0, _mm512_slli_epi64(len, 56)), c1);
+        const __m512i b = _mm512_mullo_epi64(k1, c2);
+        const __m512i c = _mm512_mullo_epi64(k2, c3);
+        __m512i h = _mm512_xor_si512(_mm512_xor_si512(a, _mm512_rol_epi64(b, 31)), _mm512_rol_epi64(c, 17));
+        const __mmask8 longer = _mm512_mask_cmpgt_epi64_mask(in, len, _mm512_set1_epi64(EL_KEY_BYTES));
+        if (longer) {
+            uint64_t lanes[8];
+            _mm512_storeu_si512((void *)lanes, h);
+            for (int j = 0; j < 8; j++)
+                if (longer >> j & 1)
+                    lanes[j] = el_tok_hash_rest(lanes[j], buf + starts[k + j], ends[k + j] - starts[k + j]);
+            h = _mm512_loadu_si512((const void *)lanes);
+        }
+        h = _mm512_xor_si512(h, _mm512_srli_epi64(h, 32));
+        h = _mm512_mullo_epi64(h, c3);
+        h = _mm512_xor_si512(h, _mm512_srli_epi64(h, 29));
+        _mm512_mask_storeu_epi64(t->hash + k, in, h);
+    }
+}
+
+EL_SIMD_KEYS static void el_home_ids_avx512(el_vview view, const el_toks *t) {
+    const int64_t *starts = t->start, *ends = t->end, n = t->n;
+    const char *base = (const char *)view.slots;
+    const __m512i mask = _mm512_set1_epi64((long long)view.mask);
+    const __m512i low32 = _mm512_set1_epi64(0xFFFFFFFFLL);
+    for (int64_t k = 0; k < n; k += 8) {
+        const __mmask8 in = n - k >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << (n - k)) - 1);
+        const __m512i h = _mm512_maskz_loadu_epi64(in, t->hash + k);
+        const __m512i len = _mm512_sub_epi64(_mm512_maskz_loadu_epi64(in, ends + k),
+                                             _mm512_maskz_loadu_epi64(in, starts + k));
+        const __m512i off = _mm512_slli_epi64(_mm512_and_si512(h, mask), 5); /* 32-byte slots */
+        const __m512i zero = _mm512_setzero_si512();
+        const __m512i s0 = _mm512_mask_i64gather_epi64(zero, in, off, base, 1);
+        const __m512i s1 = _mm512_mask_i64gather_epi64(zero, in, off, base + 8, 1);
+        const __m512i s2 = _mm512_mask_i64gather_epi64(zero, in, off, base + 16, 1);
+        const __m512i tagid = _mm512_mask_i64gather_epi64(zero, in, off, base + 24, 1);
+        /* el_vtag */
+        const __m512i tag = _mm512_or_si512(
+            _mm512_and_si512(_mm512_srli_epi64(h, 32), _mm512_set1_epi64(0xFFFFFFE0LL)),
+            _mm512_min_epi64(len, _mm512_set1_epi64(31)));
+        const __m512i id1 = _mm512_srli_epi64(tagid, 32);
+        __mmask8 hit = _mm512_mask_cmpeq_epi64_mask(in, s0, _mm512_maskz_loadu_epi64(in, t->key0 + k));
+        hit = _mm512_mask_cmpeq_epi64_mask(hit, s1, _mm512_maskz_loadu_epi64(in, t->key1 + k));
+        hit = _mm512_mask_cmpeq_epi64_mask(hit, s2, _mm512_maskz_loadu_epi64(in, t->key2 + k));
+        hit = _mm512_mask_cmpeq_epi64_mask(hit, _mm512_and_si512(tagid, low32), tag);
+        hit = _mm512_mask_cmple_epi64_mask(hit, len, _mm512_set1_epi64(EL_KEY_BYTES));
+        hit = _mm512_mask_cmpneq_epi64_mask(hit, id1, zero);
+        const __mmask8 full = _mm512_cmpneq_epi64_mask(id1, zero);
+        /* EL_UNSETTLED where the slot is full, EL_ABSENT where empty, the id where it holds the word */
+        __m512i out = _mm512_mask_blend_epi64(full, _mm512_set1_epi64(EL_ABSENT), _mm512_set1_epi64(EL_UNSETTLED));
+        out = _mm512_mask_blend_epi64(hit, out, _mm512_sub_epi64(id1, _mm512_set1_epi64(1)));
+        _mm512_mask_storeu_epi64(t->ids + k, in, out);
+    }
+}
+#endif
+
 /* The first loop over a document's tokens: the key and hash of each, and a request for
  * its home slot. A large vocabulary does not fit in cache: asked for all tokens of the
  * document at once, the memory system serves the misses in parallel. Also sizes the
  * per-token id scratch. */
 static inline int el_hash_tokens(const el_vocab *v, el_toks *t) {
     if (el_grow((void **)&t->hash, &t->hcap, t->n, sizeof(uint64_t))) return -1;
-    if (el_grow((void **)&t->keys, &t->kcap, t->n, sizeof(el_key))) return -1;
+    if (el_grow((void **)&t->key0, &t->k0cap, t->n, sizeof(uint64_t))) return -1;
+    if (el_grow((void **)&t->key1, &t->k1cap, t->n, sizeof(uint64_t))) return -1;
+    if (el_grow((void **)&t->key2, &t->k2cap, t->n, sizeof(uint64_t))) return -1;
     if (el_grow((void **)&t->ids, &t->icap, t->n, sizeof(int64_t))) return -1;
     /* locals: the build allows any store to alias anything (-fno-strict-aliasing), so
      * fields read through t would be read again after every store */
     const el_vslot *slots = v->slots;
     const uint64_t mask = (uint64_t)v->mask;
-    const char *buf = t->buf;
-    const int64_t *starts = t->start, *ends = t->end, n = t->n;
+    const int64_t n = t->n;
     uint64_t *hash = t->hash;
-    el_key *keys = t->keys;
+#ifdef EL_HAVE_AVX2_PATH
+    if (t->simd >= 2) {
+        el_hash_tokens_avx512(t);
+        for (int64_t k = 0; k < n; k++) __builtin_prefetch(&slots[hash[k] & mask]);
+        return 0;
+    }
+#endif
+    const char *buf = t->buf;
+    const int64_t *starts = t->start, *ends = t->end;
+    uint64_t *key0 = t->key0, *key1 = t->key1, *key2 = t->key2;
     for (int64_t k = 0; k < n; k++) {
         const char *p = buf + starts[k];
         const int64_t len = ends[k] - starts[k];
         const el_key key = el_key_padded(p, len);
         const uint64_t h = el_tok_hash(p, len, key);
-        keys[k] = key;
+        key0[k] = key.k0;
+        key1[k] = key.k1;
+        key2[k] = key.k2;
         hash[k] = h;
         __builtin_prefetch(&slots[h & mask]);
     }
@@ -922,11 +1051,16 @@ static inline int el_hash_tokens(const el_vocab *v, el_toks *t) {
 
 /* The second loop: what each token's home slot says (el_vview_home). */
 static inline void el_home_ids(el_vview view, const el_toks *t) {
+#ifdef EL_HAVE_AVX2_PATH
+    if (t->simd >= 2) {
+        el_home_ids_avx512(view, t);
+        return;
+    }
+#endif
     const int64_t *starts = t->start, *ends = t->end, n = t->n;
     const uint64_t *hash = t->hash;
-    const el_key *keys = t->keys;
     int64_t *ids = t->ids;
-    for (int64_t k = 0; k < n; k++) ids[k] = el_vview_home(view, ends[k] - starts[k], hash[k], keys[k]);
+    for (int64_t k = 0; k < n; k++) ids[k] = el_vview_home(view, ends[k] - starts[k], hash[k], el_tok_key(t, k));
 }
 
 /* Count the tokens of document `doc` (a number unique over the whole fit). */
@@ -943,7 +1077,6 @@ static inline int el_vocab_count(el_vocab *v, el_toks *t, int64_t doc) {
     const char *buf = t->buf;
     const int64_t *starts = t->start, *ends = t->end, ntok = t->n;
     const uint64_t *hash = t->hash;
-    const el_key *keys = t->keys;
     const int64_t *ids = t->ids;
     int64_t ndist = 0;
     for (int64_t k = 0; k < ntok; k++) {
@@ -952,9 +1085,9 @@ static inline int el_vocab_count(el_vocab *v, el_toks *t, int64_t doc) {
             const char *p = buf + starts[k];
             const int64_t n = ends[k] - starts[k];
             int64_t slot;
-            id = el_vview_find(view, p, n, hash[k], keys[k], &slot);
+            id = el_vview_find(view, p, n, hash[k], el_tok_key(t, k), &slot);
             if (id < 0) {
-                id = el_vocab_insert(v, slot, p, n, hash[k], keys[k]);
+                id = el_vocab_insert(v, slot, p, n, hash[k], el_tok_key(t, k));
                 if (id < 0) return -1;
                 v->words[id].first_doc = doc;
                 v->words[id].first_pos = k;
@@ -1089,13 +1222,13 @@ static int el_lookup_range(const el_tokopts *o, const el_docs *D, int64_t d0, in
         const char *buf = t->buf;
         const int64_t *starts = t->start, *ends = t->end;
         const uint64_t *hash = t->hash;
-        const el_key *keys = t->keys;
         const int64_t *home = t->ids;
         for (int64_t k = 0; k < ntok; k++) {
             int64_t id = home[k];
             if (id == EL_UNSETTLED) {
                 int64_t slot;
-                id = el_vview_find(view, buf + starts[k], ends[k] - starts[k], hash[k], keys[k], &slot);
+                id = el_vview_find(view, buf + starts[k], ends[k] - starts[k], hash[k],
+                                   el_tok_key(t, k), &slot);
             }
             /* without branches (found, kept: as good as random per token): the id, or
              * EL_OOV; written always (ids has room for every token), kept or not */
