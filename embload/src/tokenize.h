@@ -624,9 +624,9 @@ static inline int el_tokenize(const el_tokopts *o, const el_docs *D, int64_t d, 
 /* Every token is looked up once, so the table is laid out for that: a slot holds the
  * word's first 24 bytes and a tag (the hash's high bits with the word's length), so a
  * word of up to 24 bytes - nearly every token, 12 letters of Cyrillic or Greek - is
- * found or ruled out by its slot alone, half a cache line; the counts a fit updates per token sit in an array of their own
- * (24 bytes a word), and the rest (where the bytes are, first sighting) is read only
- * for longer words and new ones.
+ * found or ruled out by its slot alone, half a cache line; the counts a fit updates per
+ * token sit in an array of their own (24 bytes a word), and the rest (where the bytes
+ * are, first sighting) is read only for longer words and new ones.
  *
  * A document's tokens go through three loops instead of one (el_vocab_count,
  * el_lookup_range): hash them all and fetch their home slots; read each home slot,
@@ -634,7 +634,8 @@ static inline int el_tokenize(const el_tokopts *o, const el_docs *D, int64_t d, 
  * order, probing further only for the few tokens the home slot did not settle (a
  * collision, a word over 24 bytes, a new word). One loop doing all of it per token
  * waited on each token's slot and mispredicted the probe's branches; split, the loads
- * of a whole document are in flight together and the branches are few. */
+ * of a whole document are in flight together and the branches are few, and with
+ * AVX-512 the first two loops take 8 tokens a step. */
 
 /* The first n bytes (n clamped to 0..8) of a little-endian number: the masks by n */
 static const uint64_t el_low_mask[9] = {
@@ -679,11 +680,6 @@ static inline el_key el_key_of(const char *p, int64_t n) {
     return k;
 }
 
-/* The tokenizer's word hash, from the key and the length: for the words of up to 24
- * bytes a fixed number of multiplies with no branch (a hash looping over 8-byte words
- * mispredicts on the token lengths, which are as good as random); the bytes past 24 of
- * a longer word are mixed in after. Tables of one tokenizer all hash with this; it is
- * never stored. */
 /* el_tok_hash's mixing of the bytes past the key, for a word longer than EL_KEY_BYTES */
 static inline uint64_t el_tok_hash_rest(uint64_t h, const char *p, int64_t n) {
     for (int64_t i = EL_KEY_BYTES; i < n; i += 8) {
@@ -696,6 +692,11 @@ static inline uint64_t el_tok_hash_rest(uint64_t h, const char *p, int64_t n) {
     return h;
 }
 
+/* The tokenizer's word hash, from the key and the length: for the words of up to 24
+ * bytes a fixed number of multiplies with no branch (a hash looping over 8-byte words
+ * mispredicts on the token lengths, which are as good as random); the bytes past 24 of
+ * a longer word are mixed in after. Tables of one tokenizer all hash with this; it is
+ * never stored. */
 static inline uint64_t el_tok_hash(const char *p, int64_t n, el_key k) {
     uint64_t a = (k.k0 ^ ((uint64_t)n << 56)) * 0x9E3779B97F4A7C15ULL;
     uint64_t b = k.k1 * 0xff51afd7ed558ccdULL;
@@ -1060,7 +1061,8 @@ static inline void el_home_ids(el_vview view, const el_toks *t) {
     const int64_t *starts = t->start, *ends = t->end, n = t->n;
     const uint64_t *hash = t->hash;
     int64_t *ids = t->ids;
-    for (int64_t k = 0; k < n; k++) ids[k] = el_vview_home(view, ends[k] - starts[k], hash[k], el_tok_key(t, k));
+    for (int64_t k = 0; k < n; k++)
+        ids[k] = el_vview_home(view, ends[k] - starts[k], hash[k], el_tok_key(t, k));
 }
 
 /* Count the tokens of document `doc` (a number unique over the whole fit). */
@@ -1117,7 +1119,6 @@ static inline int el_vocab_count(el_vocab *v, el_toks *t, int64_t doc) {
     return 0;
 }
 
-/* Fit on documents [d0, d1); document d is numbered doc_base + d. */
 /* The two per-thread entry points are compiled twice, for x86-64-v3 (AVX2, BMI2: shorter
  * shifts, masks and bit counts in the scalar loops; 2-4% on the benchmark corpora) and
  * for the baseline, and the loader picks one for the CPU (GCC on x86-64 only). */
@@ -1127,6 +1128,7 @@ static inline int el_vocab_count(el_vocab *v, el_toks *t, int64_t doc) {
 #define EL_TOK_CLONES
 #endif
 
+/* Fit on documents [d0, d1); document d is numbered doc_base + d. */
 EL_TOK_CLONES
 static int el_fit_range(const el_tokopts *o, const el_docs *D, int64_t d0, int64_t d1,
                         int64_t doc_base, el_vocab *v, el_toks *t) {
