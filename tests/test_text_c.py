@@ -560,3 +560,28 @@ def test_every_token_count_and_length_at_every_simd_level(level):
     keras.fit_on_texts(corpus)
     assert tok.to_json() == keras.to_json()
     assert got == keras.texts_to_sequences(corpus)
+
+
+@pytest.mark.parametrize("level", range(_text.SIMD_LEVEL + 1), ids=lambda level: f"simd{level}")
+def test_documents_longer_than_a_block_of_tokens(level, tiny_parts):
+    # a document's tokens are hashed and looked up EL_TOK_BLOCK (1024) at a time: documents
+    # of 1,023 to 3,000 tokens, words first seen past a block's end (first-seen order,
+    # document counts and the set order of the words a document brings all cross blocks)
+    rng = np.random.default_rng(7)
+    words = [f"w{i}" for i in range(2500)] + ["x" * 30 + str(i) for i in range(40)]
+    corpus = [" ".join(rng.choice(words, size=n)) for n in (1023, 1024, 1025, 2049, 3000, 0, 5)]
+    corpus.append(" ".join(words))  # 2,540 tokens, every word new, most past the first block
+    old = _text._set_simd_level(level)
+    try:
+        fitted = []
+        for threads in (1, 2):  # two: the threads' vocabularies merge by first sighting
+            tok = Tokenizer(num_words=500, oov_token="<OOV>")
+            tok.fit_on_texts(corpus, threads=threads)
+            fitted.append((tok.to_json(), tok.texts_to_sequences(corpus, threads=threads)))
+    finally:
+        _text._set_simd_level(old)
+    keras = kp_text.Tokenizer(num_words=500, oov_token="<OOV>")
+    keras.fit_on_texts(corpus)
+    for state, got in fitted:
+        assert state == keras.to_json()
+        assert got == keras.texts_to_sequences(corpus)

@@ -253,9 +253,12 @@ typedef struct {
     int64_t sepcap;
     uint32_t *cps; /* the transformed text, for a split of several code points */
     int64_t ncps, cpcap;
-    uint64_t *hash; /* per token: its hash, key and id (el_hash_tokens, el_home_ids); */
-    int64_t hcap;   /* the key as three arrays of its 8-byte words, which SIMD code */
-    uint64_t *key0; /* loads and stores 8 tokens at a time */
+    /* per token of the block being looked up (EL_TOK_BLOCK at most): its hash, key and id
+     * (el_hash_tokens, el_home_ids); the key as three arrays of its 8-byte words, which
+     * SIMD code loads and stores 8 tokens at a time */
+    uint64_t *hash;
+    int64_t hcap;
+    uint64_t *key0;
     uint64_t *key1;
     uint64_t *key2;
     int64_t k0cap, k1cap, k2cap;
@@ -910,9 +913,14 @@ static inline int64_t el_vocab_add(el_vocab *v, const char *p, int64_t n, int *a
     return id >= 0 ? id : el_vocab_insert(v, slot, p, n, h, k);
 }
 
-/* Token k's key, from the three arrays el_hash_tokens fills. */
-static inline el_key el_tok_key(const el_toks *t, int64_t k) {
-    el_key key = {t->key0[k], t->key1[k], t->key2[k]};
+/* A document's tokens are hashed, read from their home slots and counted or emitted a
+ * block of this many at a time: the per-token scratch (40 bytes a token) stays this
+ * size and in cache however long the document (a whole file given as one text). */
+#define EL_TOK_BLOCK 1024
+
+/* The key of the block's j-th token, from the three arrays el_hash_tokens fills. */
+static inline el_key el_tok_key(const el_toks *t, int64_t j) {
+    el_key key = {t->key0[j], t->key1[j], t->key2[j]};
     return key;
 }
 
@@ -933,9 +941,9 @@ EL_SIMD_KEYS static inline __m512i el_low_bytes8(__m512i w, __m512i n, int skip)
     return _mm512_and_si512(w, _mm512_srlv_epi64(_mm512_set1_epi64(-1), shift));
 }
 
-EL_SIMD_KEYS static void el_hash_tokens_avx512(el_toks *t) {
+EL_SIMD_KEYS static void el_hash_tokens_avx512(el_toks *t, int64_t from, int64_t n) {
     const char *buf = t->buf;
-    const int64_t *starts = t->start, *ends = t->end, n = t->n;
+    const int64_t *starts = t->start + from, *ends = t->end + from;
     const __m512i c1 = _mm512_set1_epi64((long long)0x9E3779B97F4A7C15ULL);
     const __m512i c2 = _mm512_set1_epi64((long long)0xff51afd7ed558ccdULL);
     const __m512i c3 = _mm512_set1_epi64((long long)0xc4ceb9fe1a85ec53ULL);
@@ -974,8 +982,9 @@ EL_SIMD_KEYS static void el_hash_tokens_avx512(el_toks *t) {
     }
 }
 
-EL_SIMD_KEYS static void el_home_ids_avx512(el_vview view, const el_toks *t) {
-    const int64_t *starts = t->start, *ends = t->end, n = t->n;
+EL_SIMD_KEYS static void el_home_ids_avx512(el_vview view, const el_toks *t, int64_t from,
+                                             int64_t n) {
+    const int64_t *starts = t->start + from, *ends = t->end + from;
     const char *base = (const char *)view.slots;
     const __m512i mask = _mm512_set1_epi64((long long)view.mask);
     const __m512i low32 = _mm512_set1_epi64(0xFFFFFFFFLL);
@@ -1010,31 +1019,30 @@ EL_SIMD_KEYS static void el_home_ids_avx512(el_vview view, const el_toks *t) {
 }
 #endif
 
-/* The first loop over a document's tokens: the key and hash of each, and a request for
- * its home slot. A large vocabulary does not fit in cache: asked for all tokens of the
- * document at once, the memory system serves the misses in parallel. Also sizes the
- * per-token id scratch. */
-static inline int el_hash_tokens(const el_vocab *v, el_toks *t) {
-    if (el_grow((void **)&t->hash, &t->hcap, t->n, sizeof(uint64_t))) return -1;
-    if (el_grow((void **)&t->key0, &t->k0cap, t->n, sizeof(uint64_t))) return -1;
-    if (el_grow((void **)&t->key1, &t->k1cap, t->n, sizeof(uint64_t))) return -1;
-    if (el_grow((void **)&t->key2, &t->k2cap, t->n, sizeof(uint64_t))) return -1;
-    if (el_grow((void **)&t->ids, &t->icap, t->n, sizeof(int64_t))) return -1;
+/* The first loop over a block of tokens (the n from token `from` on, into the scratch's
+ * first n places): the key and hash of each, and a request for its home slot. A large
+ * vocabulary does not fit in cache: asked for a whole block's slots at once, the memory
+ * system serves the misses in parallel. Also sizes the per-token id scratch. */
+static inline int el_hash_tokens(const el_vocab *v, el_toks *t, int64_t from, int64_t n) {
+    if (el_grow((void **)&t->hash, &t->hcap, n, sizeof(uint64_t))) return -1;
+    if (el_grow((void **)&t->key0, &t->k0cap, n, sizeof(uint64_t))) return -1;
+    if (el_grow((void **)&t->key1, &t->k1cap, n, sizeof(uint64_t))) return -1;
+    if (el_grow((void **)&t->key2, &t->k2cap, n, sizeof(uint64_t))) return -1;
+    if (el_grow((void **)&t->ids, &t->icap, n, sizeof(int64_t))) return -1;
     /* locals: the build allows any store to alias anything (-fno-strict-aliasing), so
      * fields read through t would be read again after every store */
     const el_vslot *slots = v->slots;
     const uint64_t mask = (uint64_t)v->mask;
-    const int64_t n = t->n;
     uint64_t *hash = t->hash;
 #ifdef EL_HAVE_AVX2_PATH
     if (t->simd >= 2) {
-        el_hash_tokens_avx512(t);
+        el_hash_tokens_avx512(t, from, n);
         for (int64_t k = 0; k < n; k++) __builtin_prefetch(&slots[hash[k] & mask]);
         return 0;
     }
 #endif
     const char *buf = t->buf;
-    const int64_t *starts = t->start, *ends = t->end;
+    const int64_t *starts = t->start + from, *ends = t->end + from;
     uint64_t *key0 = t->key0, *key1 = t->key1, *key2 = t->key2;
     for (int64_t k = 0; k < n; k++) {
         const char *p = buf + starts[k];
@@ -1050,15 +1058,15 @@ static inline int el_hash_tokens(const el_vocab *v, el_toks *t) {
     return 0;
 }
 
-/* The second loop: what each token's home slot says (el_vview_home). */
-static inline void el_home_ids(el_vview view, const el_toks *t) {
+/* The second loop, over the same block: what each token's home slot says (el_vview_home). */
+static inline void el_home_ids(el_vview view, const el_toks *t, int64_t from, int64_t n) {
 #ifdef EL_HAVE_AVX2_PATH
     if (t->simd >= 2) {
-        el_home_ids_avx512(view, t);
+        el_home_ids_avx512(view, t, from, n);
         return;
     }
 #endif
-    const int64_t *starts = t->start, *ends = t->end, n = t->n;
+    const int64_t *starts = t->start + from, *ends = t->end + from;
     const uint64_t *hash = t->hash;
     int64_t *ids = t->ids;
     for (int64_t k = 0; k < n; k++)
@@ -1067,53 +1075,55 @@ static inline void el_home_ids(el_vview view, const el_toks *t) {
 
 /* Count the tokens of document `doc` (a number unique over the whole fit). */
 static inline int el_vocab_count(el_vocab *v, el_toks *t, int64_t doc) {
-    int64_t fresh = 0;
+    int64_t fresh = 0, ndist = 0;
     v->ndist = 0;
-    if (el_hash_tokens(v, t)) return -1;
     if (el_grow((void **)&v->distinct, &v->dcap, t->n, sizeof(int64_t))) return -1;
-    el_vview view = el_vocab_view(v);
-    el_home_ids(view, t);
-    /* locals (see el_hash_tokens); `counts` moves when a new word grows the arrays */
-    int64_t *distinct = v->distinct;
-    el_wcount *counts = v->counts;
-    const char *buf = t->buf;
-    const int64_t *starts = t->start, *ends = t->end, ntok = t->n;
-    const uint64_t *hash = t->hash;
-    const int64_t *ids = t->ids;
-    int64_t ndist = 0;
-    for (int64_t k = 0; k < ntok; k++) {
-        int64_t id = ids[k];
-        if (id < 0) { /* not settled by the home slot: the whole probe, then a new word */
-            const char *p = buf + starts[k];
-            const int64_t n = ends[k] - starts[k];
-            int64_t slot;
-            id = el_vview_find(view, p, n, hash[k], el_tok_key(t, k), &slot);
-            if (id < 0) {
-                id = el_vocab_insert(v, slot, p, n, hash[k], el_tok_key(t, k));
-                if (id < 0) return -1;
-                v->words[id].first_doc = doc;
-                v->words[id].first_pos = k;
-                counts = v->counts;
-                view = el_vocab_view(v); /* the add may have grown or rehashed the table */
-                fresh++;
+    for (int64_t from = 0; from < t->n; from += EL_TOK_BLOCK) {
+        const int64_t nb = t->n - from < EL_TOK_BLOCK ? t->n - from : EL_TOK_BLOCK;
+        if (el_hash_tokens(v, t, from, nb)) return -1;
+        el_vview view = el_vocab_view(v);
+        el_home_ids(view, t, from, nb);
+        /* locals (see el_hash_tokens); `counts` moves when a new word grows the arrays */
+        int64_t *distinct = v->distinct;
+        el_wcount *counts = v->counts;
+        const char *buf = t->buf;
+        const int64_t *starts = t->start + from, *ends = t->end + from;
+        const uint64_t *hash = t->hash;
+        const int64_t *ids = t->ids;
+        for (int64_t j = 0; j < nb; j++) {
+            int64_t id = ids[j];
+            if (id < 0) { /* not settled by the home slot: the whole probe, then a new word */
+                const char *p = buf + starts[j];
+                const int64_t n = ends[j] - starts[j];
+                int64_t slot;
+                id = el_vview_find(view, p, n, hash[j], el_tok_key(t, j), &slot);
+                if (id < 0) {
+                    id = el_vocab_insert(v, slot, p, n, hash[j], el_tok_key(t, j));
+                    if (id < 0) return -1;
+                    v->words[id].first_doc = doc;
+                    v->words[id].first_pos = from + j;
+                    counts = v->counts;
+                    view = el_vocab_view(v); /* the add may have grown or rehashed the table */
+                    fresh++;
+                }
             }
+            el_wcount *c = &counts[id];
+            /* without a branch: whether a token is its word's first in the document is
+             * as good as random, and a mispredicted branch costs more than these stores */
+            const int64_t seen_first = c->last_doc != doc;
+            c->count++;
+            c->docs += seen_first;
+            c->last_doc = doc;
+            distinct[ndist] = id;
+            ndist += seen_first;
         }
-        el_wcount *c = &counts[id];
-        /* without a branch: whether a token is its word's first in the document is
-         * as good as random, and a mispredicted branch costs more than these stores */
-        const int64_t seen_first = c->last_doc != doc;
-        c->count++;
-        c->docs += seen_first;
-        c->last_doc = doc;
-        distinct[ndist] = id;
-        ndist += seen_first;
     }
     v->ndist = ndist;
     if (fresh >= 2) {
         if (el_grow((void **)&v->rec, &v->rcap, v->nrec + 2 + ndist, sizeof(int64_t))) return -1;
         v->rec[v->nrec++] = doc;
         v->rec[v->nrec++] = ndist;
-        memcpy(v->rec + v->nrec, distinct, (size_t)ndist * sizeof(int64_t));
+        memcpy(v->rec + v->nrec, v->distinct, (size_t)ndist * sizeof(int64_t));
         v->nrec += ndist;
     }
     return 0;
@@ -1216,28 +1226,31 @@ static int el_lookup_range(const el_tokopts *o, const el_docs *D, int64_t d0, in
     for (int64_t d = d0; d < d1; d++) {
         if (el_tokenize(o, D, d, t)) return -1;
         if (el_grow((void **)&out->ids, &out->cap, out->n + t->n, sizeof(int64_t))) return -1;
-        if (el_hash_tokens(table, t)) return -1;
-        el_home_ids(view, t);
         int64_t *ids = out->ids;
         int64_t m = out->n;
-        const int64_t before = m, ntok = t->n;
-        const char *buf = t->buf;
-        const int64_t *starts = t->start, *ends = t->end;
-        const uint64_t *hash = t->hash;
-        const int64_t *home = t->ids;
-        for (int64_t k = 0; k < ntok; k++) {
-            int64_t id = home[k];
-            if (id == EL_UNSETTLED) {
-                int64_t slot;
-                id = el_vview_find(view, buf + starts[k], ends[k] - starts[k], hash[k],
-                                   el_tok_key(t, k), &slot);
+        const int64_t before = m;
+        for (int64_t from = 0; from < t->n; from += EL_TOK_BLOCK) {
+            const int64_t nb = t->n - from < EL_TOK_BLOCK ? t->n - from : EL_TOK_BLOCK;
+            if (el_hash_tokens(table, t, from, nb)) return -1;
+            el_home_ids(view, t, from, nb);
+            const char *buf = t->buf;
+            const int64_t *starts = t->start + from, *ends = t->end + from;
+            const uint64_t *hash = t->hash;
+            const int64_t *home = t->ids;
+            for (int64_t j = 0; j < nb; j++) {
+                int64_t id = home[j];
+                if (id == EL_UNSETTLED) {
+                    int64_t slot;
+                    id = el_vview_find(view, buf + starts[j], ends[j] - starts[j], hash[j],
+                                       el_tok_key(t, j), &slot);
+                }
+                /* without branches (found, kept: as good as random per token): the id,
+                 * or EL_OOV; written always (ids has room for every token), kept or not */
+                const int found = id >= 0;
+                const int kept = keep[found ? id : 0] & found;
+                ids[m] = kept ? id : EL_OOV;
+                m += kept | (found ? oov_has_index : has_oov);
             }
-            /* without branches (found, kept: as good as random per token): the id, or
-             * EL_OOV; written always (ids has room for every token), kept or not */
-            const int found = id >= 0;
-            const int kept = keep[found ? id : 0] & found;
-            ids[m] = kept ? id : EL_OOV;
-            m += kept | (found ? oov_has_index : has_oov);
         }
         out->n = m;
         lengths[d] = m - before;
