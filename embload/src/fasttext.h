@@ -40,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clones.h"
 #include "wordhash.h"
 
 /* --- the dictionary ------------------------------------------------------------- */
@@ -210,12 +211,7 @@ static inline float el_ft_mean_scale(int64_t count) { return (float)(1.0 / (doub
 /* 16 floats (GCC splits it into what the target has: 1 AVX-512, 2 AVX2, 4 SSE registers);
  * aligned(4) because rows start anywhere a float can */
 typedef float el_ft_v16 __attribute__((vector_size(64), aligned(4), may_alias));
-#define EL_FT_SUM_CLONES
-#if !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#undef EL_FT_SUM_CLONES
-#define EL_FT_SUM_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#endif
-EL_FT_SUM_CLONES
+EL_TARGET_CLONES("avx512f", "avx2", "default")
 static void el_ft_sum_dense(float *restrict out, const float *restrict dense, int64_t dim,
                             const int64_t *restrict rows, int64_t n, float scale, int accumulate) {
     int64_t k0 = 0;

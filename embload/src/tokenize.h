@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clones.h"     /* EL_TARGET_CLONES */
 #include "wordhash.h"   /* el_word_tail */
 
 
@@ -1129,14 +1130,10 @@ static inline int el_vocab_count(el_vocab *v, el_toks *t, int64_t doc) {
     return 0;
 }
 
-/* The two per-thread entry points are compiled twice, for x86-64-v3 (AVX2, BMI2: shorter
+/* The two per-thread entry points are compiled for x86-64-v3 (AVX2, BMI2: shorter
  * shifts, masks and bit counts in the scalar loops; 2-4% on the benchmark corpora) and
- * for the baseline, and the loader picks one for the CPU (GCC on x86-64 only). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
-#define EL_TOK_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define EL_TOK_CLONES
-#endif
+ * for the baseline (clones.h). */
+#define EL_TOK_CLONES EL_TARGET_CLONES("arch=x86-64-v3", "default")
 
 /* Fit on documents [d0, d1); document d is numbered doc_base + d. */
 EL_TOK_CLONES
