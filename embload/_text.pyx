@@ -84,8 +84,10 @@ cdef int _SIMD = SIMD_LEVEL
 
 
 def _set_simd_level(int level):
-    """The ASCII path's classifier (0: portable; 1: AVX2; 2: AVX-512BW; never above what
-    the CPU has); returns the old level."""
+    """The SIMD the tokenizer uses (0: none; 1: AVX2, classifying ASCII 32 bytes at a time;
+    2: AVX-512BW and DQ, classifying 64 bytes at a time and keying and hashing 8 tokens at
+    a time; never above what the CPU has) for Options made after the call; returns the old
+    level."""
     global _SIMD
     old = _SIMD
     _SIMD = min(max(level, 0), SIMD_LEVEL)
@@ -623,6 +625,7 @@ cdef enum:
     _LINEAR_PROBES = 9
     _PERTURB_SHIFT = 5
     _SET_MINSIZE = 8
+    _SHADOW_MAX_KEYS = 50000  # up to here CPython's set grows 4x (2x past it), as shadowed
 
 cdef struct _ShadowSet:
     int64_t *key     # per slot: the position of its key in the order added, -1 empty
@@ -651,9 +654,9 @@ cdef void _shadow_put(int64_t *key, size_t mask, int64_t k, Py_hash_t h) noexcep
 
 cdef int _shadow_order(_ShadowSet *t, const Py_hash_t *hashes, Py_ssize_t n,
                        int64_t *order) noexcept nogil:
-    """order[0:n] = the positions (in 0..n) of n distinct keys with these hashes, added in
-    this order to a new set, in the order the set iterates them; order has room for n + 1.
-    0, or -1 out of memory."""
+    """order[0:n] = the positions (in 0..n) of n <= _SHADOW_MAX_KEYS distinct keys with these
+    hashes, added in this order to a new set, in the order the set iterates them; order has
+    room for n + 1. 0, or -1 out of memory."""
     cdef size_t mask = _SET_MINSIZE - 1, newsize
     cdef Py_ssize_t k, fill = 0, j
     if _shadow_room(t, _SET_MINSIZE):
@@ -664,10 +667,10 @@ cdef int _shadow_order(_ShadowSet *t, const Py_hash_t *hashes, Py_ssize_t n,
         fill += 1
         if <size_t>fill * 5 < mask * 3:
             continue
-        # grow: a new table of the smallest power of two > 4 (2 past 50,000) x the entries,
-        # the old slots re-put in slot order
+        # grow: a new table of the smallest power of two > 4 x the entries, the old slots
+        # re-put in slot order
         newsize = _SET_MINSIZE
-        while newsize <= <size_t>(fill * 2 if fill > 50000 else fill * 4):
+        while newsize <= <size_t>(fill * 4):
             newsize <<= 1
         if _shadow_room(t, <Py_ssize_t>newsize):
             return -1
@@ -720,6 +723,8 @@ def _shadow_matches(list keys):
     """Whether _shadow_order of these distinct keys is the order of set(keys)."""
     cdef _ShadowSet t
     cdef Py_ssize_t n = len(keys)
+    if n > _SHADOW_MAX_KEYS:
+        raise ValueError(f"the shadow set covers up to {_SHADOW_MAX_KEYS} keys, not {n}")
     position = {key: i for i, key in enumerate(keys)}
     hashes = np.array([hash(key) for key in keys] or [0], dtype=np.int64)
     order = np.empty(n + 1, dtype=np.int64)
@@ -747,8 +752,8 @@ def word_docs_order(list words, const int64_t[::1] first_doc, const int64_t[::1]
     ``records`` (flat: ``document, k, k positions of its distinct words in
     first-seen order``) of every document that brought two or more new words.
     The set's order is worked out from the words' hashes (_shadow_order) or,
-    where that is not this Python's (or past 50,000 words, where the check does
-    not reach), taken from a set built as ``set(tokens)`` builds it: the same
+    where that is not this Python's (or past 50,000 words, where CPython's growth
+    rule changes), taken from a set built as ``set(tokens)`` builds it: the same
     keys inserted in the same order give the same table. ``shadow=False`` builds
     the sets always.
     """
@@ -795,7 +800,7 @@ def word_docs_order(list words, const int64_t[::1] first_doc, const int64_t[::1]
                     cap = k
                 # the words a document brings are contiguous in first-seen order, from lo
                 filled = lo
-                if shadow_ok and k <= 50000:
+                if shadow_ok and k <= _SHADOW_MAX_KEYS:
                     for j in range(k):
                         hashes[j] = wh[records[p + 2 + j]]
                     if _shadow_order(&table, hashes, k, seen):
