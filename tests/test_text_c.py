@@ -460,27 +460,35 @@ def test_word_docs_order_of_a_document_past_the_shadows_reach():
 
 
 @pytest.mark.parametrize("seed", ["0", "1", "12345"])
-def test_word_docs_order_under_other_hash_seeds(seed):
-    # set order follows the process's str hashes: the same fit in processes seeded apart
+def test_word_docs_order_under_other_hash_seeds(seed, tmp_path):
+    # set order follows the process's str hashes: the same fit in processes seeded apart.
+    # The child imports the embload this process tests (an installed one too), from a
+    # folder of its own, and reads the corpus from a file
+    import json
     import os
     import subprocess
     import sys
 
+    import embload
+
+    corpus = tmp_path / "corpus.json"
+    corpus.write_text(json.dumps(zipf_texts(2000, 3000, 1)), encoding="utf-8")
     code = (
-        "import sys; sys.path[:0] = [sys.argv[1]]\n"
-        "from tests.test_text_c import zipf_texts\n"
+        "import json, sys\n"
         "from embload.text import Tokenizer\n"
         "import keras_preprocessing.text as kp\n"
-        "texts = zipf_texts(2000, 3000, 1)\n"
+        "texts = json.load(open(sys.argv[1], encoding='utf-8'))\n"
         "tok, keras = Tokenizer(), kp.Tokenizer()\n"
         "tok.fit_on_texts(texts); keras.fit_on_texts(texts)\n"
         "assert list(tok.word_docs.items()) == list(keras.word_docs.items())\n"
         "assert tok.to_json() == keras.to_json()\n"
     )
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    package_parent = os.path.dirname(os.path.dirname(os.path.abspath(embload.__file__)))
+    path = os.pathsep.join(filter(None, [package_parent, os.environ.get("PYTHONPATH")]))
     done = subprocess.run(
-        [sys.executable, "-c", code, root],
-        env={**os.environ, "PYTHONHASHSEED": seed},
+        [sys.executable, "-c", code, str(corpus)],
+        env={**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": path},
+        cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=120,
