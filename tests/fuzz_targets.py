@@ -34,6 +34,7 @@ import warnings
 import numpy as np
 
 import embload
+from embload import _text, text
 from embload.errors import EmbeddingFormatError
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -341,7 +342,9 @@ def _texts_seeds():
 def tokenizer_texts(data):
     """The C tokenizer against embload's Python path (itself tested against Keras) on text
     from the bytes (lone surrogates included): the first byte picks the options, the
-    lines are the documents; fit on two threads, then look up on one and on two."""
+    lines are the documents; fit on two threads, then look up on one and on two. The
+    least work a thread takes and the look-up pipeline's pieces are made tiny, so that
+    fuzz-sized inputs are split between threads and pipelined as a corpus would be."""
     mode, texts = data[:1] or b"\x00", data[1:].decode("utf-8", "surrogateescape").split("\n")
     bits = mode[0]
     options = dict(
@@ -353,13 +356,19 @@ def tokenizer_texts(data):
     )
     c_path, python_path = embload.Tokenizer(**options), embload.Tokenizer(**options)
     python_path._c_options = lambda: None
-    c_path.fit_on_texts(texts, threads=2)
     python_path.fit_on_texts(texts)
-    assert c_path.to_json() == python_path.to_json(), "fit: C and Python paths differ"
     expected = python_path.texts_to_sequences(texts)
-    for threads in (1, 2):
-        got = c_path.texts_to_sequences(texts, threads=threads)
-        assert got == expected, f"texts_to_sequences on {threads} thread(s): C and Python differ"
+    old_chars, old_piece = _text._set_min_thread_chars(1), text._PIPELINE_DOCS
+    text._PIPELINE_DOCS = 2  # texts_to_sequences pipelines from 2 pieces on: 4 lines here
+    try:
+        c_path.fit_on_texts(texts, threads=2)
+        assert c_path.to_json() == python_path.to_json(), "fit: C and Python paths differ"
+        for threads in (1, 2):
+            got = c_path.texts_to_sequences(texts, threads=threads)
+            assert got == expected, f"texts_to_sequences on {threads} thread(s): C and Python differ"
+    finally:
+        _text._set_min_thread_chars(old_chars)
+        text._PIPELINE_DOCS = old_piece
 
 
 def _vocab_seeds():
